@@ -1,0 +1,59 @@
+"""The one exception root. Every error a user can cause is a `MonotrailError`.
+
+The CLI prints `error: <message>` and, when there is one, `hint: <hint>`, and exits with
+`exit_code`. A traceback is printed only with MONOTRAIL_LOG=debug. Keep this module free of
+imports: the warm path raises these too.
+"""
+
+from __future__ import annotations
+
+
+class MonotrailError(Exception):
+    """A failure the user can act on: what went wrong, where, and what to do."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.where = where
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.where:
+            return f"{self.where}: {self.message}"
+        return self.message
+
+
+class UsageError(MonotrailError):
+    """Bad command line."""
+
+    exit_code = 2
+
+
+class InterpreterNotFound(MonotrailError):
+    """No Python matches the request."""
+
+
+class LockError(MonotrailError):
+    """No lockfile, a malformed one, or one we cannot read (where = file and key path or line)."""
+
+
+class SelectionError(MonotrailError):
+    """The lock cannot serve this interpreter: requires-python, unknown extra/group, no wheel."""
+
+
+class IndexError_(MonotrailError):
+    """The package index failed: network down, 404, bad response."""
+
+
+class DownloadError(MonotrailError):
+    """A download failed or its hash did not match."""
+
+
+class WheelError(MonotrailError):
+    """A wheel is corrupt, hostile or inconsistent with its RECORD."""
+
+
+class StoreError(MonotrailError):
+    """The store cannot be written (permissions, disk full) or an entry is broken."""

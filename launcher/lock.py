@@ -1,0 +1,85 @@
+"""The neutral lock model: what every lockfile format is parsed into.
+
+Readers in `monotrail.lockfiles` validate at the edge and build these frozen objects; nothing
+downstream knows which format a lock came from. Names are PEP 503-normalized everywhere.
+
+Two shapes of lock exist and the model keeps both without pretending they are one:
+- flat locks (pylock.toml, requirements.txt, poetry.lock 2.x): every package carries the marker
+  under which it is installed; selection keeps each package whose marker holds. `roots` is None.
+- graph locks (uv.lock, poetry.lock 1.1): packages carry their dependency edges; selection walks
+  from `roots` (plus the chosen extras and groups), evaluating each edge's marker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One distribution file (a wheel or an sdist).
+
+    `url` is None when the lock only names the file (poetry.lock 1.1): the index is asked for
+    the file of that name. `path` is set for local files (find-links directories, path sources).
+    """
+
+    filename: str
+    url: Optional[str] = None
+    hashes: Tuple[Tuple[str, str], ...] = ()  # (algorithm, hexdigest) pairs, e.g. ("sha256", "ab12...")
+    size: Optional[int] = None
+    path: Optional[str] = None
+
+    @property
+    def sha256(self) -> Optional[str]:
+        for algorithm, digest in self.hashes:
+            if algorithm == "sha256":
+                return digest
+        return None
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """An edge of a graph lock: `name[extras] ; marker`, optionally pinned to a locked version.
+
+    `version` disambiguates when a universal lock holds several versions of one package (uv forks);
+    `specifier` (poetry 1.1) narrows the candidates when several versions exist.
+    """
+
+    name: str
+    marker: Optional[str] = None
+    extras: Tuple[str, ...] = ()
+    version: Optional[str] = None
+    specifier: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    marker: Optional[str] = None  # flat locks: install only where this holds (may use extras/dependency_groups)
+    requires_python: Optional[str] = None
+    wheels: Tuple[Artifact, ...] = ()
+    sdist: Optional[Artifact] = None
+    index: Optional[str] = None  # the index the files come from (simple API base URL)
+    directory: Optional[str] = None  # a path source: a local project directory, made importable as-is
+    editable: bool = False
+    dependencies: Tuple[Dependency, ...] = ()
+    optional_dependencies: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: Path
+    format: str  # "pylock" | "uv" | "poetry" | "requirements"
+    packages: Tuple[LockedPackage, ...]
+    requires_python: Optional[str] = None
+    roots: Optional[Tuple[Dependency, ...]] = None  # graph locks: the project's own dependencies
+    extras: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)  # extra -> deps (flat locks: empty tuples)
+    groups: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)  # dependency group -> deps
+    default_groups: Tuple[str, ...] = ()
+    index_urls: Tuple[str, ...] = ()  # from the lock itself (requirements --index-url, poetry sources)
+    find_links: Tuple[str, ...] = ()
+    environments: Tuple[str, ...] = ()  # pylock `environments`: markers of which one must hold
+    project_dir: Optional[Path] = None  # the project whose own code is importable (flat or src layout)
