@@ -67,6 +67,12 @@ class LockedPackage:
     editable: bool = False
     dependencies: Tuple[Dependency, ...] = ()
     optional_dependencies: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)
+    # Added for requirements.txt and VCS sources (both optional, so older call sites still work):
+    # a package with no wheels, sdist, directory or vcs names no file at all (requirements.txt);
+    # the store looks it up on the index by name + version and accepts only files with one of
+    # these hashes (empty: any file, as pip without --require-hashes).
+    hashes: Tuple[Tuple[str, str], ...] = ()
+    vcs: Optional[str] = None  # a VCS source ("git+https://...@<commit>"): locked, but not installable yet
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""Environments: where a run's manifest lives, the key that finds it, and its bin/ directory.
+
+An environment is `<root>/envs/<key>/`: `manifest.json` (read by the bootstrap), `launch` (the
+three facts the warm path needs, as plain text so it needs no json import), and `bin/` (the
+`python` shim that `sys.executable` points at, and one launcher per console script).
+
+The key is a hash of everything that decides the selection: the lockfile's path and bytes, the
+pyproject beside it (extras and groups are defined there for poetry), the Python request as the
+user gave it, the extras and groups, and monotrail's version. Computing it reads two small files
+and hashes them: no interpreter probing, no parsing, no store listing. The environment directory is
+built in a temp dir and renamed into place, so an existing directory is always complete.
+
+This module is on the warm path: stdlib imports only, and few of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+from pathlib import Path
+
+from monotrail import __version__
+
+
+def store_root() -> Path:
+    """MONOTRAIL_ROOT, else platformdirs.user_cache_dir("monotrail").
+
+    On Linux that is $XDG_CACHE_HOME/monotrail or ~/.cache/monotrail, computed here without
+    importing platformdirs (the warm path); elsewhere platformdirs decides.
+    """
+    explicit = os.environ.get("MONOTRAIL_ROOT")
+    if explicit:
+        return Path(explicit).expanduser().absolute()
+    if sys.platform.startswith("linux"):
+        cache = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
+        return Path(cache) / "monotrail"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("monotrail"))
+
+
+def env_key(
+    lock_path: Path,
+    python_request: str,
+    extras: tuple[str, ...],
+    all_extras: bool,
+    groups: tuple[str, ...],
+    no_default_groups: bool,
+) -> str:
+    digest = hashlib.sha256()
+    for part in (
+        __version__,
+        str(lock_path),
+        _file_digest(lock_path),
+        _file_digest(lock_path.parent / "pyproject.toml"),
+        python_request,
+        ",".join(sorted(extras)),
+        str(all_extras),
+        ",".join(sorted(groups)),
+        str(no_default_groups),
+    ):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return "-"
+
+
+class Launch:
+    """The warm path's view of an environment: which python, which bootstrap, which manifest."""
+
+    def __init__(self, env_dir: Path, python: str, python_mtime: str, bootstrap: str) -> None:
+        self.env_dir = env_dir
+        self.python = python
+        self.python_mtime = python_mtime
+        self.bootstrap = bootstrap
+        self.manifest = str(env_dir / "manifest.json")
+        self.bin = str(env_dir / "bin")
+
+
+def read_launch(env_dir: Path) -> Launch | None:
+    """The environment if it exists and still fits: its python unchanged, the bootstrap present."""
+    try:
+        python, python_mtime, bootstrap = (env_dir / "launch").read_text("utf-8").splitlines()[:3]
+        if repr(os.stat(python).st_mtime) != python_mtime or not os.path.exists(bootstrap):
+            return None
+    except (OSError, ValueError):
+        return None
+    return Launch(env_dir, python, python_mtime, bootstrap)
+
+
+def write_env(
+    env_dir: Path,
+    manifest_json: str,
+    python: str,
+    bootstrap: str,
+    scripts: dict[str, dict],
+    tmp_root: Path,
+) -> Launch:
+    """Build the environment in a temp dir, then rename it into place (complete or absent)."""
+    import shutil
+    import tempfile
+
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"env-{os.getpid()}-", dir=tmp_root))
+    manifest = env_dir / "manifest.json"
+    try:
+        (tmp / "manifest.json").write_text(manifest_json, "utf-8")
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        _write_shims(bin_dir, env_dir, python, bootstrap, str(manifest), scripts)
+        mtime = repr(os.stat(python).st_mtime)
+        (tmp / "launch").write_text(f"{python}\n{mtime}\n{bootstrap}\n", "utf-8")
+        env_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(tmp, env_dir)
+        except OSError:
+            # Another run finished the same environment first, or a stale one is in the way.
+            if read_launch(env_dir) is None:
+                shutil.rmtree(env_dir, ignore_errors=True)
+                os.rename(tmp, env_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    launch = read_launch(env_dir)
+    if launch is None:
+        from monotrail.errors import StoreError
+
+        raise StoreError(f"could not create the environment {env_dir}", hint="check permissions of MONOTRAIL_ROOT")
+    return launch
+
+
+def _write_shims(bin_dir: Path, env_dir: Path, python: str, bootstrap: str, manifest: str, scripts: dict[str, dict]) -> None:
+    """`bin/python` re-enters this environment; console scripts start the interpreter directly.
+
+    The shims are POSIX sh so that a child started through `sys.executable` costs one exec of
+    /bin/sh, not a second Python start.
+    """
+    base = f"exec {_q(python)} -S {_q(bootstrap)} {_q(manifest)}"
+    major_minor = _python_names(python)
+    for name in ("python", "python3", *major_minor):
+        _write_executable(bin_dir / name, f'#!/bin/sh\n{base} --shim "$@"\n')
+    for name, script in scripts.items():
+        if "entry_point" in script:
+            body = f'{base} --entry-point {_q(script["entry_point"])} "$0" "$@"'
+        elif script.get("python"):
+            body = f'{base} {_q(script["path"])} "$@"'
+        else:
+            body = f'exec {_q(script["path"])} "$@"'
+        _write_executable(bin_dir / name, f"#!/bin/sh\n{body}\n")
+
+
+def _python_names(python: str) -> list[str]:
+    name = os.path.basename(python)
+    return [name] if name.startswith("python3.") else []
+
+
+def _write_executable(path: Path, text: str) -> None:
+    path.write_text(text, "utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _q(value: str) -> str:
+    """Single-quote for sh."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def python_request_key(cli: str | None, start_dir: Path) -> tuple[str, str]:
+    """The Python request as a string for the key, and where it came from (for debug output).
+
+    Mirrors the precedence of interpreter selection (CLI > MONOTRAIL_PYTHON > .python-version >
+    the lock's requires-python) without resolving anything: the cold path resolves, the key only
+    needs to change when the request does.
+    """
+    if cli:
+        return f"cli:{cli}", "the command line"
+    env = os.environ.get("MONOTRAIL_PYTHON")
+    if env:
+        return f"env:{env}", "MONOTRAIL_PYTHON"
+    found = find_python_version_file(start_dir)
+    if found:
+        request, path = found
+        return f"file:{request}", str(path)
+    return "default", "the lock's requires-python"
+
+
+def find_python_version_file(start_dir: Path) -> tuple[str, Path] | None:
+    """The first request line of the nearest `.python-version`, searching upwards."""
+    for directory in (start_dir, *start_dir.parents):
+        candidate = directory / ".python-version"
+        try:
+            text = candidate.read_text("utf-8")
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                return line, candidate
+    return None

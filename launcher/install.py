@@ -1,0 +1,119 @@
+"""The cold path of `monotrail run`: lock -> interpreter -> selection -> store -> environment.
+
+Everything heavy (packaging, httpx, rich) is imported from here down, never from the warm path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+from monotrail.cli import RunRequest
+from monotrail.envs import Launch, write_env
+from monotrail.lock import Lock
+from monotrail.log import debug, info
+
+
+def install_environment(
+    request: RunRequest, start_dir: Path, lock_path: Path, python_key: str, root: Path, env_dir: Path
+) -> Launch:
+    from monotrail.interpreters import find_interpreter
+    from monotrail.manifest import build_manifest, dumps
+    from monotrail.store import ensure_installed
+
+    lock = _read_lock(request, lock_path)
+    python_request = python_key.split(":", 1)[1] if python_key.startswith("cli:") else None
+    interpreter = find_interpreter(
+        python_request, requires_python=lock.requires_python, start_dir=start_dir, root=root
+    )
+    debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
+    selected = _select(lock, interpreter, request)
+    debug(f"selected {len(selected)} packages from {lock.path.name}")
+    sources = _sources(request, lock)
+    entries = ensure_installed(
+        [item for item in selected if item.directory is None],
+        sources,
+        root,
+        progress=not request.quiet,
+    )
+    paths = _extra_paths(lock, selected)
+    manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
+    launch = write_env(env_dir, dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"], root / "tmp")
+    if request.verbose:
+        info(f"monotrail: environment of {len(selected)} packages from {lock.path} on Python {interpreter.path}")
+    return launch
+
+
+def _read_lock(request: RunRequest, lock_path: Path) -> Lock:
+    """The lock found first, or a sibling lock that defines the requested extras and groups.
+
+    A directory often holds several locks of one project (uv.lock and its flattened export
+    pylock.toml); the export has no extras or groups left. When the first lock in the search
+    order lacks a requested extra or group and the user did not name the lock, use the next lock
+    in the same directory that has them, as a user of both tools would expect.
+    """
+    from monotrail.lockfiles import read_lock, sibling_locks
+
+    lock = read_lock(lock_path)
+    wanted_extras, wanted_groups = set(request.extras), set(request.groups)
+    if request.lock or _defines(lock, wanted_extras, wanted_groups):
+        return lock
+    for sibling in sibling_locks(lock_path):
+        try:
+            candidate = read_lock(sibling)
+        except Exception as error:  # a broken sibling must not hide the first lock's real error
+            debug(f"skipping {sibling}: {error}")
+            continue
+        if _defines(candidate, wanted_extras, wanted_groups):
+            debug(f"{lock_path.name} lacks extras {sorted(wanted_extras)} / groups {sorted(wanted_groups)}; using {sibling.name}")
+            return candidate
+    return lock  # selection raises the error naming what the lock defines
+
+
+def _defines(lock: Lock, extras: set, groups: set) -> bool:
+    return extras <= set(lock.extras) and groups <= set(lock.groups)
+
+
+def _select(lock: Lock, interpreter, request: RunRequest) -> Tuple:
+    from monotrail.selection import select
+
+    extras: Sequence[str] = tuple(lock.extras) if request.all_extras else request.extras
+    return select(lock, interpreter, extras, request.groups, request.no_default_groups)
+
+
+def _sources(request: RunRequest, lock: Lock):
+    from monotrail.index import sources_from_env
+
+    return sources_from_env(
+        index_url=request.index_url,
+        extra_index_urls=request.extra_index_urls,
+        find_links=request.find_links,
+        offline=request.offline,
+        lock_index_urls=lock.index_urls,
+        lock_find_links=lock.find_links,
+    )
+
+
+def _extra_paths(lock: Lock, selected: Sequence) -> List[str]:
+    """The project's own code and path dependencies, importable as an editable install makes them."""
+    paths: List[str] = []
+    for item in selected:
+        if item.directory is not None:
+            paths.append(_import_root(Path(item.directory)))
+    if lock.project_dir is not None:
+        paths.append(_import_root(lock.project_dir))
+    return list(dict.fromkeys(paths))
+
+
+def _import_root(directory: Path) -> str:
+    """src layout: `src/`; flat layout: the directory itself."""
+    src = directory / "src"
+    return str(src if src.is_dir() else directory)
+
+
+def _bootstrap_path() -> str:
+    import monotrail.bootstrap
+
+    return os.path.join(os.path.dirname(os.path.abspath(monotrail.bootstrap.__file__)), "_monotrail_bootstrap.py")
+

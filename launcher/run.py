@@ -1,0 +1,124 @@
+"""`monotrail run`: from a request to an exec of the target interpreter.
+
+Two paths lead to the same exec:
+- warm: the environment for this key exists (see `monotrail.envs`): read three lines, exec.
+  Nothing heavy is imported (no httpx, packaging, rich, json for most targets), nothing is
+  probed, resolved, downloaded or listed.
+- cold: read the lock, find the interpreter, select, install into the store, write the
+  environment, then exec exactly as the warm path does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from monotrail.cli import RunRequest
+from monotrail.envs import Launch, env_key, python_request_key, read_launch, store_root
+from monotrail.errors import MonotrailError, UsageError
+from monotrail.log import debug
+
+
+def run(request: RunRequest) -> int:
+    start_dir = _start_dir(request)
+    lock_path = _lock_path(request, start_dir)
+    python_key, python_source = python_request_key(request.python, start_dir)
+    key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
+    root = store_root()
+    env_dir = root / "envs" / key
+    debug(f"lock {lock_path}, python request {python_key!r} from {python_source}, env {env_dir}")
+    launch = read_launch(env_dir)
+    if launch is None:
+        debug("cold: environment missing, installing")
+        launch = _cold(request, start_dir, lock_path, python_key, root, env_dir)
+    else:
+        debug("warm: environment exists")
+    return _exec(launch, request)
+
+
+def _start_dir(request: RunRequest) -> Path:
+    """Locks are searched from the script's directory, else from the working directory."""
+    cwd = Path(os.getcwd())
+    if request.target_kind == "script":
+        script = Path(request.target[0])
+        if not script.exists():
+            raise UsageError(f"can't open file {str(script)!r}: no such file", hint="check the script's path")
+        return (cwd / script).parent.resolve()
+    return cwd
+
+
+def _lock_path(request: RunRequest, start_dir: Path) -> Path:
+    from monotrail.lockfiles import find_lock
+
+    if request.lock:
+        path = Path(request.lock).absolute()
+        if not path.is_file():
+            from monotrail.errors import LockError
+
+            raise LockError(f"lockfile {request.lock} does not exist", hint="check the path given to --lock")
+        return path
+    return find_lock(start_dir)
+
+
+def _cold(
+    request: RunRequest, start_dir: Path, lock_path: Path, python_key: str, root: Path, env_dir: Path
+) -> Launch:
+    from monotrail.install import install_environment
+
+    return install_environment(request, start_dir, lock_path, python_key, root, env_dir)
+
+
+def _exec(launch: Launch, request: RunRequest) -> int:
+    argv = [launch.python, "-S", *request.python_flags]
+    target = _bootstrap_target(launch, request)
+    if request.target_kind == "python" and not target and sys.stdin.isatty() and "-i" not in request.python_flags:
+        # A REPL: `-i` makes python enter interactive mode once the bootstrap has set things up.
+        argv.append("-i")
+    argv += [launch.bootstrap, launch.manifest, *target]
+    os.environ["PATH"] = launch.bin + os.pathsep + os.environ.get("PATH", "")
+    debug(f"exec {argv}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if request.target_kind == "command" and not target:
+        return _exec_foreign_command(request.target)
+    os.execv(launch.python, argv)
+    return 0  # not reached
+
+
+def _bootstrap_target(launch: Launch, request: RunRequest) -> list[str]:
+    """The target in the bootstrap's terms; [] for a command that is not one of the lock's."""
+    if request.target_kind != "command":
+        return list(request.target)
+    name, args = request.target[0], request.target[1:]
+    script = _locked_script(launch, name)
+    if script is None:
+        return []
+    if "entry_point" in script:
+        return ["--entry-point", script["entry_point"], os.path.join(launch.bin, name), *args]
+    if script.get("python"):
+        return [script["path"], *args]
+    return []
+
+
+def _locked_script(launch: Launch, name: str) -> dict | None:
+    if not os.path.exists(os.path.join(launch.bin, name)):
+        return None
+    import json
+
+    with open(launch.manifest, encoding="utf-8") as file:
+        return json.load(file)["scripts"].get(name)
+
+
+def _exec_foreign_command(target: list[str]) -> int:
+    """A command that is not a Python entry point: run it with the environment's bin/ on PATH."""
+    import shutil
+
+    path = shutil.which(target[0])
+    if path is None:
+        raise MonotrailError(
+            f"command {target[0]!r} not found: it is neither a file, a console script of the locked packages, nor on PATH",
+            hint="for a script give its path (./name.py); `monotrail run python -c ...` runs code",
+        )
+    os.execv(path, [target[0], *target[1:]])
+    return 0  # not reached
