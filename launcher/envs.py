@@ -184,23 +184,10 @@ def python_request_key(cli: str | None, start_dir: Path) -> tuple[str, str]:
     env = os.environ.get("MONOTRAIL_PYTHON")
     if env:
         return f"env:{env}", "MONOTRAIL_PYTHON"
-    found = find_python_version_file(start_dir)
+    from monotrail.python_version_file import read_python_version_file
+
+    found = read_python_version_file(start_dir)
     if found:
         request, path = found
         return f"file:{request}", str(path)
     return "default", "the lock's requires-python"
-
-
-def find_python_version_file(start_dir: Path) -> tuple[str, Path] | None:
-    """The first request line of the nearest `.python-version`, searching upwards."""
-    for directory in (start_dir, *start_dir.parents):
-        candidate = directory / ".python-version"
-        try:
-            text = candidate.read_text("utf-8")
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-        for line in text.splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                return line, candidate
-    return None

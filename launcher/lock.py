@@ -44,7 +44,8 @@ class Dependency:
     """An edge of a graph lock: `name[extras] ; marker`, optionally pinned to a locked version.
 
     `version` disambiguates when a universal lock holds several versions of one package (uv forks);
-    `specifier` (poetry 1.1) narrows the candidates when several versions exist.
+    `specifier` (poetry 1.1) narrows the candidates when several versions exist. It is PEP 440; a
+    poetry union (`>=1,<1.5 || >1.5`) is kept as PEP 440 alternatives joined by " || ".
     """
 
     name: str

@@ -1,0 +1,556 @@
+"""The package index: a PEP 691 / PEP 503 simple-API client, find-links, and a page cache.
+
+A lock usually carries each file's URL, so the index is only asked when it does not: poetry.lock
+1.1 names files without URLs, requirements.txt pins only `name==version` and allowed hashes. The
+answer is a list of `monotrail.lock.Artifact`, the same model the lock uses, so the downloader
+never knows whether a URL came from a lock, an index page or a find-links directory.
+
+Decisions:
+- JSON first (`Accept: application/vnd.pypi.simple.v1+json`, PEP 691), HTML (PEP 503) as the
+  fallback the server picks by content negotiation; the content type of the answer decides
+  the parser, not what we asked for.
+- Pages are cached parsed (not raw) under `<root>/cache/simple/`: numpy's page is ~1.9 MB of
+  JSON, the parsed file list is what every later lookup needs. PyPI sends no cache headers, so
+  a fixed TTL (10 minutes) applies online; offline any cached page is used, however old.
+- File URLs are cached without credentials; credentials of the index are added back when the
+  file lives on the index's host, and are never printed (`redact_url`).
+- httpx is imported inside functions: the warm path imports this module's types at most.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import posixpath
+import re
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
+
+from monotrail import __version__
+from monotrail.errors import IndexError_, MonotrailError
+from monotrail.lock import Artifact
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
+
+PYPI = "https://pypi.org/simple"
+PAGE_TTL_SECONDS = 600.0
+RETRY_ATTEMPTS = 3
+BACKOFF_SECONDS = 0.5  # doubled after each failed attempt: 0.5 s, 1 s
+MAX_RETRY_AFTER_SECONDS = 30.0
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+OFFLINE_HINT = "check your network or proxy, or run with --offline to use only the store and the cache"
+_CACHE_FORMAT = 1
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where files come from: indexes (the first is the primary) and find-links locations."""
+
+    index_urls: Tuple[str, ...] = (PYPI,)
+    find_links: Tuple[str, ...] = ()
+    offline: bool = False
+
+
+def sources_from_env(
+    index_url: Optional[str] = None,
+    extra_index_urls: Sequence[str] = (),
+    find_links: Sequence[str] = (),
+    offline: bool = False,
+    lock_index_urls: Sequence[str] = (),
+    environ: Optional[Mapping[str, str]] = None,
+) -> Sources:
+    """Build `Sources` from the CLI, the lock and the environment, in that order of precedence.
+
+    PIP_INDEX_URL / UV_INDEX_URL / PIP_EXTRA_INDEX_URL are honoured only when the command line
+    named no index at all: a user who types `--index-url` means exactly that index, and pip
+    configuration lying around in the environment must not add another one behind their back.
+    """
+    env = os.environ if environ is None else environ
+    cli_gave_index = bool(index_url) or bool(extra_index_urls)
+    extras: List[str] = list(extra_index_urls)
+    primary = index_url or (lock_index_urls[0] if lock_index_urls else None)
+    extras.extend(lock_index_urls[1:])
+    if not cli_gave_index:
+        primary = primary or env.get("PIP_INDEX_URL") or env.get("UV_INDEX_URL")
+        extras.extend(env.get("PIP_EXTRA_INDEX_URL", "").split())
+    urls = [primary or PYPI] + extras
+    return Sources(index_urls=_unique(u.rstrip("/") for u in urls), find_links=tuple(find_links), offline=offline)
+
+
+def redact_url(url: str) -> str:
+    """`https://user:secret@host/x` -> `https://user:****@host/x`; a bare token becomes `****`."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, sep, _ = userinfo.partition(":")
+    safe = f"{user}:****" if sep else "****"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{safe}@{host}"))
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalization: runs of `-_.` become `-`, lowercase."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# HTTP with retries (shared with monotrail.download)
+
+
+class RetryableStatus(Exception):
+    """A 5xx or 429 answer: worth another attempt, after Retry-After if the server sent one."""
+
+    def __init__(self, status: int, retry_after: Optional[float]) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def check_status(response: "httpx.Response") -> None:
+    """Raise `RetryableStatus` for answers that may succeed on retry; leave the rest to the caller."""
+    if response.status_code == 429 or response.status_code >= 500:
+        raise RetryableStatus(response.status_code, _retry_after(response.headers.get("Retry-After")))
+
+
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    if not value:
+        return None
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER_SECONDS)
+    except ValueError:
+        return None  # an HTTP-date: rare on package indexes, the exponential backoff will do
+
+
+def with_retries(attempt: Callable[[], T], url: str, error: Type[MonotrailError], what: str) -> T:
+    """Run `attempt` up to RETRY_ATTEMPTS times on timeouts, connection errors, 5xx and 429.
+
+    `error` is the MonotrailError subclass raised at the end, its message naming the redacted
+    URL and the last cause, and hinting at --offline for network failures.
+    """
+    import httpx
+
+    delay = BACKOFF_SECONDS
+    for number in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            return attempt()
+        except RetryableStatus as exc:
+            cause, wait = f"the server answered HTTP {exc.status}", exc.retry_after
+        except httpx.TimeoutException:
+            cause, wait = "the request timed out", None
+        except httpx.TransportError as exc:
+            cause, wait = f"cannot connect ({type(exc).__name__}: {_redact_text(str(exc))})", None
+        if number == RETRY_ATTEMPTS:
+            break
+        time.sleep(delay if wait is None else wait)
+        delay *= 2
+    raise error(
+        f"{what} failed after {RETRY_ATTEMPTS} attempts: {cause}",
+        where=redact_url(url),
+        hint=OFFLINE_HINT,
+    )
+
+
+def _redact_text(text: str) -> str:
+    return re.sub(r"(//)[^/@\s]+@", r"\1****@", text)
+
+
+def make_client() -> "httpx.Client":
+    """One client per run, shared by threads: connection reuse matters for many small files."""
+    import httpx
+
+    return httpx.Client(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        follow_redirects=True,
+        headers={"User-Agent": f"monotrail/{__version__}"},
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Page parsing
+
+
+class _AnchorParser(HTMLParser):
+    """Collects `<a href>` with their PEP 503 data attributes, honouring `<base href>`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.base: Optional[str] = None
+        self.anchors: List[Dict[str, Optional[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
+        attributes = dict(attrs)
+        if tag == "base" and self.base is None and attributes.get("href"):
+            self.base = attributes["href"]
+        elif tag == "a" and attributes.get("href"):
+            self.anchors.append(attributes)
+
+
+def parse_html(text: str, page_url: str) -> List[Artifact]:
+    """PEP 503: the filename is the URL's last path segment, the hash sits in the fragment."""
+    parser = _AnchorParser()
+    parser.feed(text)
+    base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
+    files = []
+    for anchor in parser.anchors:
+        url, _, fragment = urllib.parse.urljoin(base, anchor["href"] or "").partition("#")
+        filename = urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(url).path))
+        if filename:
+            files.append(Artifact(filename=filename, url=url, hashes=_fragment_hashes(fragment)))
+    return files
+
+
+def _fragment_hashes(fragment: str) -> Tuple[Tuple[str, str], ...]:
+    algorithm, sep, digest = fragment.partition("=")
+    if sep and algorithm in hashlib.algorithms_guaranteed and digest:
+        return ((algorithm, digest.lower()),)
+    return ()
+
+
+def parse_json(data: Mapping, page_url: str) -> List[Artifact]:
+    """PEP 691: `files[].url` may be relative to the page; `size` exists from API 1.1 on."""
+    files = []
+    for entry in data.get("files", ()):
+        url = urllib.parse.urljoin(page_url, entry["url"]).partition("#")[0]
+        hashes = tuple(sorted((str(k), str(v).lower()) for k, v in (entry.get("hashes") or {}).items()))
+        size = entry.get("size") if isinstance(entry.get("size"), int) else None
+        files.append(Artifact(filename=entry["filename"], url=url, hashes=hashes, size=size))
+    return files
+
+
+def parse_response(content: bytes, content_type: str, page_url: str) -> List[Artifact]:
+    """Dispatch on what the server sent (it may ignore our Accept header and send HTML)."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in ("text/html", "application/vnd.pypi.simple.v1+html", ""):
+        return parse_html(content.decode("utf-8", errors="replace"), page_url)
+    if kind == "application/vnd.pypi.simple.v1+json":
+        try:
+            return parse_json(json.loads(content), page_url)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IndexError_(
+                f"malformed PEP 691 JSON page ({type(exc).__name__}: {exc})",
+                where=redact_url(page_url),
+                hint="the index is broken or not a simple API; try another --index-url",
+            ) from None
+    raise IndexError_(
+        f"unexpected content type {kind!r} for a simple-API page",
+        where=redact_url(page_url),
+        hint="is this URL a PEP 503/691 simple index (it usually ends in /simple)?",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The index client
+
+
+class IndexClient:
+    """Lookups against the indexes and find-links of one run, with the on-disk page cache.
+
+    One instance per `ensure_installed` call; pages fetched during the run are also kept in
+    memory so several lookups of one project read the cache file once.
+    """
+
+    def __init__(self, sources: Sources, root: Path, client: Optional["httpx.Client"] = None) -> None:
+        self.sources = sources
+        self.root = root
+        self._client = client
+        self._owns_client = client is None
+        self._client_lock = threading.Lock()
+        self._pages: Dict[Tuple[str, str], List[Artifact]] = {}
+
+    def client(self) -> "httpx.Client":
+        """The shared httpx client, created on first need (download threads call this too)."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = make_client()
+            return self._client
+
+    def close(self) -> None:
+        if self._owns_client and self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def project_files(self, name: str, index: Optional[str] = None) -> List[Artifact]:
+        """Every file of a project: the given index (else all configured ones), then find-links."""
+        indexes = (index.rstrip("/"),) if index else self.sources.index_urls
+        files: List[Artifact] = []
+        for index_url in indexes:
+            files.extend(self._index_page(index_url, normalize_name(name)))
+        for location in self.sources.find_links:
+            files.extend(f for f in self._find_links(location) if _project_of(f.filename) == normalize_name(name))
+        return files
+
+    def find_file(self, name: str, filename: str, index: Optional[str] = None) -> Artifact:
+        """The file a lock names without a URL (poetry.lock 1.1), found by project and filename."""
+        for candidate in self._candidates(name, index):
+            if candidate.filename == filename:
+                return candidate
+        raise IndexError_(
+            f"{filename} is not listed for {name}",
+            where=self._where(index),
+            hint="the file may have been deleted from the index; re-lock, or add a --find-links location that has it",
+        )
+
+    def find_wheel_for(
+        self,
+        name: str,
+        version: str,
+        allowed_hashes: Iterable[str],
+        tags: Sequence[str],
+        index: Optional[str] = None,
+    ) -> Artifact:
+        """The best-tag wheel of `name==version` whose sha256 is allowed (requirements.txt pins).
+
+        `tags` are the interpreter's tags, best first; `allowed_hashes` are sha256 hex digests
+        (a `sha256:` prefix is accepted). Files whose hash the index does not state are hashed
+        only when they are local (find-links directories).
+        """
+        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+        from packaging.version import InvalidVersion, Version
+
+        allowed = {h.split(":", 1)[-1].lower() for h in allowed_hashes}
+        rank = {tag: number for number, tag in enumerate(tags)}
+        try:
+            wanted = Version(version)
+        except InvalidVersion:
+            wanted = None
+        best: Optional[Tuple[int, Artifact]] = None
+        for candidate in self._candidates(name, index):
+            try:
+                _, file_version, _, file_tags = parse_wheel_filename(candidate.filename)
+            except InvalidWheelFilename:
+                continue  # sdists and junk
+            if wanted is not None and file_version != wanted:
+                continue
+            score = min((rank[str(tag)] for tag in file_tags if str(tag) in rank), default=None)
+            if score is None or (best is not None and score >= best[0]):
+                continue
+            if _sha256_of(candidate) in allowed:
+                best = (score, _with_sha256(candidate))
+        if best is None:
+            raise IndexError_(
+                f"no wheel of {name}=={version} for this interpreter has an allowed hash",
+                where=self._where(index),
+                hint=f"the interpreter's best tags are {', '.join(tags[:3]) or '(none)'}; "
+                "re-lock with hashes for this platform",
+            )
+        return best[1]
+
+    def _candidates(self, name: str, index: Optional[str]) -> List[Artifact]:
+        """Files from find-links first (local beats remote), then the index pages."""
+        return sorted(self.project_files(name, index), key=lambda a: a.path is None)
+
+    def _where(self, index: Optional[str]) -> str:
+        places = [index] if index else list(self.sources.index_urls)
+        return ", ".join(redact_url(p) for p in places + list(self.sources.find_links))
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def _index_page(self, index_url: str, project: str) -> List[Artifact]:
+        page_url = f"{index_url}/{project}/"
+        files = self._cached_or_fetched(page_url, project, missing_ok=True)
+        return [_with_credentials(f, index_url) for f in files]
+
+    def _find_links(self, location: str) -> List[Artifact]:
+        if "://" not in location or location.startswith("file://"):
+            return _directory_files(_local_path(location))
+        files = self._cached_or_fetched(location, "_find_links", missing_ok=False)
+        return [_with_credentials(f, location) for f in files]
+
+    def _cached_or_fetched(self, url: str, key: str, missing_ok: bool) -> List[Artifact]:
+        memo_key = (url, key)
+        if memo_key in self._pages:
+            return self._pages[memo_key]
+        cache_file = _cache_file(self.root, url, key)
+        cached = _read_cache(cache_file)
+        fresh = cached is not None and time.time() - cached[0] < PAGE_TTL_SECONDS
+        if cached is not None and (fresh or self.sources.offline):
+            files = cached[1]
+        elif self.sources.offline:
+            raise IndexError_(
+                f"offline and no cached index page for {key if key != '_find_links' else url}",
+                where=redact_url(url),
+                hint="run once without --offline to fill the cache",
+            )
+        else:
+            try:
+                files = self._fetch(url, missing_ok)
+            except IndexError_:
+                if cached is None:
+                    raise
+                files = cached[1]  # an expired page beats no page when the network is flaky
+            else:
+                _write_cache(cache_file, url, files)
+        self._pages[memo_key] = files
+        return files
+
+    def _fetch(self, url: str, missing_ok: bool) -> List[Artifact]:
+        """GET a page; a 404 on an index means "not on this index" (other indexes may have it)."""
+
+        def attempt() -> List[Artifact]:
+            response = self.client().get(url, headers={"Accept": ACCEPT})
+            check_status(response)
+            if response.status_code == 404 and missing_ok:
+                return []
+            if response.status_code != 200:
+                raise IndexError_(
+                    f"the index answered HTTP {response.status_code}",
+                    where=redact_url(url),
+                    hint="check the index URL and its credentials",
+                )
+            page_url = _strip_credentials(str(response.url))
+            return parse_response(response.content, response.headers.get("content-type", ""), page_url)
+
+        return with_retries(attempt, url, IndexError_, "fetching the index page")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def find_wheel_for(
+    name: str,
+    version: str,
+    allowed_hashes: Iterable[str],
+    tags: Sequence[str],
+    *,
+    sources: Sources,
+    root: Path,
+    index: Optional[str] = None,
+) -> Artifact:
+    """Module-level form of `IndexClient.find_wheel_for` for callers without a client."""
+    client = IndexClient(sources, root)
+    try:
+        return client.find_wheel_for(name, version, allowed_hashes, tags, index)
+    finally:
+        client.close()
+
+
+def _project_of(filename: str) -> Optional[str]:
+    """The normalized project name of a wheel or sdist filename, None for anything else."""
+    if filename.endswith(".whl"):
+        return normalize_name(filename.split("-", 1)[0])
+    for suffix in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
+        if filename.endswith(suffix):
+            return normalize_name(filename[: -len(suffix)].rpartition("-")[0])
+    return None
+
+
+def _directory_files(directory: Path) -> List[Artifact]:
+    if not directory.is_dir():
+        raise IndexError_(
+            "find-links directory does not exist",
+            where=str(directory),
+            hint="pass an existing directory or a URL to --find-links",
+        )
+    return [
+        Artifact(filename=entry.name, url=entry.resolve().as_uri(), path=str(entry.resolve()))
+        for entry in sorted(directory.iterdir())
+        if entry.is_file() and _project_of(entry.name) is not None
+    ]
+
+
+def _local_path(location: str) -> Path:
+    if location.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlsplit(location).path))
+    return Path(location).expanduser()
+
+
+def _sha256_of(artifact: Artifact) -> Optional[str]:
+    if artifact.sha256:
+        return artifact.sha256.lower()
+    if artifact.path:
+        return file_sha256(Path(artifact.path))
+    return None
+
+
+def _with_sha256(artifact: Artifact) -> Artifact:
+    digest = _sha256_of(artifact)
+    if digest is None or artifact.sha256:
+        return artifact
+    return Artifact(artifact.filename, artifact.url, artifact.hashes + (("sha256", digest),), artifact.size, artifact.path)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _strip_credentials(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _with_credentials(artifact: Artifact, index_url: str) -> Artifact:
+    """Private indexes serve files from their own host: they need the index's credentials too."""
+    index_parts = urllib.parse.urlsplit(index_url)
+    if "@" not in index_parts.netloc or not artifact.url:
+        return artifact
+    userinfo, _, host = index_parts.netloc.rpartition("@")
+    parts = urllib.parse.urlsplit(artifact.url)
+    if parts.netloc != host:
+        return artifact
+    url = urllib.parse.urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+    return Artifact(artifact.filename, url, artifact.hashes, artifact.size, artifact.path)
+
+
+def _cache_file(root: Path, url: str, key: str) -> Path:
+    """One file per (page URL, project); the URL is hashed with its credentials stripped."""
+    url_hash = hashlib.sha256(_strip_credentials(url).encode()).hexdigest()[:16]
+    return root / "cache" / "simple" / url_hash / f"{key}.json"
+
+
+def _read_cache(path: Path) -> Optional[Tuple[float, List[Artifact]]]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        if data.get("format") != _CACHE_FORMAT:
+            return None
+        files = [Artifact(f[0], f[1], tuple(tuple(h) for h in f[2]), f[3]) for f in data["files"]]
+        return float(data["fetched"]), files
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None  # a missing or torn cache file is just a miss
+
+
+def _write_cache(path: Path, url: str, files: List[Artifact]) -> None:
+    """Written via a temp file + rename so a concurrent reader never sees half a page."""
+    data = {
+        "format": _CACHE_FORMAT,
+        "url": _strip_credentials(url),
+        "fetched": time.time(),
+        "files": [[f.filename, f.url and _strip_credentials(f.url), [list(h) for h in f.hashes], f.size] for f in files],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+        temp.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
+        os.replace(temp, path)
+    except OSError:
+        pass  # the cache is an optimization; a read-only cache dir must not fail the run
+
+
+def _unique(items: Iterable[str]) -> Tuple[str, ...]:
+    return tuple(dict.fromkeys(i for i in items if i))
+
+
+__all__ = [
+    "PYPI",
+    "IndexClient",
+    "Sources",
+    "find_wheel_for",
+    "make_client",
+    "normalize_name",
+    "redact_url",
+    "sources_from_env",
+    "with_retries",
+]

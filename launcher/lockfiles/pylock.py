@@ -1,0 +1,123 @@
+"""PEP 751 `pylock.toml` (and `pylock.<name>.toml`): a flat lock.
+
+Validation is `packaging.pylock`'s (packaging >= 25), so the key paths in its errors
+(`packages[3].wheels[0].hashes`) reach the user unchanged. Every package keeps its marker, which
+may test `'x' in extras` and `'dev' in dependency_groups` (PEP 751 lock-file markers); the
+lock-level `extras`, `dependency-groups` and `default-groups` become `Lock.extras`/`groups`/
+`default_groups` with empty dependency tuples, because a flat lock carries no edges. Relative
+`path`s are resolved against the lock's directory here, so nothing downstream needs to know where
+the lock was.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Optional, Tuple
+
+from monotrail.errors import LockError
+from monotrail.lock import Artifact, Lock, LockedPackage
+from monotrail.lockfiles import basename, load_toml
+
+
+def read(path: Path) -> Lock:
+    from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
+
+    data = load_toml(path)
+    try:
+        pylock = Pylock.from_dict(data)
+    except PylockUnsupportedVersionError as e:
+        raise LockError(
+            f"unsupported lock-version {data.get('lock-version')!r}: {e.message}",
+            where=f"{path}: lock-version",
+            hint="monotrail reads pylock.toml lock-version 1.x",
+        ) from e
+    except PylockValidationError as e:
+        where = f"{path}: {e.context}" if e.context else str(path)
+        raise LockError(f"invalid pylock.toml: {e.message}", where=where) from e
+    base = path.parent
+    packages = tuple(_package(package, base, f"{path}: packages[{i}]") for i, package in enumerate(pylock.packages))
+    return Lock(
+        path=path,
+        format="pylock",
+        packages=packages,
+        requires_python=str(pylock.requires_python) if pylock.requires_python is not None else None,
+        extras={extra: () for extra in pylock.extras or ()},
+        groups={group: () for group in pylock.dependency_groups or ()},
+        default_groups=tuple(pylock.default_groups or ()),
+        environments=tuple(str(marker) for marker in pylock.environments or ()),
+        project_dir=base if (base / "pyproject.toml").is_file() else None,
+    )
+
+
+def _package(package: Any, base: Path, where: str) -> LockedPackage:
+    """One `[[packages]]` entry; exactly one kind of source is set (PEP 751 guarantees it)."""
+    if package.version is None and package.directory is None and package.vcs is None:
+        raise LockError("a package from an index or archive must have a version", where=where)
+    wheels = tuple(_wheel(wheel, base) for wheel in package.wheels or ())
+    sdist = _sdist(package.sdist, base) if package.sdist is not None else None
+    directory: Optional[str] = None
+    editable = False
+    vcs: Optional[str] = None
+    if package.archive is not None:
+        archive = _archive(package.archive, base)
+        if archive.filename.endswith(".whl"):
+            wheels = (archive,)
+        else:
+            sdist = archive
+    if package.directory is not None:
+        target = _local(base, package.directory.path)
+        if package.directory.subdirectory:
+            target = str(Path(target) / package.directory.subdirectory)
+        directory, editable = target, bool(package.directory.editable)
+    if package.vcs is not None:
+        vcs = f"{package.vcs.type}+{package.vcs.url or package.vcs.path}@{package.vcs.commit_id}"
+    return LockedPackage(
+        name=str(package.name),
+        version=str(package.version) if package.version is not None else "",  # directory/vcs: unversioned
+        marker=str(package.marker) if package.marker is not None else None,
+        requires_python=str(package.requires_python) if package.requires_python is not None else None,
+        wheels=wheels,
+        sdist=sdist,
+        index=package.index,
+        directory=directory,
+        editable=editable,
+        vcs=vcs,
+    )
+
+
+def _hashes(hashes: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
+    return tuple((algorithm.lower(), digest.lower()) for algorithm, digest in hashes.items())
+
+
+def _local(base: Path, path: str) -> str:
+    return str((base / path).resolve()) if not Path(path).is_absolute() else path
+
+
+def _wheel(wheel: Any, base: Path) -> Artifact:
+    return Artifact(
+        filename=wheel.filename,
+        url=wheel.url,
+        hashes=_hashes(wheel.hashes),
+        size=wheel.size,
+        path=_local(base, wheel.path) if wheel.path else None,
+    )
+
+
+def _sdist(sdist: Any, base: Path) -> Artifact:
+    return Artifact(
+        filename=sdist.filename,
+        url=sdist.url,
+        hashes=_hashes(sdist.hashes),
+        size=sdist.size,
+        path=_local(base, sdist.path) if sdist.path else None,
+    )
+
+
+def _archive(archive: Any, base: Path) -> Artifact:
+    return Artifact(
+        filename=basename(archive.url or archive.path or ""),
+        url=archive.url,
+        hashes=_hashes(archive.hashes),
+        size=archive.size,
+        path=_local(base, archive.path) if archive.path else None,
+    )

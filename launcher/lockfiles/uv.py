@@ -1,0 +1,228 @@
+"""`uv.lock` version 1: a graph lock.
+
+uv writes one universal lock: a package may appear in several versions (one per fork of the
+resolution, e.g. numpy for Python < 3.10 and >= 3.12), and each dependency edge names the version
+it means plus the marker under which it applies. So the lock stays a graph here: `roots` are the
+project's `dependencies`, `extras` its `optional-dependencies`, `groups` its `dev-dependencies`
+(uv stores PEP 735 groups under that key), and selection walks edges for the target.
+
+The project is the package whose source is `{ virtual = "." }` or `{ editable = "." }`; it is not
+itself a selectable package (its code is importable from `project_dir`). uv records no default
+groups in the lock: like `uv sync`, the default is `["dev"]` unless `[tool.uv] default-groups` in
+the pyproject beside the lock says otherwise ("all" or a list); the CLI decides whether to use it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from monotrail.errors import LockError
+from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
+from monotrail.lockfiles import basename, check_marker, load_toml, normalize, read_pyproject, split_hash
+
+SUPPORTED_VERSION = 1
+_PROJECT_SOURCE_KINDS = ("virtual", "editable")
+
+
+def read(path: Path) -> Lock:
+    data = load_toml(path)
+    version = data.get("version")
+    if version != SUPPORTED_VERSION:
+        raise LockError(
+            f"unsupported uv.lock version {version!r}",
+            where=f"{path}: version",
+            hint=f"monotrail reads uv.lock version {SUPPORTED_VERSION}; regenerate the lock with a matching uv",
+        )
+    entries = data.get("package", [])
+    if not isinstance(entries, list):
+        raise LockError("`package` must be an array of tables", where=f"{path}: package")
+    base = path.parent
+    root_index = _find_root(entries)
+    packages: List[LockedPackage] = []
+    find_links: List[str] = []
+    for i, entry in enumerate(entries):
+        if i == root_index:
+            continue
+        where = f"{path}: package[{i}]"
+        packages.append(_package(_table(entry, where), base, where, find_links))
+    root = _table(entries[root_index], f"{path}: package[{root_index}]") if root_index is not None else None
+    roots, extras, groups = _root_edges(root, data, f"{path}: package[{root_index}]")
+    return Lock(
+        path=path,
+        format="uv",
+        packages=tuple(packages),
+        requires_python=data.get("requires-python"),
+        roots=roots,
+        extras=extras,
+        groups=groups,
+        default_groups=_default_groups(base, groups),
+        find_links=tuple(dict.fromkeys(find_links)),
+        project_dir=base,
+    )
+
+
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise LockError("expected a table", where=where)
+    return value
+
+
+def _find_root(entries: List[Any]) -> Optional[int]:
+    for i, entry in enumerate(entries):
+        source = entry.get("source", {}) if isinstance(entry, dict) else {}
+        if any(source.get(kind) == "." for kind in _PROJECT_SOURCE_KINDS):
+            return i
+    return None
+
+
+def _root_edges(
+    root: Optional[Mapping[str, Any]], data: Mapping[str, Any], where: str
+) -> Tuple[Tuple[Dependency, ...], Dict[str, Tuple[Dependency, ...]], Dict[str, Tuple[Dependency, ...]]]:
+    """The project's own edges; without a project (a virtual workspace root) its members are the roots."""
+    if root is None:
+        members = data.get("manifest", {}).get("members", [])
+        if not members:
+            raise LockError(
+                "no project package (source `{ virtual = \".\" }` or `{ editable = \".\" }`) and no workspace members",
+                where=where.split(":")[0],
+                hint="is this a uv.lock written by `uv lock` for a project?",
+            )
+        return tuple(Dependency(name=normalize(member)) for member in members), {}, {}
+    roots = _edges(root.get("dependencies", []), f"{where}.dependencies")
+    extras = _edge_tables(root.get("optional-dependencies", {}), f"{where}.optional-dependencies", normalize)
+    groups = _edge_tables(root.get("dev-dependencies", {}), f"{where}.dev-dependencies", normalize)
+    return roots, extras, groups
+
+
+def _default_groups(base: Path, groups: Mapping[str, Any]) -> Tuple[str, ...]:
+    pyproject = read_pyproject(base) or {}
+    configured = pyproject.get("tool", {}).get("uv", {}).get("default-groups")
+    if configured == "all":
+        return tuple(groups)
+    if isinstance(configured, list):
+        return tuple(normalize(group) for group in configured if normalize(group) in groups)
+    return ("dev",) if "dev" in groups else ()
+
+
+def _edge_tables(tables: Any, where: str, key: Any) -> Dict[str, Tuple[Dependency, ...]]:
+    if not isinstance(tables, dict):
+        raise LockError("expected a table of arrays", where=where)
+    return {key(name): _edges(edges, f"{where}.{name}") for name, edges in tables.items()}
+
+
+def _edges(edges: Any, where: str) -> Tuple[Dependency, ...]:
+    if not isinstance(edges, list):
+        raise LockError("expected an array of dependencies", where=where)
+    return tuple(_edge(_table(edge, f"{where}[{i}]"), f"{where}[{i}]") for i, edge in enumerate(edges))
+
+
+def _edge(edge: Mapping[str, Any], where: str) -> Dependency:
+    if not isinstance(edge.get("name"), str):
+        raise LockError("dependency without a name", where=where)
+    return Dependency(
+        name=normalize(edge["name"]),
+        marker=check_marker(edge.get("marker"), f"{where}.marker"),
+        extras=tuple(normalize(extra) for extra in edge.get("extra", ())),
+        version=edge.get("version"),
+    )
+
+
+def _package(entry: Mapping[str, Any], base: Path, where: str, find_links: List[str]) -> LockedPackage:
+    name = entry.get("name")
+    if not isinstance(name, str):
+        raise LockError("package without a name", where=where)
+    source = _table(entry.get("source", {}), f"{where}.source")
+    kind, location = _source_kind(source, where)
+    files_base, index = _files_base(kind, location, base, find_links)
+    wheels = tuple(
+        _artifact(_table(w, f"{where}.wheels[{i}]"), files_base, f"{where}.wheels[{i}]")
+        for i, w in enumerate(entry.get("wheels", []))
+    )
+    sdist = _artifact(_table(entry["sdist"], f"{where}.sdist"), files_base, f"{where}.sdist") if "sdist" in entry else None
+    wheels, sdist = _direct_artifacts(kind, location, base, wheels, sdist)
+    return LockedPackage(
+        name=normalize(name),
+        version=str(entry.get("version", "")),
+        wheels=wheels,
+        sdist=sdist,
+        index=index,
+        directory=_resolve(base, location) if kind in ("directory", "editable", "virtual") else None,
+        editable=kind == "editable",
+        dependencies=_edges(entry.get("dependencies", []), f"{where}.dependencies"),
+        optional_dependencies=_edge_tables(
+            entry.get("optional-dependencies", {}), f"{where}.optional-dependencies", normalize
+        ),
+        vcs=f"git+{location}" if kind == "git" else None,
+    )
+
+
+_SOURCE_KINDS = ("registry", "path", "directory", "editable", "virtual", "url", "git")
+
+
+def _source_kind(source: Mapping[str, Any], where: str) -> Tuple[str, str]:
+    for kind in _SOURCE_KINDS:
+        if isinstance(source.get(kind), str):
+            return kind, source[kind]
+    raise LockError(f"unknown package source {dict(source)!r}", where=f"{where}.source")
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def _resolve(base: Path, location: str) -> str:
+    return str((base / location).resolve())
+
+
+def _files_base(kind: str, location: str, base: Path, find_links: List[str]) -> Tuple[Optional[Path], Optional[str]]:
+    """(directory relative file paths are resolved against, index URL) for a source."""
+    if kind != "registry":
+        return base, None
+    if _is_url(location):
+        return None, location.rstrip("/")
+    # A local registry is a find-links directory: its files are named relative to it.
+    directory = _resolve(base, location)
+    find_links.append(directory)
+    return Path(directory), None
+
+
+def _artifact(entry: Mapping[str, Any], files_base: Optional[Path], where: str) -> Artifact:
+    url, path, filename = entry.get("url"), entry.get("path"), entry.get("filename")
+    hashes = (split_hash(entry["hash"], f"{where}.hash"),) if entry.get("hash") else ()
+    resolved = _resolve(files_base, path) if path and files_base is not None else path
+    return Artifact(
+        filename=filename or basename(url or path or ""),
+        url=url,
+        hashes=hashes,
+        size=entry.get("size"),
+        path=resolved,
+    )
+
+
+def _direct_artifacts(
+    kind: str, location: str, base: Path, wheels: Tuple[Artifact, ...], sdist: Optional[Artifact]
+) -> Tuple[Tuple[Artifact, ...], Optional[Artifact]]:
+    """`url` and `path` sources name the file in the source; the file entries may carry only a hash."""
+    if kind not in ("url", "path"):
+        return wheels, sdist
+    url = location if kind == "url" else None
+    path = _resolve(base, location) if kind == "path" else None
+    name = basename(location)
+
+    def fill(artifact: Artifact) -> Artifact:
+        if artifact.url or artifact.path:
+            return artifact
+        return Artifact(filename=artifact.filename or name, url=url, hashes=artifact.hashes, size=artifact.size, path=path)
+
+    wheels = tuple(fill(wheel) for wheel in wheels)
+    if sdist is not None:
+        sdist = fill(sdist)
+    if not wheels and sdist is None:
+        # An archive source without file entries (older uv): the source itself is the file.
+        artifact = Artifact(filename=name, url=url, path=path)
+        if name.endswith(".whl"):
+            wheels = (artifact,)
+        else:
+            sdist = artifact
+    return wheels, sdist

@@ -1,0 +1,40 @@
+"""Reading `.python-version`, the file pyenv and uv use to pin a project's Python.
+
+Its own module because the warm path reads it on every run to build the environment key, and
+must not pay for importing the rest of interpreter discovery.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def read_python_version_file(start_dir: Path) -> tuple[str, Path] | None:
+    """The first non-comment line of the nearest `.python-version` in start_dir or its parents.
+
+    Warm path: the launcher builds its cache key from this, so it only touches `os`.
+    An empty or comment-only file is skipped, as pyenv skips it.
+    """
+    directory = os.path.abspath(os.fspath(start_dir))
+    while True:
+        candidate = os.path.join(directory, ".python-version")
+        value = _first_line(candidate)
+        if value is not None:
+            return value, Path(candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as file:
+            for line in file:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    return line
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, UnicodeDecodeError):
+        return None
+    return None

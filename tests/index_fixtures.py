@@ -1,0 +1,215 @@
+"""Test helpers for the store: wheels built inside the tests and a local simple-API server.
+
+`build_wheel` writes a real wheel (WHEEL, METADATA, RECORD with sha256 hashes) from a dict of
+files; keyword switches make it hostile. `IndexServer` serves PEP 691 JSON and PEP 503 HTML
+project pages, a flat find-links page and the files on 127.0.0.1, logs every request, and can
+fail or delay chosen paths.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import stat
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Union
+
+from monotrail.lock import Artifact
+
+try:
+    from monotrail.selection import Selected
+except ImportError:  # selection.py is written in parallel; same shape as docs/architecture.md
+
+    @dataclass(frozen=True)
+    class Selected:  # type: ignore[no-redef]
+        name: str
+        version: str
+        artifact: Optional[Artifact]
+        index: Optional[str]
+        directory: Optional[str]
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_wheel(
+    tmp_path: Path,
+    name: str,
+    version: str,
+    files: Mapping[str, Union[str, bytes]],
+    entry_points: Optional[str] = None,
+    tag: str = "py3-none-any",
+    *,
+    symlinks: Mapping[str, str] = {},
+    corrupt_record: Optional[str] = None,
+    dist_info_name: Optional[str] = None,
+    executables: tuple = (),
+) -> Path:
+    """A wheel `{name}-{version}-{tag}.whl` in `tmp_path` holding `files` (paths used verbatim).
+
+    `symlinks` adds symlink members, `corrupt_record` names a file whose RECORD hash is wrong,
+    `dist_info_name` overrides the `.dist-info` project name.
+    """
+    dist = name.replace("-", "_")
+    dist_info = f"{dist_info_name or dist}-{version}.dist-info"
+    members: Dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
+    members[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    members[f"{dist_info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
+    if entry_points is not None:
+        members[f"{dist_info}/entry_points.txt"] = entry_points.encode()
+    record_lines = []
+    for path, data in members.items():
+        digest = _record_hash(b"tampered" if path == corrupt_record else data)
+        record_lines.append(f"{path},{digest},{len(data)}")
+    for path, target in symlinks.items():
+        record_lines.append(f"{path},{_record_hash(target.encode())},{len(target)}")
+    record_lines.append(f"{dist_info}/RECORD,,")
+    members[f"{dist_info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
+
+    wheel = tmp_path / f"{dist}-{version}-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in members.items():
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            mode = 0o755 if path in executables else 0o644
+            info.external_attr = (stat.S_IFREG | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+        for path, target in symlinks.items():
+            info = zipfile.ZipInfo(path, date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return wheel
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class ServerState:
+    files: Dict[str, Path] = field(default_factory=dict)  # filename -> wheel
+    log: List[str] = field(default_factory=list)  # request paths, in order
+    failures: Dict[str, List[int]] = field(default_factory=dict)  # path -> statuses to answer first
+    retry_after: Optional[str] = None  # Retry-After header sent with injected failures
+    delays: Dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class IndexServer:
+    """A simple-API server on 127.0.0.1: `/simple/` negotiates JSON/HTML by Accept, `/json/simple/`
+    and `/html/simple/` force one format, `/flat/` is a find-links page, `/files/<name>` the files."""
+
+    def __init__(self) -> None:
+        self.state = ServerState()
+        handler = type("Handler", (_Handler,), {"state": self.state})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "IndexServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def add(self, wheel: Path) -> Artifact:
+        """Serve `wheel`; return its Artifact with URL and hash, as a lock would carry it."""
+        self.state.files[wheel.name] = wheel
+        return Artifact(wheel.name, f"{self.url}/files/{wheel.name}", (("sha256", sha256_of(wheel)),))
+
+    def requests(self, prefix: str) -> List[str]:
+        with self.state.lock:
+            return [p for p in self.state.log if p.startswith(prefix)]
+
+
+def _project(filename: str) -> str:
+    return filename.split("-", 1)[0].replace("_", "-").lower()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: ServerState
+
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        path = self.path
+        with self.state.lock:
+            self.state.log.append(path)
+            queued = self.state.failures.get(path)
+            status = queued.pop(0) if queued else None
+        time.sleep(self.state.delays.get(path, 0.0))
+        if status is not None:
+            return self._send(status, b"failure injected", "text/plain", retry_after=self.state.retry_after)
+        if path.startswith("/files/"):
+            wheel = self.state.files.get(path[len("/files/"):])
+            if wheel is None:
+                return self._send(404, b"not found", "text/plain")
+            return self._send(200, wheel.read_bytes(), "application/octet-stream")
+        if path == "/flat/":
+            return self._send(200, self._html(sorted(self.state.files)).encode(), "text/html")
+        for prefix in ("/json/simple/", "/html/simple/", "/simple/"):
+            if path.startswith(prefix):
+                return self._project_page(prefix, path[len(prefix):].strip("/"))
+        self._send(404, b"not found", "text/plain")
+
+    def _project_page(self, prefix: str, project: str) -> None:
+        names = sorted(f for f in self.state.files if _project(f) == project)
+        if not names:
+            return self._send(404, b"no such project", "text/plain")
+        wants_json = prefix == "/json/simple/" or (
+            prefix == "/simple/" and "application/vnd.pypi.simple.v1+json" in self.headers.get("Accept", "")
+        )
+        if wants_json:
+            body = {
+                "meta": {"api-version": "1.1"},
+                "name": project,
+                "files": [
+                    {"filename": n, "url": f"../../../files/{n}", "hashes": {"sha256": sha256_of(self.state.files[n])}}
+                    for n in names
+                ],
+            }
+            return self._send(200, json.dumps(body).encode(), "application/vnd.pypi.simple.v1+json")
+        self._send(200, self._html(names, relative="../../../files/").encode(), "text/html; charset=utf-8")
+
+    def _html(self, names: List[str], relative: str = "/files/") -> str:
+        links = "".join(
+            f'<a href="{relative}{html.escape(n)}#sha256={sha256_of(self.state.files[n])}">{html.escape(n)}</a><br/>\n'
+            for n in names
+        )
+        return f"<!DOCTYPE html><html><body>\n{links}</body></html>"
+
+    def _send(self, status: int, body: bytes, content_type: str, retry_after: Optional[str] = None) -> None:
+        self.send_response(status)
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def install_in_child(root: str, name: str, version: str, artifact: Artifact, results: "object") -> None:
+    """multiprocessing target: one `ensure_installed` in a fresh process; reports path or error."""
+    from monotrail.index import Sources
+    from monotrail.store import ensure_installed
+
+    try:
+        [entry] = ensure_installed([Selected(name, version, artifact, None, None)], Sources(), Path(root), False)
+        results.put(("ok", str(entry.path)))  # type: ignore[attr-defined]
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(("error", repr(exc)))  # type: ignore[attr-defined]

@@ -1,0 +1,564 @@
+"""Interpreter discovery: request parsing, precedence, pyenv shims, the probe cache, real tags.
+
+Fake interpreters are small shell scripts that ignore their arguments, append their path to a log
+(so tests can count probe runs) and print a canned probe answer. Real-interpreter tests use the
+pyenv versions installed on this machine and skip when one is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+import pytest
+
+from monotrail import interpreters
+from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
+from monotrail.interpreters import (
+    PythonRequest,
+    compute_tags,
+    find_interpreter,
+    list_interpreters,
+    normalize_requires_python,
+    probe,
+    read_python_version_file,
+)
+
+PYENV_VERSIONS = Path("/root/.pyenv/versions")
+REAL = {
+    "3.8": PYENV_VERSIONS / "3.8.18/bin/python3.8",
+    "3.9": PYENV_VERSIONS / "3.9.18/bin/python3.9",
+    "3.10": PYENV_VERSIONS / "3.10.13/bin/python3.10",
+    "3.11": PYENV_VERSIONS / "3.11.7/bin/python3.11",
+    "3.12": PYENV_VERSIONS / "3.12.1/bin/python3.12",
+    "3.13": PYENV_VERSIONS / "3.13.0/bin/python3.13",
+}
+ARCH = platform.machine()
+
+
+def needs_real(*versions: str):
+    missing = [v for v in versions if not REAL[v].exists()]
+    return pytest.mark.skipif(bool(missing), reason=f"no pyenv Python {missing}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Request parsing
+
+PARSE_TABLE = [
+    # text, kind, version, implementation, free_threaded
+    ("3", "version", (3,), None, False),
+    ("3.8", "version", (3, 8), None, False),
+    ("3.8.18", "version", (3, 8, 18), None, False),
+    (" 3.12 ", "version", (3, 12), None, False),
+    ("312", "version", (3, 12), None, False),
+    ("3.13t", "version", (3, 13), None, True),
+    ("3.13.0t", "version", (3, 13, 0), None, True),
+    ("cpython3.12", "version", (3, 12), "cpython", False),
+    ("cpython@3.12", "version", (3, 12), "cpython", False),
+    ("cpython-3.12.1", "version", (3, 12, 1), "cpython", False),
+    ("cp312", "version", (3, 12), "cpython", False),
+    ("CPython@3.13t", "version", (3, 13), "cpython", True),
+    ("cpython", "version", (), "cpython", False),
+    ("python3.11", "version", (3, 11), None, False),
+    ("python3", "version", (3,), None, False),
+]
+
+
+@pytest.mark.parametrize("text, kind, version, implementation, free_threaded", PARSE_TABLE)
+def test_parse_version_requests(text, kind, version, implementation, free_threaded):
+    request = PythonRequest.parse(text)
+    assert (request.kind, request.version, request.implementation, request.free_threaded) == (
+        kind, version, implementation, free_threaded)
+    assert request.raw == text
+
+
+@pytest.mark.parametrize("text, specifier", [
+    (">=3.10", (">=3.10",)),
+    (">=3.9,<3.13", (">=3.9,<3.13",)),
+    ("~=3.10", ("~=3.10",)),
+    ("==3.11.*", ("==3.11.*",)),
+    ("^3.8", (">=3.8,<4",)),
+])
+def test_parse_specifier_requests(text, specifier):
+    request = PythonRequest.parse(text)
+    assert (request.kind, request.specifier) == ("specifier", specifier)
+
+
+@pytest.mark.parametrize("text, kind, value", [
+    ("/usr/bin/python3", "path", "/usr/bin/python3"),
+    ("./venv/bin/python", "path", "./venv/bin/python"),
+    ("venv/bin/python", "path", "venv/bin/python"),
+    ("../python", "path", "../python"),
+    ("~/bin/python", "path", "~/bin/python"),
+    ("python", "command", "python"),
+    ("pypy3", "command", "pypy3"),
+    ("my-env", "command", "my-env"),
+])
+def test_parse_paths_and_commands(text, kind, value):
+    request = PythonRequest.parse(text)
+    assert request.kind == kind
+    assert (request.path if kind == "path" else request.command) == value
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "3.x", "3.8.18.1", "3.8.", "cpython@", "cpython@foo", "foo bar", ">=3.1x", "~=3",
+    ">=", "^", "3t", "pypy@3.10", "2.7", "3.7", "4", "3.6.15", "python2.7", "py@3.12",
+])
+def test_malformed_or_unsupported_requests_are_usage_errors(text):
+    with pytest.raises(UsageError) as raised:
+        PythonRequest.parse(text)
+    assert not isinstance(raised.value, InterpreterNotFound)
+    assert repr(text) in raised.value.message or text.strip() in raised.value.message
+
+
+@pytest.mark.parametrize("requires, expected", [
+    (">=3.9", (">=3.9",)),
+    ("^3.8", (">=3.8,<4",)),
+    ("^3.8.1", (">=3.8.1,<4",)),
+    ("~3.8", (">=3.8,<3.9",)),
+    ("~3", (">=3,<4",)),
+    (">= 3.8, < 4.0", (">=3.8,<4.0",)),
+    (">=3.8 <3.12", (">=3.8,<3.12",)),
+    ("3.10", ("==3.10.*",)),
+    ("3.10.2", ("==3.10.2",)),
+    ("*", ("",)),
+    (">=2.7,<3.0 || >=3.5", (">=2.7,<3.0", ">=3.5")),
+])
+def test_requires_python_poetry_forms_become_pep440(requires, expected):
+    assert normalize_requires_python(requires) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# .python-version
+
+
+def test_python_version_file_first_non_comment_line_in_parents(tmp_path: Path):
+    (tmp_path / ".python-version").write_text("# pinned\n\n  cpython@3.12  \n3.11\n")
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    assert read_python_version_file(nested) == ("cpython@3.12", tmp_path / ".python-version")
+
+
+def test_python_version_file_nearest_wins_and_empty_files_are_skipped(tmp_path: Path):
+    (tmp_path / ".python-version").write_text("3.9\n")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".python-version").write_text("3.12.1\n")
+    (tmp_path / "a" / "b").mkdir()
+    (tmp_path / "a" / "b" / ".python-version").write_text("# nothing\n")
+    assert read_python_version_file(tmp_path / "a" / "b") == ("3.12.1", tmp_path / "a" / ".python-version")
+
+
+def test_python_version_file_absent(tmp_path: Path):
+    if read_python_version_file(Path("/")) is not None:
+        pytest.skip("a /.python-version exists on this machine")
+    assert read_python_version_file(tmp_path) is None or read_python_version_file(tmp_path)[1].parent not in (
+        tmp_path, *tmp_path.parents)
+
+
+def test_warm_path_import_is_light():
+    code = ("import sys, monotrail.interpreters as i; i.read_python_version_file('.');"
+            "print(sorted(m for m in ('packaging', 'subprocess', 'hashlib', 'tempfile') if m in sys.modules))")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fake interpreters
+
+
+def fake_facts(version: str, *, free_threaded: bool = False, executable: str = "") -> Dict[str, object]:
+    """A probe answer shaped exactly like `_probe.py`'s, for a glibc x86_64 Linux CPython."""
+    major, minor, micro = (int(p) for p in version.split("."))
+    return {
+        "version": [major, minor, micro, "final", 0],
+        "implementation": "cpython",
+        "free_threaded": free_threaded,
+        "py_debug": 0,
+        "has_refcount": False,
+        "py_version_nodot": f"{major}{minor}",
+        "markers": {
+            "implementation_name": "cpython", "implementation_version": version, "os_name": "posix",
+            "platform_machine": "x86_64", "platform_release": "6.1", "platform_system": "Linux",
+            "platform_version": "#1", "python_full_version": version,
+            "platform_python_implementation": "CPython", "python_version": f"{major}.{minor}",
+            "sys_platform": "linux",
+        },
+        "soabi": f"cpython-{major}{minor}{'t' if free_threaded else ''}-x86_64-linux-gnu",
+        "ext_suffix": f".cpython-{major}{minor}-x86_64-linux-gnu.so",
+        "ext_suffixes": [f".cpython-{major}{minor}-x86_64-linux-gnu.so", ".abi3.so", ".so"],
+        "stdlib": f"/fake/lib/python{major}.{minor}",
+        "platstdlib": f"/fake/lib/python{major}.{minor}",
+        "sys_executable": executable,
+        "prefix": "/fake", "base_prefix": "/fake",
+        "platform": "linux-x86_64",
+        "machine": "x86_64",
+        "libc": ["glibc", "2.36"],
+        "pointer_bits": 64,
+    }
+
+
+class Fakes:
+    """A temp world: a PATH dir, a pyenv root, a uv dir, and a log of probe runs."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.path_dir = base / "bin"
+        self.pyenv = base / "pyenv"
+        self.uv = base / "uv-python"
+        self.log = base / "probes.log"
+        self.root = base / "root"
+        for directory in (self.path_dir, self.pyenv / "versions", self.uv, self.root):
+            directory.mkdir(parents=True)
+        self.log.touch()
+
+    def python(self, directory: Path, name: str, version: str, free_threaded: bool = False,
+               facts: Optional[Dict[str, object]] = None) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        binary = directory / name
+        answer = directory / f".facts-{name}.json"
+        answer.write_text(json.dumps(facts or fake_facts(version, free_threaded=free_threaded,
+                                                         executable=str(binary))))
+        binary.write_text(f'#!/bin/sh\necho "$0" >> "{self.log}"\ncat "{answer}"\n')
+        binary.chmod(0o755)
+        return binary
+
+    def pyenv_python(self, version: str, free_threaded: bool = False) -> Path:
+        minor = ".".join(version.split(".")[:2])
+        suffix = "t" if free_threaded else ""
+        bin_dir = self.pyenv / "versions" / f"{version}{suffix}" / "bin"
+        binary = self.python(bin_dir, f"python{minor}{suffix}", version, free_threaded)
+        (bin_dir / "python3").symlink_to(binary.name)
+        return binary
+
+    def shim(self, directory: Path, name: str) -> Path:
+        """A copy of pyenv's shim shape; it would run pyenv, and logs if it is ever run."""
+        directory.mkdir(parents=True, exist_ok=True)
+        shim = directory / name
+        shim.write_text(
+            "#!/usr/bin/env bash\nset -e\n"
+            f'echo "SHIM $0" >> "{self.log}"\n'
+            f'export PYENV_ROOT="{self.pyenv}"\n'
+            f'exec "{self.pyenv}/libexec/pyenv" exec "${{0##*/}}" "$@"\n'
+        )
+        shim.chmod(0o755)
+        return shim
+
+    def environ(self, **extra: str) -> Dict[str, str]:
+        env = {"PATH": f"{self.path_dir}{os.pathsep}{self.pyenv / 'shims'}", "PYENV_ROOT": str(self.pyenv),
+               "UV_PYTHON_INSTALL_DIR": str(self.uv), "HOME": str(self.base)}
+        env.update(extra)
+        return env
+
+    def runs(self) -> list:
+        return self.log.read_text().splitlines()
+
+    def find(self, request: Optional[str], start_dir: Optional[Path] = None,
+             requires_python: Optional[str] = None, **environ: str):
+        return find_interpreter(request, requires_python=requires_python, start_dir=start_dir or self.base,
+                                root=self.root, environ=self.environ(**environ))
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Fakes:
+    """PATH: python3.11 (3.11.4). pyenv: 3.8.18, 3.9.18, 3.12.0, 3.12.1, 3.13.0t. uv: 3.10.5.
+    pyenv's shims dir holds a python3.12 shim that must never run."""
+    monkeypatch.setattr(interpreters, "SYSTEM_DIRS", ())
+    world = Fakes(tmp_path)
+    world.python(world.path_dir, "python3.11", "3.11.4")
+    for version in ("3.8.18", "3.9.18", "3.12.0", "3.12.1"):
+        world.pyenv_python(version)
+    world.pyenv_python("3.13.0", free_threaded=True)
+    world.python(world.uv / "cpython-3.10.5-linux-x86_64-gnu" / "bin", "python3.10", "3.10.5")
+    world.shim(world.pyenv / "shims", "python3.12")
+    world.shim(world.pyenv / "shims", "python")
+    return world
+
+
+def found_version(interpreter) -> str:
+    return interpreter.full_version + ("t" if interpreter.free_threaded else "")
+
+
+PRECEDENCE_TABLE = [
+    # id, request, MONOTRAIL_PYTHON, .python-version, requires_python, expected version, expected source
+    ("explicit minor picks newest patch", "3.12", None, None, None, "3.12.1", "pyenv"),
+    ("explicit patch", "3.12.0", None, None, None, "3.12.0", "pyenv"),
+    ("explicit beats env", "3.8", "3.9", None, None, "3.8.18", "pyenv"),
+    ("env beats .python-version", None, "3.9", "3.12", None, "3.9.18", "pyenv"),
+    (".python-version", None, None, "3.10", None, "3.10.5", "uv"),
+    (".python-version impl@version", None, None, "cpython@3.11", None, "3.11.4", "PATH"),
+    ("default is newest, free-threaded excluded", None, None, None, None, "3.12.1", "pyenv"),
+    ("default honours requires-python", None, None, None, "<3.12", "3.11.4", "PATH"),
+    ("default honours poetry caret", None, None, None, "^3.8", "3.12.1", "pyenv"),
+    ("default honours poetry tilde", None, None, None, "~3.9", "3.9.18", "pyenv"),
+    ("major only", "3", None, None, ">=3.9", "3.12.1", "pyenv"),
+    ("free-threaded on request", "3.13t", None, None, None, "3.13.0t", "pyenv"),
+    ("specifier request", ">=3.9,<3.11", None, None, None, "3.10.5", "uv"),
+    ("python3.X name", "python3.9", None, None, None, "3.9.18", "pyenv"),
+    ("specifier request within requires-python", ">=3.8", None, None, "<3.10", "3.9.18", "pyenv"),
+]
+
+
+@pytest.mark.parametrize("request_, env, pinned, requires, expected, source",
+                         [row[1:] for row in PRECEDENCE_TABLE], ids=[row[0] for row in PRECEDENCE_TABLE])
+def test_selection_precedence(fakes: Fakes, request_, env, pinned, requires, expected, source):
+    project = fakes.base / "project"
+    (project / "src").mkdir(parents=True)
+    if pinned:
+        (project / ".python-version").write_text(f"{pinned}\n")
+    environ = {"MONOTRAIL_PYTHON": env} if env else {}
+    interpreter = fakes.find(request_, start_dir=project / "src", requires_python=requires, **environ)
+    assert (found_version(interpreter), interpreter.source) == (expected, source)
+    assert not [run for run in fakes.runs() if run.startswith("SHIM")]
+
+
+def test_explicit_path_and_directory(fakes: Fakes):
+    binary = fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9"
+    assert fakes.find(str(binary)).path == str(binary)
+    by_prefix = fakes.find(str(fakes.pyenv / "versions" / "3.9.18"))
+    assert by_prefix.version == (3, 9, 18)
+
+
+def test_pyenv_version_name_in_python_version_file(fakes: Fakes):
+    (fakes.base / ".python-version").write_text("3.12.0\n")
+    assert fakes.find(None).version == (3, 12, 0)
+    fakes.pyenv_python("3.11.9")
+    (fakes.pyenv / "versions" / "myenv").symlink_to(fakes.pyenv / "versions" / "3.11.9")
+    (fakes.base / ".python-version").write_text("myenv\n")
+    assert fakes.find(None).version == (3, 11, 9)
+
+
+def test_request_outside_requires_python_is_a_selection_error(fakes: Fakes):
+    (fakes.base / ".python-version").write_text("3.8\n")
+    with pytest.raises(SelectionError) as raised:
+        fakes.find(None, requires_python=">=3.9")
+    assert raised.value.message == (
+        "Python 3.8.18 (from .python-version) does not satisfy the lock's requires-python >=3.9")
+    assert raised.value.where == str(fakes.base / ".python-version")
+    assert raised.value.hint
+
+
+def test_explicit_path_outside_requires_python_is_a_selection_error(fakes: Fakes):
+    with pytest.raises(SelectionError, match="Python 3.8.18 .from command line. does not satisfy"):
+        fakes.find(str(fakes.pyenv / "versions" / "3.8.18" / "bin" / "python3.8"), requires_python="^3.9")
+
+
+def test_not_found_says_where_it_looked_and_what_it_found(fakes: Fakes):
+    with pytest.raises(InterpreterNotFound) as raised:
+        fakes.find("3.14")
+    error = raised.value
+    assert "Python 3.14 (from command line)" in error.message
+    for looked in (str(fakes.path_dir), str(fakes.pyenv / "versions"), str(fakes.uv)):
+        assert looked in error.message
+    assert str(fakes.pyenv / "versions" / "3.12.1" / "bin" / "python3.12") in error.message
+    assert "monotrail +" in error.hint and "pyenv install 3.14" in error.hint
+
+
+def test_not_found_lists_unsupported_pythons(fakes: Fakes):
+    fakes.python(fakes.pyenv / "versions" / "2.7.18" / "bin", "python2.7", "2.7.18")
+    fakes.python(fakes.pyenv / "versions" / "3.7.16" / "bin", "python3", "3.7.16")
+    with pytest.raises(InterpreterNotFound) as raised:
+        fakes.find(None, requires_python=">=3.14")
+    assert "Python 2.7 is not supported" in raised.value.message
+    assert "Python 3.7 is not supported (3.7.16)" in raised.value.message
+    assert "satisfying requires-python >=3.14" in raised.value.message
+    listed = {f.path: f for f in list_interpreters(fakes.root, fakes.environ())}
+    python27 = listed[str(fakes.pyenv / "versions" / "2.7.18" / "bin" / "python2.7")]
+    assert python27.interpreter is None and "not supported" in python27.problem
+
+
+def test_malformed_request_from_python_version_file_names_the_file(fakes: Fakes):
+    (fakes.base / ".python-version").write_text("3.x\n")
+    with pytest.raises(UsageError) as raised:
+        fakes.find(None)
+    assert raised.value.where == str(fakes.base / ".python-version")
+    assert "'3.x'" in raised.value.message
+
+
+def test_unknown_command_is_not_found(fakes: Fakes):
+    with pytest.raises(InterpreterNotFound, match="no Python found for 'nosuchpython'"):
+        fakes.find("nosuchpython")
+
+
+# ---------------------------------------------------------------------------------------------
+# pyenv shims
+
+
+def test_pyenv_shims_are_skipped_by_directory_and_by_content(fakes: Fakes):
+    stray = fakes.base / "stray"
+    fakes.shim(stray, "python3.9")  # a shim outside pyenv's shims dir: caught by its content
+    fakes.shim(fakes.pyenv / "plugins" / "pyenv-virtualenv" / "shims", "python3")
+    environ = fakes.environ(PATH=os.pathsep.join([
+        str(fakes.pyenv / "shims"), str(fakes.pyenv / "plugins" / "pyenv-virtualenv" / "shims"),
+        str(stray), str(fakes.path_dir)]))
+    paths = [found.path for found in list_interpreters(fakes.root, environ)]
+    assert not [p for p in paths if "shims" in Path(p).relative_to(fakes.base).parts or p.startswith(str(stray))]
+    assert str(fakes.path_dir / "python3.11") in paths
+    assert not [run for run in fakes.runs() if run.startswith("SHIM")]
+
+
+def test_explicit_shim_path_resolves_to_the_real_binary(fakes: Fakes):
+    real = fakes.pyenv / "versions" / "3.12.1" / "bin" / "python3.12"
+    shim = fakes.python(fakes.pyenv / "shims", "python3", "3.12.1", facts=fake_facts("3.12.1", executable=str(real)))
+    shim.write_text(shim.read_text().replace("#!/bin/sh\n", "#!/bin/sh\n# PYENV_ROOT shim look-alike\n"))
+    assert interpreters.is_pyenv_shim(str(shim))
+    assert fakes.find(str(shim)).path == str(real)
+
+
+# ---------------------------------------------------------------------------------------------
+# The probe cache
+
+
+def test_cache_reuses_probe_until_binary_changes(fakes: Fakes):
+    binary = str(fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9")
+    first = probe(binary, fakes.root)
+    second = probe(binary, fakes.root)
+    assert first == second
+    assert fakes.runs() == [binary]
+    cache = interpreters._cache_file(fakes.root, binary)
+    assert cache.parent == fakes.root / "interpreters" and len(cache.stem) == 16
+    assert json.loads(cache.read_text())["path"] == binary
+
+    os.utime(binary, (first.mtime + 10, first.mtime + 10))
+    assert probe(binary, fakes.root).mtime == first.mtime + 10
+    assert len(fakes.runs()) == 2
+    probe(binary, fakes.root)
+    assert len(fakes.runs()) == 2
+
+
+def test_cache_notices_size_change_and_corruption(fakes: Fakes):
+    binary = fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9"
+    probe(str(binary), fakes.root)
+    stat = binary.stat()
+    binary.write_text(binary.read_text() + "# rebuilt\n")
+    os.utime(binary, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    probe(str(binary), fakes.root)
+    assert len(fakes.runs()) == 2
+    interpreters._cache_file(fakes.root, str(binary)).write_text("{not json")
+    probe(str(binary), fakes.root)
+    assert len(fakes.runs()) == 3
+    assert not list((fakes.root / "interpreters").glob(".tmp-*"))
+
+
+def test_find_twice_probes_each_interpreter_once(fakes: Fakes):
+    fakes.find(None)
+    runs = len(fakes.runs())
+    assert runs == 7  # every fake but the shims, each once
+    fakes.find(None)
+    fakes.find("3.12")
+    assert len(fakes.runs()) == runs
+
+
+def test_version_request_only_probes_matching_names(fakes: Fakes):
+    fakes.find("3.9")
+    assert fakes.runs() == [str(fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9")]
+
+
+def test_broken_candidate_is_listed_with_its_problem(fakes: Fakes):
+    broken = fakes.path_dir / "python3.12"
+    broken.write_text("#!/bin/sh\necho boom >&2\nexit 3\n")
+    broken.chmod(0o755)
+    assert fakes.find("3.12").version == (3, 12, 1)
+    problems = {f.path: f.problem for f in list_interpreters(fakes.root, fakes.environ())}
+    assert problems[str(broken)] == "probe failed: exit code 3: boom"
+
+
+# ---------------------------------------------------------------------------------------------
+# Tags computed from probe facts
+
+
+def test_free_threaded_tags_use_the_t_abi():
+    tags = compute_tags(fake_facts("3.13.0", free_threaded=True), "/nonexistent")
+    assert tags[0] == "cp313-cp313t-linux_x86_64"
+    assert "cp313-cp313t-manylinux_2_17_x86_64" in tags
+    assert not [tag for tag in tags if "-abi3-" in tag]
+    assert tags[-1] == "py30-none-any" and "cp313-none-any" in tags
+
+
+def test_glibc_version_comes_from_the_target():
+    old = dict(fake_facts("3.9.18"), libc=["glibc", "2.17"])
+    tags = compute_tags(old, "/nonexistent")
+    assert "cp39-cp39-manylinux_2_17_x86_64" in tags and "cp39-cp39-manylinux2014_x86_64" in tags
+    assert "cp39-cp39-manylinux_2_18_x86_64" not in tags
+
+
+# ---------------------------------------------------------------------------------------------
+# Real interpreters
+
+
+@needs_real("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+def test_real_discovery_finds_every_pyenv_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(interpreters, "SYSTEM_DIRS", ())
+    environ = {"PATH": "/root/.pyenv/shims", "PYENV_ROOT": "/root/.pyenv", "HOME": str(tmp_path)}
+    found = list_interpreters(tmp_path, environ)
+    versions = {f.interpreter.python_version: f.path for f in found if f.interpreter is not None}
+    assert versions == {minor: str(path) for minor, path in REAL.items()}
+    assert all(f.source == "pyenv" for f in found)
+
+
+def real(minor: str, root: Path):
+    return find_interpreter(str(REAL[minor]), requires_python=None, start_dir=root, root=root, environ={})
+
+
+@needs_real("3.8", "3.12")
+@pytest.mark.parametrize("minor, best", [("3.8", "cp38-cp38"), ("3.12", "cp312-cp312")])
+def test_real_tags(tmp_path: Path, minor: str, best: str):
+    tags = real(minor, tmp_path).tags
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert f"{best}-manylinux_2_17_{ARCH}" in tags
+    assert tags[0].startswith(f"{best}-")
+    assert "py3-none-any" in tags
+
+
+@needs_real("3.12")
+@pytest.mark.skipif(sys.version_info[:2] != (3, 12), reason="compares with packaging running on 3.12")
+def test_real_312_tags_equal_packaging_sys_tags_inside_it(tmp_path: Path):
+    code = "import json, packaging.tags; print(json.dumps([str(t) for t in packaging.tags.sys_tags()]))"
+    inside = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
+    assert list(real("3.12", tmp_path).tags) == inside
+
+
+@needs_real("3.8")
+def test_real_38_markers_are_the_targets(tmp_path: Path):
+    interpreter = real("3.8", tmp_path)
+    assert interpreter.markers["python_version"] == "3.8"
+    assert interpreter.markers["python_full_version"] == "3.8.18"
+    assert interpreter.markers["implementation_version"] == "3.8.18"
+    assert interpreter.stdlib == str(PYENV_VERSIONS / "3.8.18/lib/python3.8")
+    assert ".cpython-38-x86_64-linux-gnu.so" in interpreter.ext_suffixes or ARCH != "x86_64"
+
+
+@needs_real("3.12")
+@pytest.mark.skipif(sys.version_info[:3] != (3, 12, 1), reason="compares with the launcher's own environment")
+def test_real_312_markers_equal_packaging_default_environment(tmp_path: Path):
+    from packaging.markers import default_environment
+
+    assert dict(real("3.12", tmp_path).markers) == default_environment()
+
+
+def test_relative_path_in_python_version_file_is_relative_to_the_file(fakes: Fakes):
+    (fakes.base / "project" / "deep").mkdir(parents=True)
+    (fakes.base / "project" / ".python-version").write_text("../pyenv/versions/3.9.18/bin/python3.9\n")
+    interpreter = fakes.find(None, start_dir=fakes.base / "project" / "deep")
+    assert interpreter.version == (3, 9, 18)
+    assert interpreter.path == str(fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9")
+
+
+def test_command_seen_through_a_pyenv_shim_when_nothing_else_has_it(fakes: Fakes):
+    real_binary = fakes.pyenv / "versions" / "3.12.1" / "bin" / "python3.12"
+    shim = fakes.python(fakes.pyenv / "shims", "python", "3.12.1",
+                        facts=fake_facts("3.12.1", executable=str(real_binary)))
+    shim.write_text(shim.read_text().replace("#!/bin/sh\n", "#!/bin/sh\n# PYENV_ROOT shim look-alike\n"))
+    assert fakes.find("python").path == str(real_binary)
+
+
+def test_selected_and_listed_interpreters_carry_their_tags(fakes: Fakes):
+    assert fakes.find(None).tags[0] == "cp312-cp312-linux_x86_64"
+    for found in list_interpreters(fakes.root, fakes.environ()):
+        if found.interpreter is not None:
+            nodot = "".join(map(str, found.interpreter.version[:2]))
+            assert f"cp{nodot}-none-any" in found.interpreter.tags

@@ -1,0 +1,436 @@
+"""The store: index lookups, downloads, wheel unpacking, markers, locking and crash leftovers.
+
+Every wheel is built inside the test; every server is 127.0.0.1. No internet.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+import pytest
+
+from index_fixtures import IndexServer, Selected, build_wheel, install_in_child, sha256_of
+from monotrail import index as index_module
+from monotrail.errors import DownloadError, IndexError_, StoreError, WheelError
+from monotrail.index import IndexClient, Sources, redact_url, sources_from_env
+from monotrail.lock import Artifact
+from monotrail.store import StoreEntry, ensure_installed, read_entry, store_root
+
+SIX_FILES = {"six.py": "X = 1\n"}
+
+
+@pytest.fixture
+def server():
+    with IndexServer() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(index_module, "BACKOFF_SECONDS", 0.01)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "root"
+
+
+def selected(name: str, version: str, artifact: Artifact, index: str = None) -> Selected:
+    return Selected(name, version, artifact, index, None)
+
+
+def store_is_empty(root: Path) -> bool:
+    stored = [p for p in (root / "store").rglob("*")] if (root / "store").exists() else []
+    downloads = list((root / "downloads").iterdir()) if (root / "downloads").exists() else []
+    return not stored and not downloads
+
+
+def install_one(server_or_sources, root: Path, sel: Selected, **kwargs) -> StoreEntry:
+    sources = server_or_sources if isinstance(server_or_sources, Sources) else Sources()
+    [entry] = ensure_installed([sel], sources, root, False, **kwargs)
+    return entry
+
+
+# --- installing from indexes ------------------------------------------------------------------
+
+
+def test_install_from_locked_url_creates_entry_with_marker(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    entry = install_one(server, root, selected("six", "1.16.0", artifact))
+    assert entry.path == root / "store" / "six" / "1.16.0" / artifact.sha256[:16]
+    assert (entry.path / "lib" / "six.py").read_text() == "X = 1\n"
+    assert read_entry(entry.path) == entry
+    assert entry.meta["sha256"] == artifact.sha256
+    assert (root / "downloads" / f"{artifact.sha256}.whl").is_file()
+    assert not list((root / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("api", ["json", "html", "negotiated"])
+def test_lookup_by_filename_on_each_page_format(server, root, tmp_path, api):
+    wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
+    artifact = server.add(wheel)
+    index = {"json": f"{server.url}/json/simple", "html": f"{server.url}/html/simple", "negotiated": f"{server.url}/simple"}[api]
+    by_name = Artifact(wheel.name, url=None, hashes=artifact.hashes)  # poetry.lock 1.1: no URL
+    entry = install_one(Sources(index_urls=(index,)), root, selected("six", "1.16.0", by_name))
+    assert (entry.path / "lib" / "six.py").is_file()
+    assert server.requests("/files/") == [f"/files/{wheel.name}"]
+
+
+def test_page_format_follows_the_content_type(server, tmp_path, root):
+    wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
+    server.add(wheel)
+    for index in (f"{server.url}/json/simple", f"{server.url}/html/simple"):
+        [found] = IndexClient(Sources(index_urls=(index,)), root).project_files("Six")
+        assert found.filename == wheel.name
+        assert found.url == f"{server.url}/files/{wheel.name}"
+        assert found.sha256 == sha256_of(wheel)
+
+
+def test_lookup_uses_the_selected_packages_own_index(server, root, tmp_path):
+    wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
+    artifact = server.add(wheel)
+    by_name = Artifact(wheel.name, hashes=artifact.hashes)
+    sources = Sources(index_urls=("http://127.0.0.1:9/never-asked",))
+    install_one(sources, root, selected("six", "1.16.0", by_name, index=f"{server.url}/json/simple"))
+
+
+def test_find_links_directory(root, tmp_path):
+    links = tmp_path / "links"
+    links.mkdir()
+    wheel = build_wheel(links, "six", "1.16.0", SIX_FILES)
+    by_name = Artifact(wheel.name, hashes=(("sha256", sha256_of(wheel)),))
+    sources = Sources(index_urls=(), find_links=(str(links),))
+    entry = install_one(sources, root, selected("six", "1.16.0", by_name))
+    assert (entry.path / "lib" / "six.py").is_file()
+
+
+def test_find_links_flat_page(server, root, tmp_path):
+    wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
+    server.add(wheel)
+    sources = Sources(index_urls=(), find_links=(f"{server.url}/flat/",))
+    entry = install_one(sources, root, selected("six", "1.16.0", Artifact(wheel.name, hashes=((("sha256", sha256_of(wheel))),))))
+    assert entry.meta["wheel"] == wheel.name
+
+
+def test_file_url_is_copied(root, tmp_path):
+    wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
+    artifact = Artifact(wheel.name, url=wheel.as_uri(), hashes=(("sha256", sha256_of(wheel)),))
+    entry = install_one(Sources(offline=True), root, selected("six", "1.16.0", artifact))
+    assert (entry.path / "lib" / "six.py").is_file()
+
+
+def test_requirements_style_pin_picks_best_tag_with_allowed_hash(server, root, tmp_path):
+    generic = server.add(build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'py3'\n"}))
+    specific = server.add(
+        build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'cp312'\n"}, tag="cp312-cp312-manylinux_2_17_x86_64")
+    )
+    unallowed = server.add(
+        build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'abi3'\n"}, tag="cp312-abi3-manylinux_2_17_x86_64")
+    )
+    tags = ("cp312-cp312-manylinux_2_17_x86_64", "cp312-abi3-manylinux_2_17_x86_64", "py3-none-any")
+    pinned = Artifact("", hashes=(("sha256", generic.sha256), ("sha256", specific.sha256)))
+    sources = Sources(index_urls=(f"{server.url}/simple",))
+    entry = install_one(sources, root, selected("fast", "1.0", pinned), tags=tags)
+    assert entry.meta["wheel"] == specific.filename
+    assert entry.meta["sha256"] == specific.sha256
+    assert unallowed.filename not in str(server.requests("/files/"))
+
+
+def test_entry_with_marker_is_reused_without_network(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    first = install_one(server, root, selected("six", "1.16.0", artifact))
+    server.httpd.shutdown()
+    again = install_one(Sources(offline=True), root, selected("six", "1.16.0", artifact))
+    assert again == first
+
+
+def test_directory_sources_are_skipped(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    project = Selected("app", "0.1", None, None, str(tmp_path))
+    entries = ensure_installed([project, selected("six", "1.16.0", artifact)], Sources(), root, False)
+    assert [e.meta["name"] for e in entries] == ["six"]
+
+
+def test_entries_keep_selection_order(server, root, tmp_path):
+    wheels = [server.add(build_wheel(tmp_path, f"pkg{i}", "1.0", {f"pkg{i}.py": ""})) for i in range(10)]
+    entries = ensure_installed([selected(f"pkg{i}", "1.0", a) for i, a in enumerate(wheels)], Sources(), root, False)
+    assert [e.meta["name"] for e in entries] == [f"pkg{i}" for i in range(10)]
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+def test_hash_mismatch_raises_and_stores_nothing(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    wrong = Artifact(artifact.filename, artifact.url, (("sha256", "0" * 64),))
+    with pytest.raises(DownloadError) as caught:
+        install_one(server, root, selected("six", "1.16.0", wrong))
+    message = str(caught.value)
+    assert artifact.filename in message and "0" * 64 in message and artifact.sha256 in message
+    assert store_is_empty(root)
+    assert not list((root / "tmp").iterdir())
+
+
+def test_server_errors_are_retried(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    server.state.failures[f"/files/{artifact.filename}"] = [500, 503]
+    entry = install_one(server, root, selected("six", "1.16.0", artifact))
+    assert (entry.path / "lib" / "six.py").is_file()
+    assert len(server.requests("/files/")) == 3
+
+
+def test_too_many_requests_honours_retry_after(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    server.state.failures[f"/files/{artifact.filename}"] = [429]
+    server.state.retry_after = "1"
+    started = time.monotonic()
+    install_one(server, root, selected("six", "1.16.0", artifact))
+    assert time.monotonic() - started >= 1.0  # the backoff alone would have waited 0.01 s
+    assert len(server.requests("/files/")) == 2
+
+
+def test_missing_file_is_one_clear_error(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    gone = Artifact("six-1.16.0-py3-none-any.whl", f"{server.url}/files/gone.whl", artifact.hashes)
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        install_one(server, root, selected("six", "1.16.0", gone))
+    assert server.requests("/files/") == ["/files/gone.whl"]  # a 404 is not retried
+
+
+def test_file_not_on_index_is_an_index_error(server, root, tmp_path):
+    server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    by_name = Artifact("six-9.9-py3-none-any.whl", hashes=(("sha256", "1" * 64),))
+    with pytest.raises(IndexError_, match="six-9.9-py3-none-any.whl is not listed"):
+        install_one(Sources(index_urls=(f"{server.url}/simple",)), root, selected("six", "9.9", by_name))
+
+
+def test_connection_refused_names_redacted_url_and_offline(root):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://user:s3cret@127.0.0.1:{port}/files/six-1.16.0-py3-none-any.whl"
+    artifact = Artifact("six-1.16.0-py3-none-any.whl", url, (("sha256", "1" * 64),))
+    with pytest.raises(DownloadError) as caught:
+        install_one(Sources(), root, selected("six", "1.16.0", artifact))
+    error = caught.value
+    shown = f"{error} {error.hint}"
+    assert "s3cret" not in shown
+    assert f"user:****@127.0.0.1:{port}" in shown
+    assert "--offline" in shown
+
+
+def test_offline_uses_a_cached_page_and_download(server, root, tmp_path):
+    wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
+    artifact = server.add(wheel)
+    index = f"{server.url}/simple"
+    other = Artifact("", hashes=(("sha256", artifact.sha256), ("sha256", "2" * 64)))  # requirements.txt pin
+    tags = ("py3-none-any",)
+    first = install_one(Sources(index_urls=(index,)), root, selected("six", "1.16.0", other), tags=tags)
+    server.httpd.shutdown()
+    for stored in (root / "store").iterdir():  # the store was garbage-collected, the caches were not
+        __import__("shutil").rmtree(stored)
+    again = install_one(Sources(index_urls=(index,), offline=True), root, selected("six", "1.16.0", other), tags=tags)
+    assert again.path == first.path
+
+
+def test_offline_without_cached_page_says_so(root):
+    by_name = Artifact("six-1.16.0-py3-none-any.whl", hashes=(("sha256", "1" * 64),))
+    with pytest.raises(IndexError_, match="offline"):
+        install_one(Sources(index_urls=("http://127.0.0.1:9/simple",), offline=True), root, selected("six", "1.16.0", by_name))
+
+
+def test_page_is_cached_for_ten_minutes(server, root, tmp_path, monkeypatch):
+    server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    sources = Sources(index_urls=(f"{server.url}/json/simple",))
+    IndexClient(sources, root).project_files("six")
+    IndexClient(sources, root).project_files("six")
+    assert len(server.requests("/json/simple/six/")) == 1
+    later = time.time() + index_module.PAGE_TTL_SECONDS + 1
+    monkeypatch.setattr(index_module.time, "time", lambda: later)
+    IndexClient(sources, root).project_files("six")
+    assert len(server.requests("/json/simple/six/")) == 2
+
+
+# --- hostile and broken wheels ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "build_kwargs, message",
+    [
+        ({"files": {"../evil.py": "x"}}, "'..'"),
+        ({"files": {"/abs.py": "x"}}, "absolute"),
+        ({"files": {"ok.py": "x"}, "symlinks": {"link.py": "/etc/passwd"}}, "symlink"),
+        ({"files": {"ok.py": "x"}, "corrupt_record": "ok.py"}, "RECORD"),
+        ({"files": {"ok.py": "x"}, "dist_info_name": "other"}, "dist-info"),
+    ],
+    ids=["dotdot", "absolute", "symlink", "record-hash", "dist-info-name"],
+)
+def test_hostile_wheels_are_rejected_and_leave_nothing(server, root, tmp_path, build_kwargs, message):
+    artifact = server.add(build_wheel(tmp_path, "evil", "1.0", **build_kwargs))
+    with pytest.raises(WheelError, match=message):
+        install_one(server, root, selected("evil", "1.0", artifact))
+    assert not (root / "store").exists() or not list((root / "store").rglob("*"))
+    assert not list((root / "tmp").glob("*-*[!t]"))  # no unpack dirs left (downloads may stay)
+    assert not (tmp_path.parent / "evil.py").exists()
+
+
+def test_wheel_of_another_project_is_rejected(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "other", "1.0", {"other.py": ""}))
+    with pytest.raises(WheelError, match="another project"):
+        install_one(server, root, selected("six", "1.0", artifact))
+
+
+# --- the marker ---------------------------------------------------------------------------------
+
+
+def test_marker_describes_the_entry(server, root, tmp_path):
+    wheel = build_wheel(
+        tmp_path,
+        "My.Pkg",
+        "2.0",
+        {
+            "mypkg/__init__.py": "",
+            "mypkg/__pycache__/x.cpython-312.pyc": b"",
+            "fast.cpython-312-x86_64-linux-gnu.so": b"\x7fELF",
+            "speedy.abi3.so": b"\x7fELF",
+            "google/cloud/storage.py": "",  # namespace portion: no __init__.py
+            "single.py": "",
+            "not-an-identifier.py": "",
+            "distutils-precedence.pth": "import os\n",
+            "My.Pkg-2.0.data/scripts/tool": b"#!python\nprint('hi')\n",
+            "My.Pkg-2.0.data/data/share/doc.txt": "doc",
+            "My.Pkg-2.0.data/headers/pkg.h": "/* h */",
+        },
+        entry_points="[console_scripts]\nMyTool = mypkg.cli:main [extra]\n\n[gui_scripts]\ngui = mypkg.gui:run\n\n[other]\nx = y\n",
+        executables=("My.Pkg-2.0.data/scripts/tool",),
+    )
+    artifact = server.add(wheel)
+    entry = install_one(server, root, selected("my-pkg", "2.0", artifact))
+    meta = json.loads((entry.path / "monotrail.json").read_text())
+    assert meta == entry.meta
+    assert meta["version"] == 1
+    assert (meta["name"], meta["version_"], meta["wheel"]) == ("my-pkg", "2.0", wheel.name)
+    assert entry.path.name == artifact.sha256[:16]
+    assert meta["top_level"] == ["fast", "google", "mypkg", "single", "speedy"]
+    assert meta["dist_info"] == "My.Pkg-2.0.dist-info"
+    assert meta["pth"] == ["distutils-precedence.pth"]
+    assert meta["entry_points"] == {
+        "console_scripts": {"MyTool": "mypkg.cli:main [extra]"},
+        "gui_scripts": {"gui": "mypkg.gui:run"},
+    }
+    assert meta["data_scripts"] == ["tool"]
+    tool = entry.path / "bin" / "tool"
+    assert tool.read_bytes() == b"#!python\nprint('hi')\n"  # bytes as in the wheel
+    assert os.access(tool, os.X_OK)
+    assert (entry.path / "data" / "share" / "doc.txt").read_text() == "doc"
+    assert (entry.path / "include" / "pkg.h").is_file()
+    assert not (entry.path / "lib" / "mypkg" / "__pycache__").exists()
+    record = (entry.path / "lib" / "My.Pkg-2.0.dist-info" / "RECORD").read_text()
+    assert "../bin/tool," in record and "mypkg/__init__.py,sha256=" in record
+    assert not (entry.path / "bin" / "MyTool").exists()  # launchers are the manifest's job
+
+
+def test_read_entry_without_marker_is_none(tmp_path):
+    (tmp_path / "lib").mkdir()
+    assert read_entry(tmp_path) is None
+
+
+def test_store_root_honours_monotrail_root(monkeypatch, tmp_path):
+    monkeypatch.setenv("MONOTRAIL_ROOT", str(tmp_path))
+    assert store_root() == tmp_path
+    monkeypatch.delenv("MONOTRAIL_ROOT")
+    assert store_root().name == "monotrail"
+
+
+# --- concurrency and crashes --------------------------------------------------------------------
+
+
+def test_two_processes_install_the_same_wheel_once(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    server.state.delays[f"/files/{artifact.filename}"] = 0.5  # both processes overlap the download
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    children = [
+        context.Process(target=install_in_child, args=(str(root), "six", "1.16.0", artifact, results)) for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=60) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    assert [o[0] for o in outcomes] == ["ok", "ok"], outcomes
+    assert outcomes[0][1] == outcomes[1][1]
+    assert server.requests("/files/") == [f"/files/{artifact.filename}"]
+    assert len(list((root / "store" / "six" / "1.16.0").iterdir())) == 1
+
+
+def test_leftovers_of_a_killed_install_are_ignored_and_cleaned(server, root, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leftover = root / "tmp" / f"{dead.pid}-0123456789abcdef"
+    (leftover / "lib").mkdir(parents=True)
+    (leftover / "lib" / "half.py").write_text("")
+    old = root / "tmp" / f"{os.getpid()}-old"
+    old.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    entry = install_one(server, root, selected("six", "1.16.0", artifact))
+    assert (entry.path / "lib" / "six.py").is_file()
+    assert not leftover.exists() and not old.exists()
+
+
+def test_directory_without_marker_is_not_an_entry(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    broken = root / "store" / "six" / "1.16.0" / artifact.sha256[:16]
+    (broken / "lib").mkdir(parents=True)
+    entry = install_one(server, root, selected("six", "1.16.0", artifact))
+    assert entry.path == broken and read_entry(broken) is not None
+    assert (broken / "lib" / "six.py").is_file()
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cli, env, expected",
+    [
+        ({}, {}, ("https://pypi.org/simple",)),
+        ({}, {"PIP_INDEX_URL": "https://a/simple/"}, ("https://a/simple",)),
+        ({}, {"UV_INDEX_URL": "https://u/simple"}, ("https://u/simple",)),
+        ({}, {"PIP_EXTRA_INDEX_URL": "https://x/simple https://y/simple"}, ("https://pypi.org/simple", "https://x/simple", "https://y/simple")),
+        ({"index_url": "https://cli/simple"}, {"PIP_INDEX_URL": "https://a/simple", "PIP_EXTRA_INDEX_URL": "https://x"}, ("https://cli/simple",)),
+        ({"extra_index_urls": ("https://e",)}, {"PIP_INDEX_URL": "https://a/simple"}, ("https://pypi.org/simple", "https://e")),
+        ({"lock_index_urls": ("https://lock/simple",)}, {"PIP_INDEX_URL": "https://a/simple"}, ("https://lock/simple",)),
+    ],
+)
+def test_sources_from_env(cli, env, expected):
+    assert sources_from_env(environ=env, **cli).index_urls == expected
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("https://user:pw@host/simple", "https://user:****@host/simple"),
+        ("https://token@host/simple", "https://****@host/simple"),
+        ("https://host/simple", "https://host/simple"),
+    ],
+)
+def test_redact_url(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_store_error_when_root_is_not_writable(server, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root ignores permissions")
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o500)
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    with pytest.raises((StoreError, OSError)):
+        install_one(server, root, selected("six", "1.16.0", artifact))
