@@ -220,9 +220,10 @@ def _main_importer(path):
 
 def _path0(kind, value, argv, importer):
     """``sys.path[0]`` as CPython computes it (``_PyPathConfig_ComputeSysPath0``), or None under
-    ``-P`` (3.11+) / ``-I``. A directory or zip to run is inserted as given, even under those."""
+    ``-P`` (3.11+) / ``-I``. A directory or zip to run is inserted even under those, made
+    absolute like ``__file__`` of a script."""
     if importer is not None:
-        return value
+        return _script_file_name(value)
     if getattr(sys.flags, "safe_path", sys.flags.isolated):
         return None
     if kind == "script":
@@ -413,6 +414,11 @@ def run(manifest_path, target, bootstrap):
         sys.path.insert(0, path0)
     try:
         if kind == "-c":
+            if sys.version_info >= (3, 13):
+                # 3.13 shows -c source lines in tracebacks by registering them in linecache.
+                import linecache
+                linecache.cache["<string>"] = (
+                    len(value), None, [line + "\n" for line in value.splitlines()], "<string>")
             _run_code(value, "<string>")
         elif kind == "-m":
             import runpy

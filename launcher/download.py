@@ -190,7 +190,7 @@ def _fetch(
                     hint="the file is gone from the index or the credentials are wrong; re-lock or check access",
                 )
             total = _int_or_none(response.headers.get("Content-Length")) or artifact.size
-            task = progress.start(artifact.filename, total) if progress else None
+            task = progress.start(_short_name(artifact.filename), total) if progress else None
             try:
                 with open(out, "wb") as dst:
                     for chunk in response.iter_bytes(CHUNK):
@@ -208,6 +208,11 @@ def _write(dst: IO[bytes], chunk: bytes, hashers: Dict[str, "hashlib._Hash"]) ->
     dst.write(chunk)
     for hasher in hashers.values():
         hasher.update(chunk)
+
+
+def _short_name(filename: str) -> str:
+    """`numpy 2.1.3` instead of a 70-character wheel name that would crowd out the bar."""
+    return " ".join(filename.split("-")[:2])
 
 
 def _int_or_none(value: Optional[str]) -> Optional[int]:

@@ -24,23 +24,6 @@ from pathlib import Path
 from monotrail import __version__
 
 
-def store_root() -> Path:
-    """MONOTRAIL_ROOT, else platformdirs.user_cache_dir("monotrail").
-
-    On Linux that is $XDG_CACHE_HOME/monotrail or ~/.cache/monotrail, computed here without
-    importing platformdirs (the warm path); elsewhere platformdirs decides.
-    """
-    explicit = os.environ.get("MONOTRAIL_ROOT")
-    if explicit:
-        return Path(explicit).expanduser().absolute()
-    if sys.platform.startswith("linux"):
-        cache = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        return Path(cache) / "monotrail"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("monotrail"))
-
-
 def env_key(
     lock_path: Path,
     python_request: str,

@@ -36,6 +36,7 @@ def install_environment(
         sources,
         root,
         progress=not request.quiet,
+        tags=interpreter.tags,
     )
     paths = _extra_paths(lock, selected)
     manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
@@ -88,10 +89,9 @@ def _sources(request: RunRequest, lock: Lock):
     return sources_from_env(
         index_url=request.index_url,
         extra_index_urls=request.extra_index_urls,
-        find_links=request.find_links,
+        find_links=(*request.find_links, *lock.find_links),
         offline=request.offline,
         lock_index_urls=lock.index_urls,
-        lock_find_links=lock.find_links,
     )
 
 

@@ -4,9 +4,9 @@ Readers in `monotrail.lockfiles` validate at the edge and build these frozen obj
 downstream knows which format a lock came from. Names are PEP 503-normalized everywhere.
 
 Two shapes of lock exist and the model keeps both without pretending they are one:
-- flat locks (pylock.toml, requirements.txt, poetry.lock 2.x): every package carries the marker
+- flat locks (pylock.toml, requirements.txt, poetry.lock 2.1+): every package carries the marker
   under which it is installed; selection keeps each package whose marker holds. `roots` is None.
-- graph locks (uv.lock, poetry.lock 1.1): packages carry their dependency edges; selection walks
+- graph locks (uv.lock, poetry.lock 1.x and 2.0): packages carry their dependency edges; selection walks
   from `roots` (plus the chosen extras and groups), evaluating each edge's marker.
 """
 

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from monotrail.cli import RunRequest
-from monotrail.envs import Launch, env_key, python_request_key, read_launch, store_root
+from monotrail.envs import Launch, env_key, python_request_key, read_launch
+from monotrail.root import store_root
 from monotrail.errors import MonotrailError, UsageError
 from monotrail.log import debug
 

@@ -20,24 +20,22 @@ from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
 class Selected:
     """One package to install for the target, and where its files come from.
 
-    Exactly one of these cases holds:
-    - `artifact` is set: install that wheel. Its `url` (or `path`) says where it is; when both are
-      None (poetry.lock names files only), ask `index` (None: the default index of `Sources`) for
-      the file called `artifact.filename`, and verify it with `artifact.hashes`.
-    - `directory` is set: a local project made importable as-is; nothing to download.
-    - neither (requirements.txt names no files): the store lists `name` on `index` (or the
-      `Sources` indexes and find-links), keeps the wheels of exactly `version`, drops any whose
-      hash is not in `hashes` (when `hashes` is non-empty), and takes the best by `tags` (the
-      target's supported tags, best first; `select_wheel` does exactly that ranking).
-    `hashes` and `tags` are only set in that last case.
+    - `directory` set (artifact None): a local project made importable as-is; nothing to download.
+    - `artifact` with a `url` or `path`: install exactly that wheel, verified by `artifact.hashes`.
+    - `artifact` with a `filename` but no location (poetry.lock names files only): ask `index`
+      (None: the `Sources` indexes) for the file of that name; verify it with `artifact.hashes`.
+    - `artifact.filename == ""` (requirements.txt names no file): the store lists `name` on
+      `index`/`Sources`, keeps the wheels of exactly `version` whose sha256 is among
+      `artifact.hashes` (the line's `--hash`es; none listed = any file), and takes the best by
+      `tags`, the target's supported tags, best first (`select_wheel` ranks the same way).
+      `tags` is set only in this case, so the store needs no interpreter.
     """
 
     name: str  # normalized
     version: str
-    artifact: Optional[Artifact]
-    index: Optional[str]
-    directory: Optional[str]
-    hashes: Tuple[Tuple[str, str], ...] = ()
+    artifact: Optional[Artifact]  # the wheel chosen for the target's tags (None for a directory source)
+    index: Optional[str]  # index to find `artifact` on when the lock has no URL (None: the default)
+    directory: Optional[str]  # path source: made importable as-is (sys.path entry)
     tags: Tuple[str, ...] = ()
 
 
@@ -314,9 +312,8 @@ def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, rank
     if package.directory is not None:
         return Selected(package.name, package.version, None, package.index, package.directory)
     if not package.wheels and package.sdist is None:
-        return Selected(
-            package.name, package.version, None, package.index, None, hashes=package.hashes, tags=interpreter.tags
-        )
+        lookup = Artifact(filename="", hashes=package.hashes)
+        return Selected(package.name, package.version, lookup, package.index, None, tags=interpreter.tags)
     best = _best_wheel([wheel.filename for wheel in package.wheels], ranks)
     if best is None:
         raise _no_wheel(package, interpreter, where)
@@ -326,10 +323,12 @@ def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, rank
 def _no_wheel(package: LockedPackage, interpreter: Interpreter, where: str) -> SelectionError:
     files = [wheel.filename for wheel in package.wheels] + ([package.sdist.filename] if package.sdist else [])
     shown = ", ".join(files[:8]) + (f", ... ({len(files) - 8} more)" if len(files) > 8 else "")
+    pythons = sorted({name.split("-")[-3] for name in files if name.endswith(".whl") and name.count("-") >= 4})
+    summary = f" (wheels for {', '.join(pythons)})" if pythons else ""
     return SelectionError(
         f"no wheel of {package.name} {package.version} fits {interpreter.path} "
         f"(Python {_version_string(interpreter)}, best tags {', '.join(interpreter.tags[:3])}); "
-        f"the lock has: {shown or 'no files'}; building from sdist is not supported yet",
+        f"the lock has{summary}: {shown or 'no files'}; building from sdist is not supported yet",
         where=where,
         hint="use an interpreter this package has wheels for, or relock with a version that has one",
     )

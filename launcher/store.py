@@ -53,16 +53,6 @@ class StoreEntry:
         return self.path / "lib"
 
 
-def store_root() -> Path:
-    """MONOTRAIL_ROOT, else the platform's user cache dir (platformdirs imported only here)."""
-    configured = os.environ.get("MONOTRAIL_ROOT")
-    if configured:
-        return Path(configured).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("monotrail"))
-
-
 def normalize_name(name: str) -> str:
     """PEP 503 (the same rule as monotrail.index, kept here so this module stays import-light)."""
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -107,7 +97,8 @@ def ensure_installed(
     installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags)
     for i, entry in zip(missing, installed):
         entries[i] = entry
-    log.debug(f"store: installed {len(missing)} of {len(wheels)} wheels in {time.perf_counter() - started:.2f} s")
+    elapsed = time.perf_counter() - started
+    log.debug(f"store: {len(missing)} of {len(wheels)} wheels needed a lookup, download or unpack ({elapsed:.2f} s)")
     return [e for e in entries if e is not None]
 
 
@@ -153,6 +144,17 @@ def _install_missing(
 
 
 def _install_one(
+    selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str]
+) -> StoreEntry:
+    try:
+        return _lookup_download_unpack(selected, index, root, bar, tags)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot install {selected.name}=={selected.version}: {exc}", where=str(root), hint=_STORE_HINT
+        ) from None
+
+
+def _lookup_download_unpack(
     selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str]
 ) -> StoreEntry:
     from monotrail.download import download
@@ -312,4 +314,4 @@ def _remove(path: Path) -> None:
         pass
 
 
-__all__ = ["StoreEntry", "ensure_installed", "read_entry", "remove_stale_temp", "store_root"]
+__all__ = ["StoreEntry", "ensure_installed", "read_entry", "remove_stale_temp"]

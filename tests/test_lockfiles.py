@@ -701,3 +701,22 @@ def test_real_poetry_11_lock_reads_metadata_files() -> None:
     assert set(lock.extras) == {"tqdm-feature"}
     numpy = next(p for p in lock.packages if p.name == "numpy")
     assert numpy.wheels and all(w.url is None and w.sha256 for w in numpy.wheels)
+
+
+def test_uv_self_referencing_extras_are_expanded(tmp_path: Path) -> None:
+    text = """
+    version = 1
+    [[package]]
+    name = "app"
+    version = "0.1.0"
+    source = { editable = "." }
+    [package.optional-dependencies]
+    cpu = [{ name = "torch" }]
+    all = [{ name = "app", extra = ["cpu"], marker = "sys_platform == 'linux'" }, { name = "rich" }]
+    [package.dev-dependencies]
+    dev = [{ name = "app", extra = ["all"] }]
+    """
+    lock = read_lock(write(tmp_path, "uv.lock", text))
+    linux_torch = Dependency("torch", "sys_platform == 'linux'")
+    assert dict(lock.extras) == {"cpu": (Dependency("torch"),), "all": (linux_torch, Dependency("rich"))}
+    assert dict(lock.groups) == {"dev": (linux_torch, Dependency("rich"))}

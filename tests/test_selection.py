@@ -154,7 +154,8 @@ def test_directory_and_index_lookup_packages() -> None:
     )
     local, pinned = select(lock, PY312, [], [])
     assert local == Selected("local", "", None, None, "/src/local")
-    assert pinned == Selected("pinned", "1.0", None, "https://corp/simple", None, hashes=(("sha256", SHA),), tags=PY312.tags)
+    lookup = Artifact("", hashes=(("sha256", SHA),))  # found on the index by name, version and hash
+    assert pinned == Selected("pinned", "1.0", lookup, "https://corp/simple", None, tags=PY312.tags)
 
 
 # --- flat locks: markers, extras, groups ---------------------------------------------------------
@@ -385,9 +386,8 @@ def test_real_lock_selects_the_benchmark_package_count(
     selected = benchmark_selection(project, minor, extras, filename)
     assert len(selected) == count
     for s in selected:
-        assert s.artifact is not None or not s.directory and s.tags  # a wheel, or an index lookup
-        if s.artifact is not None:
-            assert s.artifact.filename.endswith(".whl") and s.artifact.sha256
+        assert s.artifact is not None and s.directory is None and s.artifact.sha256
+        assert s.artifact.filename.endswith(".whl") or (s.artifact.filename == "" and s.tags)
 
 
 @pytest.mark.parametrize(("project", "minor", "extras", "count"), BENCHMARKS, ids=lambda v: str(v))
@@ -423,7 +423,7 @@ def test_real_seed_lock_chooses_cp38_manylinux_wheels() -> None:
 
 def test_real_requirements_need_an_index_lookup() -> None:
     selected = benchmark_selection("django-app", 12, [], "requirements.txt")
-    assert all(s.artifact is None and s.hashes and s.tags == PY312.tags for s in selected)
+    assert all(s.artifact and s.artifact.filename == "" and s.artifact.sha256 and s.tags == PY312.tags for s in selected)
 
 
 def test_errors_are_monotrail_errors() -> None:

@@ -54,6 +54,15 @@ def _lock_in(directory: Path) -> Optional[Path]:
     return None
 
 
+def sibling_locks(path: Path) -> List[Path]:
+    """The other locks in `path`'s directory, in search order (for a lock lacking an extra or group)."""
+    path = Path(path).absolute()
+    candidates = [path.parent / name for name in _LOCK_NAMES_BEFORE]
+    candidates += sorted(path.parent.glob("pylock.*.toml"))
+    candidates += [path.parent / name for name in _LOCK_NAMES_AFTER]
+    return [candidate for candidate in candidates if candidate != path and candidate.is_file()]
+
+
 def lock_format(path: Path) -> str:
     """The reader for a file name: `pylock`, `uv`, `poetry`, or `requirements` for anything else."""
     name = Path(path).name
@@ -107,10 +116,10 @@ def load_toml(path: Path) -> Dict[str, Any]:
     except UnicodeDecodeError as e:
         raise LockError("not valid UTF-8", where=str(path)) from e
     except tomllib.TOMLDecodeError as e:
-        return _raise_toml_error(path, e)
+        raise _toml_error(path, e) from e
 
 
-def _raise_toml_error(path: Path, error: Exception) -> Dict[str, Any]:
+def _toml_error(path: Path, error: Exception) -> LockError:
     # tomllib puts the position only into the message ("... (at line 3, column 7)") before 3.14.
     message = str(error)
     match = re.search(r"\(at line (\d+), column (\d+)\)", message)
@@ -118,7 +127,7 @@ def _raise_toml_error(path: Path, error: Exception) -> Dict[str, Any]:
     if match:
         where = f"{path}:{match.group(1)}:{match.group(2)}"
         message = message[: match.start()].rstrip()
-    raise LockError(f"invalid TOML: {message}", where=where, hint="the lockfile is corrupt; regenerate it") from error
+    return LockError(f"invalid TOML: {message}", where=where, hint="the file is corrupt; fix or regenerate it")
 
 
 def read_pyproject(directory: Path) -> Optional[Dict[str, Any]]:

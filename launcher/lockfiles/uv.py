@@ -92,7 +92,37 @@ def _root_edges(
     roots = _edges(root.get("dependencies", []), f"{where}.dependencies")
     extras = _edge_tables(root.get("optional-dependencies", {}), f"{where}.optional-dependencies", normalize)
     groups = _edge_tables(root.get("dev-dependencies", {}), f"{where}.dev-dependencies", normalize)
-    return roots, extras, groups
+    # The project is not a selectable package, so `app[cpu]` inside app's own extras or groups
+    # (uv allows self-references) is replaced by the edges of those extras.
+    name = normalize(str(root.get("name", "")))
+    return (
+        _expand_self(roots, name, extras, ()),
+        {extra: _expand_self(edges, name, extras, (extra,)) for extra, edges in extras.items()},
+        {group: _expand_self(edges, name, extras, ()) for group, edges in groups.items()},
+    )
+
+
+def _expand_self(
+    edges: Tuple[Dependency, ...], project: str, extras: Mapping[str, Tuple[Dependency, ...]], seen: Tuple[str, ...]
+) -> Tuple[Dependency, ...]:
+    out: List[Dependency] = []
+    for edge in edges:
+        if edge.name != project:
+            out.append(edge)
+            continue
+        for extra in edge.extras:
+            if extra in seen:
+                continue
+            for inner in _expand_self(extras.get(extra, ()), project, extras, seen + (extra,)):
+                marker = _and_markers(edge.marker, inner.marker)
+                out.append(Dependency(inner.name, marker, inner.extras, inner.version, inner.specifier))
+    return tuple(out)
+
+
+def _and_markers(a: Optional[str], b: Optional[str]) -> Optional[str]:
+    if a and b:
+        return f"({a}) and ({b})"
+    return a or b
 
 
 def _default_groups(base: Path, groups: Mapping[str, Any]) -> Tuple[str, ...]:

@@ -1,0 +1,136 @@
+"""Benchmarks of `monotrail run`, side by side with plain python and uv, as ratios.
+
+    python bench/bench_run.py [--runs 20] [--skip-cold]
+
+Sets up its own tool venv (bench/.venv, with uv in it: uv is a peer, never a dependency of
+monotrail) and temp copies of ../shared/bench/data-science, then measures in one run:
+
+1. warm start: `monotrail run hello.py` vs `python3.12 hello.py` vs `uv run --frozen hello.py`
+   (goal: <= 1.5x plain python, faster than uv run);
+2. import time of numpy+pandas+matplotlib+scipy, venv-less vs in uv's venv (goal <= 1.05x);
+3. a second project whose packages are all in the store becoming runnable (goal <= 50 ms),
+   next to `uv sync --frozen` warm;
+4. a cold data-science run on an empty store vs `uv sync --frozen` with an empty cache (goal <= 1.0x).
+
+Every figure comes from this one run; each line prints the command, our figure, the peer's,
+and the ratio. PYTHONDONTWRITEBYTECODE is removed from the environment: with it, every run
+recompiles every module, which is not how anyone's machine behaves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = REPO.parent / "shared" / "bench"
+PYTHON312 = Path(os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3.12"))
+
+
+def environment(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV")}
+    env.update(extra)
+    return env
+
+
+def tool_venv() -> Path:
+    """bench/.venv: monotrail (from this checkout) and uv, the peer."""
+    venv = HERE / ".venv"
+    if not (venv / "bin" / "uv").exists() or not (venv / "bin" / "monotrail").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(REPO), "uv"], check=True)
+    return venv
+
+
+def timed(command: list, runs: int, env: dict, cwd: Path) -> tuple[float, float]:
+    """Mean and min wall time in ms over `runs` runs (after one unmeasured warm-up)."""
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.mean(samples), min(samples)
+
+
+def once(command: list, env: dict, cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - start) * 1000
+
+
+def row(what: str, ours: float, peer_name: str, peer: float, goal: str) -> None:
+    print(f"| {what} | {ours:.1f} ms | {peer_name}: {peer:.1f} ms | {ours / peer:.2f}x | {goal} |", flush=True)
+
+
+def copy_project(name: str, into: Path) -> Path:
+    target = into / name
+    shutil.copytree(SHARED / name, target)
+    (target / "hello.py").write_text('print("hello")\n')
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--skip-cold", action="store_true")
+    options = parser.parse_args()
+    venv = tool_venv()
+    monotrail, uv = str(venv / "bin" / "monotrail"), str(venv / "bin" / "uv")
+    work = Path(tempfile.mkdtemp(prefix="monotrail-bench-"))
+    root, uv_cache = work / "root", work / "uv-cache"
+    env = environment(MONOTRAIL_ROOT=str(root), UV_CACHE_DIR=str(uv_cache), UV_PYTHON=str(PYTHON312))
+    project = copy_project("data-science", work)
+    print(f"machine: {os.cpu_count()} cores; python {PYTHON312}; work dir {work}\n")
+    print("| what | monotrail | peer | ratio | goal |\n|---|---|---|---|---|")
+
+    if not options.skip_cold:
+        ours = once([monotrail, "run", "--lock", "uv.lock", "-c", "pass"], env, project)
+        shutil.rmtree(project / ".venv", ignore_errors=True)
+        theirs = once([uv, "sync", "--frozen", "--no-dev", "--python", str(PYTHON312)], env, project)
+        row("cold data-science (empty store / empty uv cache), then `-c pass`", ours, "`uv sync --frozen`", theirs, "<= 1.0x")
+    else:
+        subprocess.run([monotrail, "run", "--lock", "uv.lock", "-c", "pass"], env=env, cwd=project, check=True)
+        subprocess.run([uv, "sync", "--frozen", "--no-dev", "--python", str(PYTHON312)], env=env, cwd=project, check=True)
+
+    plain = timed([str(PYTHON312), "hello.py"], options.runs, env, project)
+    ours = timed([monotrail, "run", "--lock", "uv.lock", "hello.py"], options.runs, env, project)
+    theirs = timed([uv, "run", "--frozen", "--no-dev", "hello.py"], options.runs, env, project)
+    row("warm `monotrail run hello.py` vs plain `python3.12 hello.py` (mean)", ours[0], "python", plain[0], "<= 1.5x")
+    row("warm `monotrail run hello.py` vs `uv run --frozen hello.py` (mean)", ours[0], "uv run", theirs[0], "< 1.0x")
+
+    probe = "import time; t = time.perf_counter(); import numpy, pandas, matplotlib, scipy; print((time.perf_counter() - t) * 1000)"
+    ours_imports = _inner_ms([monotrail, "run", "--lock", "uv.lock", "-c", probe], options.runs, env, project)
+    venv_imports = _inner_ms([str(project / ".venv" / "bin" / "python"), "-c", probe], options.runs, env, project)
+    row("import numpy+pandas+matplotlib+scipy (in-process, median)", ours_imports, "uv's venv", venv_imports, "<= 1.05x")
+
+    second = copy_project("data-science", work / "second")
+    with open(second / "pyproject.toml", "a") as file:
+        file.write("\n# a second project with the same packages\n")
+    first_run = once([monotrail, "run", "--lock", "uv.lock", "-c", "pass"], env, second)
+    warm_run = timed([monotrail, "run", "--lock", "uv.lock", "-c", "pass"], options.runs, env, second)[0]
+    uv_warm_sync = timed([uv, "sync", "--frozen", "--no-dev"], 5, env, second)[0]
+    row("second project, all packages in the store: first run minus warm run", first_run - warm_run,
+        "`uv sync --frozen` (warm)", uv_warm_sync, "<= 50 ms")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _inner_ms(command: list, runs: int, env: dict, cwd: Path) -> float:
+    """Median of the figure the command prints itself (import time measured inside the process)."""
+    values = []
+    for _ in range(max(5, runs // 2) + 1):
+        out = subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True, text=True).stdout
+        values.append(float(out.strip().splitlines()[-1]))
+    return statistics.median(values[1:])
+
+
+if __name__ == "__main__":
+    main()

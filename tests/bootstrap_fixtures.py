@@ -1,0 +1,226 @@
+"""Helpers for tests/test_bootstrap.py: the interpreters to test on and a fake store + env.
+
+The store is written as plain files, the way the launcher leaves unpacked wheels, and the
+manifest by hand per docs/architecture.md, so these tests depend on the bootstrap alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import textwrap
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "bootstrap"
+BOOTSTRAP = BOOTSTRAP_DIR / "_monotrail_bootstrap.py"
+PYENV_VERSIONS = Path("/root/.pyenv/versions")
+SUPPORTED_MINORS = (8, 9, 10, 11, 12, 13)
+
+
+def find_python(minor: int) -> Path | None:
+    """The newest pyenv CPython 3.<minor>, or None."""
+    found = []
+    for candidate in PYENV_VERSIONS.glob("3.%d.*/bin/python3.%d" % (minor, minor)):
+        version = candidate.parent.parent.name
+        if re.fullmatch(r"3\.%d\.\d+" % minor, version) and os.access(candidate, os.X_OK):
+            found.append((tuple(int(part) for part in version.split(".")), candidate))
+    return max(found)[1] if found else None
+
+
+def find_setuptools_wheel() -> Path | None:
+    """A setuptools wheel with ``pkg_resources`` that runs on 3.8-3.13 (CPython's test data)."""
+    for pattern in ("3.*/lib/python3.*/test/wheeldata/setuptools-*.whl",
+                    "3.*/lib/python3.*/test/setuptools-*.whl"):
+        for wheel in sorted(PYENV_VERSIONS.glob(pattern)):
+            return wheel
+    return None
+
+
+def clean_env(**extra: str) -> dict:
+    """The test process' environment without anything that changes how python starts."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("PYTHON") and key not in ("VIRTUAL_ENV",)}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(extra)
+    return env
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def dist_info(lib: Path, name: str, version: str, entry_points: str = "",
+              files: tuple = ()) -> Path:
+    directory = lib / ("%s-%s.dist-info" % (re.sub(r"[-.]+", "_", name), version))
+    write(directory / "METADATA", "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version))
+    if entry_points:
+        write(directory / "entry_points.txt", entry_points)
+    record = [f + ",," for f in files] + [directory.name + "/METADATA,,", directory.name + "/RECORD,,"]
+    write(directory / "RECORD", "\n".join(record) + "\n")
+    return directory
+
+
+@dataclass
+class Store:
+    root: Path
+    alpha: Path
+    beta: Path
+    nsp_one: Path
+    nsp_two: Path
+    setuptools: Path | None
+    project_src: Path
+
+    def modules(self) -> dict:
+        return {
+            "alpha": [str(self.alpha)],
+            "beta": [str(self.beta)],
+            "gamma": [str(self.beta)],
+            "colorsys": [str(self.beta)],  # also a stdlib module: must not shadow it
+            "sitecustomize": [str(self.beta)],
+            "nsp": [str(self.nsp_one), str(self.nsp_two)],
+        }
+
+    def distributions(self) -> dict:
+        return {
+            "alpha": str(self.alpha / "alpha-1.0.dist-info"),
+            "beta": str(self.beta / "beta-2.0.dist-info"),
+            "nsp-one": str(self.nsp_one / "nsp_one-1.0.dist-info"),
+            "nsp-two": str(self.nsp_two / "nsp_two-1.0.dist-info"),
+        }
+
+    def lib_dirs(self) -> list:
+        return [str(self.alpha), str(self.beta), str(self.nsp_one), str(self.nsp_two)]
+
+
+def build_store(root: Path) -> Store:
+    """Four unpacked "wheels", a path source and, if one is on disk, setuptools."""
+    store = root / "store"
+    alpha = store / "alpha" / "1.0" / "a1a1a1a1a1a1a1a1" / "lib"
+    write(alpha / "alpha" / "__init__.py", """
+        import json, sys
+        VALUE = "alpha"
+
+        def cli():
+            print(json.dumps({"argv": sys.argv, "path0": sys.path[0],
+                              "main": sorted(vars(sys.modules["__main__"]))}))
+            return 3
+
+        def hello():
+            return "hello"
+    """)
+    write(alpha / "alpha" / "sub.py", "VALUE = 'sub'\n")
+    write(alpha / "alpha" / "data.txt", "alpha data\n")
+    dist_info(alpha, "alpha", "1.0", entry_points="""
+        [console_scripts]
+        alpha-cli = alpha:cli
+
+        [monotrail.test]
+        hello = alpha:hello
+    """, files=("alpha/__init__.py", "alpha/sub.py", "alpha/data.txt"))
+    # Sorted by file name across lib dirs: 00_first.pth (beta) runs before this one. Its
+    # import line imports a locked module, which needs the finder installed first.
+    write(alpha / "alpha_hooks.pth", """
+        # a comment
+        import sys; sys.monotrail_pth = getattr(sys, "monotrail_pth", []) + ["alpha:" + __import__("beta").VALUE]
+        pth_extra
+    """)
+    write(alpha / "pth_extra" / "pthmod.py", "VALUE = 'pth'\n")
+
+    beta = store / "beta" / "2.0" / "b2b2b2b2b2b2b2b2" / "lib"
+    write(beta / "beta.py", "VALUE = 'store'\n")
+    write(beta / "gamma.py", "VALUE = 'store'\n")
+    write(beta / "colorsys.py", "SHADOW = True\n")
+    write(beta / "sitecustomize.py", "import sys\nsys.monotrail_sitecustomize = True\n")
+    write(beta / "00_first.pth",
+          'import sys; sys.monotrail_pth = getattr(sys, "monotrail_pth", []) + ["first"]\n')
+    dist_info(beta, "beta", "2.0", entry_points="""
+        [console_scripts]
+        beta = beta:main
+    """, files=("beta.py",))
+
+    nsp_one = store / "nsp-one" / "1.0" / "c3c3c3c3c3c3c3c3" / "lib"
+    write(nsp_one / "nsp" / "one" / "__init__.py", "VALUE = 'one'\n")
+    dist_info(nsp_one, "nsp.one", "1.0")
+    nsp_two = store / "nsp-two" / "1.0" / "d4d4d4d4d4d4d4d4" / "lib"
+    write(nsp_two / "nsp" / "two" / "__init__.py", "VALUE = 'two'\n")
+    dist_info(nsp_two, "nsp.two", "1.0")
+
+    project_src = root / "project" / "src"
+    write(project_src / "projmod.py", "VALUE = 'project'\n")
+
+    setuptools = None
+    wheel = find_setuptools_wheel()
+    if wheel is not None:
+        setuptools = store / "setuptools" / wheel.name.split("-")[1] / "e5e5e5e5e5e5e5e5" / "lib"
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(setuptools)
+    return Store(alpha=alpha, beta=beta, nsp_one=nsp_one, nsp_two=nsp_two,
+                 setuptools=setuptools, project_src=project_src, root=root)
+
+
+@dataclass
+class Env:
+    """One environment: a manifest, the `bin/python` shim, and how to run things in it."""
+    python: Path
+    path: Path
+    manifest: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.path / "bin"
+
+    def command(self, *argv: str, flags: tuple = ()) -> list:
+        return [str(self.python), "-S", *flags, str(BOOTSTRAP), str(self.manifest), *argv]
+
+    def run(self, *argv: str, flags: tuple = (), **kwargs) -> subprocess.CompletedProcess:
+        return run(self.command(*argv, flags=flags), **kwargs)
+
+
+def run(command: list, input: str | None = None, cwd: Path | None = None,
+        env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(command, input=input, cwd=cwd, env=env or clean_env(),
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=None if input is not None else subprocess.DEVNULL)
+
+
+def make_env(store: Store, python: Path, name: str, with_setuptools: bool = False) -> Env:
+    """Write ``envs/<name>/manifest.json`` and the ``bin/python`` shim the launcher would."""
+    env_dir = store.root / "envs" / name
+    (env_dir / "bin").mkdir(parents=True, exist_ok=True)
+    modules = store.modules()
+    distributions = store.distributions()
+    lib_dirs = store.lib_dirs()
+    pth = [[str(store.alpha), "alpha_hooks.pth"], [str(store.beta), "00_first.pth"]]
+    if with_setuptools:
+        lib = str(store.setuptools)
+        for top_level in ("setuptools", "pkg_resources", "_distutils_hack"):
+            modules[top_level] = [lib]
+        info = next(store.setuptools.glob("setuptools-*.dist-info"))
+        distributions["setuptools"] = str(info)
+        lib_dirs.append(lib)
+        pth.append([lib, "distutils-precedence.pth"])
+    manifest = {
+        "version": 1,
+        "python": str(python),
+        "python_mtime": python.stat().st_mtime,
+        "env": str(env_dir),
+        "modules": modules,
+        "distributions": distributions,
+        "lib_dirs": lib_dirs,
+        "pth": pth,
+        "paths": [str(store.project_src)],
+        "scripts": {"alpha-cli": {"entry_point": "alpha:cli"}},
+    }
+    manifest_path = env_dir / "manifest.json"
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    shim = env_dir / "bin" / "python"
+    shim.write_text("#!/bin/sh\nexec '%s' -S '%s' '%s' --shim \"$@\"\n"
+                    % (python, BOOTSTRAP, manifest_path))
+    shim.chmod(0o755)
+    return Env(python=python, path=env_dir, manifest=manifest_path)
