@@ -1,16 +1,23 @@
-"""Runtime of the monotrail bootstrap: the locked-package finder, ``site`` minus site-packages, and
-running the target in ``__main__``.
+"""Runtime of the monotrail bootstrap: the command line (``--shim`` included), the locked-package
+finder, ``site`` minus site-packages, and running the target in ``__main__``.
 
-Imported by ``_monotrail_bootstrap.py`` from its own directory rather than kept in that script so
-that it is byte-compiled once instead of compiled on every start. Stdlib only, Python 3.8+, and
-it imports little: everything a particular target or API needs (``runpy``,
-``importlib.metadata``, ``pathlib``) is imported where it is used.
+Imported by ``_monotrail_bootstrap.py`` from its own directory rather than kept in that script:
+a script is compiled on every start (about 1 ms for this much code on 3.12) while a module's
+bytecode is cached. Stdlib only, Python 3.8+. It imports little: what a particular target or
+API needs (``runpy``, ``importlib.metadata``, ``pathlib``) is imported where it is used, and
+``-X importtime`` of a run shows only ``os`` and ``site`` (as plain python), ``_json`` and this
+module.
 """
 
 import os
 import site
 import sys
-from importlib.machinery import BuiltinImporter, PathFinder, SourceFileLoader, SourcelessFileLoader
+# The objects importlib.machinery re-exports, taken from the frozen modules the interpreter
+# already runs on: `import importlib` would add the package (and `warnings`, 3.12+) to every
+# start, and plain python imports neither.
+from _frozen_importlib import BuiltinImporter
+from _frozen_importlib_external import (MAGIC_NUMBER, PathFinder, SourceFileLoader,
+                                        SourcelessFileLoader)
 
 _BANNER_HINT = 'Type "help", "copyright", "credits" or "license" for more information.'
 _OWN_FILE = os.path.normcase(os.path.abspath(__file__))
@@ -152,6 +159,99 @@ class MonotrailFinder:
             yield prefix + name, ispkg
 
 
+# Interpreter options that consume the next argument (or the rest of their cluster: ``-Wignore``).
+_OPTIONS_WITH_VALUE = "WX"
+# Options that end option parsing; what follows is the target and its arguments.
+_TARGET_OPTIONS = "cm"
+# Options whose whole job is printing something: the real interpreter handles them directly.
+_INFO_OPTIONS = frozenset(["-h", "-?", "-V", "--help", "--version", "--help-env",
+                           "--help-xoptions", "--help-all"])
+
+
+def split_python_argv(argv):
+    """Split a full python command line (without the executable) into ``(flags, target)``.
+
+    ``flags`` are the interpreter options, one option per item and each value as its own item
+    (``-uB`` -> ``['-u', '-B']``, ``-Wignore`` -> ``['-W', 'ignore']``), so they can be passed on
+    unchanged. ``target`` is what the bootstrap accepts as a target: ``['-c', CODE, *args]``,
+    ``['-m', MODULE, *args]``, ``[SCRIPT, *args]``, ``['-', *args]`` or ``[]``.
+
+    This mirrors CPython's own getopt (Python/getopt.c): short options cluster, an option that
+    takes a value takes the rest of its cluster or the next argument, ``-c``/``-m`` end option
+    parsing, ``--`` ends it too and ``-`` alone means stdin. Unknown options are kept as flags so
+    that the interpreter, once re-executed with them, reports them with its own message.
+    """
+    flags = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return flags, argv[i + 1:]
+        if arg == "-" or not arg.startswith("-"):
+            return flags, argv[i:]
+        if arg.startswith("--"):
+            flags.append(arg)
+            # The only long option with a value (3.7+); CPython takes it as the next argument.
+            if arg == "--check-hash-based-pycs" and i + 1 < len(argv):
+                flags.append(argv[i + 1])
+                i += 1
+            i += 1
+            continue
+        j = 1
+        while j < len(arg):
+            option = arg[j]
+            if option in _TARGET_OPTIONS or option in _OPTIONS_WITH_VALUE:
+                value = arg[j + 1:]
+                if not value:
+                    i += 1
+                    if i >= len(argv):
+                        # `python -c` without a value: let the interpreter print its usage error.
+                        flags.append("-" + option)
+                        return flags, []
+                    value = argv[i]
+                if option in _TARGET_OPTIONS:
+                    return flags, ["-" + option, value] + argv[i + 1:]
+                flags += ["-" + option, value]
+                break
+            flags.append("-" + option)
+            j += 1
+        i += 1
+    return flags, []
+
+
+def _stdin_wants_repl(target):
+    """Whether plain python would start its interactive loop for this target."""
+    if target[:1] not in ([], ["-"]):
+        return False
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
+
+
+def _split_shim_argv(bootstrap, manifest, argv):
+    """Turn ``--shim`` argv (a full python command line) into a target, re-executing if needed.
+
+    ``sys.executable`` is the real interpreter here: the shim exec'd it directly. Every flag but
+    ``-S`` (already in effect, and added to children's command lines by
+    ``subprocess._args_from_interpreter_flags`` because ``sys.flags.no_site`` is set) changes how
+    the interpreter itself starts, so it needs a fresh interpreter. ``-x`` would make that
+    interpreter skip the entry script's first line instead of the user's, hence the comment there.
+    """
+    flags, target = split_python_argv(argv)
+    flags = [flag for flag in flags if flag != "-S"]
+    if any(flag in _INFO_OPTIONS for flag in flags):
+        os.execv(sys.executable, [sys.executable] + argv)
+    # A bare `python` on a terminal is the REPL; the REPL after a script needs `-i` (CPython only
+    # enters it after running the "script", which here is this bootstrap).
+    if _stdin_wants_repl(target) and "-i" not in flags:
+        flags.append("-i")
+    if flags:
+        os.execv(sys.executable,
+                 [sys.executable, "-S"] + flags + [bootstrap, manifest] + target)
+    return target
+
+
 def _prepend_bin_to_path(bin_dir):
     path = os.environ.get("PATH")
     entries = (path if path is not None else os.defpath).split(os.pathsep)
@@ -274,9 +374,7 @@ def _run_script(path, importer):
         sys.stderr.write("%s: can't open file '%s': [Errno %d] %s\n"
                          % (sys.executable, filename, exc.errno, exc.strerror))
         sys.exit(2)
-    # CPython also runs compiled files given as scripts (maybe_pyc_file); importlib.util would
-    # cost more imports than the one constant.
-    from importlib._bootstrap_external import MAGIC_NUMBER
+    # CPython also runs compiled files given as scripts (maybe_pyc_file).
     if source[:4] == MAGIC_NUMBER:
         import marshal
         namespace = _reset_main(__file__=filename, __cached__=None,
@@ -288,10 +386,11 @@ def _run_script(path, importer):
 
 
 def _run_entry_point(value):
-    import importlib
     _reset_main()
     module_name, _, attribute = value.partition(":")
-    obj = importlib.import_module(module_name.strip())
+    module_name = module_name.strip()
+    __import__(module_name)
+    obj = sys.modules[module_name]
     for part in attribute.strip().split("."):
         obj = getattr(obj, part)
     sys.exit(obj())
@@ -388,6 +487,17 @@ def _rewrite_orig_argv(flags_end, target_argv):
     sys.orig_argv = [sys.executable] + flags + target_argv
 
 
+def main(bootstrap):
+    """Parse ``MANIFEST [--shim] ARGV...`` (after the bootstrap in sys.argv) and run it."""
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -S %s MANIFEST [--shim] ARGV..." % sys.argv[0])
+    manifest = sys.argv[1]
+    target = sys.argv[2:]
+    if target[:1] == ["--shim"]:
+        target = _split_shim_argv(bootstrap, manifest, target[1:])
+    run(manifest, target, bootstrap)
+
+
 def run(manifest_path, target, bootstrap):
     """Set the interpreter up from the manifest and run ``target`` in ``__main__``."""
     kind, value, argv = _parse_target(target)
@@ -405,9 +515,12 @@ def run(manifest_path, target, bootstrap):
     sys.executable = os.path.join(bin_dir, "python")
     _prepend_bin_to_path(bin_dir)
     _rewrite_orig_argv(flags_end, argv if kind == "entry-point" else target)
+    # CPython sets sys.argv and an empty __main__ before site runs, so .pth lines and
+    # sitecustomize see those rather than the bootstrap's.
+    sys.argv = argv
+    _reset_main()
     _setup_site(manifest)
 
-    sys.argv = argv
     importer = _main_importer(value) if kind == "script" else None
     path0 = _path0(kind, value, argv, importer)
     if path0 is not None:

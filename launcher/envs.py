@@ -15,29 +15,43 @@ This module is on the warm path: stdlib imports only, and few of them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
-import sys
-from pathlib import Path
 
 from monotrail import __version__
 
 
+def _sha256():
+    """hashlib.sha256 without importing hashlib when the interpreter has the builtin module.
+
+    `import hashlib` loads OpenSSL (several ms); the builtin `_sha2` (3.12+) / `_sha256`
+    (3.9-3.11) computes the same digest and imports in a fraction of that. Fall back to hashlib
+    where neither exists.
+    """
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
 def env_key(
-    lock_path: Path,
+    lock_path: str,
     python_request: str,
     extras: tuple[str, ...],
     all_extras: bool,
     groups: tuple[str, ...],
     no_default_groups: bool,
 ) -> str:
-    digest = hashlib.sha256()
+    digest = _sha256()
     for part in (
         __version__,
-        str(lock_path),
+        lock_path,
         _file_digest(lock_path),
-        _file_digest(lock_path.parent / "pyproject.toml"),
+        _file_digest(os.path.join(os.path.dirname(lock_path), "pyproject.toml")),
         python_request,
         ",".join(sorted(extras)),
         str(all_extras),
@@ -49,9 +63,12 @@ def env_key(
     return digest.hexdigest()[:24]
 
 
-def _file_digest(path: Path) -> str:
+def _file_digest(path: str) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as file:
+            digest = _sha256()
+            digest.update(file.read())
+            return digest.hexdigest()
     except FileNotFoundError:
         return "-"
 
@@ -59,19 +76,20 @@ def _file_digest(path: Path) -> str:
 class Launch:
     """The warm path's view of an environment: which python, which bootstrap, which manifest."""
 
-    def __init__(self, env_dir: Path, python: str, python_mtime: str, bootstrap: str) -> None:
+    def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str) -> None:
         self.env_dir = env_dir
         self.python = python
         self.python_mtime = python_mtime
         self.bootstrap = bootstrap
-        self.manifest = str(env_dir / "manifest.json")
-        self.bin = str(env_dir / "bin")
+        self.manifest = os.path.join(env_dir, "manifest.json")
+        self.bin = os.path.join(env_dir, "bin")
 
 
-def read_launch(env_dir: Path) -> Launch | None:
+def read_launch(env_dir: str) -> Launch | None:
     """The environment if it exists and still fits: its python unchanged, the bootstrap present."""
     try:
-        python, python_mtime, bootstrap = (env_dir / "launch").read_text("utf-8").splitlines()[:3]
+        with open(os.path.join(env_dir, "launch"), encoding="utf-8") as file:
+            python, python_mtime, bootstrap = file.read().splitlines()[:3]
         if repr(os.stat(python).st_mtime) != python_mtime or not os.path.exists(bootstrap):
             return None
     except (OSError, ValueError):
@@ -80,16 +98,19 @@ def read_launch(env_dir: Path) -> Launch | None:
 
 
 def write_env(
-    env_dir: Path,
+    env_dir: str,
     manifest_json: str,
     python: str,
     bootstrap: str,
     scripts: dict[str, dict],
-    tmp_root: Path,
+    tmp_root: str,
 ) -> Launch:
     """Build the environment in a temp dir, then rename it into place (complete or absent)."""
     import shutil
     import tempfile
+    from pathlib import Path
+
+    env_dir, tmp_root = Path(env_dir), Path(tmp_root)
 
     tmp_root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"env-{os.getpid()}-", dir=tmp_root))
@@ -106,13 +127,13 @@ def write_env(
             os.rename(tmp, env_dir)
         except OSError:
             # Another run finished the same environment first, or a stale one is in the way.
-            if read_launch(env_dir) is None:
+            if read_launch(str(env_dir)) is None:
                 shutil.rmtree(env_dir, ignore_errors=True)
                 os.rename(tmp, env_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    launch = read_launch(env_dir)
+    launch = read_launch(str(env_dir))
     if launch is None:
         from monotrail.errors import StoreError
 
@@ -120,7 +141,7 @@ def write_env(
     return launch
 
 
-def _write_shims(bin_dir: Path, env_dir: Path, python: str, bootstrap: str, manifest: str, scripts: dict[str, dict]) -> None:
+def _write_shims(bin_dir, env_dir, python: str, bootstrap: str, manifest: str, scripts: dict[str, dict]) -> None:
     """`bin/python` re-enters this environment; console scripts start the interpreter directly.
 
     The shims are POSIX sh so that a child started through `sys.executable` costs one exec of
@@ -145,7 +166,7 @@ def _python_names(python: str) -> list[str]:
     return [name] if name.startswith("python3.") else []
 
 
-def _write_executable(path: Path, text: str) -> None:
+def _write_executable(path, text: str) -> None:
     path.write_text(text, "utf-8")
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
@@ -155,7 +176,7 @@ def _q(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
-def python_request_key(cli: str | None, start_dir: Path) -> tuple[str, str]:
+def python_request_key(cli: str | None, start_dir: str) -> tuple[str, str]:
     """The Python request as a string for the key, and where it came from (for debug output).
 
     Mirrors the precedence of interpreter selection (CLI > MONOTRAIL_PYTHON > .python-version >
@@ -172,5 +193,64 @@ def python_request_key(cli: str | None, start_dir: Path) -> tuple[str, str]:
     found = read_python_version_file(start_dir)
     if found:
         request, path = found
-        return f"file:{request}", str(path)
+        return f"file:{request}", path
     return "default", "the lock's requires-python"
+
+
+def write_warm_entry(root: str, start_dir: str, python_cli: str | None, launch: Launch, watched: list) -> None:
+    """Record for the sh front door (shims/monotrail) which environment this directory runs.
+
+    `<root>/warm/<start dir>/run[+VERSION]` holds the environment, the interpreter, the bootstrap,
+    then every file whose change must send the next run back to the Python launcher: the lock,
+    pyproject.toml, .python-version, the interpreter, and the directories searched (a new lock or
+    .python-version appearing there changes the directory's mtime). The front door compares them
+    with `-nt`, which may have one-second resolution: an entry is not written while any of them
+    changed within the last two seconds, so an edit can never hide inside the entry's second.
+    """
+    import time
+
+    name = "run" if python_cli is None else f"run+{python_cli}"
+    if any(char in name for char in "/\n") or not os.path.isabs(root):
+        return
+    newest = 0.0
+    for path in watched:
+        try:
+            newest = max(newest, os.stat(path).st_mtime)
+        except OSError:
+            continue
+    if newest > time.time() - 2:
+        return
+    entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
+    text = "\n".join([launch.env_dir, launch.python, launch.bootstrap, *watched]) + "\n"
+    try:
+        with open(entry, encoding="utf-8") as file:
+            if file.read() == text and os.stat(entry).st_mtime >= newest:
+                return
+    except OSError:
+        pass
+    try:
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        tmp = f"{entry}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(tmp, entry)
+    except OSError:
+        pass  # the front door then takes the Python launcher: slower, never wrong
+
+
+def watched_files(start_dir: str, lock_path: str, python: str) -> list:
+    """What decided an environment: see `write_warm_entry`."""
+    from monotrail.python_version_file import read_python_version_file
+
+    lock_dir = os.path.dirname(lock_path)
+    files = [lock_path, os.path.join(lock_dir, "pyproject.toml"), python]
+    found = read_python_version_file(start_dir)
+    if found is not None:
+        files.append(found[1])
+    directory = start_dir
+    while True:
+        files.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return files
+        directory = parent

@@ -16,12 +16,13 @@ from monotrail.log import debug, info
 
 
 def install_environment(
-    request: RunRequest, start_dir: Path, lock_path: Path, python_key: str, root: Path, env_dir: Path
+    request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str
 ) -> Launch:
     from monotrail.interpreters import find_interpreter
     from monotrail.manifest import build_manifest, dumps
     from monotrail.store import ensure_installed
 
+    start_dir, lock_path, root, env_dir = Path(start_dir), Path(lock_path), Path(root), Path(env_dir)
     lock = _read_lock(request, lock_path)
     python_request = python_key.split(":", 1)[1] if python_key.startswith("cli:") else None
     interpreter = find_interpreter(
@@ -40,7 +41,7 @@ def install_environment(
     )
     paths = _extra_paths(lock, selected)
     manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
-    launch = write_env(env_dir, dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"], root / "tmp")
+    launch = write_env(str(env_dir), dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"], str(root / "tmp"))
     if request.verbose:
         info(f"monotrail: environment of {len(selected)} packages from {lock.path} on Python {interpreter.path}")
     return launch

@@ -1,16 +1,15 @@
 """Reading `.python-version`, the file pyenv and uv use to pin a project's Python.
 
 Its own module because the warm path reads it on every run to build the environment key, and
-must not pay for importing the rest of interpreter discovery.
+must not pay for importing the rest of interpreter discovery (nor pathlib: paths are `str`).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
-def read_python_version_file(start_dir: Path) -> tuple[str, Path] | None:
+def read_python_version_file(start_dir) -> tuple[str, str] | None:
     """The first non-comment line of the nearest `.python-version` in start_dir or its parents.
 
     Warm path: the launcher builds its cache key from this, so it only touches `os`.
@@ -21,7 +20,7 @@ def read_python_version_file(start_dir: Path) -> tuple[str, Path] | None:
         candidate = os.path.join(directory, ".python-version")
         value = _first_line(candidate)
         if value is not None:
-            return value, Path(candidate)
+            return value, candidate
         parent = os.path.dirname(directory)
         if parent == directory:
             return None

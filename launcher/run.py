@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from monotrail.cli import RunRequest
-from monotrail.envs import Launch, env_key, python_request_key, read_launch
+from monotrail.envs import Launch, env_key, python_request_key, read_launch, watched_files, write_warm_entry
 from monotrail.root import store_root
 from monotrail.errors import MonotrailError, UsageError
 from monotrail.log import debug
@@ -27,7 +26,7 @@ def run(request: RunRequest) -> int:
     python_key, python_source = python_request_key(request.python, start_dir)
     key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
     root = store_root()
-    env_dir = root / "envs" / key
+    env_dir = os.path.join(root, "envs", key)
     debug(f"lock {lock_path}, python request {python_key!r} from {python_source}, env {env_dir}")
     launch = read_launch(env_dir)
     if launch is None:
@@ -35,26 +34,41 @@ def run(request: RunRequest) -> int:
         launch = _cold(request, start_dir, lock_path, python_key, root, env_dir)
     else:
         debug("warm: environment exists")
+    if _front_door_can_serve(request):
+        write_warm_entry(root, start_dir, request.python, launch, watched_files(start_dir, lock_path, launch.python))
     return _exec(launch, request)
 
 
-def _start_dir(request: RunRequest) -> Path:
+def _front_door_can_serve(request: RunRequest) -> bool:
+    """The sh front door handles `[+VERSION] run TARGET` without options or MONOTRAIL_ env."""
+    plain = RunRequest(python=request.python, target_kind=request.target_kind, target=request.target,
+                       python_flags=request.python_flags)
+    return (
+        vars(plain) == vars(request)
+        and not os.environ.get("MONOTRAIL_EXTRAS")
+        and not os.environ.get("MONOTRAIL_PYTHON")
+        and not request.python_flags
+    )
+
+
+def _start_dir(request: RunRequest) -> str:
     """Locks are searched from the script's directory, else from the working directory."""
-    cwd = Path(os.getcwd())
     if request.target_kind == "script":
-        script = Path(request.target[0])
-        if not script.exists():
-            raise UsageError(f"can't open file {str(script)!r}: no such file", hint="check the script's path")
-        return (cwd / script).parent.resolve()
-    return cwd
+        script = request.target[0]
+        if not os.path.exists(script):
+            raise UsageError(
+                f"can't open file {os.path.abspath(script)!r}: no such file", hint="check the script's path"
+            )
+        return os.path.dirname(os.path.realpath(script))
+    return os.getcwd()
 
 
-def _lock_path(request: RunRequest, start_dir: Path) -> Path:
+def _lock_path(request: RunRequest, start_dir: str) -> str:
     from monotrail.lockfiles import find_lock
 
     if request.lock:
-        path = Path(request.lock).absolute()
-        if not path.is_file():
+        path = os.path.abspath(request.lock)
+        if not os.path.isfile(path):
             from monotrail.errors import LockError
 
             raise LockError(f"lockfile {request.lock} does not exist", hint="check the path given to --lock")
@@ -62,9 +76,7 @@ def _lock_path(request: RunRequest, start_dir: Path) -> Path:
     return find_lock(start_dir)
 
 
-def _cold(
-    request: RunRequest, start_dir: Path, lock_path: Path, python_key: str, root: Path, env_dir: Path
-) -> Launch:
+def _cold(request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str) -> Launch:
     from monotrail.install import install_environment
 
     return install_environment(request, start_dir, lock_path, python_key, root, env_dir)

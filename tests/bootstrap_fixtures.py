@@ -136,7 +136,10 @@ def build_store(root: Path) -> Store:
     write(beta / "beta.py", "VALUE = 'store'\n")
     write(beta / "gamma.py", "VALUE = 'store'\n")
     write(beta / "colorsys.py", "SHADOW = True\n")
-    write(beta / "sitecustomize.py", "import sys\nsys.monotrail_sitecustomize = True\n")
+    write(beta / "sitecustomize.py", """
+        import sys
+        sys.monotrail_sitecustomize = [list(sys.argv), hasattr(sys.modules["__main__"], "__file__")]
+    """)
     write(beta / "00_first.pth",
           'import sys; sys.monotrail_pth = getattr(sys, "monotrail_pth", []) + ["first"]\n')
     dist_info(beta, "beta", "2.0", entry_points="""

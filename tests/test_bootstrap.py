@@ -196,7 +196,7 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
     assert out["help"] == "_sitebuiltins._Helper"
     # sorted by file name across lib dirs; the import line imported `beta` from the store
     assert out["pth"] == ["first", "alpha:store"]
-    assert out["sitecustomize"] is True
+    assert out["sitecustomize"] == [[str(probe), "x"], False]  # runs before __main__ is set up
     assert out["alpha"] == str(store.alpha / "alpha" / "__init__.py")
     assert [out["sub"], out["beta"], out["gamma"], out["projmod"], out["pthmod"]] == [
         "sub", "store", "script dir", "project", "pth"]
@@ -214,7 +214,7 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
     assert out["iter_modules"] == [["alpha", True], ["beta", False], ["gamma", False],
                                    ["nsp", True], ["sitecustomize", False]]
     # the warm path stays small: these load only when the program asks for them
-    heavy = {"json", "re", "runpy", "pkgutil", "importlib.metadata", "importlib.util", "pathlib",
+    heavy = {"importlib", "warnings", "json", "re", "runpy", "pkgutil", "importlib.metadata", "importlib.util", "pathlib",
              "subprocess", "zipfile", "typing", "linecache"}
     assert heavy & set(out["startup_modules"]) == set()
 
@@ -377,10 +377,23 @@ def test_split_python_argv(argv, flags, target):
     assert load_bootstrap_module().split_python_argv(argv) == (flags, target)
 
 
-def test_bootstrap_module_runs_nothing_on_import():
-    module = load_bootstrap_module()
-    assert "_monotrail_finder" not in vars(module)
-    assert callable(module.split_python_argv)
+def test_bootstrap_module_runs_nothing_on_import(tmp_path):
+    """The launcher imports the parser by file path or as part of the monotrail package."""
+    by_path = load_bootstrap_module()
+    assert by_path.split_python_argv(["-uc", "x"]) == (["-u"], ["-c", "x"])
+    as_package = """
+        import json, sys
+        sys.argv = ["must", "not", "be", "read"]
+        from monotrail.bootstrap._monotrail_bootstrap import split_python_argv
+        print(json.dumps(split_python_argv(["-Wignore", "s.py"])))
+    """
+    # the package dir layout the launcher's pyproject maps: monotrail.bootstrap -> bootstrap/
+    (tmp_path / "monotrail").mkdir()
+    (tmp_path / "monotrail" / "__init__.py").write_text("")
+    (tmp_path / "monotrail" / "bootstrap").symlink_to(BOOTSTRAP_DIR)
+    result = run([sys.executable, "-c", textwrap.dedent(as_package)], cwd=tmp_path,
+                 env=clean_env(PYTHONPATH=str(tmp_path)))
+    assert json.loads(result.stdout) == [["-W", "ignore"], ["s.py"]], result.stderr
 
 
 def run_on_terminal(command: list, session: bytes, env: dict) -> tuple:

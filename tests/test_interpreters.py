@@ -141,7 +141,7 @@ def test_python_version_file_first_non_comment_line_in_parents(tmp_path: Path):
     (tmp_path / ".python-version").write_text("# pinned\n\n  cpython@3.12  \n3.11\n")
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
-    assert read_python_version_file(nested) == ("cpython@3.12", tmp_path / ".python-version")
+    assert read_python_version_file(nested) == ("cpython@3.12", str(tmp_path / ".python-version"))
 
 
 def test_python_version_file_nearest_wins_and_empty_files_are_skipped(tmp_path: Path):
@@ -150,19 +150,19 @@ def test_python_version_file_nearest_wins_and_empty_files_are_skipped(tmp_path: 
     (tmp_path / "a" / ".python-version").write_text("3.12.1\n")
     (tmp_path / "a" / "b").mkdir()
     (tmp_path / "a" / "b" / ".python-version").write_text("# nothing\n")
-    assert read_python_version_file(tmp_path / "a" / "b") == ("3.12.1", tmp_path / "a" / ".python-version")
+    assert read_python_version_file(tmp_path / "a" / "b") == ("3.12.1", str(tmp_path / "a" / ".python-version"))
 
 
 def test_python_version_file_absent(tmp_path: Path):
     if read_python_version_file(Path("/")) is not None:
         pytest.skip("a /.python-version exists on this machine")
-    assert read_python_version_file(tmp_path) is None or read_python_version_file(tmp_path)[1].parent not in (
-        tmp_path, *tmp_path.parents)
+    found = read_python_version_file(tmp_path)
+    assert found is None or Path(found[1]).parent not in (tmp_path, *tmp_path.parents)
 
 
 def test_warm_path_import_is_light():
-    code = ("import sys, monotrail.interpreters as i; i.read_python_version_file('.');"
-            "print(sorted(m for m in ('packaging', 'subprocess', 'hashlib', 'tempfile') if m in sys.modules))")
+    code = ("import sys, monotrail.python_version_file as i; i.read_python_version_file('.');"
+            "print(sorted(m for m in ('packaging', 'subprocess', 'hashlib', 'tempfile', 'pathlib') if m in sys.modules))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
 

@@ -42,21 +42,21 @@ def write(directory: Path, name: str, text: str) -> Path:
 def test_find_lock_prefers_formats_in_order(tmp_path: Path, present: list, expected: str) -> None:
     for name in present:
         (tmp_path / name).write_text("")
-    assert find_lock(tmp_path) == tmp_path / expected
+    assert find_lock(tmp_path) == str(tmp_path / expected)
 
 
 def test_find_lock_searches_parents(tmp_path: Path) -> None:
     (tmp_path / "uv.lock").write_text("")
     nested = tmp_path / "src" / "pkg"
     nested.mkdir(parents=True)
-    assert find_lock(nested) == tmp_path / "uv.lock"
+    assert find_lock(nested) == str(tmp_path / "uv.lock")
 
 
 def test_find_lock_nearest_directory_wins(tmp_path: Path) -> None:
     (tmp_path / "pylock.toml").write_text("")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "requirements.txt").write_text("")
-    assert find_lock(tmp_path / "sub") == tmp_path / "sub" / "requirements.txt"
+    assert find_lock(tmp_path / "sub") == str(tmp_path / "sub" / "requirements.txt")
 
 
 def test_find_lock_without_lock_lists_searched_directories(tmp_path: Path) -> None:

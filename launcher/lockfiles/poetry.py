@@ -28,7 +28,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from monotrail.errors import LockError
 from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
-from monotrail.lockfiles import check_marker, load_toml, normalize, read_pyproject, split_hash
+from monotrail.lockfiles.tomlfile import load_toml, read_pyproject
+from monotrail.lockfiles.values import check_marker, normalize, split_hash
 
 GRAPH_VERSIONS = ((1, 0), (1, 1), (2, 0))
 MAIN = "main"

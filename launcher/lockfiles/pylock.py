@@ -16,7 +16,8 @@ from typing import Any, Mapping, Optional, Tuple
 
 from monotrail.errors import LockError
 from monotrail.lock import Artifact, Lock, LockedPackage
-from monotrail.lockfiles import basename, load_toml
+from monotrail.lockfiles.tomlfile import load_toml
+from monotrail.lockfiles.values import basename
 
 
 def read(path: Path) -> Lock:

@@ -23,7 +23,7 @@ from urllib.request import url2pathname
 
 from monotrail.errors import LockError
 from monotrail.lock import Artifact, Lock, LockedPackage
-from monotrail.lockfiles import basename, normalize, split_hash
+from monotrail.lockfiles.values import basename, normalize, split_hash
 
 _DEFAULT_INDEX = "https://pypi.org/simple"
 _COMMENT = re.compile(r"(^|\s+)#.*$")
@@ -242,7 +242,7 @@ def _named_direct_reference(text: str, line: _Line) -> str:
 
 
 def _project_name(directory: Path) -> Optional[str]:
-    from monotrail.lockfiles import read_pyproject
+    from monotrail.lockfiles.tomlfile import read_pyproject
 
     if not directory.is_dir():
         return None

@@ -19,7 +19,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from monotrail.errors import LockError
 from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
-from monotrail.lockfiles import basename, check_marker, load_toml, normalize, read_pyproject, split_hash
+from monotrail.lockfiles.tomlfile import load_toml, read_pyproject
+from monotrail.lockfiles.values import basename, check_marker, normalize, split_hash
 
 SUPPORTED_VERSION = 1
 _PROJECT_SOURCE_KINDS = ("virtual", "editable")

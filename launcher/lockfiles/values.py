@@ -1,0 +1,40 @@
+"""Small values every lock format holds: names, hashes, markers, file names from URLs.
+
+Validated here once, at the edge, so the readers share one definition of each.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional, Tuple
+
+from monotrail.errors import LockError
+
+
+def check_marker(marker: Optional[str], where: str) -> Optional[str]:
+    """Validate a PEP 508 marker at the edge; returns it unchanged ('' becomes None)."""
+    if marker is None or not marker.strip():
+        return None
+    from packaging.markers import InvalidMarker, Marker
+
+    try:
+        Marker(marker)
+    except InvalidMarker as e:
+        raise LockError(f"invalid environment marker {marker!r}: {e}", where=where) from e
+    return marker
+
+def normalize(name: str) -> str:
+    """PEP 503 normalization, without importing packaging."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+def split_hash(text: str, where: str) -> Tuple[str, str]:
+    """`sha256:ab12...` -> ("sha256", "ab12...")."""
+    algorithm, sep, digest = text.partition(":")
+    if not sep or not algorithm or not digest:
+        raise LockError(f"invalid hash {text!r}, expected ALGORITHM:HEXDIGEST", where=where)
+    return algorithm.lower(), digest.lower()
+
+def basename(url_or_path: str) -> str:
+    """The file name at the end of a URL or path (query and fragment dropped)."""
+    cut = re.split(r"[?#]", url_or_path, maxsplit=1)[0]
+    return cut.rstrip("/").rsplit("/", 1)[-1]
