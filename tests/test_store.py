@@ -345,9 +345,10 @@ def test_read_entry_without_marker_is_none(tmp_path):
 
 def test_store_root_honours_monotrail_root(monkeypatch, tmp_path):
     monkeypatch.setenv("MONOTRAIL_ROOT", str(tmp_path))
-    assert store_root() == tmp_path
+    assert store_root() == str(tmp_path)
     monkeypatch.delenv("MONOTRAIL_ROOT")
-    assert store_root().name == "monotrail"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert store_root() == str(tmp_path / "xdg" / "monotrail")
 
 
 # --- concurrency and crashes --------------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""Shared fixtures for the end-to-end tests of the CLI (tests/test_run.py).
+
+`monotrail` runs as a subprocess (`python -m monotrail`) with its own MONOTRAIL_ROOT under the
+test's tmp_path and an environment stripped of anything that would reach a real index or change
+how Python starts; wheels are built in the test and served from a local `IndexServer`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bootstrap_fixtures import find_python  # noqa: E402
+from index_fixtures import IndexServer  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _python(minor: int) -> Path:
+    found = find_python(minor)
+    if found is None:
+        pytest.skip(f"SKIPPED LOUDLY: no CPython 3.{minor} under /root/.pyenv/versions; install it to run these tests")
+    return found
+
+
+@pytest.fixture(scope="session")
+def py38() -> Path:
+    return _python(8)
+
+
+@pytest.fixture(scope="session")
+def py312() -> Path:
+    return _python(12)
+
+
+def base_env(root: Path, **extra: str) -> Dict[str, str]:
+    """The test process' environment without pip/uv index settings, venvs or Python start-up knobs."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "PIP_", "UV_", "MONOTRAIL_")) and key != "VIRTUAL_ENV"
+    }
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env["MONOTRAIL_ROOT"] = str(root)
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(extra)
+    return env
+
+
+class Monotrail:
+    """`python -m monotrail ...` against one MONOTRAIL_ROOT."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def run(
+        self,
+        *args: str,
+        cwd: Optional[Path] = None,
+        input: Optional[str] = None,
+        env: Optional[Dict[str, str]] = None,
+        timeout: float = 60,
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "monotrail", *args],
+            cwd=cwd,
+            env=base_env(self.root, **(env or {})),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def store_listing(self) -> List[str]:
+        """Every file and directory under <root>/store, relative, sorted."""
+        store = self.root / "store"
+        if not store.exists():
+            return []
+        return sorted(str(path.relative_to(store)) for path in store.rglob("*"))
+
+    def envs(self) -> List[str]:
+        envs = self.root / "envs"
+        return sorted(p.name for p in envs.iterdir()) if envs.exists() else []
+
+
+@pytest.fixture
+def monotrail(tmp_path: Path) -> Monotrail:
+    return Monotrail(tmp_path / "root")
+
+
+@pytest.fixture
+def index():
+    with IndexServer() as server:
+        yield server
