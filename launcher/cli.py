@@ -219,6 +219,14 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130
+    except Exception as error:  # a bug of ours: still one line, the traceback on request
+        from monotrail.log import DEBUG
+
+        if DEBUG:
+            raise
+        sys.stderr.write(f"error: internal error: {type(error).__name__}: {error}\n")
+        sys.stderr.write("hint: rerun with MONOTRAIL_LOG=debug for the traceback, and report it\n")
+        return 70
 
 
 def report(error: MonotrailError) -> int:

@@ -61,7 +61,7 @@ def _read_lock(request: RunRequest, lock_path: Path) -> Lock:
     wanted_extras, wanted_groups = set(request.extras), set(request.groups)
     if request.lock or _defines(lock, wanted_extras, wanted_groups):
         return lock
-    for sibling in sibling_locks(lock_path):
+    for sibling in map(Path, sibling_locks(lock_path)):
         try:
             candidate = read_lock(sibling)
         except Exception as error:  # a broken sibling must not hide the first lock's real error
