@@ -423,14 +423,16 @@ def test_lock_bumped_to_a_version_published_after_the_last_run(
     assert last_json(ok(monotrail.run("+3.12", "run", "app.py", cwd=project)))["version"] == "2.0"
 
 
-def test_find_links_directory(monotrail: Monotrail, tmp_path: Path, wheelhouse: Path) -> None:
-    """No index at all: the wheels come from a `--find-links` directory."""
+def test_find_links_directory(monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheelhouse: Path) -> None:
+    """The index does not have the project: the wheel comes from a `--find-links` directory."""
     directory = tmp_path / "flat"
-    wheel = locked_mod(wheelhouse)
-    closed = f"http://127.0.0.1:{closed_port()}/simple"
-    requirements(directory, closed, [pin(wheel)])
-    result = ok(monotrail.run("+3.12", "run", "--find-links", str(wheelhouse), "-c", "import locked_mod; print(locked_mod.VERSION)", cwd=directory))
-    assert result.stdout.strip() == "1.0"
+    wheel = locked_mod(wheelhouse)  # not served by the index
+    requirements(directory, f"{index.url}/simple", [pin(wheel)])
+    code = "import locked_mod; print(locked_mod.VERSION, locked_mod.__file__)"
+    result = ok(monotrail.run("+3.12", "run", "--find-links", str(wheelhouse), "-c", code, cwd=directory))
+    version, path = result.stdout.split()
+    assert version == "1.0" and Path(path).is_relative_to(monotrail.root / "store")
+    assert index.requests("/files/") == []
 
 
 # --- children ------------------------------------------------------------------------------------
@@ -485,7 +487,26 @@ def _hash_mismatch(directory: Path, index: IndexServer, wheels: Path):
     wheel = locked_mod(wheels)
     index.add(wheel)
     requirements(directory, f"{index.url}/simple", [pin(wheel, sha="0" * 64)])
-    return directory, ["+3.12", "run", "-c", "import locked_mod"], ["locked-mod"]
+    return directory, ["+3.12", "run", "-c", "import locked_mod"], ["locked-mod==1.0", "allowed hash"]
+
+
+def _hash_mismatch_on_download(directory: Path, index: IndexServer, wheels: Path):
+    """A pylock.toml whose wheel URL serves bytes with another hash than the lock's."""
+    wheel = locked_mod(wheels)
+    artifact = index.add(wheel)
+    write(
+        directory / "pylock.toml",
+        f"""
+        lock-version = "1.0"
+        created-by = "test"
+
+        [[packages]]
+        name = "locked-mod"
+        version = "1.0"
+        wheels = [{{ name = "{wheel.name}", url = "{artifact.url}", hashes = {{ sha256 = "{'1' * 64}" }} }}]
+        """,
+    )
+    return directory, ["+3.12", "run", "-c", "import locked_mod"], [f"hash mismatch for {wheel.name}", "1" * 64]
 
 
 def _missing_on_index(directory: Path, index: IndexServer, wheels: Path):
@@ -548,6 +569,7 @@ BAD_INPUT = {
     "no lockfile": Case(_no_lockfile),
     "malformed TOML": Case(_malformed_toml),
     "hash mismatch": Case(_hash_mismatch),
+    "hash mismatch on download": Case(_hash_mismatch_on_download),
     "missing on index": Case(_missing_on_index),
     "index unreachable": Case(_index_unreachable),
     "offline empty store": Case(_offline_empty_store, warm=False),
