@@ -16,6 +16,12 @@ from monotrail.errors import MonotrailError, UsageError
 USAGE = """\
 usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
        monotrail [+VERSION] SCRIPT [ARGS...]
+       monotrail +VERSION +VERSION... run|SCRIPT ...   once per Python, then a summary
+       monotrail python list [--all] [--json] | find [REQ] | pin REQ
+       monotrail shims install|uninstall|list [--dir DIR]
+       monotrail install [--venv DIR | --python PATH] WHEEL|NAME==VERSION|NAME @ URL...
+       monotrail sync [--venv DIR] [--lock PATH] [--extra X] [--group G]
+       monotrail poetry-install [-E EXTRA] [--with GROUP] [--no-root]
 
 Run Python code with the exact dependencies of a lockfile, without a virtualenv.
 
@@ -41,6 +47,23 @@ Options of `run`:
   --find-links PATH|URL     a directory or page of wheels (repeatable)
   -q, --quiet               no progress display
   -v, --verbose             say what is installed
+
+Several Pythons (`-p 3.8 -p 3.12 run -m pytest`, or `+3.8 +3.12`) run the target once per
+Python, each with its own selection of the same lock; the exit code is 1 if any run failed.
+
+Commands:
+  python list [--all] [--json]  the Pythons found (version, implementation, source, path);
+                                * marks the one this directory's project would run
+  python find [REQ]             print the path of the Python REQ gets (exit 1 if none)
+  python pin REQ                write .python-version here (checked against the lock's requires-python)
+  shims install [--dir DIR]     write python, python3, python3.X shims (default DIR: ~/.local/bin)
+  shims uninstall [--dir DIR]   remove them
+  shims list [--dir DIR]        show them
+  install WHEEL|REQ...          link wheels from the store into $VIRTUAL_ENV (or --venv/--python);
+                                pins, wheel files and `name @ URL` only (no resolver yet)
+  sync [--venv DIR]             make a virtualenv match the lock exactly (created if missing)
+  poetry-install                `sync` of a poetry project into .venv, the project editable
+                                (see docs/how-to/venv.md; each takes --help)
 
 Environment: MONOTRAIL_ROOT (store location), MONOTRAIL_EXTRAS, MONOTRAIL_PYTHON,
 MONOTRAIL_LOG=debug (decisions and timings, tracebacks on errors).
@@ -244,12 +267,10 @@ def report(error: MonotrailError) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    python = None
-    if argv and argv[0].startswith("+"):
-        python = argv[0][1:]
-        if not python:
-            raise UsageError("empty Python request after '+'", hint="write e.g. `monotrail +3.12 run app.py`")
-        argv = argv[1:]
+    pythons, argv = _leading_pythons(argv)
+    if len(pythons) > 1:
+        return _run_each(pythons, argv)
+    python = pythons[0] if pythons else None
     if not argv or argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE)
         return 0 if argv else 2
@@ -261,11 +282,115 @@ def _dispatch(argv: list[str]) -> int:
         from monotrail.run import run
 
         return run(parse_run_args(rest, python))
-    if command in ("-p", "--python") and rest:
-        return _dispatch([f"+{rest[0]}"] + rest[1:])
-    if not command.startswith("-") and (command.endswith((".py", ".pyw")) or os.path.isfile(command)):
+    if command in ("python", "shims"):
+        if python is not None:
+            raise UsageError(f"`monotrail {command}` takes no +VERSION", hint=f"see `monotrail {command} --help`")
+        return _subcommand(command, rest)
+    if command in _VENV_COMMANDS:
+        return _venv_command(command, rest, python)
+    if _is_script(command):
         # `monotrail SCRIPT` is `monotrail run SCRIPT`: what a `#!/usr/bin/env monotrail` shebang gives.
         from monotrail.run import run
 
         return run(parse_run_args(argv, python))
     raise UsageError(f"unknown command {command!r}", hint="see `monotrail --help`")
+
+
+_VENV_COMMANDS = ("install", "sync", "poetry-install")
+
+
+def _venv_command(command: str, rest: list[str], python: str | None) -> int:
+    """`monotrail install|sync|poetry-install`: the store's files into a real virtualenv."""
+    if python is not None:
+        rest = ["--python", python] + rest
+    if command == "install":
+        from monotrail.install_command import main as install_main
+
+        return install_main(rest)
+    from monotrail.sync import main_poetry_install, main_sync
+
+    return main_sync(rest) if command == "sync" else main_poetry_install(rest)
+
+
+def _leading_pythons(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The `+REQ` / `-p REQ` / `--python=REQ` words before the command, in order."""
+    pythons: list[str] = []
+    while argv:
+        head = argv[0]
+        if head.startswith("+"):
+            value, argv = head[1:], argv[1:]
+        elif head in ("-p", "--python") and len(argv) > 1:
+            value, argv = argv[1], argv[2:]
+        elif head.startswith("--python="):
+            value, argv = head.split("=", 1)[1], argv[1:]
+        else:
+            break
+        if not value.strip():
+            raise UsageError(f"empty Python request in {head!r}", hint="write e.g. `monotrail +3.12 run app.py`")
+        pythons.append(value)
+    return pythons, argv
+
+
+def _is_script(command: str) -> bool:
+    return not command.startswith("-") and (command.endswith((".py", ".pyw")) or os.path.isfile(command))
+
+
+def _run_each(pythons: list[str], argv: list[str]) -> int:
+    """`monotrail -p 3.8 -p 3.12 run ...`: once per Python (see `monotrail.matrix`)."""
+    if not argv or not (argv[0] == "run" or _is_script(argv[0])):
+        raise UsageError(
+            "several Pythons are for `run` or a script",
+            hint="e.g. `monotrail -p 3.8 -p 3.12 run -m pytest`",
+        )
+    if argv[0] == "run":
+        parse_run_args(argv[1:], None)  # a usage error once, not once per Python
+    else:
+        parse_run_args(argv, None)
+    from monotrail.matrix import run_each
+
+    return run_each(pythons, argv)
+
+
+def _subcommand(command: str, args: list[str]) -> int:
+    """`monotrail python ...` and `monotrail shims ...`: argparse is fine off the warm path."""
+    parser = _subcommand_parser(command)
+    options = parser.parse_args(args)
+    if options.action is None:
+        parser.print_help()
+        return 2
+    if command == "python":
+        from monotrail import python_command
+
+        if options.action == "list":
+            return python_command.list_command(show_all=options.all, as_json=options.json)
+        if options.action == "find":
+            return python_command.find_command(request=options.request)
+        return python_command.pin_command(request=options.request)
+    from monotrail import shims
+
+    if options.action == "install":
+        return shims.install_command(directory=options.dir)
+    if options.action == "uninstall":
+        return shims.uninstall_command(directory=options.dir)
+    return shims.list_command(directory=options.dir)
+
+
+def _subcommand_parser(command: str):
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"monotrail {command}")
+    actions = parser.add_subparsers(dest="action", metavar="COMMAND")
+    if command == "python":
+        listing = actions.add_parser("list", help="the Pythons discovery finds (* = what this directory runs)")
+        listing.add_argument("--all", action="store_true", help="also unusable ones, and why")
+        listing.add_argument("--json", action="store_true", help="machine-readable output")
+        find = actions.add_parser("find", help="print the path of the Python a request gets")
+        find.add_argument("request", nargs="?", help="3.12, cpython@3.12, >=3.10, a path (default: this directory's)")
+        pin = actions.add_parser("pin", help="write .python-version here")
+        pin.add_argument("request", help="3.12, 3.12.1, cpython@3.12, >=3.10, a path")
+        return parser
+    for name, text in (("install", "write python, python3, python3.X shims"),
+                       ("uninstall", "remove monotrail's shims"), ("list", "show the shims and their Pythons")):
+        sub = actions.add_parser(name, help=text)
+        sub.add_argument("--dir", default=None, help="the shim directory (default: ~/.local/bin)")
+    return parser

@@ -16,7 +16,6 @@ import hashlib
 import os
 import sys
 import urllib.parse
-import uuid
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Dict, Optional
 
@@ -131,7 +130,7 @@ def _store_verified(
     """Write into a temp file via `write(out, hashers)`, check the hashes, then rename."""
     temp_dir = root / "tmp"
     temp_dir.mkdir(parents=True, exist_ok=True)
-    temp = temp_dir / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+    temp = temp_dir / f"{os.getpid()}-{os.urandom(8).hex()}.part"
     try:
         hashers = _hashers(artifact)
         write(temp, hashers)

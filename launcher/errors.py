@@ -57,3 +57,11 @@ class WheelError(MonotrailError):
 
 class StoreError(MonotrailError):
     """The store cannot be written (permissions, disk full) or an entry is broken."""
+
+
+class ShimError(MonotrailError):
+    """A shell shim cannot be written or removed, or a shim would run itself (a loop)."""
+
+
+class VenvError(MonotrailError):
+    """No virtualenv to install into, or one that cannot be used or written."""

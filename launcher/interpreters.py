@@ -176,13 +176,16 @@ def _parse_specifier(text: str, *, what: str) -> Tuple[str, ...]:
 
     Returns the OR-ed alternatives as PEP 440 strings; "" means "any version".
     """
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
     alternatives = []
     for alternative in text.split("||"):
         alternative = re.sub(r"([<>=!~^]+)\s+", r"\1", alternative.strip())  # `>= 3.8` -> `>=3.8`
         clauses = [_poetry_clause(clause) for clause in re.split(r"[,\s]+", alternative)]
         pep440 = ",".join(clause for clause in clauses if clause)
+        if not pep440 or _plain_specifier(pep440):
+            alternatives.append(pep440)
+            continue
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
         try:
             SpecifierSet(pep440)
         except InvalidSpecifier:
@@ -192,6 +195,13 @@ def _parse_specifier(text: str, *, what: str) -> Tuple[str, ...]:
             ) from None
         alternatives.append(pep440)
     return tuple(alternatives)
+
+
+def _plain_specifier(specifier: str) -> bool:
+    """`>=3.9,<3.13`-style clauses, valid PEP 440 without asking packaging (see monotrail.markers)."""
+    from monotrail.markers import contains
+
+    return contains(specifier, "0") is not None
 
 
 def _poetry_clause(clause: str) -> str:
@@ -229,10 +239,18 @@ def version_satisfies(interpreter: Interpreter, specifiers: Sequence[str]) -> bo
 
     Prereleases are allowed: a 3.14.0rc1 the user installed on purpose must satisfy `>=3.9`.
     """
-    from packaging.specifiers import SpecifierSet
+    from monotrail.markers import contains
 
     version = interpreter.full_version or ".".join(map(str, interpreter.version))
-    return any(SpecifierSet(spec).contains(version, prereleases=True) for spec in specifiers)
+    return any(_contains(contains(spec, version), spec, version) for spec in specifiers)
+
+
+def _contains(fast: Optional[bool], specifier: str, version: str) -> bool:
+    if fast is not None:
+        return fast
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet(specifier).contains(version, prereleases=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +361,18 @@ def _natural_key(name: str) -> List[Any]:
 
 
 _SHIM_MARKERS = (b"pyenv exec", b"PYENV_ROOT")
+MONOTRAIL_SHIM_MARKER = b"# monotrail shim"  # in the first lines of every `monotrail shims install` file
+
+
+def is_monotrail_shim(path: str) -> bool:
+    """One of our own `python3.X` shims (`monotrail shims install`): never a candidate, or a shim
+    inside a project would start monotrail, which would discover the shim again (a loop)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(1024)
+    except OSError:
+        return False
+    return head.startswith(b"#!") and MONOTRAIL_SHIM_MARKER in head
 
 
 def is_pyenv_shim(path: str) -> bool:
@@ -400,7 +430,7 @@ def discover(search: SearchDirs) -> Iterator[Candidate]:
             if real in seen_real:
                 continue
             seen_real.add(real)
-            if is_pyenv_shim(candidate.path):
+            if is_pyenv_shim(candidate.path) or is_monotrail_shim(candidate.path):
                 continue
             yield candidate
 
@@ -796,7 +826,12 @@ def _parse_from(origin: RequestOrigin) -> PythonRequest:
         return PythonRequest.parse(origin.text)
     except UsageError as error:
         where = origin.where or origin.source
-        raise UsageError(error.message, where=where, hint=error.hint) from None
+        message = error.message
+        if origin.where:
+            from .python_version_file import line_number
+
+            message = f"line {line_number(origin.where, origin.text)}: {message}"
+        raise UsageError(message, where=where, hint=error.hint) from None
 
 
 def _check_requires_python(
@@ -858,7 +893,7 @@ def _locate(request: PythonRequest, search: SearchDirs, base: str) -> Optional[s
     shim = None
     for directory in search.path_dirs:  # shim dirs included: a shim is the last resort
         path = os.path.join(directory, name)
-        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)) or is_monotrail_shim(path):
             continue
         if not is_pyenv_shim(path):
             return path

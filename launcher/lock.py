@@ -12,9 +12,10 @@ Two shapes of lock exist and the model keeps both without pretending they are on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Optional, Tuple
+from typing import Callable, Iterator, Mapping, Optional, Tuple, Union, overload
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,51 @@ class Artifact:
         return None
 
 
+class LazyArtifacts(Sequence):
+    """A tuple of Artifacts built on first use; compares equal to the same tuple.
+
+    For readers of big universal locks: the data-science uv.lock lists 1716 wheels for every
+    platform, and building their Artifacts took 4-8 ms of a cold run whose selection looks at
+    the wheels of 17 packages only. The reader validates the entries before it hands out the
+    builder, so building later raises nothing.
+    """
+
+    __slots__ = ("_build", "_items")
+
+    def __init__(self, build: Callable[[], Tuple[Artifact, ...]]) -> None:
+        self._build: Optional[Callable[[], Tuple[Artifact, ...]]] = build
+        self._items: Tuple[Artifact, ...] = ()
+
+    def _tuple(self) -> Tuple[Artifact, ...]:
+        if self._build is not None:
+            self._items, self._build = tuple(self._build()), None
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> Artifact: ...
+    @overload
+    def __getitem__(self, index: slice) -> Tuple[Artifact, ...]: ...
+    def __getitem__(self, index: Union[int, slice]) -> Union[Artifact, Tuple[Artifact, ...]]:
+        return self._tuple()[index]
+
+    def __len__(self) -> int:
+        return len(self._tuple())
+
+    def __iter__(self) -> Iterator[Artifact]:
+        return iter(self._tuple())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyArtifacts):
+            other = other._tuple()
+        return self._tuple() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._tuple())
+
+    def __repr__(self) -> str:
+        return repr(self._tuple())
+
+
 @dataclass(frozen=True)
 class Dependency:
     """An edge of a graph lock: `name[extras] ; marker`, optionally pinned to a locked version.
@@ -61,7 +107,7 @@ class LockedPackage:
     version: str
     marker: Optional[str] = None  # flat locks: install only where this holds (may use extras/dependency_groups)
     requires_python: Optional[str] = None
-    wheels: Tuple[Artifact, ...] = ()
+    wheels: Tuple[Artifact, ...] = ()  # or a LazyArtifacts, which behaves as that tuple
     sdist: Optional[Artifact] = None
     index: Optional[str] = None  # the index the files come from (simple API base URL)
     directory: Optional[str] = None  # a path source: a local project directory, made importable as-is

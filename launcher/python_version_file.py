@@ -37,3 +37,15 @@ def _first_line(path: str) -> str | None:
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, UnicodeDecodeError):
         return None
     return None
+
+
+def line_number(path: str, value: str) -> int:
+    """The 1-based line of `path` whose stripped text is `value` (for error messages); 1 if none."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            for number, line in enumerate(file, 1):
+                if line.strip() == value:
+                    return number
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 1

@@ -90,6 +90,9 @@ def _exec(launch: Launch, request: RunRequest) -> int:
         argv.append("-i")
     argv += [launch.bootstrap, launch.manifest, *target]
     os.environ["PATH"] = launch.bin + os.pathsep + os.environ.get("PATH", "")
+    # A shim's loop guard (see monotrail.shims) ends where a real interpreter starts: the target's
+    # own `python3` children go through the shim again, legitimately.
+    os.environ.pop("MONOTRAIL_SHIM", None)
     debug(f"exec {argv}")
     sys.stdout.flush()
     sys.stderr.flush()

@@ -8,6 +8,7 @@ hold. Then each package gets the best wheel by the order of `interpreter.tags`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -47,7 +48,7 @@ def select(
     no_default_groups: bool = False,
 ) -> Tuple[Selected, ...]:
     """The packages of `lock` to install for `interpreter`, sorted by name."""
-    from packaging.utils import canonicalize_name
+    from monotrail.lockfiles.values import normalize as canonicalize_name
 
     chosen_extras = _check_names(lock, "extra", [canonicalize_name(e) for e in extras], lock.extras)
     chosen_groups = _check_names(lock, "dependency group", [canonicalize_name(g) for g in groups], lock.groups)
@@ -85,20 +86,27 @@ def _version_string(interpreter: Interpreter) -> str:
 
 def specifier_contains(specifier: str, version: str) -> bool:
     """PEP 440 specifier test; " || " separates alternatives (poetry unions kept by the readers)."""
+    return any(_contains(alternative.strip(), version) for alternative in specifier.split("||"))
+
+
+def _contains(specifier: str, version: str) -> bool:
+    from monotrail import markers
+
+    fast = markers.contains(specifier, version)
+    if fast is not None:
+        return fast
     from packaging.specifiers import SpecifierSet
 
-    return any(SpecifierSet(alternative.strip()).contains(version, prereleases=True) for alternative in specifier.split("||"))
+    return SpecifierSet(specifier).contains(version, prereleases=True)
 
 
 def _check_python(lock: Lock, interpreter: Interpreter) -> None:
-    from packaging.specifiers import InvalidSpecifier
-
     if not lock.requires_python:
         return
     version = _version_string(interpreter)
     try:
         ok = specifier_contains(lock.requires_python, version)
-    except InvalidSpecifier as e:
+    except ValueError as e:  # packaging's InvalidSpecifier, without importing it to catch it
         raise SelectionError(f"invalid requires-python {lock.requires_python!r}: {e}", where=str(lock.path)) from e
     if not ok:
         raise SelectionError(
@@ -139,6 +147,7 @@ class _Environment:
         self.base["extras"] = frozenset(extras)
         self.base["dependency_groups"] = frozenset(groups)
         self._parsed: Dict[str, object] = {}
+        self._fast: Dict[str, object] = {}  # monotrail.markers trees (None: packaging decides)
 
     def holds(self, marker: Optional[str], where: str, extra: Optional[str] = None) -> bool:
         """Does `marker` hold? With `extra` None, for any selected extra (or none)."""
@@ -148,6 +157,15 @@ class _Environment:
         return any(self._evaluate(marker, where, candidate) for candidate in candidates)
 
     def _evaluate(self, marker: str, where: str, extra: str) -> bool:
+        from monotrail import markers
+
+        fast = self._fast.get(marker, False)
+        if fast is False:
+            fast = self._fast[marker] = markers.parse(marker)
+        if fast is not None:
+            result = markers.evaluate(fast, {**self.base, "extra": extra})
+            if result is not None:
+                return result
         from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 
         try:
@@ -228,8 +246,6 @@ def _resolve_edge(
     lock: Lock, by_name: Mapping[str, List[LockedPackage]], dep: Dependency, parent: str, env: _Environment
 ) -> LockedPackage:
     """The locked package an edge means: by version (uv), else specifier (poetry), else python."""
-    from packaging.version import InvalidVersion, Version
-
     candidates = by_name.get(dep.name, [])
     if dep.version is not None:
         candidates = [c for c in candidates if c.version == dep.version or _same_version(c.version, dep.version)]
@@ -247,6 +263,9 @@ def _resolve_edge(
             where=str(lock.path),
             hint="the lock is inconsistent; relock",
         )
+    if len(candidates) == 1:
+        return candidates[0]
+    from packaging.version import InvalidVersion, Version
 
     def key(package: LockedPackage) -> object:
         try:
@@ -287,18 +306,35 @@ def select_wheel(filenames: Sequence[str], tags: Sequence[str]) -> Optional[int]
 
 
 def _best_wheel(filenames: Sequence[str], ranks: Mapping[str, int]) -> Optional[int]:
-    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-
     best: Optional[Tuple[int, int]] = None
     for i, filename in enumerate(filenames):
-        try:
-            wheel_tags = parse_wheel_filename(filename)[3]
-        except InvalidWheelFilename:
+        wheel_tags = _wheel_tags(filename)
+        if wheel_tags is None:
             continue  # not a wheel we could install anyway
-        rank = min((ranks[str(tag)] for tag in wheel_tags if str(tag) in ranks), default=None)
+        rank = min((ranks[tag] for tag in wheel_tags if tag in ranks), default=None)
         if rank is not None and (best is None or rank < best[0]):
             best = (rank, i)
     return best[1] if best is not None else None
+
+
+# `name-1.2.3-py3-none-any.whl` (optionally with a build tag), with a plain name and release
+# version: every wheel of the data-science lock. packaging.utils.parse_wheel_filename accepts all
+# of these, and importing it costs ~15 ms; any other name is left to it.
+_PLAIN_WHEEL = re.compile(r"[A-Za-z0-9_.]+-[0-9]+(?:\.[0-9]+)*(?:-[0-9][A-Za-z0-9_.]*)?-([^-]+)-([^-]+)-([^-]+)\.whl")
+
+
+def _wheel_tags(filename: str) -> Optional[List[str]]:
+    """The wheel's tags as `interpreter-abi-platform` strings (lowercase), None if not a wheel."""
+    match = _PLAIN_WHEEL.fullmatch(filename)
+    if match is not None:
+        pythons, abis, platforms = (part.lower().split(".") for part in match.groups())
+        return [f"{p}-{a}-{x}" for p in pythons for a in abis for x in platforms]
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+    try:
+        return [str(tag) for tag in parse_wheel_filename(filename)[3]]
+    except InvalidWheelFilename:
+        return None
 
 
 def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, ranks: Mapping[str, int]) -> Selected:

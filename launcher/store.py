@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,8 +243,11 @@ def _write_json(path: Path, data: Dict[str, object]) -> None:
 
 
 def _new_temp_dir(root: Path, create: bool = True) -> Path:
-    """`<root>/tmp/<pid>-<hex>`: the pid lets a later run tell a dead install's leftovers."""
-    temp = root / "tmp" / f"{os.getpid()}-{uuid.uuid4().hex}"
+    """`<root>/tmp/<pid>-<hex>`: the pid lets a later run tell a dead install's leftovers.
+
+    os.urandom rather than uuid4: `import uuid` cost 1.5 ms on every cold run, even those
+    that create no temp dir."""
+    temp = root / "tmp" / f"{os.getpid()}-{os.urandom(8).hex()}"
     if create:
         temp.mkdir(parents=True)
     return temp

@@ -407,12 +407,6 @@ def test_changed_lock_gives_a_new_environment(monotrail: Monotrail, project: Pat
     assert any(name.startswith("locked-mod/1.0/") for name in monotrail.store_listing())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (launcher/index.py IndexClient._cached_or_fetched): a fresh (<10 min) cached index page "
-    "that lacks the locked version is trusted; the lookup fails with 'no wheel ... has an allowed hash' "
-    "instead of refetching the page once",
-)
 def test_lock_bumped_to_a_version_published_after_the_last_run(
     monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path
 ) -> None:

@@ -6,6 +6,7 @@ Validated here once, at the edge, so the readers share one definition of each.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Optional, Tuple
 
 from monotrail.errors import LockError
@@ -15,6 +16,8 @@ def check_marker(marker: Optional[str], where: str) -> Optional[str]:
     """Validate a PEP 508 marker at the edge; returns it unchanged ('' becomes None)."""
     if marker is None or not marker.strip():
         return None
+    if _parses(marker):
+        return marker
     from packaging.markers import InvalidMarker, Marker
 
     try:
@@ -22,6 +25,14 @@ def check_marker(marker: Optional[str], where: str) -> Optional[str]:
     except InvalidMarker as e:
         raise LockError(f"invalid environment marker {marker!r}: {e}", where=where) from e
     return marker
+
+@lru_cache(maxsize=None)
+def _parses(marker: str) -> bool:
+    """One parse per distinct marker: uv repeats the same few on hundreds of edges."""
+    from monotrail.markers import parse
+
+    return parse(marker) is not None
+
 
 def normalize(name: str) -> str:
     """PEP 503 normalization, without importing packaging."""
