@@ -378,7 +378,11 @@ def _subcommand(command: str, args: list[str]) -> int:
 def _subcommand_parser(command: str):
     import argparse
 
-    parser = argparse.ArgumentParser(prog=f"monotrail {command}")
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # one `error:` line like every other monotrail error
+            raise UsageError(message, hint=f"see `{self.prog} --help`")
+
+    parser = Parser(prog=f"monotrail {command}")
     actions = parser.add_subparsers(dest="action", metavar="COMMAND")
     if command == "python":
         listing = actions.add_parser("list", help="the Pythons discovery finds (* = what this directory runs)")

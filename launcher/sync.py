@@ -297,14 +297,26 @@ def create_venv(prefix: Path, requires_python: Optional[str], python: Optional[s
     if prefix.exists() and any(prefix.iterdir()):
         raise VenvError("exists but is not a virtualenv (no pyvenv.cfg)", where=str(prefix),
                         hint="remove it or pass another --venv")
-    from virtualenv import cli_run
+    if interpreter.version < (3, 9):
+        _stdlib_venv(prefix, interpreter.path)  # virtualenv 21 no longer seeds pip for 3.8
+    else:
+        from virtualenv import cli_run
 
-    try:
-        cli_run([str(prefix), "--python", interpreter.path, "--quiet", "--no-periodic-update"], setup_logging=False)
-    except (Exception, SystemExit) as error:  # virtualenv reports through exceptions of its own
-        raise VenvError(f"virtualenv failed: {error}", where=str(prefix)) from None
+        try:
+            cli_run([str(prefix), "--python", interpreter.path, "--quiet", "--no-periodic-update"], setup_logging=False)
+        except (Exception, SystemExit) as error:  # virtualenv reports through exceptions of its own
+            raise VenvError(f"virtualenv failed: {error}", where=str(prefix)) from None
     if not quiet:
         info(f"monotrail: created {_short(prefix)} with {interpreter.describe()}")
+
+
+def _stdlib_venv(prefix: Path, python: str) -> None:
+    import subprocess
+
+    completed = subprocess.run([python, "-m", "venv", str(prefix)], capture_output=True, text=True)
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or [""])[-1]
+        raise VenvError(f"`{python} -m venv` failed: {last}", where=str(prefix))
 
 
 def _short(path: Path) -> str:

@@ -275,17 +275,20 @@ def _prune_empty(directories: Iterable[str], stop: set) -> None:
 
 
 # --- installing a store entry ----------------------------------------------------------------
+# Paths are `str` from here on: a big wheel has >10,000 files, and pathlib's per-object cost was
+# most of the time of installing plotly from a warm store.
 
 
 @dataclass(frozen=True)
 class Placement:
     """One file of a package in the venv: linked from `source`, or written from `content`."""
 
-    destination: Path
-    source: Optional[Path] = None
+    destination: str
+    record_path: str  # relative to the package's site-packages directory, `/`-separated
+    source: Optional[str] = None
     content: Optional[bytes] = None
     mode: int = 0o644
-    hash_: str = ""  # "sha256=..." as RECORD writes it ("" for RECORD itself)
+    hash_: str = ""  # "sha256=..." as RECORD writes it
     size: Optional[int] = None
 
 
@@ -294,10 +297,25 @@ class Plan:
     """Everything one package puts into the venv, checked before any of it is written."""
 
     name: str
-    dist_info: Path  # <lib>/<name>-<version>.dist-info in the venv
-    lib: Path
+    dist_info: str  # <lib>/<name>-<version>.dist-info in the venv
+    lib: str
     files: List[Placement] = field(default_factory=list)
-    compile: List[Path] = field(default_factory=list)  # .py files to byte-compile on --compile
+    compile: List[str] = field(default_factory=list)  # .py files to byte-compile on --compile
+
+
+class _Targets:
+    """Where each part of a store entry goes in this venv, and each base as RECORD spells it."""
+
+    def __init__(self, venv: Venv, lib: Path, header_dir: Path) -> None:
+        self.lib = str(lib)
+        self.prefix = str(venv.prefix) + os.sep
+        self.scripts = str(venv.scripts)
+        self.bases = {"bin": self.scripts, "data": str(venv.data), "include": str(header_dir)}
+        self.relative = {key: os.path.relpath(base, lib).replace(os.sep, "/") for key, base in self.bases.items()}
+        self.venv = venv
+
+    def record_path(self, destination: str) -> str:
+        return os.path.relpath(destination, self.lib).replace(os.sep, "/")
 
 
 def plan_entry(
@@ -308,36 +326,37 @@ def plan_entry(
     Raises WheelError when a file would land outside the venv or on the venv's own files.
     """
     meta = entry.meta
-    lib_src = entry.path / "lib"
+    entry_dir = str(entry.path)
     dist_info_name = str(meta["dist_info"])
-    lib = venv.purelib if _root_is_purelib(lib_src / dist_info_name) else venv.platlib
-    plan = Plan(name=str(meta["name"]), dist_info=lib / dist_info_name, lib=lib)
+    store_dist_info = entry.path / "lib" / dist_info_name
+    lib = venv.purelib if _root_is_purelib(store_dist_info) else venv.platlib
+    has_headers = (entry.path / "include").is_dir()
+    header_dir = venv.headers_root / (_metadata_name(store_dist_info, meta) if has_headers else str(meta["name"]))
+    targets = _Targets(venv, lib, header_dir)
+    plan = Plan(name=str(meta["name"]), dist_info=os.path.join(targets.lib, dist_info_name), lib=targets.lib)
     data_scripts = set(meta.get("data_scripts") or ())
-    header_dir = None
-    for path, hash_, size in _store_record(lib_src / dist_info_name / "RECORD"):
-        if path.startswith(dist_info_name + "/") and path[len(dist_info_name) + 1:] in _OWN_RECORD_FILES:
+    skip_prefix = dist_info_name + "/"
+    for path, hash_, size in _store_record(store_dist_info / "RECORD"):
+        if path.startswith(skip_prefix) and path[len(skip_prefix):] in _OWN_RECORD_FILES:
             continue
         scheme, rest = _split_scheme(path)
         if scheme == "lib":
-            source, destination = lib_src / rest, lib / rest
-        elif scheme == "bin":
-            source, destination = entry.path / "bin" / rest, venv.scripts / rest
-            if rest in data_scripts:
-                placement = _data_script(venv, source, destination, hash_, size)
-                plan.files.append(_checked(venv, placement, meta))
-                continue
-        elif scheme == "data":
-            source, destination = entry.path / "data" / rest, venv.data / rest
-        else:  # include
-            header_dir = header_dir or venv.headers_root / _metadata_name(lib_src / dist_info_name, meta)
-            source, destination = entry.path / "include" / rest, header_dir / rest
-        placement = Placement(destination, source=source, hash_=hash_, size=size)
-        plan.files.append(_checked(venv, placement, meta))
-        if scheme == "lib" and rest.endswith(".py"):
-            plan.compile.append(destination)
-    for placement in _entry_point_scripts(venv, meta.get("entry_points") or {}):
-        plan.files.append(_checked(venv, placement, meta))
-    plan.files.extend(_metadata_files(plan.dist_info, requested, direct_url))
+            placement = Placement(os.path.join(targets.lib, rest), rest, entry_dir + "/lib/" + rest,
+                                  hash_=hash_, size=size)
+            if rest.endswith(".py"):
+                plan.compile.append(placement.destination)
+        else:
+            destination = os.path.join(targets.bases[scheme], rest)
+            record_path = targets.relative[scheme] + "/" + rest
+            source = f"{entry_dir}/{scheme}/{rest}"
+            if scheme == "bin" and rest in data_scripts:
+                placement = _data_script(venv, source, destination, record_path, hash_, size)
+            else:
+                placement = Placement(destination, record_path, source, hash_=hash_, size=size)
+        plan.files.append(_checked(targets, placement, meta))
+    for placement in _entry_point_scripts(targets, meta.get("entry_points") or {}):
+        plan.files.append(_checked(targets, placement, meta))
+    plan.files.extend(_metadata_files(targets, plan.dist_info, requested, direct_url))
     return plan
 
 
@@ -351,10 +370,11 @@ def _store_record(path: Path) -> Iterable[Tuple[str, str, Optional[int]]]:
 
 def _split_scheme(path: str) -> Tuple[str, str]:
     """The store's RECORD names lib files relative to `lib/`, the others as `../bin/x` etc."""
-    for scheme in ("bin", "data", "include"):
-        prefix = f"../{scheme}/"
-        if path.startswith(prefix):
-            return scheme, path[len(prefix):]
+    if path.startswith("../"):
+        for scheme in ("bin", "data", "include"):
+            prefix = f"../{scheme}/"
+            if path.startswith(prefix):
+                return scheme, path[len(prefix):]
     return "lib", path
 
 
@@ -384,11 +404,15 @@ def _metadata_name(dist_info: Path, meta: Mapping[str, object]) -> str:
     return str(meta["name"])
 
 
-def _checked(venv: Venv, placement: Placement, meta: Mapping[str, object]) -> Placement:
-    destination = Path(os.path.normpath(placement.destination))
-    inside = str(destination).startswith(str(venv.prefix) + os.sep)
-    if not inside or venv.protected(destination):
-        problem = "outside the venv" if not inside else "over the venv's own " + destination.name
+def _checked(targets: _Targets, placement: Placement, meta: Mapping[str, object]) -> Placement:
+    """Inside the venv and not over its interpreter or activation scripts. The store refused
+    `..` and absolute members already; normpath catches what a scheme base could add."""
+    destination = os.path.normpath(placement.destination)
+    inside = destination.startswith(targets.prefix)
+    if inside and os.path.dirname(destination) != targets.scripts and not destination.endswith("pyvenv.cfg"):
+        return placement
+    if not inside or targets.venv.protected(Path(destination)):
+        problem = "outside the venv" if not inside else "over the venv's own " + os.path.basename(destination)
         raise WheelError(
             f"refusing to install: it would write {destination} ({problem})",
             where=str(meta.get("wheel", meta.get("name"))),
@@ -397,21 +421,22 @@ def _checked(venv: Venv, placement: Placement, meta: Mapping[str, object]) -> Pl
     return placement
 
 
-def _data_script(venv: Venv, source: Path, destination: Path, hash_: str, size: Optional[int]) -> Placement:
+def _data_script(venv: Venv, source: str, destination: str, record_path: str, hash_: str,
+                 size: Optional[int]) -> Placement:
     """`.data/scripts/*`: `#!python` (and `#!pythonw`) becomes the venv's interpreter, as pip
     does; other scripts are linked untouched."""
     mode = os.stat(source).st_mode & 0o7777
     with open(source, "rb") as file:
         first = file.readline()
         if not first.startswith(b"#!python"):  # pip drops the whole `#!python ...` line
-            return Placement(destination, source=source, mode=mode, hash_=hash_, size=size)
+            return Placement(destination, record_path, source, mode=mode, hash_=hash_, size=size)
         rest = file.read()
     content = b"#!" + os.fsencode(venv.python) + os.linesep.encode() + rest
-    return _fresh(destination, content, mode)
+    return _fresh(destination, record_path, content, mode)
 
 
-def _fresh(destination: Path, content: bytes, mode: int = 0o644) -> Placement:
-    return Placement(destination, content=content, mode=mode, hash_=record_hash(content), size=len(content))
+def _fresh(destination: str, record_path: str, content: bytes, mode: int = 0o644) -> Placement:
+    return Placement(destination, record_path, content=content, mode=mode, hash_=record_hash(content), size=len(content))
 
 
 def record_hash(data: bytes) -> str:
@@ -429,12 +454,15 @@ if __name__ == '__main__':
 """
 
 
-def _entry_point_scripts(venv: Venv, entry_points: Mapping[str, Mapping[str, str]]) -> List[Placement]:
-    shebang = shebang_for(venv.python)
+def _entry_point_scripts(targets: _Targets, entry_points: Mapping[str, Mapping[str, str]]) -> List[Placement]:
+    shebang = shebang_for(targets.venv.python)
     placements = []
     for group in ("console_scripts", "gui_scripts"):
         for name, value in sorted((entry_points.get(group) or {}).items()):
-            placements.append(_fresh(venv.scripts / _script_name(name), shebang + script_body(value), 0o755))
+            name = _script_name(name)
+            destination = os.path.join(targets.scripts, name)
+            record_path = targets.relative["bin"] + "/" + name
+            placements.append(_fresh(destination, record_path, shebang + script_body(value), 0o755))
     return placements
 
 
@@ -462,18 +490,23 @@ def shebang_for(python: Path) -> bytes:
     return b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''\n"
 
 
-def _metadata_files(dist_info: Path, requested: bool, direct_url: Optional[Mapping[str, object]]) -> List[Placement]:
-    files = [_fresh(dist_info / "INSTALLER", INSTALLER)]
+def _metadata_files(targets: _Targets, dist_info: str, requested: bool,
+                    direct_url: Optional[Mapping[str, object]]) -> List[Placement]:
+    def fresh(name: str, content: bytes) -> Placement:
+        destination = os.path.join(dist_info, name)
+        return _fresh(destination, targets.record_path(destination), content)
+
+    files = [fresh("INSTALLER", INSTALLER)]
     if requested:
-        files.append(_fresh(dist_info / "REQUESTED", b""))
+        files.append(fresh("REQUESTED", b""))
     if direct_url is not None:
-        files.append(_fresh(dist_info / "direct_url.json", json.dumps(dict(direct_url), sort_keys=True).encode()))
+        files.append(fresh("direct_url.json", json.dumps(dict(direct_url), sort_keys=True).encode()))
     return files
 
 
 def check_plans(plans: Sequence[Plan]) -> None:
     """Two packages of one install writing the same file is a broken lock or wheel set."""
-    owners: Dict[Path, str] = {}
+    owners: Dict[str, str] = {}
     for plan in plans:
         for placement in plan.files:
             other = owners.setdefault(placement.destination, plan.name)
@@ -497,7 +530,7 @@ class Linker:
             raise VenvError(f"unknown link mode {mode!r}; choose one of {', '.join(LINK_MODES)}")
         self.mode = mode
 
-    def place(self, source: Path, destination: Path) -> None:
+    def place(self, source: str, destination: str) -> None:
         if self.mode == "hardlink":
             try:
                 _replace_with(os.link, source, destination)
@@ -512,12 +545,12 @@ class Linker:
         _replace_with(_copy, source, destination)
 
 
-def _copy(source: Path, destination: Path) -> None:
+def _copy(source: str, destination: str) -> None:
     shutil.copyfile(source, destination)
     shutil.copymode(source, destination)
 
 
-def _replace_with(make, source: Path, destination: Path) -> None:
+def _replace_with(make, source: str, destination: str) -> None:
     try:
         make(source, destination)
     except FileExistsError:  # a file of a package we replace, or a stale one: never write into it
@@ -525,77 +558,74 @@ def _replace_with(make, source: Path, destination: Path) -> None:
         make(source, destination)
 
 
-def _write_atomically(path: Path, content: bytes, mode: int = 0o644) -> None:
+def _write_atomically(path, content: bytes, mode: int = 0o644) -> None:
     """Write to a temp name and rename: an existing (possibly hardlinked) file is replaced, not
     written through."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.monotrail-{os.getpid()}")
+    path = str(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.monotrail-{os.getpid()}")
     with open(temp, "wb") as file:
         file.write(content)
     os.chmod(temp, mode)
     os.replace(temp, path)
 
 
-def apply(plan: Plan, linker: Linker) -> None:
-    """Write one planned package, RECORD last (a package without RECORD is not installed).
-
-    On a failure the files written so far are removed again.
-    """
-    made = set()
-    written: List[Path] = []
-    try:
-        for placement in plan.files:
-            parent = placement.destination.parent
-            if parent not in made:
-                os.makedirs(parent, exist_ok=True)
-                made.add(parent)
-            if placement.content is not None:
-                _write_atomically(placement.destination, placement.content, placement.mode)
-            else:
-                linker.place(placement.source, placement.destination)  # type: ignore[arg-type]
-            written.append(placement.destination)
-        _write_atomically(plan.dist_info / "RECORD", record_of(plan))
-    except OSError as error:
-        for path in written:
-            _unlink(str(path))
-        raise VenvError(f"cannot install {plan.name}: {error}", where=str(plan.lib),
-                        hint="check that the venv is writable and the disk has free space") from None
-
-
-def record_of(plan: Plan, pycs: Mapping[Path, Tuple[str, int]] = {}) -> bytes:
+def record_of(plan: Plan, pycs: Mapping[str, Tuple[str, int]] = {}) -> bytes:
     """RECORD as pip writes it: paths relative to site-packages, sorted, RECORD itself `,,`."""
-    rows = []
-    for placement in plan.files:
-        size = "" if placement.size is None else str(placement.size)
-        rows.append((_record_path(placement.destination, plan.lib), placement.hash_, size))
+    rows = [(p.record_path, p.hash_, "" if p.size is None else str(p.size)) for p in plan.files]
     for path, (hash_, size) in pycs.items():
-        rows.append((_record_path(path, plan.lib), hash_, str(size)))
-    rows.append((_record_path(plan.dist_info / "RECORD", plan.lib), "", ""))
+        rows.append((os.path.relpath(path, plan.lib).replace(os.sep, "/"), hash_, str(size)))
+    rows.append((os.path.basename(plan.dist_info) + "/RECORD", "", ""))
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(sorted(rows))
     return out.getvalue().encode("utf-8")
 
 
-def _record_path(path: Path, lib: Path) -> str:
-    return os.path.relpath(path, lib).replace(os.sep, "/")
-
-
 def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: bool = False) -> None:
-    """Write the planned packages in parallel (link() and file copies release the GIL)."""
+    """Write the planned packages: directories, then files in chunks over a thread pool (mkdir,
+    link and copy release the GIL; one big wheel is as parallel as many small ones), then each
+    package's RECORD last: a package without RECORD is not installed. On a failure, the files
+    placed so far are removed again."""
     if not plans:
         return
     linker = Linker(link_mode)
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(plans)), thread_name_prefix="monotrail-venv") as pool:
-        for future in [pool.submit(apply, plan, linker) for plan in plans]:
-            future.result()
+    placements = [placement for plan in plans for placement in plan.files]
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="monotrail-venv") as pool:
+            _make_directories(pool, {os.path.dirname(p.destination) for p in placements})
+            chunks = [placements[i:i + 512] for i in range(0, len(placements), 512)]
+            list(pool.map(lambda chunk: _place(chunk, linker), chunks))
+            list(pool.map(lambda plan: _write_atomically(os.path.join(plan.dist_info, "RECORD"), record_of(plan)), plans))
+    except OSError as error:
+        for placement in placements:
+            _unlink(placement.destination)
+        raise VenvError(f"cannot install into the venv: {error}", where=str(venv.prefix),
+                        hint="check that the venv is writable and the disk has free space") from None
     if compile_:
         byte_compile(venv, plans)
+
+
+def _make_directories(pool: ThreadPoolExecutor, directories: set) -> None:
+    """Parents before children: one depth level at a time, each level in parallel."""
+    by_depth: Dict[int, List[str]] = {}
+    for directory in directories:
+        by_depth.setdefault(directory.count(os.sep), []).append(directory)
+    for depth in sorted(by_depth):
+        list(pool.map(lambda d: os.makedirs(d, exist_ok=True), by_depth[depth]))
+
+
+def _place(chunk: Sequence[Placement], linker: Linker) -> None:
+    for placement in chunk:
+        if placement.content is not None:
+            _write_atomically(placement.destination, placement.content, placement.mode)
+        else:
+            linker.place(placement.source, placement.destination)  # type: ignore[arg-type]
 
 
 def byte_compile(venv: Venv, plans: Sequence[Plan]) -> None:
     """`python -m compileall` in the venv's own interpreter (its bytecode version), then RECORD
     is rewritten with the .pyc files pip would list."""
-    sources = [str(path) for plan in plans for path in plan.compile]
+    sources = [path for plan in plans for path in plan.compile]
     if not sources:
         return
     subprocess.run(
@@ -605,13 +635,15 @@ def byte_compile(venv: Venv, plans: Sequence[Plan]) -> None:
     for plan in plans:
         pycs = {}
         for source in plan.compile:
-            pyc = source.parent / "__pycache__" / f"{source.stem}.{venv.cache_tag}.pyc"
+            directory, name = os.path.split(source)
+            pyc = os.path.join(directory, "__pycache__", f"{name[:-3]}.{venv.cache_tag}.pyc")
             try:
-                data = pyc.read_bytes()
+                with open(pyc, "rb") as file:
+                    data = file.read()
             except OSError:
                 continue
             pycs[pyc] = (record_hash(data), len(data))
-        _write_atomically(plan.dist_info / "RECORD", record_of(plan, pycs))
+        _write_atomically(os.path.join(plan.dist_info, "RECORD"), record_of(plan, pycs))
 
 
 # --- editable installs of local projects -----------------------------------------------------
@@ -625,15 +657,17 @@ def plan_editable(
     and setuptools' legacy editables do), a dist-info pip understands (`pip uninstall` removes
     the .pth), direct_url.json with `dir_info.editable` (PEP 610), and its console scripts."""
     dist = normalize_name(name).replace("-", "_")
-    dist_info = venv.purelib / f"{dist}-{version}.dist-info"
-    plan = Plan(name=normalize_name(name), dist_info=dist_info, lib=venv.purelib)
+    targets = _Targets(venv, venv.purelib, venv.headers_root / name)
+    dist_info = os.path.join(targets.lib, f"{dist}-{version}.dist-info")
+    plan = Plan(name=normalize_name(name), dist_info=dist_info, lib=targets.lib)
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
     metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
-    plan.files.append(_fresh(venv.purelib / f"{dist}.pth", (str(import_root) + "\n").encode()))
-    plan.files.append(_fresh(dist_info / "METADATA", metadata.encode()))
-    plan.files.extend(_entry_point_scripts(venv, {"console_scripts": dict(scripts)}))
+    plan.files.append(_fresh(os.path.join(targets.lib, f"{dist}.pth"), f"{dist}.pth", (str(import_root) + "\n").encode()))
+    plan.files.append(_fresh(os.path.join(dist_info, "METADATA"), targets.record_path(os.path.join(dist_info, "METADATA")),
+                             metadata.encode()))
+    plan.files.extend(_entry_point_scripts(targets, {"console_scripts": dict(scripts)}))
     url = {"url": project_dir.absolute().as_uri(), "dir_info": {"editable": True}}
-    plan.files.extend(_metadata_files(dist_info, True, url))
+    plan.files.extend(_metadata_files(targets, dist_info, True, url))
     return plan
 
 

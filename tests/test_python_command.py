@@ -224,3 +224,14 @@ def test_several_pythons_all_ok_exit_0_and_script_form(root: Path, project: Path
 )
 def test_several_pythons_bad_input(root: Path, project: Path, args: List[str], mentions: str) -> None:
     assert mentions in clean_error(monotrail(root, project, *args))
+
+
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [(["python", "pin"], "required"), (["python", "list", "--bogus"], "--bogus"), (["+3.12", "python", "list"], "+VERSION"),
+     (["shims", "install", "--dir"], "--dir")],
+    ids=["pin without REQ", "unknown option", "+VERSION", "--dir without value"],
+)
+def test_subcommand_usage_errors(root: Path, empty: Path, args: List[str], mentions: str) -> None:
+    result = monotrail(root, empty, *args)
+    assert mentions in clean_error(result) and result.returncode == 2

@@ -38,7 +38,7 @@ ALPHA_ENTRY_POINTS = "[console_scripts]\nalpha = alpha:main\n[gui_scripts]\nalph
 def alpha(wheels: Path, version: str = "1.0") -> Path:
     files = {path.format(v=version): text for path, text in ALPHA_FILES.items()}
     return build_wheel(wheels, "alpha", version, files, ALPHA_ENTRY_POINTS,
-                       executables=(f"alpha-{version}.data/scripts/alpha-sh",))
+                       executables=(f"alpha-{version}.data/scripts/alpha-sh", f"alpha-{version}.data/scripts/alpha-tool"))
 
 
 def simple(wheels: Path, name: str, version: str = "1.0", **kwargs) -> Path:

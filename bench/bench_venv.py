@@ -1,0 +1,241 @@
+"""Installing into a virtualenv (issue 4): monotrail vs pip, poetry and uv, side by side, as ratios.
+
+    /work/venv/bin/python bench/bench_venv.py [--runs 2] [--only plotly,seed,data-science,django-app]
+
+Run it with a python that has this checkout's monotrail installed (it runs `python -m monotrail`).
+The peers uv 0.13.9 and poetry 2.5.1 live in bench/.venv-peers, a venv of their own (created on
+first use); they are never dependencies of monotrail. The prototype's benchmarks reproduced:
+
+1. plotly 5.5.0 wheel: `monotrail install plotly.whl` vs `pip install --no-deps plotly.whl`;
+2. ../shared/bench/seed-data-science on 3.8: `monotrail poetry-install -E tqdm_feature` vs
+   `pip install -r requirements.txt` vs `poetry install` (which cannot install this lock on this
+   machine, see ../shared/bench/README.md: it is attempted and reported);
+3. data-science and django-app on 3.12: `monotrail sync --venv` vs `pip install -r requirements.txt`
+   vs `poetry install --no-root` vs `uv sync --frozen`.
+
+Each tool gets a fresh venv per run, made before the clock starts (virtualenv on 3.12, `python -m
+venv` on 3.8). "warm": the tool's cache (our store, uv's and poetry's caches, pip's cache) filled by
+an unmeasured run first; "cold": an empty cache, everything downloaded. All caches, venvs and
+project copies are in a temp dir. PYTHONDONTWRITEBYTECODE is removed: pip and poetry byte-compile
+by default, uv and monotrail do not (`--compile` to opt in), and that is part of what is compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = REPO.parent / "shared" / "bench"
+PYENV = Path(os.path.expanduser("~/.pyenv/versions"))
+PY312 = PYENV / "3.12.1" / "bin" / "python3.12"
+PY38 = PYENV / "3.8.18" / "bin" / "python3.8"
+PEERS = HERE / ".venv-peers"
+MONOTRAIL = [sys.executable, "-m", "monotrail"]
+
+RESULTS: List[Dict[str, object]] = []
+
+
+def environment(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV")}
+    env.update(extra)
+    return env
+
+
+def peers() -> Path:
+    """bench/.venv-peers with uv and poetry: the peers' own venv."""
+    if not (PEERS / "bin" / "poetry").exists() or not (PEERS / "bin" / "uv").exists():
+        subprocess.run([str(PY312), "-m", "venv", str(PEERS)], check=True)
+        subprocess.run([str(PEERS / "bin" / "pip"), "install", "-q", "uv==0.13.9", "poetry==2.5.1"], check=True)
+    return PEERS / "bin"
+
+
+def make_venv(path: Path, python: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    if python == PY38:
+        subprocess.run([str(python), "-m", "venv", str(path)], check=True)
+    else:
+        subprocess.run([sys.executable, "-m", "virtualenv", "-q", "--no-periodic-update", str(path), "-p", str(python)],
+                       check=True)
+    return path
+
+
+def timed(command: List[str], env: dict, cwd: Path) -> Optional[float]:
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        last = (completed.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"    FAILED ({completed.returncode}): {last[:200]}")
+        return None
+    return elapsed
+
+
+class Tool:
+    """One way to install a project: a command line, its cache dir variable and its env."""
+
+    def __init__(self, name: str, command: Callable[[Path], List[str]], cache_env: Callable[[Path], dict],
+                 venv_env: Callable[[Path], dict] = lambda venv: {"VIRTUAL_ENV": str(venv)}) -> None:
+        self.name, self.command, self.cache_env, self.venv_env = name, command, cache_env, venv_env
+
+
+def measure(case: str, tool: Tool, project: Path, python: Path, work: Path, runs: int) -> None:
+    """Warm: one unmeasured run fills the cache, then `runs` runs; cold: one run, empty cache."""
+    for mode in ("warm", "cold"):
+        cache = work / f"cache-{case}-{tool.name}-{mode}"
+        venv = work / f"venv-{case}-{tool.name}"
+        samples = []
+        for i in range(runs + 1 if mode == "warm" else 1):
+            if mode == "cold" and cache.exists():
+                shutil.rmtree(cache)
+            make_venv(venv, python)
+            env = environment(**tool.cache_env(cache), **tool.venv_env(venv))
+            command = tool.command(venv)
+            if i == 0:
+                print(f"  [{mode}] {tool.name}: {' '.join(command)}", flush=True)
+            elapsed = timed(command, env, project)
+            if elapsed is None:
+                samples = []
+                break
+            if mode == "cold" or i > 0:
+                samples.append(elapsed)
+        figure = statistics.median(samples) if samples else None
+        RESULTS.append({"case": case, "tool": tool.name, "mode": mode, "seconds": figure,
+                        "command": " ".join(tool.command(Path("$VENV")))})
+        print(f"    {mode} {tool.name}: " + (f"{figure:.2f} s" if figure is not None else "failed"), flush=True)
+
+
+def ours_cache(cache: Path) -> dict:
+    return {"MONOTRAIL_ROOT": str(cache)}
+
+
+def pip_cache(cache: Path) -> dict:
+    return {"PIP_CACHE_DIR": str(cache), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+
+
+def copy_project(name: str, work: Path) -> Path:
+    target = work / name
+    if not target.exists():
+        shutil.copytree(SHARED / name, target)
+    return target
+
+
+# --- the cases ----------------------------------------------------------------------------------
+
+
+def bench_plotly(work: Path, runs: int) -> None:
+    wheels = work / "plotly-wheel"
+    if not list(wheels.glob("plotly-5.5.0-*.whl")):
+        subprocess.run([str(PY312), "-m", "pip", "download", "-q", "--no-deps", "plotly==5.5.0", "-d", str(wheels)],
+                       check=True)
+    wheel = str(next(wheels.glob("plotly-5.5.0-*.whl")))
+    print(f"\nplotly 5.5.0 ({Path(wheel).name}, Python 3.12)")
+    tools = [
+        Tool("monotrail", lambda venv: [*MONOTRAIL, "install", "-q", wheel], ours_cache),
+        Tool("pip", lambda venv: [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", wheel], pip_cache),
+    ]
+    for tool in tools:
+        measure("plotly", tool, work, PY312, work, runs)
+
+
+def bench_seed(work: Path, runs: int, bin_: Path) -> None:
+    project = copy_project("seed-data-science", work)
+    print("\nseed-data-science (the prototype's benchmark, poetry.lock 1.1, -E tqdm_feature, Python 3.8)")
+    tools = [
+        Tool("monotrail", lambda venv: [*MONOTRAIL, "poetry-install", "-q", "-E", "tqdm_feature"], ours_cache),
+        Tool("pip", lambda venv: [str(venv / "bin" / "pip"), "install", "-q", "-r", "requirements.txt"], pip_cache),
+        Tool("poetry", lambda venv: [str(bin_ / "poetry"), "install", "-q", "--no-root", "-E", "tqdm_feature"],
+             lambda cache: {"POETRY_CACHE_DIR": str(cache)}),
+    ]
+    for tool in tools:
+        measure("seed-data-science", tool, project, PY38, work, runs)
+
+
+def bench_project(name: str, extras: List[str], work: Path, runs: int, bin_: Path) -> None:
+    project = copy_project(name, work)
+    print(f"\n{name} (uv.lock, main{''.join(' + ' + e for e in extras)}, Python 3.12)")
+    extra_args = [arg for extra in extras for arg in ("--extra", extra)]
+    tools = [
+        Tool("monotrail", lambda venv: [*MONOTRAIL, "sync", "-q", "--venv", str(venv), "--lock", "uv.lock",
+                                        "--no-default-groups", *extra_args], ours_cache),
+        Tool("pip", lambda venv: [str(venv / "bin" / "pip"), "install", "-q", "-r", "requirements.txt"], pip_cache),
+        Tool("poetry", lambda venv: [str(bin_ / "poetry"), "install", "-q", "--no-root",
+                                     *[a for e in extras for a in ("-E", e)]],
+             lambda cache: {"POETRY_CACHE_DIR": str(cache)}),
+        Tool("uv", lambda venv: [str(bin_ / "uv"), "sync", "-q", "--frozen", "--no-dev", *extra_args],
+             lambda cache: {"UV_CACHE_DIR": str(cache)},
+             lambda venv: {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON": str(venv / "bin" / "python")}),
+    ]
+    for tool in tools:
+        measure(name, tool, project, PY312, work, runs)
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def figure(case: str, tool: str, mode: str) -> Optional[float]:
+    for row in RESULTS:
+        if row["case"] == case and row["tool"] == tool and row["mode"] == mode:
+            return row["seconds"]  # type: ignore[return-value]
+    return None
+
+
+def table() -> str:
+    lines = ["| case | cache | monotrail | pip | poetry | uv | pip / monotrail | poetry / monotrail | monotrail / uv |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    cases = list(dict.fromkeys(str(row["case"]) for row in RESULTS))
+    for case in cases:
+        for mode in ("warm", "cold"):
+            ours = figure(case, "monotrail", mode)
+            cells = [case, mode]
+            for tool in ("monotrail", "pip", "poetry", "uv"):
+                value = figure(case, tool, mode)
+                present = any(r["case"] == case and r["tool"] == tool for r in RESULTS)
+                cells.append(f"{value:.2f} s" if value is not None else ("failed" if present else "-"))
+            for peer, inverse in (("pip", False), ("poetry", False), ("uv", True)):
+                value = figure(case, peer, mode)
+                if value is None or ours is None:
+                    cells.append("-")
+                else:
+                    cells.append(f"{(ours / value if inverse else value / ours):.2f}x")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=2, help="measured warm runs per tool (median)")
+    parser.add_argument("--only", default="plotly,seed,data-science,django-app")
+    options = parser.parse_args()
+    only = set(options.only.split(","))
+    bin_ = peers()
+    print(f"monotrail: {' '.join(MONOTRAIL)}; peers: {bin_} (uv 0.13.9, poetry 2.5.1); "
+          f"pip: each venv's own", flush=True)
+    with tempfile.TemporaryDirectory(prefix="monotrail-bench-venv-") as temp:
+        work = Path(temp)
+        if "plotly" in only:
+            bench_plotly(work, options.runs)
+        if "seed" in only:
+            bench_seed(work, options.runs, bin_)
+        if "data-science" in only:
+            bench_project("data-science", ["progress"], work, options.runs, bin_)
+        if "django-app" in only:
+            bench_project("django-app", [], work, options.runs, bin_)
+    print("\n" + table())
+    print("\nratios: peer time / monotrail time (higher is better for monotrail); "
+          "monotrail / uv: <= 2.00x is the goal")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
