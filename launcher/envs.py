@@ -238,19 +238,39 @@ def write_warm_entry(root: str, start_dir: str, python_cli: str | None, launch: 
         pass  # the front door then takes the Python launcher: slower, never wrong
 
 
-def watched_files(start_dir: str, lock_path: str, python: str) -> list:
-    """What decided an environment: see `write_warm_entry`."""
+def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool) -> list:
+    """What decided an environment: see `write_warm_entry`.
+
+    Directories are watched only as far up as a search went: the lock search stopped at the
+    lock's directory; the `.python-version` search (irrelevant with `+VERSION`) stopped where it
+    found one, or went up to `/`. Watching more (say `/tmp`, whose mtime changes all the time)
+    would only send runs to the slower launcher for nothing.
+    """
     from monotrail.python_version_file import read_python_version_file
 
     lock_dir = os.path.dirname(lock_path)
     files = [lock_path, os.path.join(lock_dir, "pyproject.toml"), python]
-    found = read_python_version_file(start_dir)
-    if found is not None:
-        files.append(found[1])
+    top = lock_dir
+    if not python_from_cli:
+        found = read_python_version_file(start_dir)
+        if found is None:
+            top = os.sep
+        else:
+            files.append(found[1])
+            top = _higher(os.path.dirname(found[1]), lock_dir)
     directory = start_dir
     while True:
         files.append(directory)
         parent = os.path.dirname(directory)
-        if parent == directory:
+        if directory == top or parent == directory or not _is_within(top, directory):
             return files
         directory = parent
+
+
+def _higher(a: str, b: str) -> str:
+    """Of two ancestors of one directory, the one closer to the root."""
+    return a if len(a) <= len(b) else b
+
+
+def _is_within(ancestor: str, path: str) -> bool:
+    return path == ancestor or path.startswith(ancestor.rstrip(os.sep) + os.sep)

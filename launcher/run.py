@@ -35,7 +35,7 @@ def run(request: RunRequest) -> int:
     else:
         debug("warm: environment exists")
     if _front_door_can_serve(request):
-        write_warm_entry(root, start_dir, request.python, launch, watched_files(start_dir, lock_path, launch.python))
+        write_warm_entry(root, start_dir, request.python, launch, watched_files(start_dir, lock_path, launch.python, request.python is not None))
     return _exec(launch, request)
 
 
