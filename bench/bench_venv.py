@@ -72,10 +72,10 @@ def make_venv(path: Path, python: Path) -> Path:
 
 def timed(command: List[str], env: dict, cwd: Path) -> Optional[float]:
     started = time.perf_counter()
-    completed = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or ["?"])[-1]
+    if completed.returncode != 0:  # poetry -q says why on stdout, if at all
+        last = ((completed.stderr + completed.stdout).strip().splitlines() or ["no message"])[-1]
         print(f"    FAILED ({completed.returncode}): {last[:200]}")
         return None
     return elapsed

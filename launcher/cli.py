@@ -19,6 +19,7 @@ usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
        monotrail +VERSION +VERSION... run|SCRIPT ...   once per Python, then a summary
        monotrail python list [--all] [--json] | find [REQ] | pin REQ
        monotrail shims install|uninstall|list [--dir DIR]
+       monotrail store path | list [--json] | verify [--repair] | gc [--dry-run] [--older-than 30d] | clean [--yes]
        monotrail install [--venv DIR | --python PATH] WHEEL|NAME==VERSION|NAME @ URL...
        monotrail sync [--venv DIR] [--lock PATH] [--extra X] [--group G]
        monotrail poetry-install [-E EXTRA] [--with GROUP] [--no-root]
@@ -59,6 +60,7 @@ Commands:
   shims install [--dir DIR]     write python, python3, python3.X shims (default DIR: ~/.local/bin)
   shims uninstall [--dir DIR]   remove them
   shims list [--dir DIR]        show them
+  store path|list|verify|gc|clean  inspect, verify and clean the global store (docs/how-to/store.md)
   install WHEEL|REQ...          link wheels from the store into $VIRTUAL_ENV (or --venv/--python);
                                 pins, wheel files and `name @ URL` only (no resolver yet)
   sync [--venv DIR]             make a virtualenv match the lock exactly (created if missing)
@@ -286,6 +288,12 @@ def _dispatch(argv: list[str]) -> int:
         if python is not None:
             raise UsageError(f"`monotrail {command}` takes no +VERSION", hint=f"see `monotrail {command} --help`")
         return _subcommand(command, rest)
+    if command == "store":
+        if python is not None:
+            raise UsageError("`monotrail store` takes no +VERSION", hint="see `monotrail store --help`")
+        from monotrail.store_command import main as store_main
+
+        return store_main(rest)
     if command in _VENV_COMMANDS:
         return _venv_command(command, rest, python)
     if _is_script(command):

@@ -19,7 +19,8 @@ import urllib.parse
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Dict, Optional
 
-from monotrail.errors import DownloadError
+from monotrail.errors import DownloadError, StoreError
+from monotrail.faults import crash_point
 from monotrail.index import check_status, redact_url, with_retries
 from monotrail.lock import Artifact
 
@@ -128,17 +129,24 @@ def _store_verified(
     artifact: Artifact, root: Path, write: Callable[[Path, Dict[str, "hashlib._Hash"]], None], source: str
 ) -> Path:
     """Write into a temp file via `write(out, hashers)`, check the hashes, then rename."""
-    temp_dir = root / "tmp"
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    temp = temp_dir / f"{os.getpid()}-{os.urandom(8).hex()}.part"
+    temp = root / "tmp" / f"{os.getpid()}-{os.urandom(8).hex()}.part"
     try:
+        temp.parent.mkdir(parents=True, exist_ok=True)
         hashers = _hashers(artifact)
         write(temp, hashers)
         _check_hashes(artifact, hashers, source)
+        crash_point("download-verified")
         final = downloaded_path(root, hashers["sha256"].hexdigest())
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, final)
+        crash_point("download-renamed")
         return final
+    except OSError as exc:
+        from monotrail.store import os_error_text
+
+        text = os_error_text(exc, temp, needed=artifact.size)
+        raise StoreError(f"cannot store the download of {artifact.filename}: {text}",
+                         hint="free some space or make MONOTRAIL_ROOT writable; nothing was stored") from None
     finally:
         temp.unlink(missing_ok=True)  # after a successful rename, a no-op
 
@@ -163,6 +171,7 @@ def _copy_local(source: Path, out: Path, hashers: Dict[str, "hashlib._Hash"]) ->
         with open(source, "rb") as src, open(out, "wb") as dst:
             for chunk in iter(lambda: src.read(CHUNK), b""):
                 _write(dst, chunk, hashers)
+            _finish(dst)
     except FileNotFoundError:
         raise DownloadError("local file does not exist", where=str(source), hint="check the lock's path") from None
 
@@ -196,6 +205,7 @@ def _fetch(
                         _write(dst, chunk, hashers)
                         if progress:
                             progress.advance(task, len(chunk))
+                    _finish(dst)
             finally:
                 if progress:
                     progress.finish(task)
@@ -205,8 +215,15 @@ def _fetch(
 
 def _write(dst: IO[bytes], chunk: bytes, hashers: Dict[str, "hashlib._Hash"]) -> None:
     dst.write(chunk)
+    crash_point("download-chunk-written")
     for hasher in hashers.values():
         hasher.update(chunk)
+
+
+def _finish(dst: IO[bytes]) -> None:
+    """The bytes reach the disk before the rename that publishes them."""
+    dst.flush()
+    os.fsync(dst.fileno())
 
 
 def _short_name(filename: str) -> str:

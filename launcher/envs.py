@@ -1,8 +1,12 @@
 """Environments: where a run's manifest lives, the key that finds it, and its bin/ directory.
 
 An environment is `<root>/envs/<key>/`: `manifest.json` (read by the bootstrap), `launch` (the
-three facts the warm path needs, as plain text so it needs no json import), and `bin/` (the
-`python` shim that `sys.executable` points at, and one launcher per console script).
+three facts the warm path needs, as plain text so it needs no json import, then one file per
+store entry that must exist: `<entry>/lib/<dist-info>/RECORD`), `bin/` (the `python` shim that
+`sys.executable` points at, and one launcher per console script), `lock` (the lockfile's path and
+sha256 when the environment was written: `monotrail store gc` removes environments whose lock is
+gone or changed) and `pids/` (one empty file per process running in it, written and removed by the
+bootstrap: gc never removes an environment with a live process).
 
 The key is a hash of everything that decides the selection: the lockfile's path and bytes, the
 pyproject beside it (extras and groups are defined there for poetry), the Python request as the
@@ -76,25 +80,31 @@ def _file_digest(path: str) -> str:
 class Launch:
     """The warm path's view of an environment: which python, which bootstrap, which manifest."""
 
-    def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str) -> None:
+    def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str, sentinels: list | None = None) -> None:
         self.env_dir = env_dir
         self.python = python
         self.python_mtime = python_mtime
         self.bootstrap = bootstrap
+        self.sentinels = sentinels or []  # a file per store entry; one missing means a damaged store
         self.manifest = os.path.join(env_dir, "manifest.json")
         self.bin = os.path.join(env_dir, "bin")
 
 
 def read_launch(env_dir: str) -> Launch | None:
-    """The environment if it exists and still fits: its python unchanged, the bootstrap present."""
+    """The environment if it exists and still fits: its python unchanged, the bootstrap present,
+    and each store entry's RECORD in place (one stat each: an entry deleted by hand sends the run
+    to the cold path, which reinstalls it, instead of to an ImportError)."""
     try:
         with open(os.path.join(env_dir, "launch"), encoding="utf-8") as file:
-            python, python_mtime, bootstrap = file.read().splitlines()[:3]
+            python, python_mtime, bootstrap, *sentinels = file.read().splitlines()
         if repr(os.stat(python).st_mtime) != python_mtime or not os.path.exists(bootstrap):
             return None
+        for sentinel in sentinels:
+            if not os.path.isfile(sentinel):
+                return None
     except (OSError, ValueError):
         return None
-    return Launch(env_dir, python, python_mtime, bootstrap)
+    return Launch(env_dir, python, python_mtime, bootstrap, sentinels)
 
 
 def write_env(
@@ -104,32 +114,48 @@ def write_env(
     bootstrap: str,
     scripts: dict[str, dict],
     tmp_root: str,
+    lock_path: str | None = None,
 ) -> Launch:
     """Build the environment in a temp dir, then rename it into place (complete or absent)."""
+    import json
     import shutil
     import tempfile
     from pathlib import Path
 
-    env_dir, tmp_root = Path(env_dir), Path(tmp_root)
+    from monotrail.faults import crash_point
+    from monotrail.store import fsync_directory, private_umask
 
-    tmp_root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"env-{os.getpid()}-", dir=tmp_root))
+    env_dir, tmp_root = Path(env_dir), Path(tmp_root)
+    sentinels = [f"{path}/RECORD" for path in json.loads(manifest_json).get("distributions", {}).values()]
+
+    with private_umask():
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"env-{os.getpid()}-", dir=tmp_root))
     manifest = env_dir / "manifest.json"
     try:
-        (tmp / "manifest.json").write_text(manifest_json, "utf-8")
-        bin_dir = tmp / "bin"
-        bin_dir.mkdir()
-        _write_shims(bin_dir, env_dir, python, bootstrap, str(manifest), scripts)
-        mtime = repr(os.stat(python).st_mtime)
-        (tmp / "launch").write_text(f"{python}\n{mtime}\n{bootstrap}\n", "utf-8")
-        env_dir.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(tmp, env_dir)
-        except OSError:
-            # Another run finished the same environment first, or a stale one is in the way.
-            if read_launch(str(env_dir)) is None:
-                shutil.rmtree(env_dir, ignore_errors=True)
+        with private_umask():
+            os.chmod(tmp, 0o755)
+            (tmp / "manifest.json").write_text(manifest_json, "utf-8")
+            crash_point("env-manifest-written")
+            bin_dir = tmp / "bin"
+            bin_dir.mkdir()
+            (tmp / "pids").mkdir()
+            _write_shims(bin_dir, env_dir, python, bootstrap, str(manifest), scripts)
+            if lock_path is not None:
+                (tmp / "lock").write_text(f"{lock_path}\n{_file_digest(lock_path)}\n", "utf-8")
+            mtime = repr(os.stat(python).st_mtime)
+            (tmp / "launch").write_text("\n".join([python, mtime, bootstrap, *sentinels]) + "\n", "utf-8")
+            crash_point("env-launch-written")
+            env_dir.parent.mkdir(parents=True, exist_ok=True)
+            try:
                 os.rename(tmp, env_dir)
+            except OSError:
+                # Another run finished the same environment first, or a stale one is in the way.
+                if read_launch(str(env_dir)) is None:
+                    shutil.rmtree(env_dir, ignore_errors=True)
+                    os.rename(tmp, env_dir)
+            fsync_directory(env_dir.parent)
+            crash_point("env-renamed")
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -221,21 +247,30 @@ def write_warm_entry(root: str, start_dir: str, python_cli: str | None, launch: 
     if newest > time.time() - 2:
         return
     entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
-    text = "\n".join([launch.env_dir, launch.python, launch.bootstrap, *watched]) + "\n"
+    # `?PATH` lines: files that must exist (each store entry's RECORD), checked with `[ -f ]`.
+    checks = ["?" + sentinel for sentinel in launch.sentinels]
+    text = "\n".join([launch.env_dir, launch.python, launch.bootstrap, *watched, *checks]) + "\n"
     try:
         with open(entry, encoding="utf-8") as file:
             if file.read() == text and os.stat(entry).st_mtime >= newest:
                 return
     except OSError:
         pass
+    from monotrail.faults import crash_point
+
+    tmp = os.path.join(root, "tmp", f"{os.getpid()}-{os.urandom(8).hex()}.warm")
     try:
         os.makedirs(os.path.dirname(entry), exist_ok=True)
-        tmp = f"{entry}.{os.getpid()}.tmp"
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
         with open(tmp, "w", encoding="utf-8") as file:
             file.write(text)
+        crash_point("warm-entry-temp-written")
         os.replace(tmp, entry)
     except OSError:
-        pass  # the front door then takes the Python launcher: slower, never wrong
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass  # the front door then takes the Python launcher: slower, never wrong
 
 
 def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool) -> list:

@@ -161,12 +161,24 @@ def _redact_text(text: str) -> str:
     return re.sub(r"(//)[^/@\s]+@", r"\1****@", text)
 
 
+def http_timeout() -> float:
+    """Seconds without a byte before a request counts as stalled: MONOTRAIL_HTTP_TIMEOUT, else 30."""
+    try:
+        return max(float(os.environ.get("MONOTRAIL_HTTP_TIMEOUT", "")), 0.05)
+    except ValueError:
+        return 30.0
+
+
 def make_client() -> "httpx.Client":
-    """One client per run, shared by threads: connection reuse matters for many small files."""
+    """One client per run, shared by threads: connection reuse matters for many small files.
+
+    httpx 0.28 reads no ~/.netrc unless asked (`NetRCAuth`): credentials come only from the index
+    URL, travel in the Authorization header, and are never printed (`redact_url`)."""
     import httpx
 
+    timeout = http_timeout()
     return httpx.Client(
-        timeout=httpx.Timeout(30.0, connect=10.0),
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
         headers={"User-Agent": f"monotrail/{__version__}"},
         limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
@@ -280,6 +292,22 @@ class IndexClient:
             if self._client is None:
                 self._client = make_client()
             return self._client
+
+    def check_url(self, url: str) -> None:
+        """HTTPS only, unless this host was given explicitly as an http:// index or find-links
+        location, or is the loopback interface (nothing on the wire to tamper with)."""
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "http" or parts.hostname in ("localhost", "127.0.0.1", "::1"):
+            return
+        for location in (*self.sources.index_urls, *self.sources.find_links):
+            given = urllib.parse.urlsplit(location)
+            if given.scheme == "http" and given.hostname == parts.hostname:
+                return
+        raise IndexError_(
+            "refusing to download over plain http",
+            where=redact_url(url),
+            hint="use an https URL, or name the index explicitly as http:// with --index-url if you trust the network",
+        )
 
     def close(self) -> None:
         if self._owns_client and self._client is not None:
@@ -574,11 +602,21 @@ def _write_cache(path: Path, url: str, files: List[Artifact]) -> None:
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}")
+        # In <root>/tmp (same filesystem), named by pid: what a killed run leaves, gc removes.
+        temp = root_tmp(path) / f"{os.getpid()}-{time.monotonic_ns()}.page"
+        temp.parent.mkdir(parents=True, exist_ok=True)
         temp.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
+        from monotrail.faults import crash_point
+
+        crash_point("index-page-temp-written")
         os.replace(temp, path)
     except OSError:
         pass  # the cache is an optimization; a read-only cache dir must not fail the run
+
+
+def root_tmp(cache_file: Path) -> Path:
+    """`<root>/tmp` for `<root>/cache/simple/<hash>/<key>.json`."""
+    return cache_file.parents[3] / "tmp"
 
 
 def _unique(items: Iterable[str]) -> Tuple[str, ...]:

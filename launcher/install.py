@@ -20,7 +20,8 @@ def install_environment(
 ) -> Launch:
     from monotrail.interpreters import find_interpreter
     from monotrail.manifest import build_manifest, dumps
-    from monotrail.store import ensure_installed
+    from monotrail.faults import crash_point
+    from monotrail.store import ensure_installed, gc_lock, remove_stale_temp
 
     start_dir, lock_path, root, env_dir = Path(start_dir), Path(lock_path), Path(root), Path(env_dir)
     lock = _read_lock(request, lock_path)
@@ -32,19 +33,50 @@ def install_environment(
     selected = _select(lock, interpreter, request)
     debug(f"selected {len(selected)} packages from {lock.path.name}")
     sources = _sources(request, lock)
-    entries = ensure_installed(
-        [item for item in selected if item.directory is None],
-        sources,
-        root,
-        progress=not request.quiet,
-        tags=interpreter.tags,
-    )
-    paths = _extra_paths(lock, selected)
-    manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
-    launch = write_env(str(env_dir), dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"], str(root / "tmp"))
+    # Shared: many runs install at once; `monotrail store gc` (exclusive) waits for them, and they
+    # for it, so gc never removes an entry between its install here and its environment's write.
+    _warn_deleted_entries(env_dir)
+    with gc_lock(root, shared=True):
+        entries = ensure_installed(
+            [item for item in selected if item.directory is None],
+            sources,
+            root,
+            progress=not request.quiet,
+            tags=interpreter.tags,
+        )
+        crash_point("install-entries-ready")
+        paths = _extra_paths(lock, selected)
+        manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
+        launch = write_env(
+            str(env_dir), dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"],
+            str(root / "tmp"), lock_path=str(lock_path),
+        )
+    if _has_children(root / "tmp"):
+        remove_stale_temp(root)  # what a killed run left, even when this run installed nothing
     if request.verbose:
         info(f"monotrail: environment of {len(selected)} packages from {lock.path} on Python {interpreter.path}")
     return launch
+
+
+def _warn_deleted_entries(env_dir: Path) -> None:
+    """An environment exists but a store entry it used is gone: say so (store.py warns about
+    entries that are there but damaged); the install below puts it back."""
+    try:
+        sentinels = (env_dir / "launch").read_text("utf-8").splitlines()[3:]
+    except OSError:
+        return
+    for sentinel in sentinels:
+        entry = Path(sentinel).parents[2]  # <entry>/lib/<dist-info>/RECORD
+        if not entry.exists():
+            info(f"warning: the store entry {entry} was deleted; reinstalling it")
+
+
+def _has_children(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as children:
+            return any(True for _ in children)
+    except OSError:
+        return False
 
 
 def _read_lock(request: RunRequest, lock_path: Path) -> Lock:

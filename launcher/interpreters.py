@@ -542,7 +542,30 @@ def probe_facts(path: str, root: Path) -> Tuple[Dict[str, Any], float]:
 def probe(path: str, root: Path, source: str = "path") -> Interpreter:
     """Probe (or read from cache) one interpreter and compute its wheel tags."""
     facts, mtime = probe_facts(path, root)
-    return interpreter_from_facts(path, mtime, facts, source)
+    interpreter = interpreter_from_facts(path, mtime, facts, source, with_tags=False)
+    return replace(interpreter, tags=cached_tags(facts, path, root))
+
+
+def cached_tags(facts: Dict[str, Any], path: str, root: Path) -> Tuple[str, ...]:
+    """`compute_tags`, kept in the interpreter's cache record beside the probe's facts.
+
+    Computing them needs `packaging.tags`, whose import (with `packaging._manylinux`, `logging`,
+    `subprocess`) costs the cold path 15-25 ms here, the largest item left when a new project's
+    packages are all in the store. The record is keyed by the binary's stat already; the tags
+    also depend on packaging's version, so that is stored with them.
+    """
+    from packaging import __version__ as packaging_version
+
+    tags = facts.get("tags")
+    if isinstance(tags, list) and facts.get("tags_packaging") == packaging_version:
+        return tuple(tags)
+    computed = compute_tags(facts, path)
+    try:
+        key = _stat_key(path)
+    except OSError:
+        return computed
+    _write_cache(_cache_file(root, path), key, dict(facts, tags=list(computed), tags_packaging=packaging_version))
+    return computed
 
 
 def interpreter_from_facts(
@@ -710,6 +733,7 @@ class _Survey:
     """What one search saw: used to pick, then to explain a miss."""
 
     search: SearchDirs
+    root: Path
     found: List[Found] = field(default_factory=list)
     facts: Dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by path, for `complete`
 
@@ -718,12 +742,12 @@ class _Survey:
 
     def complete(self, interpreter: Interpreter) -> Interpreter:
         """The surveyed interpreter with its wheel tags, which the survey skipped."""
-        return replace(interpreter, tags=compute_tags(self.facts[interpreter.path], interpreter.path))
+        return replace(interpreter, tags=cached_tags(self.facts[interpreter.path], interpreter.path, self.root))
 
 
 def _survey(search: SearchDirs, root: Path, request: PythonRequest) -> _Survey:
     """Probe every candidate the request may match (by file name); list the rest as found."""
-    survey = _Survey(search)
+    survey = _Survey(search, root)
     for candidate in discover(search):
         problem = _unsupported(candidate.name_version)
         wanted = request.may_match_name(candidate.name_version, candidate.name_free_threaded)
@@ -757,7 +781,8 @@ def _supported_facts(path: str, root: Path) -> Tuple[Dict[str, Any], float]:
 def probe_supported(path: str, root: Path, source: str) -> Interpreter:
     """`probe`, refusing (before computing tags) a Python older than 3.8 or a Python 2."""
     facts, mtime = _supported_facts(path, root)
-    return interpreter_from_facts(path, mtime, facts, source)
+    interpreter = interpreter_from_facts(path, mtime, facts, source, with_tags=False)
+    return replace(interpreter, tags=cached_tags(facts, path, root))
 
 
 def list_interpreters(root: Path, environ: Optional[Mapping[str, str]] = None) -> List[Found]:

@@ -8,7 +8,14 @@ Rules (docs/architecture.md, DESIGN.md "The store"):
 - Entries with a marker are reused without the network; a run with nothing to install touches
   no lock, no temp dir, and imports neither httpx nor installer.
 - Temp dirs left by killed installs (owner pid dead, or older than an hour) are removed
-  opportunistically when there is something to install.
+  opportunistically when there is something to install, and by `monotrail store gc`.
+- An entry is usable only if its marker parses and `lib/<dist-info>/RECORD` exists: an entry
+  deleted or damaged by hand is reinstalled with a one-line warning (docs/architecture.md, "The
+  store's invariants and faults").
+- Every write happens with a umask of at least 022 (nothing in the store is world-writable), and
+  the marker and the renamed directory are fsynced: after a crash an entry is whole or absent.
+- `<root>/locks/gc.lock`: cold runs hold it shared from the first store lookup until their
+  environment is written; `monotrail store gc|clean|verify --repair` hold it exclusively.
 
 Work runs in a thread pool (8 workers): lookup, download and unpack of one artifact per task, so
 unpacking one wheel overlaps downloading others; zlib and file I/O release the GIL.
@@ -28,6 +35,7 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence
 
 from monotrail import log
 from monotrail.errors import StoreError, WheelError
+from monotrail.faults import crash_point
 from monotrail.lock import Artifact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,16 +69,94 @@ def entry_path(root: Path, name: str, version: str, sha256: str) -> Path:
     return root / "store" / normalize_name(name) / version / sha256.lower()[:16]
 
 
-def read_entry(path: Path) -> Optional[StoreEntry]:
-    """The entry at `path`, or None when its marker is missing or unreadable (not an entry)."""
+def read_marker(path: Path) -> Optional[StoreEntry]:
+    """The entry at `path` as its marker describes it, or None when the marker is missing or
+    unreadable (not an entry). Says nothing about the files: see `read_entry`."""
     try:
         with open(path / MARKER, encoding="utf-8") as file:
             meta = json.load(file)
     except (OSError, ValueError):
         return None
-    if not isinstance(meta, dict) or meta.get("version") != MARKER_FORMAT:
+    if not isinstance(meta, dict) or meta.get("version") != MARKER_FORMAT or not isinstance(meta.get("dist_info"), str):
         return None
     return StoreEntry(path=path, meta=meta)
+
+
+def read_entry(path: Path) -> Optional[StoreEntry]:
+    """The usable entry at `path`: a marker, and `lib/<dist-info>/RECORD` (the file the warm
+    paths check too, so a deleted entry or `lib/` is noticed before the program imports)."""
+    entry = read_marker(path)
+    if entry is None or not os.path.isfile(record_path(entry)):
+        return None
+    return entry
+
+
+def record_path(entry: StoreEntry) -> str:
+    return os.path.join(entry.path, "lib", entry.meta["dist_info"], "RECORD")
+
+
+def damage(path: Path) -> Optional[str]:
+    """Why the directory at `path` is not a usable entry (None if it is one or does not exist)."""
+    if not os.path.isdir(path):
+        return None
+    entry = read_marker(path)
+    if entry is None:
+        return f"its marker {MARKER} is missing or unreadable"
+    if not os.path.isdir(path / "lib"):
+        return "its lib/ directory is missing"
+    if not os.path.isfile(record_path(entry)):
+        return f"lib/{entry.meta['dist_info']}/RECORD is missing"
+    return None
+
+
+@contextmanager
+def gc_lock(root: Path, shared: bool) -> Iterator[None]:
+    """`<root>/locks/gc.lock`: shared for a cold run, exclusive for gc, clean and repair."""
+    import fcntl
+
+    descriptor = _open_lock_file(root / "locks" / "gc.lock")
+    try:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        try:
+            fcntl.flock(descriptor, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("monotrail: waiting for `monotrail store gc` (or another store command) to finish")
+            fcntl.flock(descriptor, mode)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _open_lock_file(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise StoreError(os_error_text(exc, path), where=str(path), hint=_STORE_HINT) from None
+
+
+def os_error_text(exc: OSError, path: object = None, needed: Optional[int] = None) -> str:
+    """One line: what failed, on which path, and for a full disk how many bytes were needed."""
+    import errno
+
+    where = exc.filename or path
+    if exc.errno == errno.ENOSPC:
+        amount = f" ({needed} bytes needed)" if needed else ""
+        return f"no space left on the device writing {where}{amount}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"permission denied writing {where}"
+    return f"{exc.strerror or exc} ({where})"
+
+
+@contextmanager
+def private_umask() -> Iterator[None]:
+    """Nothing the store writes is group- or world-writable, whatever the user's umask."""
+    old = os.umask(0o022)
+    os.umask(old | 0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def ensure_installed(
@@ -92,8 +178,11 @@ def ensure_installed(
     if not missing:
         return [e for e in entries if e is not None]
     started = time.perf_counter()
+    for i in missing:
+        _warn_if_damaged(root, wheels[i])
     remove_stale_temp(root)
-    installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags)
+    with private_umask():
+        installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags)
     for i, entry in zip(missing, installed):
         entries[i] = entry
     elapsed = time.perf_counter() - started
@@ -108,6 +197,16 @@ def _present_entry(root: Path, selected: "Selected") -> Optional[StoreEntry]:
     if sha256 is None or (not artifact.filename and _sha256_count(artifact) > 1):
         return None  # several allowed hashes: which one is ours needs the tags and the index
     return read_entry(entry_path(root, selected.name, selected.version, sha256))
+
+
+def _warn_if_damaged(root: Path, selected: "Selected") -> None:
+    sha256 = _artifact_of(selected).sha256
+    if sha256 is None:
+        return
+    path = entry_path(root, selected.name, selected.version, sha256)
+    problem = damage(path)
+    if problem is not None:
+        log.info(f"warning: the store entry of {selected.name}=={selected.version} is damaged ({problem}); reinstalling it")
 
 
 def _artifact_of(selected: "Selected") -> Artifact:
@@ -149,7 +248,7 @@ def _install_one(
         return _lookup_download_unpack(selected, index, root, bar, tags)
     except OSError as exc:
         raise StoreError(
-            f"cannot install {selected.name}=={selected.version}: {exc}", where=str(root), hint=_STORE_HINT
+            f"cannot install {selected.name}=={selected.version}: {os_error_text(exc, root)}", hint=_STORE_HINT
         ) from None
 
 
@@ -164,9 +263,12 @@ def _lookup_download_unpack(
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
         sha256 = wheel.name[: -len(".whl")]
     with artifact_lock(root, sha256):
+        crash_point("store-lock-held")
         present = read_entry(entry_path(root, selected.name, selected.version, sha256))
         if present is not None:
             return present  # another process finished it while we waited
+        if artifact.url and not (artifact.path or artifact.url.startswith("file:")):
+            index.check_url(artifact.url)
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
         return _unpack_into_store(selected, artifact.filename, wheel, root)
 
@@ -199,18 +301,25 @@ def _unpack_into_store(selected: "Selected", filename: str, wheel: Path, root: P
     sha256 = wheel.name[: -len(".whl")]
     _check_project(selected, filename)
     final = entry_path(root, selected.name, selected.version, sha256)
-    temp = _new_temp_dir(root)
+    temp = None
     try:
+        temp = _new_temp_dir(root)
+        crash_point("store-temp-created")
         meta = {"version": MARKER_FORMAT, "name": normalize_name(selected.name), "version_": selected.version}
         meta.update(wheels.unpack(wheel, filename, temp))
         meta["sha256"] = sha256
+        crash_point("store-before-marker")
         _write_json(temp / MARKER, meta)
+        crash_point("store-marker-written")
         _move_into_place(temp, final, root)
+        crash_point("store-renamed")
     except OSError as exc:
-        raise StoreError(f"cannot write the store entry: {exc}", where=str(final), hint=_STORE_HINT) from None
+        text = os_error_text(exc, final, needed=wheels.unpacked_size(wheel))
+        raise StoreError(f"cannot write the store entry of {selected.name}=={selected.version}: {text}", hint=_STORE_HINT) from None
     finally:
-        if temp.exists():
+        if temp is not None and temp.exists():
             shutil.rmtree(temp, ignore_errors=True)
+    log.debug(f"store: unpacked {filename} into {final}")
     return StoreEntry(path=final, meta=meta)
 
 
@@ -224,22 +333,42 @@ def _check_project(selected: "Selected", filename: str) -> None:
 
 
 def _move_into_place(temp: Path, final: Path, root: Path) -> None:
-    """Rename; a directory already there without a marker (not an entry) is moved aside first."""
+    """Rename; a directory already there that is not a usable entry is moved aside first (we hold
+    the artifact's lock, so nobody else is writing it) and removed."""
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.rename(temp, final)
-        return
     except OSError:
         if not final.exists():
             raise
-    os.rename(final, _new_temp_dir(root, create=False))  # garbage for remove_stale_temp
-    os.rename(temp, final)
+        aside = _new_temp_dir(root, create=False)
+        os.rename(final, aside)
+        crash_point("store-moved-aside")
+        os.rename(temp, final)
+        shutil.rmtree(aside, ignore_errors=True)
+    fsync_directory(final.parent)
+
+
+def fsync_directory(path: Path) -> None:
+    """Make a rename in `path` durable (a power loss must not bring back the old name)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the rename itself is still atomic
+    finally:
+        os.close(descriptor)
 
 
 def _write_json(path: Path, data: Dict[str, object]) -> None:
     with open(path, "w", encoding="utf-8") as file:
         json.dump(data, file, indent=1, sort_keys=False)
         file.write("\n")
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def _new_temp_dir(root: Path, create: bool = True) -> Path:
@@ -249,7 +378,7 @@ def _new_temp_dir(root: Path, create: bool = True) -> Path:
     that create no temp dir."""
     temp = root / "tmp" / f"{os.getpid()}-{os.urandom(8).hex()}"
     if create:
-        temp.mkdir(parents=True)
+        temp.mkdir(parents=True, mode=0o755)
     return temp
 
 
@@ -259,9 +388,7 @@ def artifact_lock(root: Path, sha256: str) -> Iterator[None]:
     one while another process waits on it would let a third lock a different inode)."""
     import fcntl
 
-    path = root / "locks" / f"{sha256.lower()}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    descriptor = _open_lock_file(root / "locks" / f"{sha256.lower()}.lock")
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -274,7 +401,7 @@ def artifact_lock(root: Path, sha256: str) -> Iterator[None]:
 
 
 def remove_stale_temp(root: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
-    """Remove `<root>/tmp/<pid>-*` left by dead processes or older than `max_age`; return count.
+    """Remove `<root>/tmp/[env-]<pid>-*` left by dead processes or older than `max_age`; return count.
 
     Best effort: a failure to remove garbage must never fail an install.
     """
@@ -295,7 +422,7 @@ def remove_stale_temp(root: Path, max_age: float = STALE_TEMP_SECONDS) -> int:
 def _is_stale(path: Path, now: float, max_age: float) -> bool:
     import psutil
 
-    pid_text = path.name.split("-", 1)[0]
+    pid_text = owner_pid(path.name)
     try:
         if now - path.lstat().st_mtime > max_age:
             return True
@@ -304,6 +431,12 @@ def _is_stale(path: Path, now: float, max_age: float) -> bool:
     if not pid_text.isdigit() or int(pid_text) == os.getpid():
         return False
     return not psutil.pid_exists(int(pid_text))
+
+
+def owner_pid(name: str) -> str:
+    """`1234-ab12.part`, `env-1234-xyz`: the pid part of a temp name (may be "" or not a number)."""
+    parts = name.split("-", 2)
+    return parts[1] if parts[0] == "env" and len(parts) > 1 else parts[0]
 
 
 def _remove(path: Path) -> None:
@@ -316,4 +449,4 @@ def _remove(path: Path) -> None:
         pass
 
 
-__all__ = ["StoreEntry", "ensure_installed", "read_entry", "remove_stale_temp"]
+__all__ = ["StoreEntry", "damage", "ensure_installed", "gc_lock", "read_entry", "read_marker", "remove_stale_temp"]

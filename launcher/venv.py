@@ -145,13 +145,17 @@ def venv_of_python(python: str, root: Path) -> Path:
 
 
 def _probe_venv(python: Path, prefix: Path, root: Path) -> dict:
+    """The probe's answer, cached per base interpreter and pyvenv.cfg content with the venv's
+    prefix abstracted out: a fresh venv of a known Python (every run of a benchmark, every CI
+    job) then costs no subprocess."""
     key = _probe_key(python, prefix)
-    cache = root / "interpreters" / f"venv-{hashlib.sha256(str(prefix).encode()).hexdigest()[:16]}.json"
+    cache = root / "interpreters" / f"venv-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
+    placeholder = "\x00PREFIX\x00"
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
-            return cached["probe"]
-    except (OSError, ValueError, AttributeError):
+            return json.loads(cached["probe"].replace(json.dumps(placeholder)[1:-1], json.dumps(str(prefix))[1:-1]))
+    except (OSError, ValueError, AttributeError, TypeError):
         pass
     completed = subprocess.run(
         [str(python), "-I", "-c", _SCHEME_PROBE, str(PROBE_SCRIPT)],
@@ -160,15 +164,21 @@ def _probe_venv(python: Path, prefix: Path, root: Path) -> dict:
     if completed.returncode != 0:
         last = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise VenvError(f"its python does not run: {last[0]}", where=str(prefix), hint="recreate the venv")
-    probed = json.loads(completed.stdout)
-    _write_atomically(cache, json.dumps({"key": key, "probe": probed}).encode())
+    text = completed.stdout.decode("utf-8")
+    probed = json.loads(text)
+    escaped_prefix = json.dumps(str(prefix))[1:-1]
+    abstract = text.strip().replace(escaped_prefix, json.dumps(placeholder)[1:-1])
+    try:
+        _write_atomically(cache, json.dumps({"key": key, "probe": abstract}).encode())
+    except OSError:
+        pass  # a read-only store root only costs the next run a probe
     return probed
 
 
 def _probe_key(python: Path, prefix: Path) -> list:
     real = os.stat(python)  # follows the symlink: the interpreter binary itself
-    cfg = os.stat(prefix / "pyvenv.cfg")
-    return [_PROBE_FORMAT, str(os.path.realpath(python)), real.st_mtime, real.st_size, cfg.st_mtime, cfg.st_size]
+    cfg = (prefix / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace").replace(str(prefix), "")
+    return [_PROBE_FORMAT + 1, str(os.path.realpath(python)), real.st_mtime, real.st_size, cfg]
 
 
 # --- what is installed -----------------------------------------------------------------------

@@ -8,7 +8,9 @@ here (they depend on the interpreter, which a store entry does not), only record
 
 Hostile wheels are rejected before a single byte is written: members with `..`, absolute or
 drive-letter paths, backslashes, NUL, duplicates, symlinks, a `.dist-info` whose name does not
-match the filename, and RECORD entries missing or without hashes (installer's
+match the filename, archives whose declared sizes make a zip bomb (`MAX_UNPACKED_BYTES` in all,
+or a member over `BOMB_MIN_BYTES` inflating more than `BOMB_RATIO` times), and RECORD entries
+missing or without hashes (installer's
 `validate_record(validate_contents=False)`). File *contents* are verified against RECORD while
 they are written, in the same decompression pass (`_VerifiedWheel.get_contents`); a mismatch
 raises `WheelError` and the caller throws the temp directory away, so nothing reaches `store/`.
@@ -46,11 +48,18 @@ from installer.sources import WheelFile
 from installer.utils import parse_wheel_filename
 
 from monotrail.errors import WheelError
+from monotrail.faults import crash_point
 
 MARKER = "monotrail.json"
 SCHEME_DIRS = {"purelib": "lib", "platlib": "lib", "scripts": "bin", "data": "data", "headers": "include"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _EXTENSION = re.compile(r"^([^.]+)(\..*)?\.(so|pyd)$")
+# Real wheels stay far below these: the largest on PyPI unpack to a few GB (CUDA libraries) and
+# compress machine code 2-5x, text 10-30x. zipfile never inflates a member past its declared
+# size, so checking the declared sizes up front bounds what unpacking can write.
+MAX_UNPACKED_BYTES = 16 << 30
+BOMB_MIN_BYTES = 64 << 20
+BOMB_RATIO = 200
 
 
 def unpack(wheel_path: Path, filename: str, target: Path) -> Dict[str, object]:
@@ -63,12 +72,13 @@ def unpack(wheel_path: Path, filename: str, target: Path) -> Dict[str, object]:
     try:
         with zipfile.ZipFile(wheel_path) as archive:
             check_members(archive, filename)
+            crash_point("wheel-members-checked")
             source = _open_source(archive, filename)
             _validate_record(source, filename)
             entry_points = _read_optional(source, "entry_points.txt")
             _install(source, target, filename)
             dist_info = source.dist_info_dir
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, NotImplementedError) as exc:
         raise WheelError(f"not a valid zip archive: {exc}", where=filename, hint=_REDOWNLOAD) from None
     return {
         "wheel": filename,
@@ -83,21 +93,39 @@ def unpack(wheel_path: Path, filename: str, target: Path) -> Dict[str, object]:
 _REDOWNLOAD = "the wheel is corrupt or was built wrongly; report it to the package's maintainers"
 
 
+def unpacked_size(wheel_path: Path) -> Optional[int]:
+    """The bytes unpacking `wheel_path` writes (declared sizes), for a disk-full message."""
+    try:
+        with zipfile.ZipFile(wheel_path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile, UnicodeDecodeError, ValueError):
+        return None
+
+
 def check_members(archive: zipfile.ZipFile, filename: str) -> None:
-    """Refuse archives whose member names could write outside the target, before any write."""
+    """Refuse archives whose member names could write outside the target, or whose sizes are a
+    zip bomb, before any write."""
     seen = set()
+    total = 0
     for info in archive.infolist():
         name = info.filename
         problem = _member_problem(name, info)
         if problem is None and name in seen:
             problem = "appears twice in the archive"
         if problem:
-            raise WheelError(
-                f"refusing to unpack: member {name!r} {problem}",
-                where=filename,
-                hint="the wheel is malformed or hostile; nothing was installed",
-            )
+            _refuse(f"member {name!r} {problem}", filename)
         seen.add(name)
+        total += info.file_size
+        if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+            _refuse(f"member {name!r} would inflate {info.compress_size} bytes to {info.file_size} (a zip bomb)", filename)
+    if total > MAX_UNPACKED_BYTES:
+        _refuse(f"it would unpack to {total} bytes (limit {MAX_UNPACKED_BYTES}; a zip bomb)", filename)
+
+
+def _refuse(problem: str, filename: str) -> None:
+    raise WheelError(
+        f"refusing to unpack: {problem}", where=filename, hint="the wheel is malformed or hostile; nothing was installed"
+    )
 
 
 def _member_problem(name: str, info: zipfile.ZipInfo) -> Optional[str]:
@@ -218,6 +246,7 @@ class _StoreDestination(WheelDestination):
         self.source = source
         self._base = os.path.abspath(target)
         self._made: set = set()
+        self._written = 0
 
     def write_script(self, name: str, module: str, attr: str, section: str) -> RecordEntry:
         return RecordEntry("", None, None)  # recorded in the marker, written per environment
@@ -226,16 +255,32 @@ class _StoreDestination(WheelDestination):
         destination = self._destination(scheme, str(path))
         parent = os.path.dirname(destination)
         if parent not in self._made:
-            os.makedirs(parent, exist_ok=True)
+            os.makedirs(parent, mode=0o755, exist_ok=True)
             self._made.add(parent)
-        with open(destination, "xb") as out:
+        # O_EXCL|O_NOFOLLOW: never write through a name that already exists, link or not.
+        descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with open(descriptor, "wb") as out:
+            if self._written == 1:
+                crash_point("wheel-mid-unpack")
             shutil.copyfileobj(stream, out, 1 << 20)
             size = out.tell()
+        self._written += 1
         if is_executable:
             os.chmod(destination, 0o755)
+        return RecordEntry(self._relative_to_lib(scheme, str(path)), self._hash_of(scheme, str(path), destination), size)
+
+    def _hash_of(self, scheme: str, path: str, destination: str):  # -> Optional[Hash]
+        """The member's verified RECORD hash; files installer adds itself (INSTALLER) are hashed."""
         source_record = self.source.current
-        verified_hash = source_record.hash_ if source_record is not None else None
-        return RecordEntry(self._relative_to_lib(scheme, str(path)), verified_hash, size)
+        if source_record is not None and (
+            source_record.path == path or source_record.path.endswith(f".data/{scheme}/{path}")
+        ):
+            return source_record.hash_
+        from installer.records import Hash
+
+        with open(destination, "rb") as file:
+            digest = hashlib.sha256(file.read()).digest()
+        return Hash("sha256", base64.urlsafe_b64encode(digest).decode("ascii").rstrip("="))
 
     def _destination(self, scheme: str, path: str) -> str:
         """A lexical containment check suffices: `check_members` refused `..`, absolute names and
@@ -257,6 +302,7 @@ class _StoreDestination(WheelDestination):
         rows = [record.to_row() for _, record in records if record.path]
         record_path = self.target / "lib" / record_file_path
         record_path.parent.mkdir(parents=True, exist_ok=True)
+        crash_point("wheel-before-record")
         with open(record_path, "w", newline="", encoding="utf-8") as out:
             csv.writer(out, lineterminator="\n").writerows(rows)
 
