@@ -36,6 +36,8 @@ from monotrail.errors import IndexError_, MonotrailError
 from monotrail.lock import Artifact
 
 if TYPE_CHECKING:  # pragma: no cover
+    import ssl
+
     import httpx
 
 PYPI = "https://pypi.org/simple"
@@ -178,11 +180,28 @@ def make_client() -> "httpx.Client":
 
     timeout = http_timeout()
     return httpx.Client(
+        verify=_ssl_context(),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
         headers={"User-Agent": f"monotrail/{__version__}"},
         limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
     )
+
+
+def _ssl_context() -> "ssl.SSLContext":
+    """The system's trust store (as pip >= 24.2 uses) plus certifi's bundle.
+
+    certifi alone fails behind a company proxy whose CA is installed system-wide; the system store
+    alone fails on minimal images without one. OpenSSL's default paths also honour SSL_CERT_FILE
+    and SSL_CERT_DIR.
+    """
+    import ssl
+
+    import certifi
+
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=certifi.where())
+    return context
 
 
 # ---------------------------------------------------------------------------------------------

@@ -302,6 +302,17 @@ class Found(NamedTuple):
     problem: Optional[str]  # "Python 2.7 is not supported", "probe failed: ..."
 
 
+def _pyenv_root_of_shims(path_dirs: Sequence[str]) -> Optional[str]:
+    """pyenv's root from its shims directory on PATH, for when PYENV_ROOT is not exported
+    (`pyenv init` puts `<root>/shims` on PATH; the root is wherever `versions/` sits beside it)."""
+    for directory in path_dirs:
+        if os.path.basename(directory.rstrip(os.sep)) == "shims":
+            root = os.path.dirname(directory.rstrip(os.sep))
+            if os.path.isdir(os.path.join(root, "versions")):
+                return root
+    return None
+
+
 @dataclass(frozen=True)
 class SearchDirs:
     """Where discovery looks, in order; also what InterpreterNotFound reports."""
@@ -314,10 +325,10 @@ class SearchDirs:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "SearchDirs":
         home = environ.get("HOME") or os.path.expanduser("~")
-        pyenv_root = environ.get("PYENV_ROOT") or os.path.join(home, ".pyenv")
+        path_dirs = tuple(dict.fromkeys(d for d in environ.get("PATH", "").split(os.pathsep) if d))
+        pyenv_root = environ.get("PYENV_ROOT") or _pyenv_root_of_shims(path_dirs) or os.path.join(home, ".pyenv")
         data_home = environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
         uv_dir = environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home, "uv", "python")
-        path_dirs = tuple(dict.fromkeys(d for d in environ.get("PATH", "").split(os.pathsep) if d))
         return cls(path_dirs=path_dirs, pyenv_root=pyenv_root, uv_dir=uv_dir, system_dirs=SYSTEM_DIRS)
 
     def describe(self) -> str:

@@ -74,6 +74,7 @@ def unpack(wheel_path: Path, filename: str, target: Path) -> Dict[str, object]:
             check_members(archive, filename)
             crash_point("wheel-members-checked")
             source = _open_source(archive, filename)
+            _require_metadata(source, filename)
             _validate_record(source, filename)
             entry_points = _read_optional(source, "entry_points.txt")
             _install(source, target, filename)
@@ -147,6 +148,14 @@ def _open_source(archive: zipfile.ZipFile, filename: str) -> _VerifiedWheel:
     except ValueError as exc:
         raise WheelError(str(exc), where=filename, hint=_REDOWNLOAD) from None
     return source
+
+
+def _require_metadata(source: _VerifiedWheel, filename: str) -> None:
+    """PEP 427: METADATA, WHEEL and RECORD are mandatory; without METADATA the installed
+    distribution would be invisible to importlib.metadata."""
+    missing = [name for name in ("METADATA", "WHEEL", "RECORD") if name not in source.dist_info_filenames]
+    if missing:
+        raise WheelError(f"{source.dist_info_dir} lacks {', '.join(missing)}", where=filename, hint=_REDOWNLOAD)
 
 
 def _validate_record(source: _VerifiedWheel, filename: str) -> None:

@@ -192,8 +192,6 @@ def recovers(monotrail: Monotrail, project: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("point", INSTALL_POINTS)
 def test_sigkill_during_install_then_next_run_recovers(monotrail: Monotrail, project: Path, point: str) -> None:
-    if point == "warm-entry-temp-written":
-        ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))  # the warm entry is written on a later run
     crash(monotrail, point, "+3.12", "run", "-c", IMPORT_BOTH, cwd=project)
     recovers(monotrail, project)
 

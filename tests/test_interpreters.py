@@ -562,3 +562,14 @@ def test_selected_and_listed_interpreters_carry_their_tags(fakes: Fakes):
         if found.interpreter is not None:
             nodot = "".join(map(str, found.interpreter.version[:2]))
             assert f"cp{nodot}-none-any" in found.interpreter.tags
+
+
+def test_pyenv_root_is_found_from_its_shims_on_path_without_pyenv_root(tmp_path: Path):
+    root = tmp_path / "somewhere" / "pyenv"
+    (root / "versions").mkdir(parents=True)
+    (root / "shims").mkdir()
+    environ = {"HOME": str(tmp_path / "home"), "PATH": f"/usr/bin:{root / 'shims'}"}
+    assert SearchDirs.from_environ(environ).pyenv_root == str(root)
+    assert SearchDirs.from_environ({"HOME": str(tmp_path / "home"), "PATH": "/usr/bin"}).pyenv_root == str(
+        tmp_path / "home" / ".pyenv"
+    )
