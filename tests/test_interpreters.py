@@ -21,6 +21,7 @@ from monotrail import interpreters
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
 from monotrail.interpreters import (
     PythonRequest,
+    SearchDirs,
     compute_tags,
     find_interpreter,
     list_interpreters,
