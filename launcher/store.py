@@ -5,8 +5,8 @@ Rules (docs/architecture.md, DESIGN.md "The store"):
   the marker written last, then renamed into place (same filesystem: atomic).
 - One `fcntl.flock` per artifact in `<root>/locks/<sha256>.lock` is held over download + unpack,
   so a second process waits and then finds the entry instead of unpacking it again.
-- Entries with a marker are reused without the network; a run with nothing to install touches
-  no lock, no temp dir, and imports neither httpx nor installer.
+- Entries with a marker are reused without the network; a run with nothing to install takes no
+  artifact lock, makes no temp dir, and imports neither httpx nor installer.
 - Temp dirs left by killed installs (owner pid dead, or older than an hour) are removed
   opportunistically when there is something to install, and by `monotrail store gc`.
 - An entry is usable only if its marker parses and `lib/<dist-info>/RECORD` exists: an entry
@@ -258,6 +258,8 @@ def _lookup_download_unpack(
     from monotrail.download import download
 
     artifact = _resolve(selected, index, root, tags)
+    if artifact.url and not artifact.path:
+        index.check_url(artifact.url)
     sha256 = artifact.sha256
     if sha256 is None:  # a lock without hashes: the file names its own entry once downloaded
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
@@ -267,8 +269,6 @@ def _lookup_download_unpack(
         present = read_entry(entry_path(root, selected.name, selected.version, sha256))
         if present is not None:
             return present  # another process finished it while we waited
-        if artifact.url and not (artifact.path or artifact.url.startswith("file:")):
-            index.check_url(artifact.url)
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
         return _unpack_into_store(selected, artifact.filename, wheel, root)
 

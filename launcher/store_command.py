@@ -299,6 +299,7 @@ def _read_envs(root: Path, prune_claims: bool = False) -> Iterator[Env]:
         return
     store = str(root / "store") + os.sep
     for path in sorted(p for p in envs.iterdir() if p.is_dir()):
+        last_used = _last_used(path)  # before reading manifest.json, which updates its atime
         try:
             manifest = json.loads((path / "manifest.json").read_text("utf-8"))
             lib_dirs = manifest.get("lib_dirs", [])
@@ -306,7 +307,7 @@ def _read_envs(root: Path, prune_claims: bool = False) -> Iterator[Env]:
             lib_dirs = []  # an unreadable environment uses nothing; gc removes it unless claimed
         lock, sha = _read_lock_record(path)
         entries = {Path(os.path.dirname(lib)) for lib in lib_dirs if lib.startswith(store)}
-        yield Env(path, lock, sha, entries, _live_pids(path, prune_claims), _last_used(path))
+        yield Env(path, lock, sha, entries, _live_pids(path, prune_claims), last_used)
 
 
 def _read_lock_record(env: Path) -> tuple:
@@ -324,6 +325,7 @@ def _live_pids(env: Path, prune: bool) -> List[int]:
     live = []
     try:
         claims = list((env / "pids").iterdir())
+        stamp = os.stat(env / "pids")
     except OSError:
         return []
     for claim in claims:
@@ -331,6 +333,7 @@ def _live_pids(env: Path, prune: bool) -> List[int]:
             live.append(int(claim.name))
         elif prune:
             claim.unlink(missing_ok=True)
+            os.utime(env / "pids", ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # pruning is not a use
     return sorted(live)
 
 

@@ -265,6 +265,10 @@ class _StoreDestination(WheelDestination):
         parent = os.path.dirname(destination)
         if parent not in self._made:
             os.makedirs(parent, mode=0o755, exist_ok=True)
+            if destination.endswith(".py"):
+                # Made now with 0o755: CPython would create it at first import with the program's
+                # umask, possibly world-writable, in a store every project shares.
+                os.makedirs(os.path.join(parent, "__pycache__"), mode=0o755, exist_ok=True)
             self._made.add(parent)
         # O_EXCL|O_NOFOLLOW: never write through a name that already exists, link or not.
         descriptor = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
