@@ -21,12 +21,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Set
+from typing import Iterator, List, Optional, Sequence, Set
 
 from monotrail.errors import StoreError, UsageError
 from monotrail.store import (
-    MARKER,
-    StoreEntry,
     damage,
     gc_lock,
     private_umask,

@@ -318,8 +318,9 @@ def test_gc_keeps_an_environment_a_live_process_runs(monotrail: Monotrail, proje
 def test_gc_removes_dead_claims_and_old_environments(monotrail: Monotrail, project: Path) -> None:
     ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
     [env] = monotrail.envs()
-    dead = subprocess.run(["true"]).returncode  # noqa: F841 - a pid that has exited
-    claim = monotrail.root / "envs" / env / "pids" / "999999"
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    claim = monotrail.root / "envs" / env / "pids" / str(exited.pid)  # a process that has exited
     claim.touch()
     assert "0 environments" in ok(monotrail.run("store", "gc", "--older-than", "30d")).stdout
     assert not claim.exists()
@@ -635,7 +636,11 @@ def _rewrite(wheel: Path, spec: dict, dist_info: str) -> Path:
         if spec.get("unlisted"):
             archive.writestr("evil_pkg/unlisted.py", "X = 2\n")
         if spec.get("duplicate"):
-            archive.writestr("evil_pkg/__init__.py", "X = 3\n")
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "Duplicate name": the point of the case
+                archive.writestr("evil_pkg/__init__.py", "X = 3\n")
     if spec.get("raw_name"):
         _append_raw_name(wheel, spec["raw_name"].encode("latin-1"))
     return wheel

@@ -332,7 +332,9 @@ def test_marker_describes_the_entry(server, root, tmp_path):
     assert os.access(tool, os.X_OK)
     assert (entry.path / "data" / "share" / "doc.txt").read_text() == "doc"
     assert (entry.path / "include" / "pkg.h").is_file()
-    assert not (entry.path / "lib" / "mypkg" / "__pycache__").exists()
+    # The wheel's bytecode is skipped; the directory itself is made empty at unpack time (0o755,
+    # not the program's umask when CPython would create it on first import).
+    assert not list((entry.path / "lib" / "mypkg" / "__pycache__").iterdir())
     record = (entry.path / "lib" / "My.Pkg-2.0.dist-info" / "RECORD").read_text()
     assert "../bin/tool," in record and "mypkg/__init__.py,sha256=" in record
     assert not (entry.path / "bin" / "MyTool").exists()  # launchers are the manifest's job
