@@ -165,6 +165,31 @@ def test_entries_keep_selection_order(server, root, tmp_path):
     assert [e.meta["name"] for e in entries] == [f"pkg{i}" for i in range(10)]
 
 
+def test_big_wheels_unpack_in_worker_processes_with_the_same_result(server, root, tmp_path, monkeypatch):
+    import monotrail.store as store
+
+    monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)  # every wheel counts as big
+    monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
+    wheels = [server.add(build_wheel(tmp_path, f"pkg{i}", "1.0", {f"pkg{i}/__init__.py": f"X = {i}\n"})) for i in range(3)]
+    entries = ensure_installed([selected(f"pkg{i}", "1.0", a) for i, a in enumerate(wheels)], Sources(), root, False)
+    assert [(e.path / "lib" / f"pkg{i}" / "__init__.py").read_text() for i, e in enumerate(entries)] == [
+        "X = 0\n", "X = 1\n", "X = 2\n"
+    ]
+    assert [e.meta["top_level"] for e in entries] == [["pkg0"], ["pkg1"], ["pkg2"]]
+    assert store._unpackers._pool is None  # shut down with the install
+
+
+def test_hostile_big_wheel_is_refused_from_a_worker_process(server, root, tmp_path, monkeypatch):
+    import monotrail.store as store
+
+    monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)
+    monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
+    artifact = server.add(build_wheel(tmp_path, "evil", "1.0", {"../evil.py": "boom"}))
+    with pytest.raises(WheelError, match="'..'"):
+        ensure_installed([selected("evil", "1.0", artifact)], Sources(), root, False)
+    assert not (root / "store" / "evil").exists()
+
+
 # --- failures ---------------------------------------------------------------------------------
 
 
