@@ -244,6 +244,10 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130
+    except BrokenPipeError:
+        # `monotrail store list | head`: the reader left; say nothing more, as `ls | head` does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         from monotrail.log import DEBUG
 

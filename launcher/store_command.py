@@ -103,7 +103,7 @@ def list_command(root: Path, as_json: bool) -> int:
         return 0
     sys.stdout.write(f"{'NAME':<28} {'VERSION':<14} {'SIZE':>9}  {'LAST USED':<19}  USED BY\n")
     for row in rows:
-        used_by = ", ".join(env["lock"] or env["key"] for env in row["environments"]) or "-"
+        used_by = ", ".join(dict.fromkeys(env["lock"] or env["key"] for env in row["environments"])) or "-"
         if row["damaged"]:
             used_by += f"  (damaged: {row['damaged']})"
         sys.stdout.write(
