@@ -20,6 +20,8 @@ usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
        monotrail python list [--all] [--json] | find [REQ] | pin REQ
        monotrail shims install|uninstall|list [--dir DIR]
        monotrail store path | list [--json] | verify [--repair] | gc [--dry-run] [--older-than 30d] | clean [--yes]
+       monotrail lock [--python REQ] [--extra X] [--group G] [--script FILE] [--upgrade] [--refresh] [--offline]
+       monotrail x [--from PKG==V] TOOL [ARGS...]
        monotrail install [--venv DIR | --python PATH] WHEEL|NAME==VERSION|NAME @ URL...
        monotrail sync [--venv DIR] [--lock PATH] [--extra X] [--group G]
        monotrail poetry-install [-E EXTRA] [--with GROUP] [--no-root]
@@ -27,7 +29,9 @@ usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
 Run Python code with the exact dependencies of a lockfile, without a virtualenv.
 
 TARGET is one of:
-  SCRIPT [ARGS]             a Python file (the lock is searched from its directory upwards)
+  SCRIPT [ARGS]             a Python file: its PEP 723 `# /// script` block if it has one (resolved
+                            once, cached in the store), else the lock searched from its directory
+                            upwards (a pyproject.toml [project] without a lock is locked first)
   -m MODULE [ARGS]          a module, as `python -m`
   -c CODE [ARGS]            a program string, as `python -c`
   python [PYTHON-ARGS]      the interpreter itself, with any python flags (`python` alone: a REPL)
@@ -46,6 +50,9 @@ Options of `run`:
   --index-url URL           the package index (default: the lock's, PIP_INDEX_URL, UV_INDEX_URL, PyPI)
   --extra-index-url URL     another index (repeatable)
   --find-links PATH|URL     a directory or page of wheels (repeatable)
+  -w, --with REQ            an extra requirement for this run (repeatable; resolved with the lock's pins)
+  --refresh                 refetch index pages younger than the cache TTL when resolving
+  -U, --upgrade             resolve without preferring versions already in the store
   -q, --quiet               no progress display
   -v, --verbose             say what is installed
 
@@ -61,6 +68,10 @@ Commands:
   shims uninstall [--dir DIR]   remove them
   shims list [--dir DIR]        show them
   store path|list|verify|gc|clean  inspect, verify and clean the global store (docs/how-to/store.md)
+  lock [--script FILE]          resolve pyproject.toml (or a PEP 723 script) into pylock.toml
+                                (FILE.lock for a script); see docs/how-to/locking.md
+  x TOOL [ARGS]                 run a tool's console script from the index, venv-less (like uvx);
+                                `x --from PKG==V CMD [ARGS]` when the command is named differently
   install WHEEL|REQ...          link wheels from the store into $VIRTUAL_ENV (or --venv/--python);
                                 pins, wheel files and `name @ URL` only (no resolver yet)
   sync [--venv DIR]             make a virtualenv match the lock exactly (created if missing)
@@ -97,6 +108,9 @@ class RunRequest:
         quiet: bool = False,
         verbose: bool = False,
         python_flags: list[str] | None = None,  # interpreter flags of a `python` target
+        with_requirements: tuple[str, ...] = (),  # `--with REQ`: extra requirements for this run
+        refresh: bool = False,
+        upgrade: bool = False,
     ) -> None:
         self.python = python
         self.target_kind = target_kind
@@ -113,6 +127,9 @@ class RunRequest:
         self.quiet = quiet
         self.verbose = verbose
         self.python_flags = python_flags or []
+        self.with_requirements = with_requirements
+        self.refresh = refresh
+        self.upgrade = upgrade
 
     def __repr__(self) -> str:
         return f"RunRequest({self.__dict__!r})"
@@ -126,6 +143,7 @@ _VALUE_OPTIONS = {
     "--index-url": "index_url", "-i": "index_url",
     "--extra-index-url": "extra_index_urls",
     "--find-links": "find_links", "-f": "find_links",
+    "--with": "with_requirements", "-w": "with_requirements",
 }
 _FLAG_OPTIONS = {
     "--all-extras": "all_extras",
@@ -133,13 +151,16 @@ _FLAG_OPTIONS = {
     "--offline": "offline",
     "-q": "quiet", "--quiet": "quiet",
     "-v": "verbose", "--verbose": "verbose",
+    "--refresh": "refresh",
+    "-U": "upgrade", "--upgrade": "upgrade",
 }
-_REPEATABLE = {"extras", "groups", "extra_index_urls", "find_links"}
+_REPEATABLE = {"extras", "groups", "extra_index_urls", "find_links", "with_requirements"}
 
 
 def parse_run_args(args: list[str], python: str | None) -> RunRequest:
     """Parse `run`'s options up to TARGET; everything from TARGET on is the target's."""
-    values: dict = {"python": python, "extras": [], "groups": [], "extra_index_urls": [], "find_links": []}
+    values: dict = {"python": python, "extras": [], "groups": [], "extra_index_urls": [], "find_links": [],
+                    "with_requirements": []}
     i = 0
     while i < len(args):
         arg = args[i]
@@ -208,6 +229,9 @@ def _with_target(values: dict, target: list[str]) -> RunRequest:
         quiet=bool(values.get("quiet")),
         verbose=bool(values.get("verbose")),
         python_flags=python_flags,
+        with_requirements=tuple(values["with_requirements"]),
+        refresh=bool(values.get("refresh")),
+        upgrade=bool(values.get("upgrade")),
     )
 
 
@@ -300,6 +324,14 @@ def _dispatch(argv: list[str]) -> int:
         return store_main(rest)
     if command in _VENV_COMMANDS:
         return _venv_command(command, rest, python)
+    if command == "lock":
+        from monotrail.lock_command import main as lock_main
+
+        return lock_main(rest, python)
+    if command == "x":
+        from monotrail.tool_command import main as tool_main
+
+        return tool_main(rest, python)
     if _is_script(command):
         # `monotrail SCRIPT` is `monotrail run SCRIPT`: what a `#!/usr/bin/env monotrail` shebang gives.
         from monotrail.run import run

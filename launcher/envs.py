@@ -223,7 +223,9 @@ def python_request_key(cli: str | None, start_dir: str) -> tuple[str, str]:
     return "default", "the lock's requires-python"
 
 
-def write_warm_entry(root: str, start_dir: str, python_cli: str | None, launch: Launch, watched: list) -> None:
+def write_warm_entry(
+    root: str, start_dir: str, python_cli: str | None, launch: Launch, watched: list, name: str = "run"
+) -> None:
     """Record for the sh front door (shims/monotrail) which environment this directory runs.
 
     `<root>/warm/<start dir>/run[+VERSION]` holds the environment, the interpreter, the bootstrap,
@@ -235,9 +237,11 @@ def write_warm_entry(root: str, start_dir: str, python_cli: str | None, launch: 
     """
     import time
 
-    name = "run" if python_cli is None else f"run+{python_cli}"
+    name = name if python_cli is None else f"{name}+{python_cli}"
     if any(char in name for char in "/\n") or not os.path.isabs(root):
         return
+    if name.startswith("script-") and not _front_door_name(name.split("+", 1)[0]):
+        return  # the front door sends such names to the launcher anyway
     newest = 0.0
     for path in watched:
         try:
@@ -271,6 +275,10 @@ def write_warm_entry(root: str, start_dir: str, python_cli: str | None, launch: 
             os.unlink(tmp)
         except OSError:
             pass  # the front door then takes the Python launcher: slower, never wrong
+
+
+def _front_door_name(name: str) -> bool:
+    return all(char.isascii() and (char.isalnum() or char in "._-") for char in name)
 
 
 def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool) -> list:
@@ -309,3 +317,15 @@ def _higher(a: str, b: str) -> str:
 
 def _is_within(ancestor: str, path: str) -> bool:
     return path == ancestor or path.startswith(ancestor.rstrip(os.sep) + os.sep)
+
+
+def resolved_lock_path(root: str, kind: str, *parts: str) -> str:
+    """`<root>/resolved/<kind>/<key>/pylock.toml`: a resolution kept in the store for inputs that
+    have no lock file of their own (a PEP 723 script block, `--with` requirements, a tool of
+    `monotrail x`), keyed by what decided it and the Python request. It then serves as the
+    environment's lock path, so its key is computed as a project's is."""
+    digest = _sha256()
+    for part in (__version__, kind, *parts):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return os.path.join(root, "resolved", kind, digest.hexdigest()[:24], "pylock.toml")

@@ -65,3 +65,11 @@ class ShimError(MonotrailError):
 
 class VenvError(MonotrailError):
     """No virtualenv to install into, or one that cannot be used or written."""
+
+
+class ResolutionError(MonotrailError):
+    """Requirements that cannot be resolved: conflicts, unknown packages, no fitting version."""
+
+
+class ProjectError(MonotrailError):
+    """A pyproject.toml or a PEP 723 script block that cannot be used (where = file and line)."""

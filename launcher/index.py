@@ -47,8 +47,24 @@ BACKOFF_SECONDS = 0.5  # doubled after each failed attempt: 0.5 s, 1 s
 MAX_RETRY_AFTER_SECONDS = 30.0
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 OFFLINE_HINT = "check your network or proxy, or run with --offline to use only the store and the cache"
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FileDetails:
+    """What a simple-API page says about a file beyond its name, URL and hashes (for the resolver).
+
+    `metadata`: the page advertises `<url>.metadata` (PEP 658 `data-dist-info-metadata`, PEP 714
+    `core-metadata`); None when it says nothing (the resolver then tries the URL anyway).
+    """
+
+    requires_python: Optional[str] = None
+    yanked: bool = False  # PEP 592
+    metadata: Optional[bool] = None
+
+
+NO_DETAILS = FileDetails()
 
 
 @dataclass(frozen=True)
@@ -210,6 +226,11 @@ def _ssl_context() -> "ssl.SSLContext":
 
 def parse_html(text: str, page_url: str) -> List[Artifact]:
     """PEP 503: the filename is the URL's last path segment, the hash sits in the fragment."""
+    return [artifact for artifact, _ in parse_html_entries(text, page_url)]
+
+
+def parse_html_entries(text: str, page_url: str) -> List[Tuple[Artifact, FileDetails]]:
+    """`parse_html` with each file's PEP 503/592/658 data attributes."""
     parser = _anchor_parser()
     parser.feed(text)
     base = urllib.parse.urljoin(page_url, parser.base) if parser.base else page_url
@@ -218,8 +239,21 @@ def parse_html(text: str, page_url: str) -> List[Artifact]:
         url, _, fragment = urllib.parse.urljoin(base, anchor["href"] or "").partition("#")
         filename = urllib.parse.unquote(posixpath.basename(urllib.parse.urlsplit(url).path))
         if filename:
-            files.append(Artifact(filename=filename, url=url, hashes=_fragment_hashes(fragment)))
+            details = FileDetails(
+                requires_python=anchor.get("data-requires-python") or None,
+                yanked="data-yanked" in anchor,
+                metadata=_advertised(anchor),
+            )
+            files.append((Artifact(filename=filename, url=url, hashes=_fragment_hashes(fragment)), details))
     return files
+
+
+def _advertised(anchor: Mapping[str, Optional[str]]) -> Optional[bool]:
+    """PEP 658/714: absent says nothing; present (bare, `true` or a hash) means `<url>.metadata` exists."""
+    for attribute in ("data-core-metadata", "data-dist-info-metadata"):
+        if attribute in anchor:
+            return (anchor[attribute] or "true").lower() != "false"
+    return None
 
 
 def _anchor_parser():
@@ -253,23 +287,38 @@ def _fragment_hashes(fragment: str) -> Tuple[Tuple[str, str], ...]:
 
 def parse_json(data: Mapping, page_url: str) -> List[Artifact]:
     """PEP 691: `files[].url` may be relative to the page; `size` exists from API 1.1 on."""
+    return [artifact for artifact, _ in parse_json_entries(data, page_url)]
+
+
+def parse_json_entries(data: Mapping, page_url: str) -> List[Tuple[Artifact, FileDetails]]:
+    """`parse_json` with each file's requires-python, yanked flag and metadata advertisement."""
     files = []
     for entry in data.get("files", ()):
         url = urllib.parse.urljoin(page_url, entry["url"]).partition("#")[0]
         hashes = tuple(sorted((str(k), str(v).lower()) for k, v in (entry.get("hashes") or {}).items()))
         size = entry.get("size") if isinstance(entry.get("size"), int) else None
-        files.append(Artifact(filename=entry["filename"], url=url, hashes=hashes, size=size))
+        metadata = entry.get("core-metadata", entry.get("data-dist-info-metadata"))
+        details = FileDetails(
+            requires_python=entry.get("requires-python") or None,
+            yanked=bool(entry.get("yanked")),
+            metadata=None if metadata is None else bool(metadata),
+        )
+        files.append((Artifact(filename=entry["filename"], url=url, hashes=hashes, size=size), details))
     return files
 
 
 def parse_response(content: bytes, content_type: str, page_url: str) -> List[Artifact]:
     """Dispatch on what the server sent (it may ignore our Accept header and send HTML)."""
+    return [artifact for artifact, _ in parse_response_entries(content, content_type, page_url)]
+
+
+def parse_response_entries(content: bytes, content_type: str, page_url: str) -> List[Tuple[Artifact, FileDetails]]:
     kind = content_type.split(";")[0].strip().lower()
     if kind in ("text/html", "application/vnd.pypi.simple.v1+html", ""):
-        return parse_html(content.decode("utf-8", errors="replace"), page_url)
+        return parse_html_entries(content.decode("utf-8", errors="replace"), page_url)
     if kind == "application/vnd.pypi.simple.v1+json":
         try:
-            return parse_json(json.loads(content), page_url)
+            return parse_json_entries(json.loads(content), page_url)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise IndexError_(
                 f"malformed PEP 691 JSON page ({type(exc).__name__}: {exc})",
@@ -304,6 +353,28 @@ class IndexClient:
         self._client_lock = threading.Lock()
         self._pages: Dict[Tuple[str, str], List[Artifact]] = {}
         self._fetched: set = set()  # pages fetched from the network by this process
+        self._details: Dict[Tuple[str, str], FileDetails] = {}  # (page URL, filename) -> details
+
+    def details(self, page_url: str, filename: str) -> FileDetails:
+        """What the page said about a file (requires-python, yanked, metadata); see `index_files`."""
+        return self._details.get((page_url, filename), NO_DETAILS)
+
+    def index_files(self, name: str, refresh: bool = False) -> List[Tuple[str, Artifact, FileDetails]]:
+        """Every file of a project as (index URL, file, details): the resolver's view.
+
+        Find-links files come with index URL "" and no details.
+        """
+        project = normalize_name(name)
+        found: List[Tuple[str, Artifact, FileDetails]] = []
+        for index_url in self.sources.index_urls:
+            page_url = f"{index_url}/{project}/"
+            for artifact in self._index_page(index_url, project, refresh):
+                found.append((index_url, artifact, self.details(page_url, artifact.filename)))
+        for location in self.sources.find_links:
+            found.extend(
+                ("", f, NO_DETAILS) for f in self._find_links(location, refresh) if _project_of(f.filename) == project
+            )
+        return found
 
     def client(self) -> "httpx.Client":
         """The shared httpx client, created on first need (download threads call this too)."""
@@ -457,7 +528,7 @@ class IndexClient:
         cached = _read_cache(cache_file)
         fresh = cached is not None and time.time() - cached[0] < PAGE_TTL_SECONDS and not refresh
         if cached is not None and (fresh or self.sources.offline):
-            files = cached[1]
+            files = self._keep_details(url, cached[1])
         elif self.sources.offline:
             raise IndexError_(
                 f"offline and no cached index page for {key if key != '_find_links' else url}",
@@ -466,21 +537,28 @@ class IndexClient:
             )
         else:
             try:
-                files = self._fetch(url, missing_ok)
+                entries = self._fetch(url, missing_ok)
             except IndexError_:
                 if cached is None:
                     raise
-                files = cached[1]  # an expired page beats no page when the network is flaky
+                files = self._keep_details(url, cached[1])  # an expired page beats no page when the network is flaky
             else:
-                _write_cache(cache_file, url, files)
+                _write_cache(cache_file, url, entries)
+                files = self._keep_details(url, entries)
                 self._fetched.add(memo_key)
         self._pages[memo_key] = files
         return files
 
-    def _fetch(self, url: str, missing_ok: bool) -> List[Artifact]:
+    def _keep_details(self, url: str, entries: List[Tuple[Artifact, FileDetails]]) -> List[Artifact]:
+        for artifact, details in entries:
+            if details is not NO_DETAILS:
+                self._details[(url, artifact.filename)] = details
+        return [artifact for artifact, _ in entries]
+
+    def _fetch(self, url: str, missing_ok: bool) -> List[Tuple[Artifact, FileDetails]]:
         """GET a page; a 404 on an index means "not on this index" (other indexes may have it)."""
 
-        def attempt() -> List[Artifact]:
+        def attempt() -> List[Tuple[Artifact, FileDetails]]:
             response = self.client().get(url, headers={"Accept": ACCEPT})
             check_status(response)
             if response.status_code == 404 and missing_ok:
@@ -492,7 +570,7 @@ class IndexClient:
                     hint="check the index URL and its credentials",
                 )
             page_url = _strip_credentials(str(response.url))
-            return parse_response(response.content, response.headers.get("content-type", ""), page_url)
+            return parse_response_entries(response.content, response.headers.get("content-type", ""), page_url)
 
         return with_retries(attempt, url, IndexError_, "fetching the index page")
 
@@ -600,24 +678,31 @@ def _cache_file(root: Path, url: str, key: str) -> Path:
     return root / "cache" / "simple" / url_hash / f"{key}.json"
 
 
-def _read_cache(path: Path) -> Optional[Tuple[float, List[Artifact]]]:
+def _read_cache(path: Path) -> Optional[Tuple[float, List[Tuple[Artifact, FileDetails]]]]:
     try:
         data = json.loads(path.read_text("utf-8"))
         if data.get("format") != _CACHE_FORMAT:
             return None
-        files = [Artifact(f[0], f[1], tuple(tuple(h) for h in f[2]), f[3]) for f in data["files"]]
+        files = [
+            (Artifact(f[0], f[1], tuple(tuple(h) for h in f[2]), f[3]), FileDetails(*f[4]) if len(f) > 4 else NO_DETAILS)
+            for f in data["files"]
+        ]
         return float(data["fetched"]), files
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None  # a missing or torn cache file is just a miss
 
 
-def _write_cache(path: Path, url: str, files: List[Artifact]) -> None:
+def _write_cache(path: Path, url: str, files: List[Tuple[Artifact, FileDetails]]) -> None:
     """Written via a temp file + rename so a concurrent reader never sees half a page."""
     data = {
         "format": _CACHE_FORMAT,
         "url": _strip_credentials(url),
         "fetched": time.time(),
-        "files": [[f.filename, f.url and _strip_credentials(f.url), [list(h) for h in f.hashes], f.size] for f in files],
+        "files": [
+            [f.filename, f.url and _strip_credentials(f.url), [list(h) for h in f.hashes], f.size]
+            + ([] if d is NO_DETAILS else [[d.requires_python, d.yanked, d.metadata]])
+            for f, d in files
+        ],
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,10 @@ from monotrail.log import debug
 
 def run(request: RunRequest) -> int:
     start_dir = _start_dir(request)
-    lock_path = _lock_path(request, start_dir)
     python_key, python_source = python_request_key(request.python, start_dir)
-    key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
     root = store_root()
+    lock_path = _lock_path(request, start_dir, root, python_key)
+    key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
     env_dir = os.path.join(root, "envs", key)
     debug(f"lock {lock_path}, python request {python_key!r} from {python_source}, env {env_dir}")
     launch = read_launch(env_dir)
@@ -35,7 +35,14 @@ def run(request: RunRequest) -> int:
     else:
         debug("warm: environment exists")
     if _front_door_can_serve(request):
-        write_warm_entry(root, start_dir, request.python, launch, watched_files(start_dir, lock_path, launch.python, request.python is not None))
+        watched = watched_files(start_dir, lock_path, launch.python, request.python is not None)
+        name = "run"
+        if request.target_kind == "script":
+            # One entry per script, watching the script itself: a PEP 723 block added, edited
+            # or removed sends the next run back here (see shims/monotrail).
+            name = "script-" + os.path.basename(request.target[0])
+            watched.append(os.path.realpath(request.target[0]))
+        write_warm_entry(root, start_dir, request.python, launch, watched, name=name)
     return _exec(launch, request)
 
 
@@ -63,17 +70,107 @@ def _start_dir(request: RunRequest) -> str:
     return os.getcwd()
 
 
-def _lock_path(request: RunRequest, start_dir: str) -> str:
+def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) -> str:
+    """The lock that decides the environment: `--lock`, a PEP 723 script's own (which wins over a
+    lock found upwards, as in uv), the nearest lock, or a pylock.toml written for a project that
+    has none. `--with` requirements make a resolution of their own on top of that lock's pins."""
+    from monotrail.errors import LockError
     from monotrail.lockfiles import find_lock
 
     if request.lock:
         path = os.path.abspath(request.lock)
         if not os.path.isfile(path):
-            from monotrail.errors import LockError
-
             raise LockError(f"lockfile {request.lock} does not exist", hint="check the path given to --lock")
-        return path
-    return find_lock(start_dir)
+    elif request.target_kind == "script" and _has_block(request.target[0]):
+        return _script_lock(request, start_dir, root, python_key)
+    else:
+        try:
+            path = find_lock(start_dir)
+        except LockError as error:
+            path = _lock_new_project(request, start_dir, error)
+    if request.with_requirements:
+        return _with_lock(request, path, start_dir, root, python_key)
+    return path
+
+
+def _has_block(script: str) -> bool:
+    from monotrail.script_block import MARKER
+
+    try:
+        with open(script, "rb") as file:
+            return MARKER in file.read()
+    except OSError:
+        return False
+
+
+def _script_lock(request: RunRequest, start_dir: str, root: str, python_key: str) -> str:
+    """`tool.py.lock` beside the script (`monotrail lock --script`), else a resolution cached in
+    the store, keyed by the block's text and the Python request: the second run is a warm run."""
+    from monotrail.envs import resolved_lock_path
+    from monotrail.script_block import read_block
+
+    script = request.target[0]
+    sibling = os.path.realpath(script) + ".lock"
+    if not request.with_requirements and os.path.isfile(sibling):
+        return sibling
+    block = read_block(script)
+    text = block[0] if block is not None else ""
+    path = resolved_lock_path(root, "script", text, python_key, *_sources_key(request), "\0".join(request.with_requirements))
+    if not os.path.isfile(path) or request.refresh or request.upgrade:
+        from pathlib import Path
+
+        from monotrail.lock_command import lock_script
+
+        lock_script(Path(script), _resolve_options(request), Path(path), request.with_requirements)
+    return path
+
+
+def _with_lock(request: RunRequest, lock_path: str, start_dir: str, root: str, python_key: str) -> str:
+    """The lock's packages for this target, pinned, plus `--with` requirements, resolved once."""
+    from monotrail.envs import _file_digest, resolved_lock_path
+
+    extras = ",".join(sorted(request.extras)) + ("+all" if request.all_extras else "")
+    groups = ",".join(sorted(request.groups)) + ("-defaults" if request.no_default_groups else "")
+    path = resolved_lock_path(root, "with", lock_path, _file_digest(lock_path), python_key, extras, groups,
+                              *_sources_key(request), "\0".join(request.with_requirements))
+    if not os.path.isfile(path) or request.refresh or request.upgrade:
+        from monotrail.lock_command import lock_with
+
+        lock_with(request, lock_path, start_dir, _resolve_options(request), path)
+    return path
+
+
+def _lock_new_project(request: RunRequest, start_dir: str, error: Exception) -> str:
+    """No lock anywhere up: a pyproject.toml with [project] gets its pylock.toml (as `uv run`
+    writes uv.lock); anything else is the original error."""
+    from pathlib import Path
+
+    from monotrail.lock_command import find_project, lock_project
+
+    project = find_project(Path(start_dir))
+    if project is None:
+        raise error
+    out = project.path.parent / "pylock.toml"
+    lock_project(project, _resolve_options(request), out)
+    if not request.quiet:
+        from monotrail.log import info
+
+        info(f"monotrail: wrote {out}")
+    return str(out)
+
+
+def _sources_key(request: RunRequest) -> list:
+    return [request.index_url or "", *request.extra_index_urls, "|", *request.find_links]
+
+
+def _resolve_options(request: RunRequest):
+    from monotrail.lock_command import ResolveOptions
+
+    return ResolveOptions(
+        python=request.python, index_url=request.index_url, extra_index_urls=request.extra_index_urls,
+        find_links=request.find_links, offline=request.offline, refresh=request.refresh,
+        upgrade=request.upgrade, quiet=request.quiet,
+    )
 
 
 def _cold(request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str) -> Launch:

@@ -52,16 +52,20 @@ def build_wheel(
     corrupt_record: Optional[str] = None,
     dist_info_name: Optional[str] = None,
     executables: tuple = (),
+    requires: tuple = (),
+    requires_python: Optional[str] = None,
+    provides_extras: tuple = (),
 ) -> Path:
     """A wheel `{name}-{version}-{tag}.whl` in `tmp_path` holding `files` (paths used verbatim).
 
     `symlinks` adds symlink members, `corrupt_record` names a file whose RECORD hash is wrong,
-    `dist_info_name` overrides the `.dist-info` project name.
+    `dist_info_name` overrides the `.dist-info` project name. `requires` are Requires-Dist lines
+    (`"b>=1 ; extra == 'x'"`), `requires_python` the Requires-Python field.
     """
     dist = name.replace("-", "_")
     dist_info = f"{dist_info_name or dist}-{version}.dist-info"
     members: Dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
-    members[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    members[f"{dist_info}/METADATA"] = metadata_text(name, version, requires, requires_python, provides_extras).encode()
     members[f"{dist_info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
     if entry_points is not None:
         members[f"{dist_info}/entry_points.txt"] = entry_points.encode()
@@ -89,6 +93,22 @@ def build_wheel(
     return wheel
 
 
+def metadata_text(name: str, version: str, requires: tuple = (), requires_python: Optional[str] = None,
+                  provides_extras: tuple = ()) -> str:
+    lines = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Provides-Extra: {extra}" for extra in provides_extras]
+    lines += [f"Requires-Dist: {requirement}" for requirement in requires]
+    return "\n".join(lines) + "\n"
+
+
+def wheel_metadata(wheel: Path) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return archive.read(name)
+
+
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -96,6 +116,9 @@ def sha256_of(path: Path) -> str:
 @dataclass
 class ServerState:
     files: Dict[str, Path] = field(default_factory=dict)  # filename -> wheel
+    # filename -> {"yanked": str|bool, "requires_python": str, "metadata": bool (serve <file>.metadata),
+    #              "advertise": bool (PEP 658/714 attribute on the page)}
+    attributes: Dict[str, dict] = field(default_factory=dict)
     log: List[str] = field(default_factory=list)  # request paths, in order
     failures: Dict[str, List[int]] = field(default_factory=dict)  # path -> statuses to answer first
     retry_after: Optional[str] = None  # Retry-After header sent with injected failures
@@ -126,9 +149,23 @@ class IndexServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
-    def add(self, wheel: Path) -> Artifact:
-        """Serve `wheel`; return its Artifact with URL and hash, as a lock would carry it."""
+    def add(
+        self,
+        wheel: Path,
+        *,
+        yanked: Union[bool, str] = False,
+        requires_python: Optional[str] = None,
+        metadata: bool = True,
+        advertise: bool = False,
+    ) -> Artifact:
+        """Serve `wheel`; return its Artifact with URL and hash, as a lock would carry it.
+
+        `metadata`: serve `<file>.metadata` (as the index here does); `advertise`: say so on the
+        page (PEP 658/714); `yanked`/`requires_python`: the PEP 592 / PEP 503 attributes."""
         self.state.files[wheel.name] = wheel
+        self.state.attributes[wheel.name] = {
+            "yanked": yanked, "requires_python": requires_python, "metadata": metadata, "advertise": advertise,
+        }
         return Artifact(wheel.name, f"{self.url}/files/{wheel.name}", (("sha256", sha256_of(wheel)),))
 
     def requests(self, prefix: str) -> List[str]:
@@ -156,10 +193,16 @@ class _Handler(BaseHTTPRequestHandler):
         if status is not None:
             return self._send(status, b"failure injected", "text/plain", retry_after=self.state.retry_after)
         if path.startswith("/files/"):
-            wheel = self.state.files.get(path[len("/files/"):])
+            filename = path[len("/files/"):]
+            if filename.endswith(".metadata") and filename[: -len(".metadata")] in self.state.files:
+                wheel_name = filename[: -len(".metadata")]
+                if not self.state.attributes.get(wheel_name, {}).get("metadata", True):
+                    return self._send(404, b"not found", "text/plain")
+                return self._send(200, wheel_metadata(self.state.files[wheel_name]), "application/octet-stream")
+            wheel = self.state.files.get(filename)
             if wheel is None:
                 return self._send(404, b"not found", "text/plain")
-            return self._send(200, wheel.read_bytes(), "application/octet-stream")
+            return self._send_ranged(wheel.read_bytes())
         if path == "/flat/":
             return self._send(200, self._html(sorted(self.state.files)).encode(), "text/html")
         for prefix in ("/json/simple/", "/html/simple/", "/simple/"):
@@ -178,20 +221,59 @@ class _Handler(BaseHTTPRequestHandler):
             body = {
                 "meta": {"api-version": "1.1"},
                 "name": project,
-                "files": [
-                    {"filename": n, "url": f"../../../files/{n}", "hashes": {"sha256": sha256_of(self.state.files[n])}}
-                    for n in names
-                ],
+                "files": [self._json_file(n) for n in names],
             }
             return self._send(200, json.dumps(body).encode(), "application/vnd.pypi.simple.v1+json")
         self._send(200, self._html(names, relative="../../../files/").encode(), "text/html; charset=utf-8")
 
+    def _json_file(self, name: str) -> dict:
+        entry: dict = {"filename": name, "url": f"../../../files/{name}", "hashes": {"sha256": sha256_of(self.state.files[name])}}
+        attributes = self.state.attributes.get(name, {})
+        if attributes.get("yanked"):
+            entry["yanked"] = attributes["yanked"]
+        if attributes.get("requires_python"):
+            entry["requires-python"] = attributes["requires_python"]
+        if attributes.get("advertise"):
+            entry["core-metadata"] = True
+        return entry
+
     def _html(self, names: List[str], relative: str = "/files/") -> str:
         links = "".join(
-            f'<a href="{relative}{html.escape(n)}#sha256={sha256_of(self.state.files[n])}">{html.escape(n)}</a><br/>\n'
+            f'<a href="{relative}{html.escape(n)}#sha256={sha256_of(self.state.files[n])}"{self._html_attributes(n)}>'
+            f'{html.escape(n)}</a><br/>\n'
             for n in names
         )
         return f"<!DOCTYPE html><html><body>\n{links}</body></html>"
+
+    def _html_attributes(self, name: str) -> str:
+        attributes = self.state.attributes.get(name, {})
+        text = ""
+        if attributes.get("yanked"):
+            text += f' data-yanked="{html.escape(str(attributes["yanked"]) if attributes["yanked"] is not True else "")}"'
+        if attributes.get("requires_python"):
+            text += f' data-requires-python="{html.escape(attributes["requires_python"])}"'
+        if attributes.get("advertise"):
+            text += ' data-core-metadata="true"'
+        return text
+
+    def _send_ranged(self, body: bytes) -> None:
+        """Range requests (`bytes=A-B`, `bytes=-N`), as the resolver uses them to read a wheel's
+        central directory and METADATA without downloading it."""
+        ranged = self.headers.get("Range", "")
+        if not ranged.startswith("bytes="):
+            return self._send(200, body, "application/octet-stream")
+        first, _, last = ranged[len("bytes="):].partition("-")
+        start = len(body) - int(last) if not first else int(first)
+        end = len(body) - 1 if not first or not last else min(int(last), len(body) - 1)
+        start = max(start, 0)
+        with self.state.lock:
+            self.state.log.append(f"range {self.path} {start}-{end}")
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        self.wfile.write(body[start:end + 1])
 
     def _send(self, status: int, body: bytes, content_type: str, retry_after: Optional[str] = None) -> None:
         self.send_response(status)

@@ -65,6 +65,8 @@ def lock_format(path) -> str:
     name = os.path.basename(os.fspath(path))
     if name == "pylock.toml" or (name.startswith("pylock.") and name.endswith(".toml")):
         return "pylock"
+    if name.endswith(".py.lock"):  # `monotrail lock --script tool.py` writes tool.py.lock, pylock format
+        return "pylock"
     if name == "uv.lock":
         return "uv"
     if name == "poetry.lock":

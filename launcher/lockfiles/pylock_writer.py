@@ -1,0 +1,145 @@
+"""Writing a resolution as PEP 751 `pylock.toml`: deterministic bytes for the same inputs.
+
+The TOML is written by hand (no writer dependency): the shape is fixed and small, strings are
+TOML basic strings (JSON's escaping is a subset of TOML's), keys in PEP 751's order, packages
+and files sorted by name. Nothing time-dependent is written.
+
+The lock is for one target (see `monotrail.resolver`): `environments` names its platform and
+Python, `requires-python` its `X.Y`. A package reached only through an extra or a dependency group
+carries the PEP 751 marker `'x' in extras or 'g' in dependency_groups`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+from monotrail.index import file_sha256
+from monotrail.interpreters import Interpreter
+from monotrail.lock import Artifact
+from monotrail.resolver import ROOT, ResolvedPackage, Resolution
+
+
+def target_environment(interpreter: Interpreter) -> str:
+    markers = interpreter.markers
+    return " and ".join(
+        f"{name} == {_string(markers[name])}"
+        for name in ("sys_platform", "platform_machine", "implementation_name", "python_version")
+        if name in markers
+    )
+
+
+def render(
+    resolution: Resolution,
+    interpreter: Interpreter,
+    *,
+    extras: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    default_groups: Sequence[str] = (),
+    inputs: Optional[str] = None,
+) -> str:
+    lines: List[str] = [
+        'lock-version = "1.0"',
+        f"environments = [{_string(target_environment(interpreter))}]",
+        f"requires-python = {_string('==' + '.'.join(map(str, interpreter.version[:2])) + '.*')}",
+    ]
+    if extras:
+        lines.append(f"extras = {_array(sorted(extras))}")
+    if groups:
+        lines.append(f"dependency-groups = {_array(sorted(groups))}")
+    if default_groups:
+        lines.append(f"default-groups = {_array(sorted(default_groups))}")
+    lines.append('created-by = "monotrail"')
+    for package in resolution.packages:
+        lines += ["", *_package(package)]
+    if inputs is not None:
+        lines += ["", "[tool.monotrail]", f"inputs = {_string(inputs)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _package(package: ResolvedPackage) -> List[str]:
+    lines = ["[[packages]]", f"name = {_string(package.name)}", f"version = {_string(package.version)}"]
+    marker = _marker(package.labels)
+    if marker:
+        lines.append(f"marker = {_string(marker)}")
+    if package.requires_python:
+        lines.append(f"requires-python = {_string(package.requires_python)}")
+    if package.index:
+        lines.append(f"index = {_string(package.index)}")
+    if package.sdist is not None:
+        lines.append(f"sdist = {_file(package.sdist)}")
+    lines.append("wheels = [")
+    lines += [f"    {_file(wheel)}," for wheel in package.wheels]
+    lines.append("]")
+    return lines
+
+
+def _marker(labels: Iterable[str]) -> Optional[str]:
+    labels = set(labels)
+    if ROOT in labels:
+        return None
+    parts = []
+    for label in sorted(labels):
+        kind, _, name = label.partition(":")
+        parts.append(f"'{name}' in {'extras' if kind == 'extra' else 'dependency_groups'}")
+    return " or ".join(parts) or None
+
+
+def _file(artifact: Artifact) -> str:
+    fields = [f"name = {_string(artifact.filename)}"]
+    if artifact.url and not artifact.url.startswith("file:"):
+        fields.append(f"url = {_string(artifact.url)}")
+    elif artifact.path:
+        fields.append(f"path = {_string(artifact.path)}")
+    if artifact.size is not None:
+        fields.append(f"size = {artifact.size}")
+    fields.append(f"hashes = {{ {', '.join(f'{k} = {_string(v)}' for k, v in _hashes(artifact))} }}")
+    return "{ " + ", ".join(fields) + " }"
+
+
+def _hashes(artifact: Artifact) -> Sequence[tuple]:
+    hashes = sorted(set(artifact.hashes))
+    if not hashes and artifact.path and Path(artifact.path).is_file():
+        hashes = [("sha256", file_sha256(Path(artifact.path)))]
+    return hashes
+
+
+def _string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _array(values: Iterable[str]) -> str:
+    return "[" + ", ".join(_string(v) for v in values) + "]"
+
+
+def write(path: Path, text: str) -> bool:
+    """Write `text` to `path` atomically; False when the file already holds exactly that."""
+    import os
+
+    try:
+        if path.read_text("utf-8") == text:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(text, "utf-8")
+    os.replace(temp, path)
+    return True
+
+
+def read_inputs(path: Path) -> Optional[str]:
+    """`[tool.monotrail] inputs` of an existing lock: the hash of what it was resolved from."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError:
+        return None
+    marker = '\n[tool.monotrail]\ninputs = "'
+    at = text.rfind(marker)
+    if at < 0:
+        return None
+    return text[at + len(marker):].split('"', 1)[0]
+
+
+__all__ = ["render", "write", "read_inputs", "target_environment"]

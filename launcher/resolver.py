@@ -1,0 +1,469 @@
+"""Resolving requirements against the index for one target interpreter, with `resolvelib`.
+
+Not universal: every marker is evaluated for the target interpreter (its marker environment and
+wheel tags, never the running Python's), and the lock written from the result says so in its
+`environments` and `requires-python`. The shapes follow pip's provider:
+- an identifier is a project name, or `name[extra1,extra2]` for a requirement with extras; the
+  candidate of `name[x]` depends on `name==V` itself, so both always agree on the version;
+- a candidate is one version with a wheel for the target's tags, not yanked (PEP 592), whose
+  requires-python admits the target; Requires-Python found only in the metadata becomes a
+  dependency on the pseudo-project `<python>`, which has no candidate when it does not hold;
+- candidates come newest first, but versions already in the store come before all others
+  (unless `upgrade`), so a new script costs no download;
+- pre-releases only when asked (`prereleases`) or when a specifier names one, as PEP 440 says.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from monotrail.errors import IndexError_, ResolutionError
+from monotrail.index import FileDetails, IndexClient, Sources, redact_url
+from monotrail.interpreters import Interpreter
+from monotrail.lock import Artifact
+
+PYTHON = "<python>"
+ROOT = ""  # the label of the main requirements; extras and groups have their own
+
+
+@dataclass(frozen=True)
+class Req:
+    name: str  # normalized; PYTHON for a Requires-Python
+    extras: FrozenSet[str]
+    specifier: SpecifierSet
+    text: str  # as written, for messages
+    parent: Optional[str] = None  # "b 1.0" or None for a root requirement
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    version: Version
+    extras: FrozenSet[str]
+    wheel: Artifact  # the best wheel for the target (metadata is read from it)
+    details: FileDetails
+    index: str  # "" for find-links
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+
+
+@dataclass(frozen=True)
+class ResolvedPackage:
+    name: str
+    version: str
+    wheels: Tuple[Artifact, ...]  # every wheel of that version the target can install, by name
+    sdist: Optional[Artifact]
+    requires_python: Optional[str]
+    index: Optional[str]
+    labels: FrozenSet[str]  # ROOT, "extra:x", "group:g": which requirement sets reach it
+
+
+@dataclass(frozen=True)
+class Resolution:
+    packages: Tuple[ResolvedPackage, ...]  # sorted by name
+
+
+@dataclass
+class _Version:
+    wheels: List[Tuple[int, Artifact, FileDetails, str]] = field(default_factory=list)  # (rank, file, details, index)
+    sdists: List[Tuple[Artifact, str]] = field(default_factory=list)
+    requires_python: Optional[str] = None
+
+
+def parse_requirement(text: str, where: str, parent: Optional[str] = None) -> Req:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as error:
+        raise ResolutionError(f"invalid requirement {text!r}: {error}", where=where) from None
+    if requirement.url:
+        raise ResolutionError(
+            f"{text!r}: direct URL requirements are not supported by the resolver yet",
+            where=where,
+            hint="use a name and version specifier from the index",
+        )
+    return Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
+               requirement.specifier, text, parent)
+
+
+class Provider(AbstractProvider):
+    def __init__(
+        self,
+        client: IndexClient,
+        interpreter: Interpreter,
+        root: Path,
+        *,
+        prereleases: bool = False,
+        upgrade: bool = False,
+        refresh: bool = False,
+    ) -> None:
+        self.client = client
+        self.interpreter = interpreter
+        self.root = root
+        self.prereleases = prereleases
+        self.upgrade = upgrade
+        self.refresh = refresh
+        self.python_version = Version(interpreter.full_version or interpreter.python_version)
+        self.ranks = {tag: number for number, tag in enumerate(interpreter.tags)}
+        self.environment = dict(interpreter.markers)
+        self._versions: Dict[str, Dict[Version, _Version]] = {}
+        self._dependencies: Dict[Tuple[str, Version], Tuple[Tuple[Requirement, ...], Optional[str]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=16)
+        self._prefetching: Dict[str, object] = {}
+        self.why_empty: Dict[str, str] = {}  # name -> why no version fits (for messages)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- resolvelib's interface ---------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
+        causes = {info.requirement.name for info in backtrack_causes}
+        pinned = False
+        for info in information[identifier]:
+            pinned = pinned or any(spec.operator in ("==", "===") and "*" not in spec.version for spec in info.requirement.specifier)
+        return (identifier != PYTHON, identifier.split("[")[0] not in causes, not pinned, identifier)
+
+    def find_matches(self, identifier, requirements, incompatibilities):
+        requirements = list(requirements[identifier])
+        if identifier == PYTHON:
+            if all(r.specifier.contains(self.python_version, prereleases=True) for r in requirements):
+                return [Candidate(PYTHON, self.python_version, frozenset(), Artifact(""), FileDetails(), "")]
+            return []
+        name = identifier.split("[")[0]
+        extras = frozenset(identifier[len(name) + 1 : -1].split(",")) if "[" in identifier else frozenset()
+        excluded = {candidate.version for candidate in incompatibilities[identifier]}
+        allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
+        versions = self.versions(name)
+        matching = [
+            version for version in versions
+            if version not in excluded and versions[version].wheels
+            and all(r.specifier.contains(version, prereleases=allow_pre) for r in requirements)
+        ]
+        if not matching:
+            self.why_empty[name] = self._why_empty(name, requirements, allow_pre)
+        stored = set() if self.upgrade else self._stored_versions(name)
+        matching.sort(key=lambda v: (str(v) in stored, v), reverse=True)
+        return [self._candidate(name, version, extras) for version in matching]
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> List[Req]:
+        if candidate.name == PYTHON:
+            return []
+        parent = f"{candidate.name} {candidate.version}"
+        requirements, requires_python = self.dependencies(candidate)
+        found: List[Req] = []
+        if candidate.extras:
+            found.append(Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"), f"{candidate.name}=={candidate.version}", parent))
+        for requirement in requirements:
+            if not self._wanted(requirement, candidate.extras):
+                continue
+            found.append(Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
+                             requirement.specifier, str(requirement), parent))
+        if requires_python and candidate.details.requires_python is None:
+            found.append(Req(PYTHON, frozenset(), SpecifierSet(requires_python), f"Python {requires_python}", parent))
+        self.prefetch(r.name for r in found if r.name != PYTHON)
+        return found
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def versions(self, name: str) -> Dict[Version, _Version]:
+        if name not in self._versions:
+            self._versions[name] = self._load_versions(name)
+        return self._versions[name]
+
+    def _load_versions(self, name: str) -> Dict[Version, _Version]:
+        future = self._prefetching.pop(name, None)
+        try:
+            files = future.result() if future is not None else self.client.index_files(name, refresh=self.refresh)  # type: ignore[attr-defined]
+        except IndexError_:
+            if not self.client.sources.offline:
+                raise
+            files = []
+        if not files and self.client.sources.offline:
+            files = self._store_files(name)
+        if not files:
+            where = ", ".join(redact_url(u) for u in (*self.client.sources.index_urls, *self.client.sources.find_links))
+            raise ResolutionError(
+                f"package {name!r} was not found on the index" + (" cache or in the store (offline)" if self.client.sources.offline else ""),
+                where=where,
+                hint="check the name's spelling" if not self.client.sources.offline else "run once without --offline to fill the cache",
+            )
+        versions: Dict[Version, _Version] = {}
+        for index, artifact, details in files:
+            if details.yanked:
+                continue
+            parsed = _parse_filename(artifact.filename)
+            if parsed is None or canonicalize_name(parsed[0]) != name:
+                continue
+            version = versions.setdefault(parsed[1], _Version())
+            if details.requires_python and not _python_fits(details.requires_python, self.python_version):
+                version.requires_python = details.requires_python
+                continue
+            if parsed[2] is None:
+                version.sdists.append((artifact, index))
+                continue
+            rank = min((self.ranks[str(tag)] for tag in parsed[2] if str(tag) in self.ranks), default=None)
+            if rank is not None:
+                version.wheels.append((rank, artifact, details, index))
+        for version in versions.values():
+            version.wheels.sort(key=lambda item: (item[0], item[1].filename))
+        return versions
+
+    def _store_files(self, name: str) -> List[Tuple[str, Artifact, FileDetails]]:
+        """Offline without a cached page: the wheels unpacked in the store are the only versions."""
+        import json
+
+        found = []
+        base = self.root / "store" / name
+        for marker in sorted(base.glob("*/*/monotrail.json")):
+            try:
+                data = json.loads(marker.read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            download = self.root / "downloads" / f"{data['sha256']}.whl"
+            artifact = Artifact(data["wheel"], None, (("sha256", data["sha256"]),), None, str(download))
+            found.append(("", artifact, FileDetails()))
+        return found
+
+    def _stored_versions(self, name: str) -> set:
+        try:
+            return set(os.listdir(self.root / "store" / name))
+        except OSError:
+            return set()
+
+    def _candidate(self, name: str, version: Version, extras: FrozenSet[str]) -> Candidate:
+        _, wheel, details, index = self.versions(name)[version].wheels[0]
+        return Candidate(name, version, extras, wheel, details, index)
+
+    def dependencies(self, candidate: Candidate) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
+        key = (candidate.name, candidate.version)
+        if key not in self._dependencies:
+            self._dependencies[key] = _parse_metadata(self._metadata(candidate), candidate.wheel.filename)
+        return self._dependencies[key]
+
+    def _metadata(self, candidate: Candidate) -> bytes:
+        from monotrail.metadata import core_metadata
+
+        return core_metadata(self.client, candidate.name, str(candidate.version), candidate.wheel, candidate.details, self.root)
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Fetch the pages (and the newest version's metadata) of coming projects in parallel:
+        resolvelib asks for one project at a time, the network answers many at once."""
+        for name in names:
+            if name in self._versions or name in self._prefetching:
+                continue
+            self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
+
+    def _prefetch_one(self, name: str):
+        files = self.client.index_files(name, refresh=self.refresh)
+        try:
+            newest = self._newest_wheel(files)
+            if newest is not None:
+                from monotrail.metadata import core_metadata
+
+                artifact, details, version = newest
+                core_metadata(self.client, name, version, artifact, details, self.root)
+        except Exception:  # a prefetch is a guess; the resolver asks again and reports properly
+            pass
+        return files
+
+    def _newest_wheel(self, files) -> Optional[Tuple[Artifact, FileDetails, str]]:
+        best = None
+        for _, artifact, details in files:
+            parsed = _parse_filename(artifact.filename)
+            if parsed is None or parsed[2] is None or details.yanked or parsed[1].is_prerelease:
+                continue
+            if not any(str(tag) in self.ranks for tag in parsed[2]):
+                continue
+            if details.requires_python and not _python_fits(details.requires_python, self.python_version):
+                continue
+            if best is None or parsed[1] > best[0]:
+                best = (parsed[1], artifact, details)
+        return None if best is None else (best[1], best[2], str(best[0]))
+
+    def _wanted(self, requirement: Requirement, extras: FrozenSet[str]) -> bool:
+        """Base candidates take dependencies whose marker holds without an extra; `name[x]`
+        candidates take those that hold only with one of their extras."""
+        if requirement.marker is None:
+            return not extras
+        base = _evaluate(requirement.marker, self.environment, "")
+        if not extras:
+            return base
+        return not base and any(_evaluate(requirement.marker, self.environment, extra) for extra in extras)
+
+    def _why_empty(self, name: str, requirements: Sequence[Req], allow_pre: bool) -> str:
+        versions = self._versions.get(name, {})
+        if not versions:
+            return "no versions"
+        fitting = [v for v in versions if all(r.specifier.contains(v, prereleases=allow_pre) for r in requirements)]
+        if not fitting:
+            shown = ", ".join(str(v) for v in sorted(versions)[-8:])
+            return f"available versions: {shown}"
+        for version in sorted(fitting, reverse=True):
+            info = versions[version]
+            if info.requires_python and not info.wheels:
+                return f"{name} {version} requires Python {info.requires_python}, the target is {self.python_version}"
+            if info.sdists and not info.wheels:
+                return f"{name} {version} has no wheel for this interpreter (best tag {self.interpreter.tags[0]}) and building from sdist is not supported yet"
+        return f"no wheel of {name} for this interpreter (best tag {self.interpreter.tags[0]})"
+
+
+def _evaluate(marker: Marker, environment: Mapping[str, str], extra: str) -> bool:
+    return marker.evaluate({**environment, "extra": extra})
+
+
+def _python_fits(requires_python: str, version: Version) -> bool:
+    try:
+        return SpecifierSet(requires_python).contains(version, prereleases=True)
+    except Exception:  # an invalid requires-python on the index: as pip, ignore it
+        return True
+
+
+def _parse_filename(filename: str):
+    """(name, version, tags) for a wheel, (name, version, None) for an sdist, None for junk."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, tags = parse_wheel_filename(filename)
+            return name, version, tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return name, version, None
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return None
+    return None
+
+
+def _parse_metadata(data: bytes, filename: str) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
+    from email.parser import BytesParser
+
+    message = BytesParser().parsebytes(data, headersonly=True)
+    requirements = []
+    for line in message.get_all("Requires-Dist") or ():
+        try:
+            requirements.append(Requirement(line))
+        except InvalidRequirement:
+            continue  # as pip: a broken dependency line of an old release is skipped
+    return tuple(requirements), (message.get("Requires-Python") or "").strip() or None
+
+
+class _Reporter(BaseReporter):
+    pass
+
+
+def resolve(
+    requirements: Mapping[str, Sequence[str]],
+    interpreter: Interpreter,
+    sources: Sources,
+    root: Path,
+    *,
+    where: str,
+    prereleases: bool = False,
+    upgrade: bool = False,
+    refresh: bool = False,
+) -> Resolution:
+    """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
+
+    Each resolved package carries the labels whose requirements reach it, so the lock can say
+    "only with extra x" without resolving twice.
+    """
+    roots: Dict[str, List[Req]] = {
+        label: [parse_requirement(text, where) for text in texts] for label, texts in requirements.items()
+    }
+    client = IndexClient(sources, root)
+    provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh)
+    try:
+        provider.prefetch(req.name for reqs in roots.values() for req in reqs)
+        try:
+            result = Resolver(provider, _Reporter()).resolve([r for reqs in roots.values() for r in reqs], max_rounds=20000)
+        except ResolutionImpossible as error:
+            raise _conflict(error, provider) from None
+        except ResolutionTooDeep:
+            raise ResolutionError("resolution took too many rounds", hint="pin some of the requirements more tightly") from None
+        return _resolution(result, roots, provider)
+    finally:
+        provider.close()
+        client.close()
+
+
+def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:
+    """pip's explanation: each requirement on the project that cannot be met, and who asked."""
+    causes = list(error.causes)
+    names = sorted({cause.requirement.name for cause in causes})
+    lines = []
+    for cause in causes:
+        who = cause.parent.name + " " + str(cause.parent.version) if cause.parent is not None else "the project"
+        if cause.parent is not None and cause.parent.name == PYTHON:
+            who = "the project"
+        what = cause.requirement.text
+        if cause.requirement.name == PYTHON:
+            what = f"Python {cause.requirement.specifier}"
+        lines.append(f"{who} requires {what}")
+    lines = list(dict.fromkeys(lines))
+    if len(lines) == 1 or len(names) == 1 and all(cause.requirement.name in provider.why_empty for cause in causes):
+        name = names[0]
+        why = provider.why_empty.get(name, "")
+        if name == PYTHON:
+            why = f"the target is Python {provider.python_version}"
+        return ResolutionError(
+            f"no version of {name if name != PYTHON else 'Python'} satisfies: {'; '.join(lines)}" + (f" ({why})" if why else ""),
+            hint="relax the requirement" if "available" in why else None,
+        )
+    return ResolutionError(
+        f"conflicting requirements on {', '.join(n if n != PYTHON else 'Python' for n in names)}: " + "; ".join(lines),
+        hint="the conflict is caused by the requirements above; loosen one of them",
+    )
+
+
+def _resolution(result, roots: Mapping[str, Sequence[Req]], provider: Provider) -> Resolution:
+    labels: Dict[str, set] = {}
+    for label, reqs in roots.items():
+        seen: set = set()
+        stack = [req.key for req in reqs]
+        while stack:
+            key = stack.pop()
+            if key in seen or key not in result.mapping:
+                continue
+            seen.add(key)
+            labels.setdefault(key.split("[")[0], set()).add(label)
+            stack.extend(result.graph.iter_children(key))
+    packages = []
+    for key, candidate in result.mapping.items():
+        if candidate.name == PYTHON or candidate.extras:
+            continue
+        info = provider.versions(candidate.name)[candidate.version]
+        wheels = tuple(sorted((item[1] for item in info.wheels), key=lambda a: a.filename))
+        sdist = info.sdists[0][0] if info.sdists else None
+        _, requires_python = provider.dependencies(candidate)
+        packages.append(ResolvedPackage(
+            name=candidate.name,
+            version=str(candidate.version),
+            wheels=wheels,
+            sdist=sdist,
+            requires_python=candidate.details.requires_python or requires_python,
+            index=candidate.index or None,
+            labels=frozenset(labels.get(candidate.name, {ROOT})),
+        ))
+    return Resolution(tuple(sorted(packages, key=lambda p: p.name)))

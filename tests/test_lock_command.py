@@ -1,0 +1,157 @@
+"""`monotrail lock` end to end: pyproject.toml -> PEP 751 pylock.toml, validated with
+`packaging.pylock`, read back by our own reader, deterministic; `run` in a project without a lock."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import REPO, Monotrail  # noqa: E402
+from index_fixtures import IndexServer, build_wheel  # noqa: E402
+
+PYPROJECT = """
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = ["lib>=1"]
+
+[project.optional-dependencies]
+speed = ["fast"]
+
+[dependency-groups]
+dev = ["tester"]
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, index: IndexServer) -> Path:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name, version, requires in (("lib", "1.0", ()), ("lib", "1.2", ("helper>=2",)), ("helper", "1.0", ()), ("helper", "3.0", ()),
+                                    ("fast", "1.0", ()), ("tester", "8.0", ("helper>=2",))):
+        index.add(build_wheel(wheels, name, version, {f"{name}.py": f"VERSION = {version!r}\n"}, requires=requires))
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT).lstrip())
+    (directory / "main.py").write_text("import lib, helper\nprint('lib', lib.VERSION)\n")
+    return directory
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def lock(monotrail: Monotrail, project: Path, index: IndexServer, *args: str) -> subprocess.CompletedProcess:
+    return monotrail.run("+3.12", "lock", "--index-url", f"{index.url}/simple", *args, cwd=project)
+
+
+def test_lock_writes_a_valid_pylock_with_extras_and_groups(monotrail: Monotrail, project: Path, index) -> None:
+    from packaging.pylock import Pylock
+
+    from monotrail.lockfiles import read_lock
+    from monotrail.lockfiles.tomlfile import load_toml
+
+    ok(lock(monotrail, project, index))
+    path = project / "pylock.toml"
+    pylock = Pylock.from_dict(load_toml(path))  # raises on anything PEP 751 forbids
+    assert str(pylock.created_by) == "monotrail" and [str(e) for e in pylock.extras] == ["speed"]
+    assert [str(g) for g in pylock.dependency_groups] == ["dev"] and [str(g) for g in pylock.default_groups] == ["dev"]
+    assert str(pylock.requires_python) == "==3.12.*"
+    markers = {str(p.name): (str(p.version), p.marker and str(p.marker)) for p in pylock.packages}
+    assert markers == {
+        "fast": ("1.0", '"speed" in extras'),
+        "helper": ("3.0", None),
+        "lib": ("1.2", None),
+        "tester": ("8.0", '"dev" in dependency_groups'),
+    }
+    lock_model = read_lock(path)  # our own reader: the round trip
+    assert lock_model.format == "pylock" and set(lock_model.extras) == {"speed"}
+    assert all(p.wheels and p.wheels[0].sha256 for p in lock_model.packages)
+
+
+def test_lock_is_deterministic_and_up_to_date(monotrail: Monotrail, project: Path, index) -> None:
+    ok(lock(monotrail, project, index))
+    first = (project / "pylock.toml").read_bytes()
+    again = ok(lock(monotrail, project, index))
+    assert "up to date" in again.stderr
+    (project / "pylock.toml").unlink()
+    shutil.rmtree(monotrail.root / "cache")
+    ok(lock(monotrail, project, index))
+    assert (project / "pylock.toml").read_bytes() == first
+
+
+def test_lock_only_the_named_extra_and_group(monotrail: Monotrail, project: Path, index) -> None:
+    ok(lock(monotrail, project, index, "--extra", "speed"))
+    text = (project / "pylock.toml").read_text()
+    assert 'name = "fast"' in text and 'name = "tester"' in text  # groups default to all
+    with_unknown = lock(monotrail, project, index, "--extra", "nope")
+    assert with_unknown.returncode != 0 and "unknown extra 'nope'" in with_unknown.stderr
+
+
+def test_run_in_a_project_without_a_lock_locks_first(monotrail: Monotrail, project: Path, index) -> None:
+    result = ok(monotrail.run("+3.12", "run", "--index-url", f"{index.url}/simple", "main.py", cwd=project))
+    assert result.stdout.strip() == "lib 1.2"
+    assert (project / "pylock.toml").is_file()
+
+
+def test_locked_project_runs_with_its_dev_group(monotrail: Monotrail, project: Path, index) -> None:
+    ok(lock(monotrail, project, index))
+    result = ok(monotrail.run("+3.12", "run", "--index-url", f"{index.url}/simple", "python", "-c",
+                              "import tester, lib; print(lib.VERSION)", cwd=project))
+    assert result.stdout.strip() == "1.2"
+
+
+@pytest.mark.parametrize("text, where", [
+    ('[project]\nname = "x"\ndependencies = ["lib >>= 1"]\n', "pyproject.toml:3"),
+    ('[project]\nname = "x"\ndependencies = [\n', "pyproject.toml:"),
+])
+def test_malformed_pyproject_names_file_and_line(monotrail: Monotrail, project: Path, index, text, where) -> None:
+    (project / "pyproject.toml").write_text(text)
+    result = lock(monotrail, project, index)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and where in result.stderr.splitlines()[0]
+
+
+def test_conflict_is_one_error_and_the_store_is_unchanged(monotrail: Monotrail, project: Path, index) -> None:
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\ndependencies = ["lib>=1.2", "helper<2"]\n')
+    result = lock(monotrail, project, index)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "helper" in result.stderr and "lib 1.2 requires helper" in result.stderr
+    assert not (project / "pylock.toml").exists() and monotrail.store_listing() == []
+
+
+def test_unknown_package_is_reported(monotrail: Monotrail, project: Path, index) -> None:
+    (project / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\ndependencies = ["nonexistent-pkg"]\n')
+    result = lock(monotrail, project, index)
+    assert result.returncode != 0 and "'nonexistent-pkg' was not found on the index" in result.stderr
+
+
+def test_offline_with_nothing_cached_fails_cleanly(monotrail: Monotrail, project: Path, index) -> None:
+    result = lock(monotrail, project, index, "--offline")
+    assert result.returncode != 0 and "Traceback" not in result.stderr and "offline" in result.stderr
+
+
+UV = REPO / "bench" / ".venv" / "bin" / "uv"
+
+
+@pytest.mark.skipif(not UV.exists(), reason="uv is not installed in bench/.venv")
+def test_uv_installs_our_pylock(monotrail: Monotrail, project: Path, index, tmp_path: Path, py312: Path) -> None:
+    ok(lock(monotrail, project, index))
+    venv = tmp_path / "venv"
+    env = {"PATH": "/usr/bin:/bin", "UV_CACHE_DIR": str(tmp_path / "uvcache"), "NO_PROXY": "127.0.0.1"}
+    ok(subprocess.run([str(UV), "venv", "-q", "-p", str(py312), str(venv)], env=env, capture_output=True, text=True))
+    ok(subprocess.run([str(UV), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
+                       str(project / "pylock.toml")], env=env, capture_output=True, text=True))
+    result = ok(subprocess.run([str(venv / "bin" / "python"), "-c", "import lib, helper; print(lib.VERSION)"],
+                               capture_output=True, text=True))
+    assert result.stdout.strip() == "1.2"

@@ -1,0 +1,179 @@
+"""The resolver over a local index (tests/index_fixtures.IndexServer): versions, extras, markers,
+yanked files, requires-python, metadata files present or absent, conflicts, the store preference.
+
+In-process: `monotrail.resolver.resolve` against wheels built in the test; no network.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from index_fixtures import IndexServer, build_wheel  # noqa: E402
+
+from monotrail.errors import ResolutionError  # noqa: E402
+from monotrail.index import Sources  # noqa: E402
+from monotrail.interpreters import find_interpreter  # noqa: E402
+from monotrail.resolver import resolve  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def interpreter(tmp_path_factory, py312):
+    root = tmp_path_factory.mktemp("interp-root")
+    return find_interpreter(str(py312), requires_python=None, start_dir=root, root=root)
+
+
+@pytest.fixture
+def wheels(tmp_path: Path) -> Path:
+    path = tmp_path / "wheels"
+    path.mkdir()
+    return path
+
+
+def publish(index: IndexServer, wheels: Path, name: str, version: str, *requires: str, **attributes) -> None:
+    extras = tuple(sorted({r.split("extra == '")[1].split("'")[0] for r in requires if "extra ==" in r}))
+    wheel_options = {k: attributes.pop(k) for k in ("requires_python", "tag") if k in attributes}
+    if "tag" in wheel_options:
+        wheel_options["tag"] = wheel_options.pop("tag")
+    index.add(build_wheel(wheels, name, version, {f"{name.replace('-', '_')}.py": ""}, requires=requires,
+                          provides_extras=extras, requires_python=wheel_options.get("requires_python"),
+                          **({"tag": wheel_options["tag"]} if "tag" in wheel_options else {})), **attributes)
+
+
+def pins(index: IndexServer, interpreter, root: Path, requirements: Dict[str, List[str]], **options) -> Dict[str, str]:
+    resolution = resolve(requirements, interpreter, Sources((f"{index.url}/simple",)), root, where="test", **options)
+    return {p.name: p.version for p in resolution.packages}
+
+
+def test_newest_versions_and_transitive_dependencies(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "app", "1.0", "lib>=1")
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "1.5")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["app"]}) == {"app": "1.0", "lib": "1.5"}
+
+
+def test_extra_pulls_in_optional_dependency_and_marks_it(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "app", "1.0", "fast ; extra == 'speed'")
+    publish(index, wheels, "fast", "2.0")
+    assert pins(index, interpreter, tmp_path / "r1", {"": ["app"]}) == {"app": "1.0"}
+    resolution = resolve({"": ["app"], "extra:speed": ["app[speed]"]}, interpreter,
+                         Sources((f"{index.url}/simple",)), tmp_path / "r2", where="test")
+    labels = {p.name: set(p.labels) for p in resolution.packages}
+    assert labels == {"app": {"", "extra:speed"}, "fast": {"extra:speed"}}
+
+
+@pytest.mark.parametrize("marker, expected", [
+    ("sys_platform == 'win32'", {"app": "1.0"}),
+    ("python_version >= '3.8'", {"app": "1.0", "dep": "1.0"}),
+    ("python_version < '3.8'", {"app": "1.0"}),
+])
+def test_markers_are_evaluated_for_the_target(index, wheels, tmp_path, interpreter, marker, expected) -> None:
+    publish(index, wheels, "app", "1.0", f"dep ; {marker}")
+    publish(index, wheels, "dep", "1.0")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["app"]}) == expected
+
+
+def test_yanked_files_are_skipped(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "2.0", yanked="broken")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["lib"]}) == {"lib": "1.0"}
+
+
+def test_requires_python_on_the_index_and_in_the_metadata(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "2.0", requires_python=">=3.99")  # only the page says so
+    publish(index, wheels, "old", "1.0")
+    publish(index, wheels, "old", "2.0", requires_python=">=3.99")
+    index.state.attributes["old-2.0-py3-none-any.whl"]["requires_python"] = None  # only METADATA says so
+    assert pins(index, interpreter, tmp_path / "root", {"": ["lib", "old"]}) == {"lib": "1.0", "old": "1.0"}
+
+
+@pytest.mark.parametrize("metadata, advertise", [(True, True), (True, False), (False, False)])
+def test_metadata_from_the_metadata_file_or_the_wheel(index, wheels, tmp_path, interpreter, metadata, advertise) -> None:
+    publish(index, wheels, "app", "1.0", "lib", metadata=metadata, advertise=advertise)
+    publish(index, wheels, "lib", "1.0")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["app"]}) == {"app": "1.0", "lib": "1.0"}
+    ranged = index.requests("range /files/app-")
+    assert bool(ranged) is (not metadata)  # without a .metadata file: range requests, no download
+
+
+def test_prereleases_only_when_asked(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "2.0b1")
+    assert pins(index, interpreter, tmp_path / "r1", {"": ["lib"]}) == {"lib": "1.0"}
+    assert pins(index, interpreter, tmp_path / "r2", {"": ["lib"]}, prereleases=True) == {"lib": "2.0b1"}
+    assert pins(index, interpreter, tmp_path / "r3", {"": ["lib>=2.0b1"]}) == {"lib": "2.0b1"}
+
+
+def test_wheels_for_other_platforms_are_not_candidates(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "2.0", tag="cp312-cp312-win_amd64")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["lib"]}) == {"lib": "1.0"}
+
+
+def test_backtracks_to_a_compatible_version(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "a", "1.0", "shared<2")
+    publish(index, wheels, "a", "2.0", "shared>=2")
+    publish(index, wheels, "b", "1.0", "shared<2")
+    publish(index, wheels, "shared", "1.0")
+    publish(index, wheels, "shared", "2.0")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["a", "b"]}) == {"a": "1.0", "b": "1.0", "shared": "1.0"}
+
+
+def test_conflict_names_the_requirements_that_conflict(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "a", "1.0", "shared>=2")
+    publish(index, wheels, "b", "1.0", "shared<2")
+    publish(index, wheels, "shared", "1.0")
+    publish(index, wheels, "shared", "2.0")
+    with pytest.raises(ResolutionError) as error:
+        pins(index, interpreter, tmp_path / "root", {"": ["a", "b"]})
+    message = str(error.value)
+    assert "shared" in message and "a 1.0 requires shared>=2" in message and "b 1.0 requires shared<2" in message
+
+
+def test_no_matching_version_lists_what_exists(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    with pytest.raises(ResolutionError, match=r"no version of lib satisfies.*lib>=5.*available versions: 1.0"):
+        pins(index, interpreter, tmp_path / "root", {"": ["lib>=5"]})
+
+
+def test_unknown_package_is_not_found_on_the_index(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    with pytest.raises(ResolutionError, match="'nope' was not found on the index"):
+        pins(index, interpreter, tmp_path / "root", {"": ["nope"]})
+
+
+def test_sdist_only_version_says_building_is_not_supported(index, wheels, tmp_path, interpreter) -> None:
+    sdist = wheels / "src_only-1.0.tar.gz"
+    sdist.write_bytes(b"not really")
+    index.add(sdist)
+    with pytest.raises(ResolutionError, match="building from sdist is not supported yet"):
+        pins(index, interpreter, tmp_path / "root", {"": ["src-only"]})
+
+
+def test_versions_in_the_store_are_preferred_unless_upgrading(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "2.0")
+    root = tmp_path / "root"
+    (root / "store" / "lib" / "1.0").mkdir(parents=True)
+    assert pins(index, interpreter, root, {"": ["lib"]}) == {"lib": "1.0"}
+    assert pins(index, interpreter, root, {"": ["lib"]}, upgrade=True) == {"lib": "2.0"}
+
+
+def test_offline_resolves_from_the_cache(index, wheels, tmp_path, interpreter) -> None:
+    publish(index, wheels, "app", "1.0", "lib")
+    publish(index, wheels, "lib", "1.0")
+    root = tmp_path / "root"
+    assert pins(index, interpreter, root, {"": ["app"]}) == {"app": "1.0", "lib": "1.0"}
+    before = len(index.requests(""))
+    offline = Sources((f"{index.url}/simple",), offline=True)
+    resolution = resolve({"": ["app"]}, interpreter, offline, root, where="test")
+    assert {p.name for p in resolution.packages} == {"app", "lib"}
+    assert len(index.requests("")) == before
+    with pytest.raises(ResolutionError, match="offline"):
+        resolve({"": ["other"]}, interpreter, offline, root, where="test")

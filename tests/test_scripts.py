@@ -1,0 +1,166 @@
+"""PEP 723 scripts, `run --with` and `monotrail x` end to end, against a local index.
+
+A script's block is resolved once and the lock cached in the store (nothing written beside the
+script); the second run is a warm run that asks the index nothing. `#!/usr/bin/env monotrail`
+goes through the sh front door.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from conftest import REPO, Monotrail, base_env  # noqa: E402
+from index_fixtures import IndexServer, build_wheel  # noqa: E402
+
+TOOL = """\
+#!/usr/bin/env monotrail
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["greet>=1"]
+# ///
+import sys, greet
+print(greet.hello(), sys.version_info[:2] >= (3, 10), sys.prefix == sys.base_prefix)
+"""
+
+
+@pytest.fixture
+def published(tmp_path: Path, index: IndexServer) -> IndexServer:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for version in ("1.0", "2.0"):
+        index.add(build_wheel(wheels, "greet", version, {"greet.py": f"def hello():\n    return 'hello {version}'\n"},
+                              requires=("colors",) if version == "2.0" else ()))
+    index.add(build_wheel(wheels, "colors", "1.0", {"colors.py": "RED = 'red'\n"}))
+    index.add(build_wheel(
+        wheels, "shout", "1.0", {"shout/__init__.py": "", "shout/cli.py": "import sys\ndef main():\n    print(' '.join(sys.argv[1:]).upper())\n"},
+        entry_points="[console_scripts]\nshout = shout.cli:main\nyell = shout.cli:main\n"))
+    return index
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def index_env(index: IndexServer, **extra: str) -> dict:
+    return {"UV_INDEX_URL": f"{index.url}/simple", **extra}
+
+
+def test_script_block_is_resolved_once_then_runs_warm(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    script = write(tmp_path / "work" / "tool.py", TOOL)
+    first = ok(monotrail.run("run", str(script), env=index_env(published)))
+    assert first.stdout.strip() == "hello 2.0 True True"
+    assert sorted(os.listdir(script.parent)) == ["tool.py"]  # the user's directory stays clean
+    requests = len(published.requests(""))
+    second = ok(monotrail.run("run", str(script), env=index_env(published, MONOTRAIL_LOG="debug")))
+    assert second.stdout.strip() == "hello 2.0 True True" and "warm: environment exists" in second.stderr
+    assert len(published.requests("")) == requests
+
+
+def test_script_block_wins_over_a_lock_found_upwards(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    project = tmp_path / "project"
+    write(project / "requirements.txt", "colors==1.0\n")
+    script = write(project / "tool.py", TOOL)
+    result = ok(monotrail.run("run", str(script), env=index_env(published)))
+    assert result.stdout.strip() == "hello 2.0 True True"
+
+
+def test_editing_the_block_resolves_again(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    script = write(tmp_path / "tool.py", TOOL)
+    ok(monotrail.run("run", str(script), env=index_env(published)))
+    script.write_text(TOOL.replace('"greet>=1"', '"greet<2"'))
+    assert ok(monotrail.run("run", str(script), env=index_env(published))).stdout.strip() == "hello 1.0 True True"
+
+
+def test_shebang_script_through_the_front_door(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
+    (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
+    for name in ("monotrail", "monotrail-launcher"):
+        (bin_dir / name).chmod(0o755)
+    script = write(tmp_path / "work" / "tool.py", TOOL)
+    script.chmod(0o755)
+    os.utime(script, (1_600_000_000, 1_600_000_000))  # older than 2 s: the warm entry gets written
+    env = base_env(monotrail.root, **index_env(published))
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    for _ in range(2):
+        result = ok(subprocess.run(["./tool.py"], cwd=script.parent, env=env, capture_output=True, text=True,
+                                   stdin=subprocess.DEVNULL, timeout=60))
+        assert result.stdout.strip() == "hello 2.0 True True"
+    assert list((monotrail.root / "warm").rglob("script-tool.py"))
+    # the front door serves the warm run: the launcher would need the index env to fall back on
+    env.pop("UV_INDEX_URL")
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    (bin_dir / "monotrail-launcher").write_text("#!/bin/sh\necho launcher >&2; exit 99\n")
+    result = ok(subprocess.run(["./tool.py"], cwd=script.parent, env=env, capture_output=True, text=True,
+                               stdin=subprocess.DEVNULL, timeout=60))
+    assert result.stdout.strip() == "hello 2.0 True True"
+
+
+def test_lock_script_writes_a_lock_beside_it_that_later_runs_use(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    from packaging.pylock import Pylock
+
+    from monotrail.lockfiles.tomlfile import load_toml
+
+    script = write(tmp_path / "tool.py", TOOL.replace('"greet>=1"', '"greet==1.0"'))
+    ok(monotrail.run("lock", "--script", str(script), env=index_env(published)))
+    lock = tmp_path / "tool.py.lock"
+    Pylock.from_dict(load_toml(lock))
+    script.write_text(TOOL)  # the lock, not the block, decides from now on
+    assert ok(monotrail.run("run", str(script), env=index_env(published))).stdout.strip() == "hello 1.0 True True"
+
+
+@pytest.mark.parametrize("block, where", [
+    ("# /// script\n# dependencies = [\n# ///\n", "tool.py:"),
+    ("# /// script\n# dependencies = ['greet >>= 1']\n# ///\n", "tool.py:1"),
+    ("# /// script\n# dependencies = ['greet']\n", "tool.py:1"),
+])
+def test_malformed_block_is_one_error_with_file_and_line(monotrail: Monotrail, tmp_path: Path, published, block, where) -> None:
+    script = write(tmp_path / "tool.py", block + "print('x')\n")
+    result = monotrail.run("run", str(script), env=index_env(published))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and where in result.stderr.splitlines()[0]
+    assert monotrail.store_listing() == []
+
+
+def test_run_with_adds_requirements_for_one_run(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    script = write(tmp_path / "plain.py", "import colors\nprint(colors.RED)\n")
+    write(tmp_path / "requirements.txt", f"--index-url {published.url}/simple\ngreet==1.0\n")
+    result = ok(monotrail.run("run", "--with", "colors", str(script), env=index_env(published)))
+    assert result.stdout.strip() == "red"
+
+
+def test_x_runs_a_tools_console_script(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    result = ok(monotrail.run("x", "shout", "hi", "there", cwd=tmp_path, env=index_env(published)))
+    assert result.stdout.strip() == "HI THERE"
+    result = ok(monotrail.run("x", "--from", "shout==1.0", "yell", "again", cwd=tmp_path, env=index_env(published)))
+    assert result.stdout.strip() == "AGAIN"
+
+
+@pytest.mark.network
+def test_script_resolving_rich_from_pypi(monotrail: Monotrail, tmp_path: Path) -> None:
+    script = write(tmp_path / "rich_tool.py", """\
+        # /// script
+        # dependencies = ["rich"]
+        # ///
+        import rich
+        print("ok", rich.__name__)
+        """)
+    assert ok(monotrail.run("run", str(script), timeout=300)).stdout.strip() == "ok rich"
