@@ -24,7 +24,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, canonicalize_name, parse_sdist_filename, parse_wheel_filename
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
@@ -81,11 +81,18 @@ class Resolution:
     packages: Tuple[ResolvedPackage, ...]  # sorted by name
 
 
-@dataclass
 class _Version:
-    wheels: List[Tuple[int, Artifact, FileDetails, str]] = field(default_factory=list)  # (rank, file, details, index)
-    sdists: List[Tuple[Artifact, str]] = field(default_factory=list)
-    requires_python: Optional[str] = None
+    """The files of one version, grouped cheaply (file names split, not parsed); tags and
+    requires-python are looked at only for the versions the resolver reaches (`Provider.wheels`):
+    botocore lists thousands of files, and parsing each name's tags took most of a resolution."""
+
+    __slots__ = ("files", "wheels", "sdists", "requires_python")
+
+    def __init__(self) -> None:
+        self.files: List[Tuple[str, Artifact, FileDetails]] = []
+        self.wheels: Optional[List[Tuple[int, Artifact, FileDetails, str]]] = None  # (rank, file, details, index)
+        self.sdists: List[Tuple[Artifact, str]] = []
+        self.requires_python: Optional[str] = None  # set when it excludes the target
 
 
 def parse_requirement(text: str, where: str, parent: Optional[str] = None) -> Req:
@@ -127,7 +134,7 @@ class Provider(AbstractProvider):
         self._dependencies: Dict[Tuple[str, Version], Tuple[Tuple[Requirement, ...], Optional[str]]] = {}
         self._pool = ThreadPoolExecutor(max_workers=16)
         self._prefetching: Dict[str, object] = {}
-        self.why_empty: Dict[str, str] = {}  # name -> why no version fits (for messages)
+        self._fits: Dict[str, bool] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -155,16 +162,17 @@ class Provider(AbstractProvider):
         excluded = {candidate.version for candidate in incompatibilities[identifier]}
         allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
         versions = self.versions(name)
-        matching = [
-            version for version in versions
-            if version not in excluded and versions[version].wheels
-            and all(r.specifier.contains(version, prereleases=allow_pre) for r in requirements)
-        ]
-        if not matching:
-            self.why_empty[name] = self._why_empty(name, requirements, allow_pre)
         stored = set() if self.upgrade else self._stored_versions(name)
-        matching.sort(key=lambda v: (str(v) in stored, v), reverse=True)
-        return [self._candidate(name, version, extras) for version in matching]
+        ordered = sorted(versions, key=lambda v: (str(v) in stored, v), reverse=True)
+
+        def matches():  # lazily: resolvelib mostly takes the first
+            for version in ordered:
+                if version in excluded or not all(r.specifier.contains(version, prereleases=allow_pre) for r in requirements):
+                    continue
+                if self.wheels(name, version):
+                    yield self._candidate(name, version, extras)
+
+        return matches
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         return requirement.specifier.contains(candidate.version, prereleases=True)
@@ -197,11 +205,16 @@ class Provider(AbstractProvider):
     def _load_versions(self, name: str) -> Dict[Version, _Version]:
         future = self._prefetching.pop(name, None)
         try:
-            files = future.result() if future is not None else self.client.index_files(name, refresh=self.refresh)  # type: ignore[attr-defined]
+            if future is not None:
+                return future.result()  # type: ignore[attr-defined]
+            files = self.client.index_files(name, refresh=self.refresh)
         except IndexError_:
             if not self.client.sources.offline:
                 raise
             files = []
+        return self._group(name, files)
+
+    def _group(self, name: str, files) -> Dict[Version, _Version]:
         if not files and self.client.sources.offline:
             files = self._store_files(name)
         if not files:
@@ -212,25 +225,55 @@ class Provider(AbstractProvider):
                 hint="check the name's spelling" if not self.client.sources.offline else "run once without --offline to fill the cache",
             )
         versions: Dict[Version, _Version] = {}
-        for index, artifact, details in files:
-            if details.yanked:
+        parsed: Dict[str, Optional[Version]] = {}
+        names: Dict[str, bool] = {}
+        for entry in files:
+            if entry[2].yanked:
                 continue
-            parsed = _parse_filename(artifact.filename)
-            if parsed is None or canonicalize_name(parsed[0]) != name:
+            split = _split_filename(entry[1].filename)
+            if split is None:
                 continue
-            version = versions.setdefault(parsed[1], _Version())
-            if details.requires_python and not _python_fits(details.requires_python, self.python_version):
-                version.requires_python = details.requires_python
+            project, raw = split
+            if project not in names:
+                names[project] = canonicalize_name(project) == name
+            if not names[project]:
                 continue
-            if parsed[2] is None:
-                version.sdists.append((artifact, index))
-                continue
-            rank = min((self.ranks[str(tag)] for tag in parsed[2] if str(tag) in self.ranks), default=None)
-            if rank is not None:
-                version.wheels.append((rank, artifact, details, index))
-        for version in versions.values():
-            version.wheels.sort(key=lambda item: (item[0], item[1].filename))
+            if raw not in parsed:
+                try:
+                    parsed[raw] = Version(raw)
+                except ValueError:
+                    parsed[raw] = None
+            version = parsed[raw]
+            if version is not None:
+                versions.setdefault(version, _Version()).files.append(entry)
         return versions
+
+    def wheels(self, name: str, version: Version) -> List[Tuple[int, Artifact, FileDetails, str]]:
+        """The version's wheels for the target, best tag first; sdists and requires-python noted."""
+        info = self.versions(name)[version]
+        if info.wheels is not None:
+            return info.wheels
+        wheels = []
+        for index, artifact, details in info.files:
+            if details.requires_python and not self._python_fits(details.requires_python):
+                info.requires_python = details.requires_python
+                continue
+            if not artifact.filename.endswith(".whl"):
+                info.sdists.append((artifact, index))
+                continue
+            tags = _wheel_tags(artifact.filename)
+            rank = min((self.ranks[tag] for tag in tags if tag in self.ranks), default=None)
+            if rank is not None:
+                wheels.append((rank, artifact, details, index))
+        wheels.sort(key=lambda item: (item[0], item[1].filename))
+        info.wheels = wheels
+        return wheels
+
+    def _python_fits(self, requires_python: str) -> bool:
+        fits = self._fits.get(requires_python)
+        if fits is None:
+            fits = self._fits[requires_python] = _python_fits(requires_python, self.python_version)
+        return fits
 
     def _store_files(self, name: str) -> List[Tuple[str, Artifact, FileDetails]]:
         """Offline without a cached page: the wheels unpacked in the store are the only versions."""
@@ -255,7 +298,7 @@ class Provider(AbstractProvider):
             return set()
 
     def _candidate(self, name: str, version: Version, extras: FrozenSet[str]) -> Candidate:
-        _, wheel, details, index = self.versions(name)[version].wheels[0]
+        _, wheel, details, index = self.wheels(name, version)[0]
         return Candidate(name, version, extras, wheel, details, index)
 
     def dependencies(self, candidate: Candidate) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
@@ -277,32 +320,29 @@ class Provider(AbstractProvider):
                 continue
             self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
 
-    def _prefetch_one(self, name: str):
-        files = self.client.index_files(name, refresh=self.refresh)
+    def _prefetch_one(self, name: str) -> Dict[Version, _Version]:
+        versions = self._group(name, self.client.index_files(name, refresh=self.refresh))
         try:
-            newest = self._newest_wheel(files)
-            if newest is not None:
-                from monotrail.metadata import core_metadata
+            for version in sorted((v for v in versions if not v.is_prerelease), reverse=True)[:1]:
+                info = versions[version]
+                wheel = self._best_of(info)
+                if wheel is not None:
+                    from monotrail.metadata import core_metadata
 
-                artifact, details, version = newest
-                core_metadata(self.client, name, version, artifact, details, self.root)
+                    core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
         except Exception:  # a prefetch is a guess; the resolver asks again and reports properly
             pass
-        return files
+        return versions
 
-    def _newest_wheel(self, files) -> Optional[Tuple[Artifact, FileDetails, str]]:
+    def _best_of(self, info: _Version) -> Optional[Tuple[Artifact, FileDetails]]:
         best = None
-        for _, artifact, details in files:
-            parsed = _parse_filename(artifact.filename)
-            if parsed is None or parsed[2] is None or details.yanked or parsed[1].is_prerelease:
+        for _, artifact, details in info.files:
+            if not artifact.filename.endswith(".whl"):
                 continue
-            if not any(str(tag) in self.ranks for tag in parsed[2]):
-                continue
-            if details.requires_python and not _python_fits(details.requires_python, self.python_version):
-                continue
-            if best is None or parsed[1] > best[0]:
-                best = (parsed[1], artifact, details)
-        return None if best is None else (best[1], best[2], str(best[0]))
+            rank = min((self.ranks[tag] for tag in _wheel_tags(artifact.filename) if tag in self.ranks), default=None)
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, artifact, details)
+        return None if best is None else (best[1], best[2])
 
     def _wanted(self, requirement: Requirement, extras: FrozenSet[str]) -> bool:
         """Base candidates take dependencies whose marker holds without an extra; `name[x]`
@@ -314,15 +354,18 @@ class Provider(AbstractProvider):
             return base
         return not base and any(_evaluate(requirement.marker, self.environment, extra) for extra in extras)
 
-    def _why_empty(self, name: str, requirements: Sequence[Req], allow_pre: bool) -> str:
-        versions = self._versions.get(name, {})
-        if not versions:
-            return "no versions"
+    def why_empty(self, name: str, requirements: Sequence[Req]) -> str:
+        try:
+            versions = self.versions(name)
+        except Exception:
+            return ""
+        allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
         fitting = [v for v in versions if all(r.specifier.contains(v, prereleases=allow_pre) for r in requirements)]
         if not fitting:
             shown = ", ".join(str(v) for v in sorted(versions)[-8:])
             return f"available versions: {shown}"
         for version in sorted(fitting, reverse=True):
+            self.wheels(name, version)
             info = versions[version]
             if info.requires_python and not info.wheels:
                 return f"{name} {version} requires Python {info.requires_python}, the target is {self.python_version}"
@@ -342,18 +385,22 @@ def _python_fits(requires_python: str, version: Version) -> bool:
         return True
 
 
-def _parse_filename(filename: str):
-    """(name, version, tags) for a wheel, (name, version, None) for an sdist, None for junk."""
-    try:
-        if filename.endswith(".whl"):
-            name, version, _, tags = parse_wheel_filename(filename)
-            return name, version, tags
-        if filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-            return name, version, None
-    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
-        return None
+def _split_filename(filename: str) -> Optional[Tuple[str, str]]:
+    """(project, version) of a wheel or sdist file name, by splitting only; None for junk."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return (parts[0], parts[1]) if len(parts) in (5, 6) else None
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            project, _, version = filename[: -len(suffix)].rpartition("-")
+            return (project, version) if project else None
     return None
+
+
+def _wheel_tags(filename: str) -> List[str]:
+    from monotrail.selection import _wheel_tags as tags
+
+    return tags(filename) or []
 
 
 def _parse_metadata(data: bytes, filename: str) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
@@ -422,9 +469,9 @@ def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionErro
             what = f"Python {cause.requirement.specifier}"
         lines.append(f"{who} requires {what}")
     lines = list(dict.fromkeys(lines))
-    if len(lines) == 1 or len(names) == 1 and all(cause.requirement.name in provider.why_empty for cause in causes):
+    if len(names) == 1:
         name = names[0]
-        why = provider.why_empty.get(name, "")
+        why = provider.why_empty(name, [cause.requirement for cause in causes]) if name != PYTHON else ""
         if name == PYTHON:
             why = f"the target is Python {provider.python_version}"
         return ResolutionError(
@@ -454,7 +501,7 @@ def _resolution(result, roots: Mapping[str, Sequence[Req]], provider: Provider) 
         if candidate.name == PYTHON or candidate.extras:
             continue
         info = provider.versions(candidate.name)[candidate.version]
-        wheels = tuple(sorted((item[1] for item in info.wheels), key=lambda a: a.filename))
+        wheels = tuple(sorted((item[1] for item in provider.wheels(candidate.name, candidate.version)), key=lambda a: a.filename))
         sdist = info.sdists[0][0] if info.sdists else None
         _, requires_python = provider.dependencies(candidate)
         packages.append(ResolvedPackage(

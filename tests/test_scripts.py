@@ -97,13 +97,19 @@ def test_shebang_script_through_the_front_door(monotrail: Monotrail, tmp_path: P
         (bin_dir / name).chmod(0o755)
     script = write(tmp_path / "work" / "tool.py", TOOL)
     script.chmod(0o755)
-    os.utime(script, (1_600_000_000, 1_600_000_000))  # older than 2 s: the warm entry gets written
+    # .python-version bounds the directories the warm entry watches (else up to /, and /tmp changes)
+    version_file = write(tmp_path / "work" / ".python-version", "3.12\n")
+    for path in (script, version_file):
+        os.utime(path, (1_600_000_000, 1_600_000_000))  # older than 2 s: the warm entry gets written
     env = base_env(monotrail.root, **index_env(published))
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     for _ in range(2):
         result = ok(subprocess.run(["./tool.py"], cwd=script.parent, env=env, capture_output=True, text=True,
                                    stdin=subprocess.DEVNULL, timeout=60))
         assert result.stdout.strip() == "hello 2.0 True True"
+        # files changed within 2 s keep the warm entry from being written (one-second -nt): age them
+        for path in [script.parent, *(monotrail.root / "resolved").rglob("pylock.toml")]:
+            os.utime(path, (1_600_000_000, 1_600_000_000))
     assert list((monotrail.root / "warm").rglob("script-tool.py"))
     # the front door serves the warm run: the launcher would need the index env to fall back on
     env.pop("UV_INDEX_URL")
