@@ -141,10 +141,16 @@ def main() -> None:
         file.write("\n# a second project with the same packages\n")
     first_run = once([monotrail, "run", "--lock", "uv.lock", "--no-default-groups", "-c", "pass"], env, second)
     warm_run = timed([monotrail, "run", "--lock", "uv.lock", "--no-default-groups", "-c", "pass"], options.runs, env, second)[0]
-    uv_warm_sync = timed([uv, "sync", "--frozen", "--no-dev"], 5, env, second)[0]
+    uv_new_venv = statistics.median(_uv_sync_into_new_venv(uv, env, second) for _ in range(5))
     row("second project, all packages in the store: first run minus warm run", first_run - warm_run,
-        "`uv sync --frozen` (warm)", uv_warm_sync, "<= 50 ms")
+        "`uv sync --frozen` into a new .venv (warm cache)", uv_new_venv, "<= 50 ms")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def _uv_sync_into_new_venv(uv: str, env: dict, project: Path) -> float:
+    """What "becoming runnable" costs uv: a new project venv, linked from its warm cache."""
+    shutil.rmtree(project / ".venv", ignore_errors=True)
+    return once([uv, "sync", "--frozen", "--no-dev"], env, project)
 
 
 def _inner_ms(commands: list, runs: int, env: dict, cwd: Path) -> list:

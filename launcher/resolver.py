@@ -134,6 +134,10 @@ class Provider(AbstractProvider):
         self._dependencies: Dict[Tuple[str, Version], Tuple[Tuple[Requirement, ...], Optional[str]]] = {}
         self._pool = ThreadPoolExecutor(max_workers=16)
         self._prefetching: Dict[str, object] = {}
+        self._submitted: set = set()
+        import threading
+
+        self._prefetch_lock = threading.Lock()
         self._fits: Dict[str, bool] = {}
 
     def close(self) -> None:
@@ -315,10 +319,12 @@ class Provider(AbstractProvider):
     def prefetch(self, names: Iterable[str]) -> None:
         """Fetch the pages (and the newest version's metadata) of coming projects in parallel:
         resolvelib asks for one project at a time, the network answers many at once."""
-        for name in names:
-            if name in self._versions or name in self._prefetching:
-                continue
-            self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
+        with self._prefetch_lock:
+            for name in names:
+                if name in self._versions or name in self._submitted:
+                    continue
+                self._submitted.add(name)
+                self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
 
     def _prefetch_one(self, name: str) -> Dict[Version, _Version]:
         versions = self._group(name, self.client.index_files(name, refresh=self.refresh))
@@ -329,7 +335,11 @@ class Provider(AbstractProvider):
                 if wheel is not None:
                     from monotrail.metadata import core_metadata
 
-                    core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
+                    data = core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
+                    # Walk on: the newest version's dependencies are what the resolver will most
+                    # likely ask for next, so the whole graph is fetched in parallel, not level by level.
+                    requirements, _ = _parse_metadata(data, wheel[0].filename)
+                    self.prefetch(canonicalize_name(r.name) for r in requirements if self._wanted(r, frozenset()))
         except Exception:  # a prefetch is a guess; the resolver asks again and reports properly
             pass
         return versions
