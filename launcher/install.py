@@ -43,6 +43,7 @@ def install_environment(
             root,
             progress=not request.quiet,
             tags=interpreter.tags,
+            interpreter=interpreter,
         )
         crash_point("install-entries-ready")
         paths = _extra_paths(lock, selected)

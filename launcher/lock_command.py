@@ -160,16 +160,24 @@ def _groups(table: object, path: Path, text: str) -> Dict[str, Tuple[str, ...]]:
 
 
 def _strings(items: object, path: Path, text: str, key: str) -> Tuple[str, ...]:
-    from packaging.requirements import InvalidRequirement, Requirement
-
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ProjectError(f"{key} must be a list of requirement strings", where=_where(path, text, key.split(".")[-1]))
-    for item in items:
-        try:
-            Requirement(item)
-        except InvalidRequirement as error:
-            raise ProjectError(f"invalid requirement {item!r} in {key}: {error}", where=_where(path, text, item)) from None
     return tuple(items)
+
+
+def _check_requirements(path: Path, requirements: Dict[str, Sequence[str]]) -> None:
+    """PEP 508 syntax, with the line; only before resolving (an up-to-date lock's inputs were checked)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from monotrail.lockfiles.tomlfile import read_toml_text
+
+    for label, items in requirements.items():
+        for item in items:
+            try:
+                Requirement(item)
+            except InvalidRequirement as error:
+                where = _where(path, read_toml_text(path), item)
+                raise ProjectError(f"invalid requirement {item!r} ({label or 'dependencies'}): {error}", where=where) from None
 
 
 def _where(path: Path, text: str, needle: str) -> str:
@@ -196,7 +204,8 @@ def lock_project(project: Project, options: ResolveOptions, out: Path, *, extras
     requirements.update({f"group:{name}": project.groups[name] for name in chosen_groups})
     default_groups = ["dev"] if "dev" in chosen_groups else []
     return _lock(requirements, project.requires_python, project.path.parent, options, out,
-                 extras=chosen_extras, groups=chosen_groups, default_groups=default_groups, where=str(project.path))
+                 extras=chosen_extras, groups=chosen_groups, default_groups=default_groups, where=str(project.path),
+                 check=lambda: _check_requirements(project.path, requirements))
 
 
 def _choose(kind: str, wanted: List[str], defined: Dict[str, Tuple[str, ...]], path: Path) -> List[str]:
@@ -242,11 +251,10 @@ def _lock(
     groups: Sequence[str] = (),
     default_groups: Sequence[str] = (),
     where: str,
+    check=None,
 ) -> bool:
     from monotrail.index import sources_from_env
     from monotrail.interpreters import find_interpreter
-    from monotrail.lockfiles import pylock_writer
-    from monotrail.resolver import resolve
     from monotrail.root import store_root
 
     root = Path(store_root())
@@ -254,15 +262,31 @@ def _lock(
     sources = sources_from_env(index_url=options.index_url, extra_index_urls=options.extra_index_urls,
                                find_links=options.find_links, offline=options.offline)
     inputs = _inputs_hash(requirements, interpreter, sources, options)
-    if not (options.upgrade or options.refresh) and pylock_writer.read_inputs(out) == inputs:
+    if not (options.upgrade or options.refresh) and _recorded_inputs(out) == inputs:
         debug(f"{out} is up to date (inputs {inputs[:12]})")
         return False
+    if check is not None:
+        check()
+    from monotrail.lockfiles import pylock_writer
+    from monotrail.resolver import resolve
+
     debug(f"resolving {dict(requirements)} for {interpreter.path}")
     resolution = resolve(requirements, interpreter, sources, root, where=where, prereleases=options.prereleases,
                          upgrade=options.upgrade, refresh=options.refresh)
     text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups,
                                 default_groups=default_groups, inputs=inputs)
     return pylock_writer.write(out, text)
+
+
+def _recorded_inputs(path: Path) -> Optional[str]:
+    """`[tool.monotrail] inputs` of an existing lock (written last by `pylock_writer.render`)."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError:
+        return None
+    marker = '\n[tool.monotrail]\ninputs = "'
+    at = text.rfind(marker)
+    return None if at < 0 else text[at + len(marker):].split('"', 1)[0]
 
 
 def _inputs_hash(requirements, interpreter, sources, options: ResolveOptions) -> str:

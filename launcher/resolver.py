@@ -175,6 +175,9 @@ class Provider(AbstractProvider):
                     continue
                 if self.wheels(name, version):
                     yield self._candidate(name, version, extras)
+                elif self.versions(name)[version].sdists:  # built on demand (monotrail.sdist_build)
+                    artifact, index = self.versions(name)[version].sdists[0]
+                    yield Candidate(name, version, extras, artifact, FileDetails(), index)
 
         return matches
 
@@ -314,7 +317,31 @@ class Provider(AbstractProvider):
     def _metadata(self, candidate: Candidate) -> bytes:
         from monotrail.metadata import core_metadata
 
+        if not candidate.wheel.filename.endswith(".whl"):
+            return self._sdist_metadata(candidate)
+
         return core_metadata(self.client, candidate.name, str(candidate.version), candidate.wheel, candidate.details, self.root)
+
+    def _sdist_metadata(self, candidate: Candidate) -> bytes:
+        """METADATA of the wheel built from the sdist (cached by the sdist's hash, as the wheel is)."""
+        from monotrail.download import download
+        from monotrail.metadata import _cache_path, _read_metadata_member, _write_atomic
+        from monotrail.sdist_build import built_wheel
+
+        cache = _cache_path(self.root, candidate.wheel)
+        if cache is not None and cache.is_file():
+            return cache.read_bytes()
+        if candidate.wheel.url and not candidate.wheel.path:
+            self.client.check_url(candidate.wheel.url)
+        sdist = download(candidate.wheel, self.root, client=self.client.client, offline=self.client.sources.offline)
+        wheel = built_wheel(sdist, candidate.wheel, self.interpreter, self.client.sources, self.root)
+        import zipfile
+
+        with zipfile.ZipFile(wheel) as archive:
+            data = _read_metadata_member(archive, wheel.name)
+        if cache is not None:
+            _write_atomic(cache, data, self.root)
+        return data
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Fetch the pages (and the newest version's metadata) of coming projects in parallel:
@@ -512,6 +539,8 @@ def _resolution(result, roots: Mapping[str, Sequence[Req]], provider: Provider) 
             continue
         info = provider.versions(candidate.name)[candidate.version]
         wheels = tuple(sorted((item[1] for item in provider.wheels(candidate.name, candidate.version)), key=lambda a: a.filename))
+        if not wheels and candidate.wheel.filename and not candidate.wheel.filename.endswith(".whl"):
+            info.sdists[:] = [(candidate.wheel, candidate.index)]
         sdist = info.sdists[0][0] if info.sdists else None
         _, requires_python = provider.dependencies(candidate)
         packages.append(ResolvedPackage(

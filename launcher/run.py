@@ -94,11 +94,11 @@ def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) 
 
 
 def _has_block(script: str) -> bool:
-    from monotrail.script_block import MARKER
-
+    """The `# /// script` opener anywhere in the file (`monotrail.script_block.MARKER`, inlined:
+    this runs on the warm path of every script). A false positive only costs the block parse."""
     try:
         with open(script, "rb") as file:
-            return MARKER in file.read()
+            return b"# /// script" in file.read()
     except OSError:
         return False
 

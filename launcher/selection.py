@@ -351,6 +351,9 @@ def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, rank
         lookup = Artifact(filename="", hashes=package.hashes)
         return Selected(package.name, package.version, lookup, package.index, None, tags=interpreter.tags)
     best = _best_wheel([wheel.filename for wheel in package.wheels], ranks)
+    if best is None and package.sdist is not None:
+        # No wheel fits: the store builds one from the sdist (monotrail.sdist_build).
+        return Selected(package.name, package.version, package.sdist, package.index, None)
     if best is None:
         raise _no_wheel(package, interpreter, where)
     return Selected(package.name, package.version, package.wheels[best], package.index, None)
@@ -364,7 +367,7 @@ def _no_wheel(package: LockedPackage, interpreter: Interpreter, where: str) -> S
     return SelectionError(
         f"no wheel of {package.name} {package.version} fits {interpreter.path} "
         f"(Python {_version_string(interpreter)}, best tags {', '.join(interpreter.tags[:3])}); "
-        f"the lock has{summary}: {shown or 'no files'}; building from sdist is not supported yet",
+        f"the lock has{summary}: {shown or 'no files'}, and no sdist to build one from",
         where=where,
         hint="use an interpreter this package has wheels for, or relock with a version that has one",
     )

@@ -171,6 +171,7 @@ def ensure_installed(
     progress: bool,
     *,
     tags: Sequence[str] = (),
+    interpreter: object = None,
 ) -> List[StoreEntry]:
     """A store entry for every selected wheel, same order as `selected`, directory sources skipped.
 
@@ -187,7 +188,7 @@ def ensure_installed(
         _warn_if_damaged(root, wheels[i])
     remove_stale_temp(root)
     with private_umask():
-        installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags)
+        installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags, interpreter)
     for i, entry in zip(missing, installed):
         entries[i] = entry
     elapsed = time.perf_counter() - started
@@ -228,7 +229,8 @@ def _sha256_count(artifact: Artifact) -> int:
 
 
 def _install_missing(
-    wheels: Sequence["Selected"], sources: "Sources", root: Path, progress: bool, tags: Sequence[str]
+    wheels: Sequence["Selected"], sources: "Sources", root: Path, progress: bool, tags: Sequence[str],
+    interpreter: object = None,
 ) -> List[StoreEntry]:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -239,7 +241,7 @@ def _install_missing(
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, len(wheels)), thread_name_prefix="monotrail-store")
     try:
         with Progress(progress) as bar:
-            futures = [pool.submit(_install_one, s, index, root, bar, tags) for s in wheels]
+            futures = [pool.submit(_install_one, s, index, root, bar, tags, interpreter) for s in wheels]
             return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on the first error, drop what has not started
@@ -248,10 +250,11 @@ def _install_missing(
 
 
 def _install_one(
-    selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str]
+    selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str],
+    interpreter: object = None,
 ) -> StoreEntry:
     try:
-        return _lookup_download_unpack(selected, index, root, bar, tags)
+        return _lookup_download_unpack(selected, index, root, bar, tags, interpreter)
     except OSError as exc:
         raise StoreError(
             f"cannot install {selected.name}=={selected.version}: {os_error_text(exc, root)}", hint=_STORE_HINT
@@ -259,7 +262,8 @@ def _install_one(
 
 
 def _lookup_download_unpack(
-    selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str]
+    selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str],
+    interpreter: object = None,
 ) -> StoreEntry:
     from monotrail.download import download
 
@@ -276,7 +280,28 @@ def _lookup_download_unpack(
         if present is not None:
             return present  # another process finished it while we waited
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
+        if not artifact.filename.endswith(".whl"):
+            return _build_into_store(selected, artifact, wheel, index, root, interpreter)
         return _unpack_into_store(selected, artifact.filename, wheel, root)
+
+
+def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, index: "IndexClient", root: Path,
+                      interpreter: object) -> StoreEntry:
+    """An sdist: build its wheel (cached by the sdist's hash), then unpack that under the sdist's
+    hash, the one the lock names, so the next run finds the entry without building."""
+    from monotrail.sdist_build import built_wheel
+
+    if interpreter is None:
+        raise StoreError(f"{artifact.filename} is an sdist and no interpreter was given to build it for",
+                         hint="this is a bug in the caller: pass the interpreter to ensure_installed")
+    built = built_wheel(sdist, artifact, interpreter, index.sources, root)
+    staging = _new_temp_dir(root)
+    try:
+        staged = staging / sdist.name  # <sdist sha256>.whl: the entry's id
+        shutil.copyfile(built, staged)
+        return _unpack_into_store(selected, built.name, staged, root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _resolve(selected: "Selected", index: "IndexClient", root: Path, tags: Sequence[str]) -> Artifact:

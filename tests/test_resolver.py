@@ -45,8 +45,10 @@ def publish(index: IndexServer, wheels: Path, name: str, version: str, *requires
                           **({"tag": wheel_options["tag"]} if "tag" in wheel_options else {})), **attributes)
 
 
-def pins(index: IndexServer, interpreter, root: Path, requirements: Dict[str, List[str]], **options) -> Dict[str, str]:
-    resolution = resolve(requirements, interpreter, Sources((f"{index.url}/simple",)), root, where="test", **options)
+def pins(index: IndexServer, interpreter, root: Path, requirements: Dict[str, List[str]], api: str = "simple",
+         **options) -> Dict[str, str]:
+    """`api`: "simple" negotiates PEP 691 JSON; "html/simple" forces PEP 503 HTML."""
+    resolution = resolve(requirements, interpreter, Sources((f"{index.url}/{api}",)), root, where="test", **options)
     return {p.name: p.version for p in resolution.packages}
 
 
@@ -78,10 +80,30 @@ def test_markers_are_evaluated_for_the_target(index, wheels, tmp_path, interpret
     assert pins(index, interpreter, tmp_path / "root", {"": ["app"]}) == expected
 
 
-def test_yanked_files_are_skipped(index, wheels, tmp_path, interpreter) -> None:
+APIS = pytest.mark.parametrize("api", ["simple", "html/simple"])
+
+
+@APIS
+@pytest.mark.parametrize("yanked", [True, "broken"])
+def test_yanked_files_are_skipped(index, wheels, tmp_path, interpreter, api, yanked) -> None:
     publish(index, wheels, "lib", "1.0")
-    publish(index, wheels, "lib", "2.0", yanked="broken")
-    assert pins(index, interpreter, tmp_path / "root", {"": ["lib"]}) == {"lib": "1.0"}
+    publish(index, wheels, "lib", "2.0", yanked=yanked)
+    assert pins(index, interpreter, tmp_path / "root", {"": ["lib"]}, api=api) == {"lib": "1.0"}
+
+
+@APIS
+def test_requires_python_on_the_page_excludes_a_version(index, wheels, tmp_path, interpreter, api) -> None:
+    publish(index, wheels, "lib", "1.0")
+    index.add(build_wheel(wheels, "lib", "2.0", {"lib.py": ""}), requires_python=">=3.99")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["lib"]}, api=api) == {"lib": "1.0"}
+
+
+@APIS
+def test_advertised_metadata_is_fetched_from_the_metadata_file(index, wheels, tmp_path, interpreter, api) -> None:
+    publish(index, wheels, "app", "1.0", "lib", advertise=True)
+    publish(index, wheels, "lib", "1.0")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["app"]}, api=api) == {"app": "1.0", "lib": "1.0"}
+    assert index.requests("/files/app-1.0-py3-none-any.whl.metadata") and not index.requests("range /files/app")
 
 
 def test_requires_python_on_the_index_and_in_the_metadata(index, wheels, tmp_path, interpreter) -> None:
@@ -148,11 +170,13 @@ def test_unknown_package_is_not_found_on_the_index(index, wheels, tmp_path, inte
         pins(index, interpreter, tmp_path / "root", {"": ["nope"]})
 
 
-def test_sdist_only_version_says_building_is_not_supported(index, wheels, tmp_path, interpreter) -> None:
+def test_a_broken_sdist_is_one_build_error(index, wheels, tmp_path, interpreter) -> None:
+    from monotrail.sdist_build import BuildError
+
     sdist = wheels / "src_only-1.0.tar.gz"
     sdist.write_bytes(b"not really")
     index.add(sdist)
-    with pytest.raises(ResolutionError, match="building from sdist is not supported yet"):
+    with pytest.raises(BuildError, match="cannot unpack src_only-1.0.tar.gz"):
         pins(index, interpreter, tmp_path / "root", {"": ["src-only"]})
 
 

@@ -146,6 +146,22 @@ def test_malformed_block_is_one_error_with_file_and_line(monotrail: Monotrail, t
     assert monotrail.store_listing() == []
 
 
+def test_offline_script_with_nothing_cached_is_one_error(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    script = write(tmp_path / "tool.py", TOOL)
+    result = monotrail.run("run", "--offline", str(script), env=index_env(published))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and "offline" in result.stderr
+    assert published.requests("") == [] and monotrail.store_listing() == []
+
+
+def test_unsatisfiable_block_names_the_conflict(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    script = write(tmp_path / "tool.py", TOOL.replace('"greet>=1"', '"greet>=3"'))
+    result = monotrail.run("run", str(script), env=index_env(published))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "no version of greet satisfies: the project requires greet>=3" in result.stderr
+    assert monotrail.store_listing() == []
+
+
 def test_run_with_adds_requirements_for_one_run(monotrail: Monotrail, tmp_path: Path, published) -> None:
     script = write(tmp_path / "plain.py", "import colors\nprint(colors.RED)\n")
     write(tmp_path / "requirements.txt", f"--index-url {published.url}/simple\ngreet==1.0\n")
@@ -170,3 +186,102 @@ def test_script_resolving_rich_from_pypi(monotrail: Monotrail, tmp_path: Path) -
         print("ok", rich.__name__)
         """)
     assert ok(monotrail.run("run", str(script), timeout=300)).stdout.strip() == "ok rich"
+
+
+# --- sdists: built with their PEP 517 backend ----------------------------------------------------
+
+BACKEND = '''
+import base64, hashlib, os, zipfile
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if FAIL:
+        raise RuntimeError("the compiler exploded")
+    dist = NAME.replace("-", "_")
+    info = f"{dist}-{VERSION}.dist-info"
+    files = {
+        f"{dist}.py": f"BUILT = True\\nVERSION = {VERSION!r}\\n",
+        f"{info}/METADATA": "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n%s" % (
+            NAME, VERSION, "".join(f"Requires-Dist: {r}\\n" for r in REQUIRES)),
+        f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b'=').decode()},{len(d)}"
+              for p, d in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = "\\n".join(record) + "\\n"
+    name = f"{dist}-{VERSION}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return name
+'''
+
+
+def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), fail: bool = False) -> Path:
+    """An sdist whose in-tree backend (`backend-path = ["."]`, no build requirements) writes a wheel."""
+    import io
+    import tarfile
+
+    top = f"{name.replace('-', '_')}-{version}"
+    members = {
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "backend.py": f"NAME, VERSION, REQUIRES, FAIL = {name!r}, {version!r}, {requires!r}, {fail!r}\n" + BACKEND,
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    path = directory / f"{top}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{member}")
+            info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_sdist_only_package_is_built_once_and_cached(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    published.add(build_sdist(tmp_path / "wheels", "from-source", "1.0", requires=("colors",)))
+    script = write(tmp_path / "tool.py", """\
+        # /// script
+        # dependencies = ["from-source"]
+        # ///
+        import colors, from_source
+        print(from_source.BUILT, from_source.VERSION, colors.RED)
+        """)
+    assert ok(monotrail.run("+3.12", "run", str(script), env=index_env(published))).stdout.strip() == "True 1.0 red"
+    built = list((monotrail.root / "built").rglob("*.whl"))
+    assert [p.name for p in built] == ["from_source-1.0-py3-none-any.whl"]
+    # another resolution needing it reuses the metadata and the store entry: no second build
+    other = write(tmp_path / "other.py", script.read_text().replace('["from-source"]', '["from-source", "colors"]'))
+    built[0].unlink()
+    assert ok(monotrail.run("+3.12", "run", str(other), env=index_env(published))).stdout.strip() == "True 1.0 red"
+    assert not list((monotrail.root / "built").rglob("*.whl"))
+
+
+def test_locked_sdist_is_built_when_installed(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    from packaging.pylock import Pylock
+
+    from monotrail.lockfiles.tomlfile import load_toml
+
+    published.add(build_sdist(tmp_path / "wheels", "from-source", "2.0"))
+    script = write(tmp_path / "tool.py", '# /// script\n# dependencies = ["from-source"]\n# ///\n'
+                                         'import from_source\nprint(from_source.VERSION)\n')
+    ok(monotrail.run("+3.12", "lock", "--script", str(script), env=index_env(published)))
+    lock = load_toml(tmp_path / "tool.py.lock")
+    Pylock.from_dict(lock)
+    assert "sdist" in lock["packages"][0] and "wheels" not in lock["packages"][0]
+    fresh = Monotrail(tmp_path / "fresh-root")  # nothing built, nothing cached: the store builds it
+    assert ok(fresh.run("+3.12", "run", str(script), env=index_env(published))).stdout.strip() == "2.0"
+    assert list((fresh.root / "built").rglob("*.whl"))
+
+
+def test_a_failing_build_backend_is_one_error_with_the_log(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    published.add(build_sdist(tmp_path / "wheels", "broken-build", "1.0", fail=True))
+    script = write(tmp_path / "tool.py", '# /// script\n# dependencies = ["broken-build"]\n# ///\nprint(1)\n')
+    result = monotrail.run("+3.12", "run", str(script), env=index_env(published))
+    assert result.returncode != 0 and "Traceback" not in result.stderr.splitlines()[0]
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: building a wheel from broken_build-1.0.tar.gz failed") and "compiler exploded" in first
+    assert "full build log is in" in result.stderr
+    log = next((monotrail.root / "built" / "logs").glob("*.log"))
+    assert "RuntimeError" in log.read_text()

@@ -123,21 +123,23 @@ def test_no_compatible_wheel_names_package_tags_and_files() -> None:
     package = LockedPackage(
         "fast", "2.0",
         wheels=(wheel("fast-2.0-cp312-cp312-win_amd64.whl"), wheel("fast-2.0-cp312-cp312-macosx_11_0_arm64.whl")),
-        sdist=Artifact("fast-2.0.tar.gz"),
     )
     with pytest.raises(SelectionError) as info:
         select(flat_lock(package), PY312, [], [])
     message = info.value.message
     assert "fast 2.0" in message
     assert ", ".join(PY312.tags[:3]) in message
-    assert "fast-2.0-cp312-cp312-win_amd64.whl" in message and "fast-2.0.tar.gz" in message
-    assert "building from sdist is not supported yet" in message
+    assert "fast-2.0-cp312-cp312-win_amd64.whl" in message
+    assert "no sdist to build one from" in message
     assert info.value.where == "/p/pylock.toml: package fast 2.0" and info.value.hint
 
 
-def test_sdist_only_package_is_an_error() -> None:
-    with pytest.raises(SelectionError, match="building from sdist is not supported yet"):
-        select(flat_lock(LockedPackage("old", "1.0", sdist=Artifact("old-1.0.tar.gz"))), PY312, [], [])
+@pytest.mark.parametrize("wheels", [(), ("old-1.0-cp312-cp312-win_amd64.whl",)])
+def test_without_a_fitting_wheel_the_sdist_is_selected_to_build(wheels) -> None:
+    sdist = Artifact("old-1.0.tar.gz")
+    package = LockedPackage("old", "1.0", wheels=tuple(wheel(name) for name in wheels), sdist=sdist)
+    [selected] = select(flat_lock(package), PY312, [], [])
+    assert selected.artifact == sdist
 
 
 def test_vcs_package_is_an_error_when_selected() -> None:

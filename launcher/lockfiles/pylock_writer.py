@@ -51,6 +51,8 @@ def render(
     if default_groups:
         lines.append(f"default-groups = {_array(sorted(default_groups))}")
     lines.append('created-by = "monotrail"')
+    if not resolution.packages:
+        lines.append("packages = []")
     for package in resolution.packages:
         lines += ["", *_package(package)]
     if inputs is not None:
@@ -69,9 +71,10 @@ def _package(package: ResolvedPackage) -> List[str]:
         lines.append(f"index = {_string(package.index)}")
     if package.sdist is not None:
         lines.append(f"sdist = {_file(package.sdist)}")
-    lines.append("wheels = [")
-    lines += [f"    {_file(wheel)}," for wheel in package.wheels]
-    lines.append("]")
+    if package.wheels:  # none: an sdist-only package, built when installed (monotrail.sdist_build)
+        lines.append("wheels = [")
+        lines += [f"    {_file(wheel)}," for wheel in package.wheels]
+        lines.append("]")
     return lines
 
 
@@ -129,17 +132,4 @@ def write(path: Path, text: str) -> bool:
     return True
 
 
-def read_inputs(path: Path) -> Optional[str]:
-    """`[tool.monotrail] inputs` of an existing lock: the hash of what it was resolved from."""
-    try:
-        text = path.read_text("utf-8")
-    except OSError:
-        return None
-    marker = '\n[tool.monotrail]\ninputs = "'
-    at = text.rfind(marker)
-    if at < 0:
-        return None
-    return text[at + len(marker):].split('"', 1)[0]
-
-
-__all__ = ["render", "write", "read_inputs", "target_environment"]
+__all__ = ["render", "write", "target_environment"]

@@ -1,0 +1,183 @@
+"""Building a wheel from an sdist with its PEP 517 backend, venv-less.
+
+The build requirements are resolved for the target interpreter and installed into the store like
+any lock's packages; the backend runs in that environment through `pyproject-hooks` (its hook
+runner is started as `<env>/bin/python`, the environment's shim). The built wheel is cached under
+`<root>/built/<sha256 of the sdist>/`: building is slow, and a given sdist is built once.
+
+A failing backend is one error naming the package with the log's tail; the whole log is kept in
+`<root>/built/logs/`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+from monotrail.errors import MonotrailError
+from monotrail.lock import Artifact
+
+DEFAULT_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
+_depth = 0  # build requirements that are sdists themselves: allowed one level deep
+
+
+class BuildError(MonotrailError):
+    """A PEP 517 backend failed, or the sdist cannot be unpacked or has no usable build-system."""
+
+
+def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Path) -> Path:
+    """The wheel built from `sdist` (a verified download of `artifact`) for `interpreter`."""
+    digest = artifact.sha256 or sdist.name.split(".")[0]
+    cache = root / "built" / digest / _interpreter_key(interpreter)
+    found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
+    if found:
+        return found[0]
+    global _depth
+    if _depth >= 2:
+        raise BuildError(f"{artifact.filename}: build requirements need sdists built several levels deep",
+                         hint="install a wheel of the build backend")
+    _depth += 1
+    try:
+        return _build(sdist, artifact, interpreter, sources, root, cache)
+    finally:
+        _depth -= 1
+
+
+def _interpreter_key(interpreter) -> str:
+    return (interpreter.tags[0] if interpreter.tags else "any").replace("/", "_")
+
+
+def _build(sdist: Path, artifact: Artifact, interpreter, sources, root: Path, cache: Path) -> Path:
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
+    try:
+        source = _unpack(sdist, artifact.filename, work / "src")
+        backend, backend_path, requires = _build_system(source, artifact.filename)
+        python = _build_env(requires, interpreter, sources, root, artifact.filename)
+        caller = _caller(source, backend, backend_path, python)
+        extra = [r for r in _hook(caller.get_requires_for_build_wheel, artifact, root) if r not in requires]
+        if extra:
+            caller = _caller(source, backend, backend_path, _build_env(requires + extra, interpreter, sources, root, artifact.filename))
+        out = work / "out"
+        out.mkdir()
+        name = _hook(lambda: caller.build_wheel(str(out)), artifact, root)
+        staged = work / "cache"
+        staged.mkdir()
+        shutil.move(str(out / name), staged / name)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staged, cache)
+        except OSError:
+            if not any(cache.glob("*.whl")):
+                raise
+        return sorted(cache.glob("*.whl"))[0]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _unpack(sdist: Path, filename: str, target: Path) -> Path:
+    try:
+        if filename.endswith(".zip"):
+            with zipfile.ZipFile(sdist) as archive:
+                for member in archive.namelist():
+                    if member.startswith("/") or ".." in Path(member).parts:
+                        raise BuildError(f"{filename} has an unsafe member {member!r}")
+                archive.extractall(target)
+        else:
+            with tarfile.open(sdist) as archive:
+                archive.extractall(target, filter="data")
+    except (OSError, tarfile.TarError, zipfile.BadZipFile) as error:
+        raise BuildError(f"cannot unpack {filename}: {error}") from None
+    children = [child for child in target.iterdir() if child.is_dir()]
+    if len(children) != 1:
+        raise BuildError(f"{filename} does not hold exactly one top-level directory")
+    return children[0]
+
+
+def _build_system(source: Path, filename: str) -> Tuple[str, Optional[List[str]], List[str]]:
+    pyproject = source / "pyproject.toml"
+    if not pyproject.is_file():
+        return DEFAULT_BACKEND[0], None, list(DEFAULT_BACKEND[1])
+    from monotrail.lockfiles.tomlfile import load_toml
+
+    table = load_toml(pyproject).get("build-system", {})
+    if not isinstance(table, dict):
+        raise BuildError(f"{filename}: [build-system] is not a table")
+    requires = table.get("requires", DEFAULT_BACKEND[1] if "build-backend" not in table else [])
+    backend = table.get("build-backend", DEFAULT_BACKEND[0])
+    backend_path = table.get("backend-path")
+    if not isinstance(requires, list) or not isinstance(backend, str):
+        raise BuildError(f"{filename}: invalid [build-system] in pyproject.toml")
+    return backend, backend_path, list(requires)
+
+
+def _build_env(requires: Sequence[str], interpreter, sources, root: Path, filename: str) -> str:
+    """An environment (in the store, like a run's) holding the build requirements; its python shim."""
+    import hashlib
+
+    from monotrail.cli import RunRequest
+    from monotrail.envs import env_key, read_launch
+    from monotrail.install import install_environment
+    from monotrail.lockfiles import pylock_writer
+    from monotrail.resolver import resolve
+
+    key = hashlib.sha256("\0".join([interpreter.path, *sorted(requires)]).encode()).hexdigest()[:24]
+    lock = root / "resolved" / "build" / key / "pylock.toml"
+    if not lock.is_file():
+        resolution = resolve({"": list(requires)}, interpreter, sources, root, where=f"build requirements of {filename}")
+        pylock_writer.write(lock, pylock_writer.render(resolution, interpreter))
+    python_key = f"cli:{interpreter.path}"
+    env_dir = os.path.join(root, "envs", env_key(str(lock), python_key, (), False, (), False))
+    launch = read_launch(env_dir)
+    if launch is None:
+        request = RunRequest(python=interpreter.path, target_kind="code", target=["-c", ""], lock=str(lock), quiet=True,
+                             offline=sources.offline)
+        launch = install_environment(request, str(lock.parent), str(lock), python_key, str(root), env_dir)
+    return os.path.join(launch.bin, "python")
+
+
+def _caller(source: Path, backend: str, backend_path, python: str):
+    from pyproject_hooks import BuildBackendHookCaller
+
+    return BuildBackendHookCaller(str(source), backend, backend_path, runner=_runner, python_executable=python)
+
+
+def _runner(cmd, cwd=None, extra_environ=None) -> None:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    if extra_environ:
+        env.update(extra_environ)
+    result = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise _BackendFailed(result.stdout.decode("utf-8", "replace"))
+
+
+class _BackendFailed(Exception):
+    def __init__(self, log: str) -> None:
+        super().__init__("backend failed")
+        self.log = log
+
+
+def _hook(call, artifact: Artifact, root: Path):
+    from pyproject_hooks import BackendUnavailable
+
+    try:
+        return call()
+    except _BackendFailed as failed:
+        logs = root / "built" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = logs / f"{artifact.filename}.log"
+        log.write_text(failed.log, "utf-8")
+        tail = " | ".join(line for line in failed.log.strip().splitlines()[-3:])
+        raise BuildError(f"building a wheel from {artifact.filename} failed: {tail}",
+                         hint=f"the full build log is in {log}") from None
+    except BackendUnavailable as error:
+        raise BuildError(f"{artifact.filename}: the build backend cannot be imported ({error.message or error})",
+                         hint="check [build-system] build-backend and requires") from None
