@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import TYPE_CHECKING, Dict, List, Sequence
+
+if TYPE_CHECKING:
+    from monotrail.store import StoreEntry
 
 MANIFEST_VERSION = 1
 
@@ -21,7 +24,7 @@ def _normalize(name: str) -> str:
 
 
 def build_manifest(
-    entries: Sequence["StoreEntryLike"],
+    entries: Sequence["StoreEntry"],
     python: str,
     python_mtime: float,
     env_dir: Path,
@@ -82,8 +85,3 @@ def _has_python_shebang(path: Path) -> bool:
 
 def dumps(manifest: Dict) -> str:
     return json.dumps(manifest, indent=1, sort_keys=True)
-
-
-class StoreEntryLike:  # documentation only: monotrail.store.StoreEntry has these two attributes
-    path: Path
-    meta: Dict
