@@ -119,7 +119,8 @@ class LockedPackage:
     # the store looks it up on the index by name + version and accepts only files with one of
     # these hashes (empty: any file, as pip without --require-hashes).
     hashes: Tuple[Tuple[str, str], ...] = ()
-    vcs: Optional[str] = None  # a VCS source ("git+https://...@<commit>"): locked, but not installable yet
+    vcs: Optional[str] = None  # a VCS source ("git+https://...@<commit>"): built by the store (monotrail.direct)
+    build: bool = False  # a non-editable directory source: built into a wheel, not made importable as-is
 
 
 @dataclass(frozen=True)

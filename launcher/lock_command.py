@@ -272,9 +272,9 @@ def _lock(
 
     debug(f"resolving {dict(requirements)} for {interpreter.path}")
     resolution = resolve(requirements, interpreter, sources, root, where=where, prereleases=options.prereleases,
-                         upgrade=options.upgrade, refresh=options.refresh)
+                         upgrade=options.upgrade, refresh=options.refresh, base=start_dir)
     text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups,
-                                default_groups=default_groups, inputs=inputs)
+                                default_groups=default_groups, inputs=inputs, base=out.parent)
     return pylock_writer.write(out, text)
 
 
@@ -310,6 +310,14 @@ def lock_with(request, lock_path: str, start_dir: str, options: ResolveOptions, 
     lock = _read_lock(request, Path(lock_path))
     interpreter = find_interpreter(options.python, requires_python=lock.requires_python,
                                    start_dir=Path(start_dir), root=Path(store_root()))
-    pins = [f"{item.name}=={item.version}" for item in _select(lock, interpreter, request) if item.directory is None]
+    pins = [f"{item.name} @ {_build_url(item.build)}" if item.build else f"{item.name}=={item.version}"
+            for item in _select(lock, interpreter, request) if item.directory is None]
     return _lock({"": tuple(pins) + tuple(request.with_requirements)}, lock.requires_python, Path(start_dir),
                  options, Path(out), where="--with")
+
+
+def _build_url(build: str) -> str:
+    """A selected source to build as a PEP 508 URL (uv.lock's `git+URL?rev=x#commit` made `git+URL@commit`)."""
+    from monotrail import direct
+
+    return build if build.startswith("file:") else direct.from_locked(build, None).requirement_url()

@@ -29,6 +29,7 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
+from monotrail.direct import DirectRef
 from monotrail.errors import IndexError_, ResolutionError
 from monotrail.index import FileDetails, IndexClient, Sources, redact_url
 from monotrail.interpreters import Interpreter
@@ -45,6 +46,7 @@ class Req:
     specifier: SpecifierSet
     text: str  # as written, for messages
     parent: Optional[str] = None  # "b 1.0" or None for a root requirement
+    direct: Optional[DirectRef] = None  # `name @ URL` (root requirements only)
 
     @property
     def key(self) -> str:
@@ -59,6 +61,7 @@ class Candidate:
     wheel: Artifact  # the best wheel for the target (metadata is read from it)
     details: FileDetails
     index: str  # "" for find-links
+    direct: Optional[DirectRef] = None  # built (or downloaded) from a direct reference
 
     @property
     def key(self) -> str:
@@ -74,6 +77,7 @@ class ResolvedPackage:
     requires_python: Optional[str]
     index: Optional[str]
     labels: FrozenSet[str]  # ROOT, "extra:x", "group:g": which requirement sets reach it
+    direct: Optional[DirectRef] = None  # a direct reference: the lock writes vcs/directory/archive
 
 
 @dataclass(frozen=True)
@@ -95,19 +99,18 @@ class _Version:
         self.requires_python: Optional[str] = None  # set when it excludes the target
 
 
-def parse_requirement(text: str, where: str, parent: Optional[str] = None) -> Req:
+def parse_requirement(text: str, where: str, parent: Optional[str] = None, base: Optional[Path] = None) -> Req:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
         raise ResolutionError(f"invalid requirement {text!r}: {error}", where=where) from None
+    direct = None
     if requirement.url:
-        raise ResolutionError(
-            f"{text!r}: direct URL requirements are not supported by the resolver yet",
-            where=where,
-            hint="use a name and version specifier from the index",
-        )
+        from monotrail import direct as directs
+
+        direct = directs.parse(requirement.url, base, where)
     return Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
-               requirement.specifier, text, parent)
+               requirement.specifier, text, parent, direct)
 
 
 class Provider(AbstractProvider):
@@ -139,6 +142,8 @@ class Provider(AbstractProvider):
 
         self._prefetch_lock = threading.Lock()
         self._fits: Dict[str, bool] = {}
+        self.direct: Dict[str, DirectRef] = {}  # name -> the root requirement's direct reference
+        self._direct_candidates: Dict[str, Candidate] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -163,6 +168,11 @@ class Provider(AbstractProvider):
             return []
         name = identifier.split("[")[0]
         extras = frozenset(identifier[len(name) + 1 : -1].split(",")) if "[" in identifier else frozenset()
+        if name in self.direct:
+            candidate = self._direct_candidate(name, extras)
+            if all(self.is_satisfied_by(r, candidate) for r in requirements):
+                return [candidate]
+            return []
         excluded = {candidate.version for candidate in incompatibilities[identifier]}
         allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
         versions = self.versions(name)
@@ -182,7 +192,62 @@ class Provider(AbstractProvider):
         return matches
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.direct is not None and (candidate.direct is None or not _same_source(requirement.direct, candidate.direct)):
+            return False
         return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def _direct_candidate(self, name: str, extras: FrozenSet[str]) -> Candidate:
+        """The one candidate of a `name @ URL` requirement: its wheel built or downloaded now (the
+        metadata is in it), the git revision resolved to a commit."""
+        from dataclasses import replace
+
+        found = self._direct_candidates.get(name)
+        if found is None:
+            ref = self.direct[name]
+            wheel, ref = self._direct_wheel(name, ref)
+            from monotrail.index import file_sha256
+
+            split = _split_filename(wheel.name)
+            if split is None or canonicalize_name(split[0]) != name:
+                raise ResolutionError(f"{name} @ {ref.requirement_url()} is a distribution of {split[0] if split else wheel.name!r}, not of {name!r}",
+                                      hint="fix the name before '@'")
+            artifact = Artifact(wheel.name, None, (("sha256", file_sha256(wheel)),), wheel.stat().st_size, str(wheel))
+            found = Candidate(name, Version(split[1]), frozenset(), artifact, FileDetails(), "", ref)
+            self._direct_candidates[name] = found
+        return replace(found, extras=extras)
+
+    def _direct_wheel(self, name: str, ref: DirectRef) -> Tuple[Path, DirectRef]:
+        from monotrail import direct
+
+        sources = self.client.sources
+        if ref.kind == "git":
+            ref = direct.resolve_git(ref, self.root, offline=sources.offline)
+            return direct.built_wheel(ref, name, self.interpreter, sources, self.root), ref
+        if ref.kind == "directory":
+            return direct.built_wheel(ref, name, self.interpreter, sources, self.root), ref
+        from monotrail.download import download
+
+        artifact = Artifact(ref.filename, None if ref.path else ref.url, ref.hashes, None, ref.path)
+        if artifact.url:
+            self.client.check_url(artifact.url)
+        path = download(artifact, self.root, client=self.client.client, offline=sources.offline)
+        if not ref.hashes:
+            from dataclasses import replace
+
+            from monotrail.index import file_sha256
+
+            ref = replace(ref, hashes=(("sha256", file_sha256(path)),))
+        if ref.filename.endswith(".whl"):
+            import shutil
+
+            named = self.root / "cache" / "direct" / path.name[:16] / ref.filename  # the file name carries tags and version
+            if not named.is_file():
+                named.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, named)
+            return named, ref
+        from monotrail.sdist_build import built_wheel
+
+        return built_wheel(path, Artifact(ref.filename, ref.url, ref.hashes), self.interpreter, sources, self.root), ref
 
     def get_dependencies(self, candidate: Candidate) -> List[Req]:
         if candidate.name == PYTHON:
@@ -226,8 +291,10 @@ class Provider(AbstractProvider):
             files = self._store_files(name)
         if not files:
             where = ", ".join(redact_url(u) for u in (*self.client.sources.index_urls, *self.client.sources.find_links))
+            close = _close_names(name, self._known_names(name))
             raise ResolutionError(
-                f"package {name!r} was not found on the index" + (" cache or in the store (offline)" if self.client.sources.offline else ""),
+                f"package {name!r} was not found on the index" + (" cache or in the store (offline)" if self.client.sources.offline else "")
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
                 where=where,
                 hint="check the name's spelling" if not self.client.sources.offline else "run once without --offline to fill the cache",
             )
@@ -254,6 +321,28 @@ class Provider(AbstractProvider):
             if version is not None:
                 versions.setdefault(version, _Version()).files.append(entry)
         return versions
+
+    def _known_names(self, missing: str) -> set:
+        """Project names that are cheap to know: the pages in the index cache (not empty ones),
+        the store's projects and what this resolution has seen."""
+        names = {name for name, versions in self._versions.items() if versions}
+        for page in (self.root / "cache" / "simple").glob("*/*.json"):
+            if page.stem == "_find_links" or page.stem == missing:
+                continue
+            try:
+                with open(page, "rb") as file:
+                    file.seek(max(page.stat().st_size - 16, 0))
+                    if b"[]}" in file.read().replace(b" ", b""):
+                        continue  # a cached 404: the index does not have it either
+            except OSError:
+                continue
+            names.add(page.stem)
+        try:
+            names.update(os.listdir(self.root / "store"))
+        except OSError:
+            pass
+        names.discard(missing)
+        return names
 
     def wheels(self, name: str, version: Version) -> List[Tuple[int, Artifact, FileDetails, str]]:
         """The version's wheels for the target, best tag first; sdists and requires-python noted."""
@@ -411,6 +500,25 @@ class Provider(AbstractProvider):
         return f"no wheel of {name} for this interpreter (best tag {self.interpreter.tags[0]})"
 
 
+def _close_names(name: str, known: Iterable[str]) -> List[str]:
+    """Up to two known names close to `name` (difflib), compared without separators too, so
+    `typing_extension` finds `typing-extensions` and `pyyaml` finds `py-yaml`."""
+    import difflib
+
+    folded: Dict[str, str] = {}
+    for known_name in sorted(known):
+        folded.setdefault(known_name.replace("-", ""), known_name)
+    target = name.replace("-", "")
+    if target in folded:
+        return [folded[target]]
+    matches = difflib.get_close_matches(target, list(folded), n=2, cutoff=0.8)
+    return [folded[match] for match in matches]
+
+
+def _same_source(a: DirectRef, b: DirectRef) -> bool:
+    return (a.kind, a.url, a.path, a.revision, a.subdirectory) == (b.kind, b.url, b.path, b.revision, b.subdirectory)
+
+
 def _evaluate(marker: Marker, environment: Mapping[str, str], extra: str) -> bool:
     return marker.evaluate({**environment, "extra": extra})
 
@@ -467,19 +575,28 @@ def resolve(
     prereleases: bool = False,
     upgrade: bool = False,
     refresh: bool = False,
+    base: Optional[Path] = None,
 ) -> Resolution:
     """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
 
     Each resolved package carries the labels whose requirements reach it, so the lock can say
-    "only with extra x" without resolving twice.
+    "only with extra x" without resolving twice. `base`: what relative paths of `name @ ./dir`
+    requirements are relative to (default: the current directory).
     """
     roots: Dict[str, List[Req]] = {
-        label: [parse_requirement(text, where) for text in texts] for label, texts in requirements.items()
+        label: [parse_requirement(text, where, base=base) for text in texts] for label, texts in requirements.items()
     }
     client = IndexClient(sources, root)
     provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh)
+    for req in (r for reqs in roots.values() for r in reqs):
+        if req.direct is None:
+            continue
+        other = provider.direct.setdefault(req.name, req.direct)
+        if not _same_source(other, req.direct):
+            raise ResolutionError(f"conflicting direct references for {req.name}: {other.requirement_url()} and "
+                                  f"{req.direct.requirement_url()}", where=where)
     try:
-        provider.prefetch(req.name for reqs in roots.values() for req in reqs)
+        provider.prefetch(req.name for reqs in roots.values() for req in reqs if req.name not in provider.direct)
         try:
             result = Resolver(provider, _Reporter()).resolve([r for reqs in roots.values() for r in reqs], max_rounds=20000)
         except ResolutionImpossible as error:
@@ -536,6 +653,14 @@ def _resolution(result, roots: Mapping[str, Sequence[Req]], provider: Provider) 
     packages = []
     for key, candidate in result.mapping.items():
         if candidate.name == PYTHON or candidate.extras:
+            continue
+        if candidate.direct is not None:
+            _, requires_python = provider.dependencies(candidate)
+            packages.append(ResolvedPackage(
+                name=candidate.name, version=str(candidate.version), wheels=(), sdist=None,
+                requires_python=requires_python, index=None,
+                labels=frozenset(labels.get(candidate.name, {ROOT})), direct=candidate.direct,
+            ))
             continue
         info = provider.versions(candidate.name)[candidate.version]
         wheels = tuple(sorted((item[1] for item in provider.wheels(candidate.name, candidate.version)), key=lambda a: a.filename))

@@ -49,6 +49,32 @@ def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Pat
         _depth -= 1
 
 
+def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, root: Path) -> Path:
+    """The wheel built from the source tree `source` (a local directory or a git checkout) for
+    `interpreter`, cached under `<root>/built/<key>/` (`key`: the tree's content hash or the commit).
+    `label` names the tree in messages and in the build log's file name."""
+    cache = root / "built" / key / _interpreter_key(interpreter)
+    found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
+    if found:
+        return found[0]
+    global _depth
+    if _depth >= 2:
+        raise BuildError(f"{label}: build requirements need source builds several levels deep",
+                         hint="install a wheel of the build backend")
+    _depth += 1
+    try:
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
+        try:
+            tree = work / "src"
+            shutil.copytree(source, tree, symlinks=True, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".venv"))
+            return _build_tree(tree, label, interpreter, sources, root, cache, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    finally:
+        _depth -= 1
+
+
 def _interpreter_key(interpreter) -> str:
     return (interpreter.tags[0] if interpreter.tags else "any").replace("/", "_")
 
@@ -58,27 +84,32 @@ def _build(sdist: Path, artifact: Artifact, interpreter, sources, root: Path, ca
     work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
     try:
         source = _unpack(sdist, artifact.filename, work / "src")
-        backend, backend_path, requires = _build_system(source, artifact.filename)
-        python = _build_env(requires, interpreter, sources, root, artifact.filename)
-        caller = _caller(source, backend, backend_path, python)
-        extra = [r for r in _hook(caller.get_requires_for_build_wheel, artifact, root) if r not in requires]
-        if extra:
-            caller = _caller(source, backend, backend_path, _build_env(requires + extra, interpreter, sources, root, artifact.filename))
-        out = work / "out"
-        out.mkdir()
-        name = _hook(lambda: caller.build_wheel(str(out)), artifact, root)
-        staged = work / "cache"
-        staged.mkdir()
-        shutil.move(str(out / name), staged / name)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(staged, cache)
-        except OSError:
-            if not any(cache.glob("*.whl")):
-                raise
-        return sorted(cache.glob("*.whl"))[0]
+        return _build_tree(source, artifact.filename, interpreter, sources, root, cache, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _build_tree(source: Path, label: str, interpreter, sources, root: Path, cache: Path, work: Path) -> Path:
+    """Run the backend of the tree at `source` (a scratch copy) and move its wheel into `cache`."""
+    backend, backend_path, requires = _build_system(source, label)
+    python = _build_env(requires, interpreter, sources, root, label)
+    caller = _caller(source, backend, backend_path, python)
+    extra = [r for r in _hook(caller.get_requires_for_build_wheel, label, root) if r not in requires]
+    if extra:
+        caller = _caller(source, backend, backend_path, _build_env(requires + extra, interpreter, sources, root, label))
+    out = work / "out"
+    out.mkdir()
+    name = _hook(lambda: caller.build_wheel(str(out)), label, root)
+    staged = work / "cache"
+    staged.mkdir()
+    shutil.move(str(out / name), staged / name)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.rename(staged, cache)
+    except OSError:
+        if not any(cache.glob("*.whl")):
+            raise
+    return sorted(cache.glob("*.whl"))[0]
 
 
 def _unpack(sdist: Path, filename: str, target: Path) -> Path:
@@ -165,7 +196,7 @@ class _BackendFailed(Exception):
         self.log = log
 
 
-def _hook(call, artifact: Artifact, root: Path):
+def _hook(call, label: str, root: Path):
     from pyproject_hooks import BackendUnavailable
 
     try:
@@ -173,11 +204,11 @@ def _hook(call, artifact: Artifact, root: Path):
     except _BackendFailed as failed:
         logs = root / "built" / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"{artifact.filename}.log"
+        log = logs / f"{label.replace('/', '_')}.log"
         log.write_text(failed.log, "utf-8")
         tail = " | ".join(line for line in failed.log.strip().splitlines()[-3:])
-        raise BuildError(f"building a wheel from {artifact.filename} failed: {tail}",
+        raise BuildError(f"building a wheel from {label} failed: {tail}",
                          hint=f"the full build log is in {log}") from None
     except BackendUnavailable as error:
-        raise BuildError(f"{artifact.filename}: the build backend cannot be imported ({error.message or error})",
+        raise BuildError(f"{label}: the build backend cannot be imported ({error.message or error})",
                          hint="check [build-system] build-backend and requires") from None

@@ -38,6 +38,9 @@ class Selected:
     index: Optional[str]  # index to find `artifact` on when the lock has no URL (None: the default)
     directory: Optional[str]  # path source: made importable as-is (sys.path entry)
     tags: Tuple[str, ...] = ()
+    # A source to build (`monotrail.direct`): "git+URL@commit" or the file:// URI of a source tree.
+    # artifact and directory are None; the store builds the wheel and names the entry by its hash.
+    build: Optional[str] = None
 
 
 def select(
@@ -340,11 +343,11 @@ def _wheel_tags(filename: str) -> Optional[List[str]]:
 def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, ranks: Mapping[str, int]) -> Selected:
     where = _package_where(lock, package)
     if package.vcs is not None:
-        raise SelectionError(
-            f"{package.name} comes from a VCS source ({package.vcs}); building from source is not supported yet",
-            where=where,
-            hint="depend on a released version (a wheel on an index) instead",
-        )
+        return Selected(package.name, package.version, None, None, None, build=package.vcs)
+    if package.directory is not None and package.build:
+        from pathlib import Path
+
+        return Selected(package.name, package.version, None, None, None, build=Path(package.directory).as_uri())
     if package.directory is not None:
         return Selected(package.name, package.version, None, package.index, package.directory)
     if not package.wheels and package.sdist is None:

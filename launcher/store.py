@@ -198,6 +198,8 @@ def ensure_installed(
 
 def _present_entry(root: Path, selected: "Selected") -> Optional[StoreEntry]:
     """The entry when the lock pins its hash, without any I/O beyond one marker read."""
+    if getattr(selected, "build", None):
+        return None  # a source to build: the built wheel's cache decides (cheap when it is there)
     artifact = _artifact_of(selected)
     sha256 = artifact.sha256
     if sha256 is None or (not artifact.filename and _sha256_count(artifact) > 1):
@@ -206,6 +208,8 @@ def _present_entry(root: Path, selected: "Selected") -> Optional[StoreEntry]:
 
 
 def _warn_if_damaged(root: Path, selected: "Selected") -> None:
+    if getattr(selected, "build", None):
+        return
     sha256 = _artifact_of(selected).sha256
     if sha256 is None:
         return
@@ -267,6 +271,8 @@ def _lookup_download_unpack(
 ) -> StoreEntry:
     from monotrail.download import download
 
+    if getattr(selected, "build", None):
+        return _build_source_into_store(selected, index, root, interpreter)
     artifact = _resolve(selected, index, root, tags)
     if artifact.url and not artifact.path:
         index.check_url(artifact.url)
@@ -302,6 +308,35 @@ def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, ind
         return _unpack_into_store(selected, built.name, staged, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_source_into_store(selected: "Selected", index: "IndexClient", root: Path, interpreter: object) -> StoreEntry:
+    """A git or source-tree reference: its wheel (built once, cached by commit or tree hash),
+    unpacked under the built wheel's own hash and version."""
+    from dataclasses import replace
+
+    from monotrail import direct
+    from monotrail.index import file_sha256
+
+    if interpreter is None:
+        raise StoreError(f"{selected.name} must be built from source and no interpreter was given to build it for",
+                         hint="this is a bug in the caller: pass the interpreter to ensure_installed")
+    ref = direct.from_locked(selected.build, None) if not str(selected.build).startswith("file:") else \
+        direct.parse(str(selected.build))
+    wheel = direct.built_wheel(ref, selected.name, interpreter, index.sources, root)
+    sha256 = file_sha256(wheel)
+    built = replace(selected, version=direct.wheel_version(wheel))
+    with artifact_lock(root, sha256):
+        present = read_entry(entry_path(root, built.name, built.version, sha256))
+        if present is not None:
+            return present
+        staging = _new_temp_dir(root)
+        try:
+            staged = staging / f"{sha256}.whl"
+            shutil.copyfile(wheel, staged)
+            return _unpack_into_store(built, wheel.name, staged, root)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _resolve(selected: "Selected", index: "IndexClient", root: Path, tags: Sequence[str]) -> Artifact:

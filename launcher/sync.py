@@ -165,7 +165,7 @@ def apply_changes(venv, wanted: Sequence, root: Path, request, *, lock=None, rem
         return f"nothing to do, {len(wanted)} packages in sync"
     wheels = [item for item in to_install if item.directory is None]
     entries = ensure_installed(wheels, _sources(request, lock), root, progress=not request.quiet,
-                               tags=venv.interpreter.tags) if wheels else []
+                               tags=venv.interpreter.tags, interpreter=venv.interpreter) if wheels else []
     plans = [plan_entry(venv, entry, direct_url=_direct_url(direct_urls.get(item.name), entry))
              for item, entry in zip(wheels, entries)]
     plans += [_plan_local(venv, item) for item in to_install if item.directory is not None]

@@ -142,11 +142,11 @@ def test_without_a_fitting_wheel_the_sdist_is_selected_to_build(wheels) -> None:
     assert selected.artifact == sdist
 
 
-def test_vcs_package_is_an_error_when_selected() -> None:
+def test_vcs_package_is_built_by_the_store_when_selected() -> None:
     git = LockedPackage("lib", "", vcs="git+https://github.com/o/r@abc", marker="sys_platform == 'win32'")
     assert select(flat_lock(git), PY312, [], []) == ()  # not selected: fine
-    with pytest.raises(SelectionError, match="VCS source"):
-        select(flat_lock(LockedPackage("lib", "", vcs="git+https://github.com/o/r@abc")), PY312, [], [])
+    [selected] = select(flat_lock(LockedPackage("lib", "", vcs="git+https://github.com/o/r@abc")), PY312, [], [])
+    assert selected == Selected("lib", "", None, None, None, build="git+https://github.com/o/r@abc")
 
 
 def test_directory_and_index_lookup_packages() -> None:

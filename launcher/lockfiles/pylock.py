@@ -71,7 +71,10 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
             target = str(Path(target) / package.directory.subdirectory)
         directory, editable = target, bool(package.directory.editable)
     if package.vcs is not None:
-        vcs = f"{package.vcs.type}+{package.vcs.url or package.vcs.path}@{package.vcs.commit_id}"
+        location = package.vcs.url or Path(_local(base, package.vcs.path)).as_uri()
+        vcs = f"{package.vcs.type}+{location}@{package.vcs.commit_id}"
+        if package.vcs.subdirectory:
+            vcs += f"#subdirectory={package.vcs.subdirectory}"
     return LockedPackage(
         name=str(package.name),
         version=str(package.version) if package.version is not None else "",  # directory/vcs: unversioned
@@ -83,6 +86,9 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
         directory=directory,
         editable=editable,
         vcs=vcs,
+        # A non-editable source tree is built into a wheel (PEP 751: installers build it); the
+        # lock's own project directory stays importable as-is, as monotrail runs projects.
+        build=directory is not None and not editable and Path(directory) != base.resolve(),
     )
 
 

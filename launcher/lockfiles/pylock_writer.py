@@ -38,7 +38,9 @@ def render(
     groups: Sequence[str] = (),
     default_groups: Sequence[str] = (),
     inputs: Optional[str] = None,
+    base: Optional[Path] = None,
 ) -> str:
+    """The lock's text. `base`: the lock's directory, which local paths are written relative to."""
     lines: List[str] = [
         'lock-version = "1.0"',
         f"environments = [{_string(target_environment(interpreter))}]",
@@ -54,14 +56,17 @@ def render(
     if not resolution.packages:
         lines.append("packages = []")
     for package in resolution.packages:
-        lines += ["", *_package(package)]
+        lines += ["", *_package(package, base)]
     if inputs is not None:
         lines += ["", "[tool.monotrail]", f"inputs = {_string(inputs)}"]
     return "\n".join(lines) + "\n"
 
 
-def _package(package: ResolvedPackage) -> List[str]:
-    lines = ["[[packages]]", f"name = {_string(package.name)}", f"version = {_string(package.version)}"]
+def _package(package: ResolvedPackage, base: Optional[Path] = None) -> List[str]:
+    direct = package.direct
+    lines = ["[[packages]]", f"name = {_string(package.name)}"]
+    if direct is None or direct.kind == "archive":  # PEP 751: no version for a source tree
+        lines.append(f"version = {_string(package.version)}")
     marker = _marker(package.labels)
     if marker:
         lines.append(f"marker = {_string(marker)}")
@@ -69,6 +74,8 @@ def _package(package: ResolvedPackage) -> List[str]:
         lines.append(f"requires-python = {_string(package.requires_python)}")
     if package.index:
         lines.append(f"index = {_string(package.index)}")
+    if direct is not None:
+        return lines + _direct(direct, base)
     if package.sdist is not None:
         lines.append(f"sdist = {_file(package.sdist)}")
     if package.wheels:  # none: an sdist-only package, built when installed (monotrail.sdist_build)
@@ -76,6 +83,35 @@ def _package(package: ResolvedPackage) -> List[str]:
         lines += [f"    {_file(wheel)}," for wheel in package.wheels]
         lines.append("]")
     return lines
+
+
+def _direct(direct, base: Optional[Path]) -> List[str]:
+    """PEP 751 `vcs`, `directory` or `archive` for a `name @ URL` requirement."""
+    if direct.kind == "git":
+        fields = ['type = "git"', f"url = {_string(direct.url)}"]
+        if direct.revision:
+            fields.append(f"requested-revision = {_string(direct.revision)}")
+        fields.append(f"commit-id = {_string(direct.commit or '')}")
+        if direct.subdirectory:
+            fields.append(f"subdirectory = {_string(direct.subdirectory)}")
+        return ["vcs = { " + ", ".join(fields) + " }"]
+    if direct.kind == "directory":
+        fields = [f"path = {_string(_relative(direct.path or '', base))}", f"editable = {'true' if direct.editable else 'false'}"]
+        if direct.subdirectory:
+            fields.append(f"subdirectory = {_string(direct.subdirectory)}")
+        return ["directory = { " + ", ".join(fields) + " }"]
+    location = f"path = {_string(_relative(direct.path, base))}" if direct.path else f"url = {_string(direct.url)}"
+    hashes = ", ".join(f"{k} = {_string(v)}" for k, v in sorted(set(direct.hashes)))
+    return [f"archive = {{ {location}, hashes = {{ {hashes} }} }}"]
+
+
+def _relative(path: str, base: Optional[Path]) -> str:
+    import os
+
+    if base is None:
+        return path
+    relative = os.path.relpath(path, base)
+    return relative if relative.startswith(".") else "./" + relative
 
 
 def _marker(labels: Iterable[str]) -> Optional[str]:

@@ -280,10 +280,14 @@ def _package(line: _Line, pins: Dict[str, _Line]) -> LockedPackage:
 def _direct_package(name: str, url: str, marker: Optional[str], line: _Line) -> LockedPackage:
     if re.match(r"^(git|hg|svn|bzr)\+", url):
         return LockedPackage(name=name, version="", marker=marker, vcs=url)
+    if "://" not in url and not url.startswith("file:"):  # `name @ ./dir` (not PEP 508, but pip and uv take it)
+        url = _local_path(url.split("#")[0], line.base).as_uri() + ("#" + url.split("#", 1)[1] if "#" in url else "")
     is_local = url.startswith("file:")
     local = str(_local_path(url, line.base)) if is_local else None
     if local is not None and Path(local).is_dir():
-        return LockedPackage(name=name, version="", marker=marker, directory=local, editable=line.editable)
+        # `-e ./dir` stays importable as-is; `name @ ./dir` is built into a wheel (monotrail.direct)
+        return LockedPackage(name=name, version="", marker=marker, directory=local, editable=line.editable,
+                             build=not line.editable)
     filename = basename(url)
     fragment_hash = re.search(r"#(sha256|sha384|sha512|md5)=([0-9a-fA-F]+)", url)
     hashes = line.hashes
