@@ -88,14 +88,24 @@ class _PkgResourcesLoader:
             working_set.callbacks = callbacks
 
 
-class MonotrailFinder:
-    """Meta path finder for the locked packages, appended after ``PathFinder``.
+def _is_namespace(spec):
+    return spec.loader is None and spec.submodule_search_locations is not None
 
-    Being last, the stdlib and every ``sys.path`` entry shadow locked packages, as the stdlib
-    shadows site-packages in a venv. A lookup is one dict access by top-level name; the actual
-    search is ``PathFinder.find_spec`` restricted to that name's lib dirs, so packages, modules,
-    extension modules and namespace packages split over several lib dirs all work as usual.
-    Submodules are found by the normal machinery through their parent's ``__path__``.
+
+class MonotrailFinder:
+    """Meta path finder for the locked packages, placed just before ``PathFinder``.
+
+    It answers exactly as ``PathFinder`` would if the store's lib dirs were one site-packages at
+    the end of ``sys.path``: a module or regular package on ``sys.path`` (the script's directory,
+    the stdlib, the project) shadows the store, as the stdlib shadows site-packages in a venv; but
+    a bare directory on ``sys.path`` is only a namespace portion, and a regular package in the
+    store wins over it, merging with it when the store's copy is a namespace portion too. Being
+    last instead would let a data directory beside a script hide an installed package.
+
+    Names that are not locked cost one dict miss. The search is ``PathFinder.find_spec``
+    restricted to that name's lib dirs, so packages, modules, extension modules and namespace
+    packages split over several lib dirs all work as usual. Submodules are found by the normal
+    machinery through their parent's ``__path__``.
     """
 
     def __init__(self, modules, distributions, lib_dirs):
@@ -110,10 +120,15 @@ class MonotrailFinder:
         dirs = self._modules.get(fullname)
         if dirs is None or path is not None:
             return None
+        on_sys_path = PathFinder.find_spec(fullname, None, target)
+        if on_sys_path is not None and not _is_namespace(on_sys_path):
+            return on_sys_path
         spec = PathFinder.find_spec(fullname, dirs, target)
         if spec is None:
-            return None
-        if spec.loader is None and spec.submodule_search_locations is not None:
+            return on_sys_path
+        if _is_namespace(spec):
+            if on_sys_path is not None:
+                spec = PathFinder.find_spec(fullname, list(sys.path) + list(dirs), target)
             self._keep_namespace_portions(spec.submodule_search_locations, dirs)
         elif fullname == "pkg_resources":
             spec.loader = _PkgResourcesLoader(spec.loader, self._lib_dirs)
@@ -279,7 +294,7 @@ def _setup_site(manifest):
             sys.path.append(path)
     finder = MonotrailFinder(manifest.get("modules", {}), manifest.get("distributions", {}),
                              manifest.get("lib_dirs", []))
-    sys.meta_path.append(finder)
+    sys.meta_path.insert(sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path), finder)
     # After the finder: setuptools' distutils-precedence.pth imports _distutils_hack from the store.
     _process_pth_files(manifest.get("pth", ()))
     site.ENABLE_USER_SITE = False

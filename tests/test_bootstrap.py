@@ -128,7 +128,7 @@ PROBE = """
 
     out = {"startup_modules": STARTUP_MODULES, "argv": sys.argv, "sys_path": sys.path,
            "executable": sys.executable, "PATH0": os.environ["PATH"].split(os.pathsep)[0],
-           "meta_path_last": type(sys.meta_path[-1]).__name__,
+           "meta_path": [getattr(f, "__name__", type(f).__name__) for f in sys.meta_path],
            "help": type(builtins.help).__module__ + "." + type(builtins.help).__name__,
            "pth": getattr(sys, "monotrail_pth", None),
            "sitecustomize": getattr(sys, "monotrail_sitecustomize", False)}
@@ -178,6 +178,9 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
     probe_dir = tmp_path / "scripts"
     probe = write(probe_dir / "probe.py", PROBE)
     write(probe_dir / "gamma.py", "VALUE = 'script dir'\n")  # shadows the locked gamma
+    # A bare data directory named like a locked module is only a namespace portion: as with
+    # site-packages, the store's regular module wins over it.
+    write(probe_dir / "beta" / "notes.txt", "not a package\n")
     write(probe_dir / "extra_ns" / "nsp" / "three" / "__init__.py", "VALUE = 'three'\n")
     out = load_json(env.run(str(probe), "x"))
 
@@ -192,7 +195,8 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
                    if not entry.endswith("pth_extra"))
     assert out["executable"] == str(env.bin / "python")
     assert out["PATH0"] == str(env.bin)
-    assert out["meta_path_last"] == "MonotrailFinder"
+    # Just before PathFinder: it answers as PathFinder would with the store as site-packages.
+    assert out["meta_path"][-2:] == ["MonotrailFinder", "PathFinder"]
     assert out["help"] == "_sitebuiltins._Helper"
     # sorted by file name across lib dirs; the import line imported `beta` from the store
     assert out["pth"] == ["first", "alpha:store"]
