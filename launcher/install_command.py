@@ -9,7 +9,6 @@ replaced, the same version is left alone.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -98,7 +97,9 @@ def _wheel_file(spec: str, tags: Sequence[str]):
     if not path.is_file():
         raise UsageError(f"no such wheel file: {spec}")
     name, version = check_tags(path.name, tags)
-    sha256 = _sha256(path)
+    from monotrail.index import file_sha256
+
+    sha256 = file_sha256(path)
     artifact = Artifact(path.name, hashes=(("sha256", sha256),), path=str(path))
     direct_url = {"url": path.as_uri(), "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
     return Selected(name, version, artifact, None, None), direct_url
@@ -143,12 +144,3 @@ def check_tags(filename: str, tags: Sequence[str]) -> Tuple[str, str]:
     return str(name), str(version)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-__all__ = ["check_tags", "install", "main", "parse_specs"]

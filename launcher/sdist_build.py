@@ -34,26 +34,32 @@ class BuildError(MonotrailError):
 def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Path) -> Path:
     """The wheel built from `sdist` (a verified download of `artifact`) for `interpreter`."""
     digest = artifact.sha256 or sdist.name.split(".")[0]
-    cache = root / "built" / digest / _interpreter_key(interpreter)
-    found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
-    if found:
-        return found[0]
-    global _depth
-    if _depth >= 2:
-        raise BuildError(f"{artifact.filename}: build requirements need sdists built several levels deep",
-                         hint="install a wheel of the build backend")
-    _depth += 1
-    try:
-        return _build(sdist, artifact, interpreter, sources, root, cache)
-    finally:
-        _depth -= 1
+
+    def build(cache: Path, work: Path) -> Path:
+        source = _unpack(sdist, artifact.filename, work / "src")
+        return _build_tree(source, artifact.filename, interpreter, sources, root, cache, work)
+
+    return _cached_or_built(root / "built" / digest / _interpreter_key(interpreter), artifact.filename, root, build)
 
 
 def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, root: Path) -> Path:
     """The wheel built from the source tree `source` (a local directory or a git checkout) for
     `interpreter`, cached under `<root>/built/<key>/` (`key`: the tree's content hash or the commit).
     `label` names the tree in messages and in the build log's file name."""
-    cache = root / "built" / key / _interpreter_key(interpreter)
+
+    def build(cache: Path, work: Path) -> Path:
+        tree = work / "src"
+        shutil.copytree(source, tree, symlinks=True, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".venv"))
+        return _build_tree(tree, label, interpreter, sources, root, cache, work)
+
+    return _cached_or_built(root / "built" / key / _interpreter_key(interpreter), label, root, build)
+
+
+def _cached_or_built(cache: Path, label: str, root: Path, build) -> Path:
+    """The wheel in `cache`, else `build(cache, work)` in a scratch dir under `<root>/tmp/`.
+
+    Builds nest (a backend's own build requirements may need building); two levels are allowed,
+    deeper means a cycle or a backend without any wheel, and is refused."""
     found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
     if found:
         return found[0]
@@ -66,9 +72,7 @@ def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, r
         (root / "tmp").mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
         try:
-            tree = work / "src"
-            shutil.copytree(source, tree, symlinks=True, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".venv"))
-            return _build_tree(tree, label, interpreter, sources, root, cache, work)
+            return build(cache, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     finally:
@@ -77,16 +81,6 @@ def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, r
 
 def _interpreter_key(interpreter) -> str:
     return (interpreter.tags[0] if interpreter.tags else "any").replace("/", "_")
-
-
-def _build(sdist: Path, artifact: Artifact, interpreter, sources, root: Path, cache: Path) -> Path:
-    (root / "tmp").mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
-    try:
-        source = _unpack(sdist, artifact.filename, work / "src")
-        return _build_tree(source, artifact.filename, interpreter, sources, root, cache, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _build_tree(source: Path, label: str, interpreter, sources, root: Path, cache: Path, work: Path) -> Path:
