@@ -24,6 +24,15 @@ def read(path: Path) -> Lock:
     from packaging.pylock import Pylock, PylockUnsupportedVersionError, PylockValidationError
 
     data = load_toml(path)
+    version = data.get("lock-version")
+    if not isinstance(version, str) or not version.startswith("1."):
+        # Checked first: packaging validates the other keys before the version, and a file of an
+        # unknown version must say so rather than report a key the new version may have dropped.
+        raise LockError(
+            f"unsupported lock-version {version!r}",
+            where=f"{path}: lock-version",
+            hint="monotrail reads pylock.toml lock-version 1.x",
+        )
     try:
         pylock = Pylock.from_dict(data)
     except PylockUnsupportedVersionError as e:

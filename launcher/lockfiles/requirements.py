@@ -1,7 +1,7 @@
 """requirements.txt as a lock: what `pip-compile`, `uv export` and `poetry export` write.
 
 A flat lock: every line is `name==version ; marker` (or a direct reference), and selection keeps
-the lines whose marker holds. monotrail does not resolve, so every requirement must be pinned
+the lines whose marker holds. A requirements file is read as a lock, so every requirement must be pinned
 with `==`/`===` (directly or through a `-c` constraints file) or be a direct URL/path; anything
 else is a LockError at file:line.
 
@@ -270,9 +270,10 @@ def _package(line: _Line, pins: Dict[str, _Line]) -> LockedPackage:
         version, hashes = _pinned_version(_parse(pins[name])), hashes or pins[name].hashes
     if version is None:
         raise LockError(
-            f"requirement {line.text!r} is not pinned: monotrail installs locks and does not resolve",
+            f"requirement {line.text!r} is not pinned: a requirements file is read as a lock",
             where=line.where,
-            hint="pin every requirement with `==` (`uv pip compile`, `pip-compile`, `uv export`, `poetry export`)",
+            hint="pin every requirement with `==` (`uv pip compile`, `pip-compile`, `uv export`), "
+            "or declare the dependencies in pyproject.toml and run `monotrail lock`",
         )
     return LockedPackage(name=name, version=version, marker=marker, hashes=hashes)
 
