@@ -412,13 +412,22 @@ def _alternatives(constraint: str) -> List[List[Tuple[str, str]]]:
     ]
 
 
-def constraint_to_pep440(constraint: str) -> Optional[str]:
-    """Poetry constraint -> PEP 440 specifier; alternatives (`||`) joined by " || "; None = any."""
+def _bounded_alternatives(constraint: str) -> Optional[List[List[Tuple[str, str]]]]:
+    """The `||` alternatives of a poetry constraint as (operator, version) clauses; None when one
+    alternative accepts any version (then the whole constraint does)."""
     try:
         alternatives = _alternatives(constraint)
     except ValueError as e:
         raise LockError(str(e)) from e
     if any(not clauses for clauses in alternatives):
+        return None
+    return alternatives
+
+
+def constraint_to_pep440(constraint: str) -> Optional[str]:
+    """Poetry constraint -> PEP 440 specifier; alternatives (`||`) joined by " || "; None = any."""
+    alternatives = _bounded_alternatives(constraint)
+    if alternatives is None:
         return None
     return " || ".join(",".join(f"{op}{version}" for op, version in clauses) for clauses in alternatives)
 
@@ -431,11 +440,8 @@ def python_marker(constraint: Optional[str]) -> Optional[str]:
     """
     if not constraint or constraint.strip() == "*":
         return None
-    try:
-        alternatives = _alternatives(constraint)
-    except ValueError as e:
-        raise LockError(str(e)) from e
-    if any(not clauses for clauses in alternatives):
+    alternatives = _bounded_alternatives(constraint)
+    if alternatives is None:
         return None
     rendered = []
     for clauses in alternatives:

@@ -63,8 +63,8 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
     """One `[[packages]]` entry; exactly one kind of source is set (PEP 751 guarantees it)."""
     if package.version is None and package.directory is None and package.vcs is None:
         raise LockError("a package from an index or archive must have a version", where=where)
-    wheels = tuple(_wheel(wheel, base) for wheel in package.wheels or ())
-    sdist = _sdist(package.sdist, base) if package.sdist is not None else None
+    wheels = tuple(_file(wheel, base) for wheel in package.wheels or ())
+    sdist = _file(package.sdist, base) if package.sdist is not None else None
     directory: Optional[str] = None
     editable = False
     vcs: Optional[str] = None
@@ -109,23 +109,14 @@ def _local(base: Path, path: str) -> str:
     return str((base / path).resolve()) if not Path(path).is_absolute() else path
 
 
-def _wheel(wheel: Any, base: Path) -> Artifact:
+def _file(entry: Any, base: Path) -> Artifact:
+    """A `[[packages.wheels]]` or `[packages.sdist]` entry (the same shape in PEP 751)."""
     return Artifact(
-        filename=wheel.filename,
-        url=wheel.url,
-        hashes=_hashes(wheel.hashes),
-        size=wheel.size,
-        path=_local(base, wheel.path) if wheel.path else None,
-    )
-
-
-def _sdist(sdist: Any, base: Path) -> Artifact:
-    return Artifact(
-        filename=sdist.filename,
-        url=sdist.url,
-        hashes=_hashes(sdist.hashes),
-        size=sdist.size,
-        path=_local(base, sdist.path) if sdist.path else None,
+        filename=entry.filename,
+        url=entry.url,
+        hashes=_hashes(entry.hashes),
+        size=entry.size,
+        path=_local(base, entry.path) if entry.path else None,
     )
 
 
