@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_checks import ok  # noqa: E402
 from conftest import Monotrail  # noqa: E402
 from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
@@ -86,12 +87,6 @@ def repo(tmp_path: Path) -> dict:
     bare = tmp_path / "remote.git"
     git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
     return {"url": f"git+{bare.as_uri()}", "v1": first, "main": second, "bare": bare}
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def one_error(result: subprocess.CompletedProcess) -> str:

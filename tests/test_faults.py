@@ -27,6 +27,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_checks import ok  # noqa: E402
 from conftest import REPO, Monotrail, base_env  # noqa: E402
 from index_fixtures import IndexServer, _Handler, build_wheel, sha256_of  # noqa: E402
 
@@ -67,12 +68,6 @@ def age(*paths: Path) -> None:
     past = time.time() - 10
     for path in paths:
         os.utime(path, (past, past))
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def one_error(result: subprocess.CompletedProcess) -> str:

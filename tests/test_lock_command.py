@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_checks import ok  # noqa: E402
 from conftest import REPO, Monotrail  # noqa: E402
 from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
@@ -43,12 +44,6 @@ def project(tmp_path: Path, index: IndexServer) -> Path:
     (directory / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT).lstrip())
     (directory / "main.py").write_text("import lib, helper\nprint('lib', lib.VERSION)\n")
     return directory
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def lock(monotrail: Monotrail, project: Path, index: IndexServer, *args: str) -> subprocess.CompletedProcess:

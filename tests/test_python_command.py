@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_checks import ok, clean_error  # noqa: E402
 from conftest import base_env  # noqa: E402
 from index_fixtures import build_wheel, sha256_of  # noqa: E402
 
@@ -61,20 +62,6 @@ def project_with(directory: Path, requires_python: str = "") -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return project_with(tmp_path / "project")
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def clean_error(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode != 0, result
-    assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 # --- python find ---------------------------------------------------------------------------------

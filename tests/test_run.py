@@ -23,6 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_checks import ok  # noqa: E402
 from conftest import REPO, Monotrail  # noqa: E402
 from index_fixtures import IndexServer, build_wheel, sha256_of  # noqa: E402
 
@@ -106,12 +107,6 @@ def project(tmp_path: Path, index: IndexServer, wheelhouse: Path) -> Path:
     requirements(directory, f"{index.url}/simple", [pin(wheel)])
     write(directory / "app.py", APP)
     return directory
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
 
 
 def last_json(result: subprocess.CompletedProcess) -> dict:

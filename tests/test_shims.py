@@ -23,6 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_checks import ok, clean_error  # noqa: E402
 from conftest import REPO, base_env  # noqa: E402
 from index_fixtures import build_wheel, sha256_of  # noqa: E402
 
@@ -109,20 +110,6 @@ def outside(tmp_path: Path) -> Path:
     directory = tmp_path / "outside"
     directory.mkdir()
     return directory
-
-
-def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    assert "Traceback" not in result.stderr, result.stderr
-    return result
-
-
-def clean_error(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode != 0, result
-    assert "Traceback" not in result.stderr, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr
-    return errors[0]
 
 
 def last_json(result: subprocess.CompletedProcess) -> dict:
