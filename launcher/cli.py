@@ -54,7 +54,7 @@ Options of `run`:
   --refresh                 refetch index pages younger than the cache TTL when resolving
   -U, --upgrade             resolve without preferring versions already in the store
   -q, --quiet               no progress display
-  -v, --verbose             say what is installed
+  -v, --verbose             name the lock, interpreter and environment used (and what was installed)
 
 Several Pythons (`-p 3.8 -p 3.12 run -m pytest`, or `+3.8 +3.12`) run the target once per
 Python, each with its own selection of the same lock; the exit code is 1 if any run failed.

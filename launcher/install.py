@@ -55,7 +55,7 @@ def install_environment(
     if _has_children(root / "tmp"):
         remove_stale_temp(root)  # what a killed run left, even when this run installed nothing
     if request.verbose:
-        info(f"monotrail: environment of {len(selected)} packages from {lock.path} on Python {interpreter.path}")
+        info(f"monotrail: installed an environment of {len(selected)} packages for Python {interpreter.full_version}")
     return launch
 
 

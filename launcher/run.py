@@ -34,6 +34,10 @@ def run(request: RunRequest) -> int:
         launch = _cold(request, start_dir, lock_path, python_key, root, env_dir)
     else:
         debug("warm: environment exists")
+    if request.verbose:
+        from monotrail.log import info
+
+        info(f"monotrail: lock {lock_path}, interpreter {launch.python}, environment {env_dir}")
     if _front_door_can_serve(request):
         watched = watched_files(start_dir, lock_path, launch.python, request.python is not None)
         name = "run"

@@ -109,3 +109,24 @@ def test_a_link_loop_ends_with_the_launcher_on_path(tool_bin: Path, tmp_path: Pa
     result = front_door(["sh", "-c", f'. "{tool_bin / "monotrail"}"', str(loop / "a"), "--version"], tmp_path,
                         tmp_path / "root", [tool_bin])
     assert ok(result).stdout.strip() == f"monotrail {__version__}"
+
+
+# --- what the launcher says -----------------------------------------------------------------------
+
+
+def test_verbose_names_lock_interpreter_and_environment_on_every_run(tool_bin: Path, tmp_path: Path) -> None:
+    """`run -v` says which lock, interpreter and environment were used: on the cold run, and on
+    the warm runs too (the front door and the launcher's own warm path), as the tutorial says."""
+    project = tmp_path / "project"
+    project.mkdir()
+    lock = project / "requirements.txt"
+    lock.write_text("")
+    (project / "hello.py").write_text("print('hello')\n")
+    root = tmp_path / "root"
+    for attempt in ("cold", "warm", "warm again"):
+        result = ok(front_door([tool_bin / "monotrail", "run", "-v", "hello.py"], project, root))
+        assert result.stdout == "hello\n", attempt
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("monotrail: lock ")]
+        [env_dir] = (root / "envs").iterdir()
+        python = (env_dir / "launch").read_text().splitlines()[0]
+        assert str(lock) in line and python in line and str(env_dir) in line, (attempt, result.stderr)
