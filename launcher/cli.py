@@ -258,6 +258,24 @@ class _HelpRequested(Exception):
 
 
 def main(argv: list[str]) -> int:
+    """Answer `argv`; stdout is flushed here, inside the handler, not at interpreter exit.
+
+    `monotrail store list | head`: the reader left. Output is buffered, so the write that meets
+    the closed pipe is often the last flush; at exit it would print `Exception ignored ...
+    BrokenPipeError`. Say nothing more, as `ls | head` does (argparse's `--help` exits through
+    SystemExit, which the `finally` flushes too).
+    """
+    try:
+        try:
+            return _answer(argv)
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _answer(argv: list[str]) -> int:
     try:
         return _dispatch(argv)
     except _HelpRequested:
@@ -269,9 +287,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("error: interrupted\n")
         return 130
     except BrokenPipeError:
-        # `monotrail store list | head`: the reader left; say nothing more, as `ls | head` does.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        raise
     except Exception as error:  # a bug of ours: still one line, the traceback on request
         from monotrail.log import DEBUG
 
