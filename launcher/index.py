@@ -445,7 +445,10 @@ class IndexClient:
 
         `tags` are the interpreter's tags, best first; `allowed_hashes` are sha256 hex digests
         (a `sha256:` prefix is accepted). Files whose hash the index does not state are hashed
-        only when they are local (find-links directories).
+        only when they are local (find-links directories). No allowed hashes means any file of
+        that version, as pip without hash-checking mode (`pip freeze`, `pip-compile` without
+        `--generate-hashes`): whether a hashless pin is acceptable at all is the lock reader's
+        decision (`lockfiles.requirements`: one hashed line turns hash-checking on for all).
         """
         from packaging.utils import InvalidWheelFilename, parse_wheel_filename
         from packaging.version import InvalidVersion, Version
@@ -468,11 +471,18 @@ class IndexClient:
                 where=self._where(index),
                 hint="check the package name in the lock, the index URL, or add --find-links",
             )
+        if allowed:
+            raise IndexError_(
+                f"no wheel of {name}=={version} for this interpreter has an allowed hash",
+                where=self._where(index),
+                hint=f"the interpreter's best tags are {', '.join(tags[:3]) or '(none)'}; "
+                "re-lock with hashes for this platform",
+            )
         raise IndexError_(
-            f"no wheel of {name}=={version} for this interpreter has an allowed hash",
+            f"no wheel of {name}=={version} fits this interpreter",
             where=self._where(index),
             hint=f"the interpreter's best tags are {', '.join(tags[:3]) or '(none)'}; "
-            "re-lock with hashes for this platform",
+            "pin a version that has a wheel for it",
         )
 
     @staticmethod
@@ -490,7 +500,7 @@ class IndexClient:
             score = min((rank[str(tag)] for tag in file_tags if str(tag) in rank), default=None)
             if score is None or (best is not None and score >= best[0]):
                 continue
-            if _sha256_of(candidate) in allowed:
+            if not allowed or _sha256_of(candidate) in allowed:
                 best = (score, _with_sha256(candidate))
         return best
 

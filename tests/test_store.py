@@ -144,6 +144,18 @@ def test_requirements_style_pin_picks_best_tag_with_allowed_hash(server, root, t
     assert unallowed.filename not in str(server.requests("/files/"))
 
 
+def test_requirements_style_pin_without_hashes_takes_the_best_file_of_that_version(server, root, tmp_path):
+    server.add(build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'py3'\n"}))
+    specific = server.add(
+        build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'cp312'\n"}, tag="cp312-cp312-manylinux_2_17_x86_64")
+    )
+    server.add(build_wheel(tmp_path, "fast", "2.0", {"fast/__init__.py": "KIND = 'newer'\n"}, tag="cp312-cp312-manylinux_2_17_x86_64"))
+    tags = ("cp312-cp312-manylinux_2_17_x86_64", "py3-none-any")
+    sources = Sources(index_urls=(f"{server.url}/simple",))
+    entry = install_one(sources, root, selected("fast", "1.0", Artifact("")), tags=tags)
+    assert (entry.meta["wheel"], entry.meta["sha256"]) == (specific.filename, specific.sha256)
+
+
 def test_entry_with_marker_is_reused_without_network(server, root, tmp_path):
     artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
     first = install_one(server, root, selected("six", "1.16.0", artifact))
