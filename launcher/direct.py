@@ -265,8 +265,9 @@ def _check_project_dir(directory: Path, label: str) -> None:
         raise DirectReferenceError(f"{directory} ({label}) is not a Python project: no pyproject.toml or setup.py")
 
 
-def built_wheel(ref: DirectRef, name: str, interpreter, sources, root: Path) -> Path:
-    """The wheel of a git or directory reference for `interpreter`, built once and cached."""
+def built_wheel(ref: DirectRef, name: str, interpreter, sources, root: Path, building: Tuple[str, ...] = ()) -> Path:
+    """The wheel of a git or directory reference for `interpreter`, built once and cached.
+    `building`: the builds this one serves (see `monotrail.sdist_build.built_wheel`)."""
     from monotrail.sdist_build import built_tree_wheel
 
     label = f"{name} @ {ref.requirement_url() if ref.kind != 'directory' else ref.path}"
@@ -276,7 +277,7 @@ def built_wheel(ref: DirectRef, name: str, interpreter, sources, root: Path) -> 
             directory = directory / ref.subdirectory
         _check_project_dir(directory, label)
         key = "tree-" + tree_hash(directory)[:32]
-        return built_tree_wheel(directory, key, f"{name}-{key[5:17]}", interpreter, sources, root)
+        return built_tree_wheel(directory, key, f"{name}-{key[5:17]}", interpreter, sources, root, building)
     if ref.kind != "git":
         raise DirectReferenceError(f"{label} is not a source tree")
     if ref.commit is None:
@@ -295,7 +296,7 @@ def built_wheel(ref: DirectRef, name: str, interpreter, sources, root: Path) -> 
     try:
         tree = _export(root, ref, work / "tree")
         _check_project_dir(tree, label)
-        return built_tree_wheel(tree, key, f"{name}-{ref.commit[:12]}", interpreter, sources, root)
+        return built_tree_wheel(tree, key, f"{name}-{ref.commit[:12]}", interpreter, sources, root, building)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

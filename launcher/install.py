@@ -16,8 +16,11 @@ from monotrail.log import debug, info
 
 
 def install_environment(
-    request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str
+    request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str,
+    building: Tuple[str, ...] = (),
 ) -> Launch:
+    """The environment of `lock_path` for this request, installed into the store and written.
+    `building`: the sdist builds this is the build environment of (see `monotrail.sdist_build`)."""
     from monotrail.interpreters import find_interpreter
     from monotrail.manifest import build_manifest, dumps
     from monotrail.faults import crash_point
@@ -44,6 +47,7 @@ def install_environment(
             progress=not request.quiet,
             tags=interpreter.tags,
             interpreter=interpreter,
+            building=building,
         )
         crash_point("install-entries-ready")
         paths = _extra_paths(lock, selected)

@@ -123,10 +123,12 @@ class Provider(AbstractProvider):
         prereleases: bool = False,
         upgrade: bool = False,
         refresh: bool = False,
+        building: Tuple[str, ...] = (),
     ) -> None:
         self.client = client
         self.interpreter = interpreter
         self.root = root
+        self.building = building  # the sdist builds whose build requirements this resolves (monotrail.sdist_build)
         self.prereleases = prereleases
         self.upgrade = upgrade
         self.refresh = refresh
@@ -222,9 +224,9 @@ class Provider(AbstractProvider):
         sources = self.client.sources
         if ref.kind == "git":
             ref = direct.resolve_git(ref, self.root, offline=sources.offline)
-            return direct.built_wheel(ref, name, self.interpreter, sources, self.root), ref
+            return direct.built_wheel(ref, name, self.interpreter, sources, self.root, self.building), ref
         if ref.kind == "directory":
-            return direct.built_wheel(ref, name, self.interpreter, sources, self.root), ref
+            return direct.built_wheel(ref, name, self.interpreter, sources, self.root, self.building), ref
         from monotrail.download import download
 
         artifact = Artifact(ref.filename, None if ref.path else ref.url, ref.hashes, None, ref.path)
@@ -247,7 +249,8 @@ class Provider(AbstractProvider):
             return named, ref
         from monotrail.sdist_build import built_wheel
 
-        return built_wheel(path, Artifact(ref.filename, ref.url, ref.hashes), self.interpreter, sources, self.root), ref
+        artifact = Artifact(ref.filename, ref.url, ref.hashes)
+        return built_wheel(path, artifact, self.interpreter, sources, self.root, self.building), ref
 
     def get_dependencies(self, candidate: Candidate) -> List[Req]:
         if candidate.name == PYTHON:
@@ -423,7 +426,7 @@ class Provider(AbstractProvider):
         if candidate.wheel.url and not candidate.wheel.path:
             self.client.check_url(candidate.wheel.url)
         sdist = download(candidate.wheel, self.root, client=self.client.client, offline=self.client.sources.offline)
-        wheel = built_wheel(sdist, candidate.wheel, self.interpreter, self.client.sources, self.root)
+        wheel = built_wheel(sdist, candidate.wheel, self.interpreter, self.client.sources, self.root, self.building)
         import zipfile
 
         with zipfile.ZipFile(wheel) as archive:
@@ -576,18 +579,21 @@ def resolve(
     upgrade: bool = False,
     refresh: bool = False,
     base: Optional[Path] = None,
+    building: Tuple[str, ...] = (),
 ) -> Resolution:
     """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
 
     Each resolved package carries the labels whose requirements reach it, so the lock can say
     "only with extra x" without resolving twice. `base`: what relative paths of `name @ ./dir`
-    requirements are relative to (default: the current directory).
+    requirements are relative to (default: the current directory). `building`: the sdist builds
+    whose build requirements these are (`monotrail.sdist_build` limits how deep builds nest).
     """
     roots: Dict[str, List[Req]] = {
         label: [parse_requirement(text, where, base=base) for text in texts] for label, texts in requirements.items()
     }
     client = IndexClient(sources, root)
-    provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh)
+    provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
+                        building=building)
     for req in (r for reqs in roots.values() for r in reqs):
         if req.direct is None:
             continue

@@ -24,73 +24,80 @@ from monotrail.errors import MonotrailError
 from monotrail.lock import Artifact
 
 DEFAULT_BACKEND = ("setuptools.build_meta:__legacy__", ["setuptools>=40.8.0"])
-_depth = 0  # build requirements that are sdists themselves: allowed one level deep
+MAX_NESTING = 2  # a build whose build requirements need builds whose build requirements need builds: refused
 
 
 class BuildError(MonotrailError):
     """A PEP 517 backend failed, or the sdist cannot be unpacked or has no usable build-system."""
 
 
-def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Path) -> Path:
-    """The wheel built from `sdist` (a verified download of `artifact`) for `interpreter`."""
+def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Path,
+                building: Tuple[str, ...] = ()) -> Path:
+    """The wheel built from `sdist` (a verified download of `artifact`) for `interpreter`.
+
+    `building`: the builds this one serves, outermost first (empty for a package a user asked
+    for; see `_cached_or_built`)."""
     digest = artifact.sha256 or sdist.name.split(".")[0]
 
     def build(cache: Path, work: Path) -> Path:
         source = _unpack(sdist, artifact.filename, work / "src")
-        return _build_tree(source, artifact.filename, interpreter, sources, root, cache, work)
+        return _build_tree(source, artifact.filename, interpreter, sources, root, cache, work, building)
 
-    return _cached_or_built(root / "built" / digest / _interpreter_key(interpreter), artifact.filename, root, build)
+    cache = root / "built" / digest / _interpreter_key(interpreter)
+    return _cached_or_built(cache, artifact.filename, root, build, building)
 
 
-def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, root: Path) -> Path:
+def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, root: Path,
+                     building: Tuple[str, ...] = ()) -> Path:
     """The wheel built from the source tree `source` (a local directory or a git checkout) for
     `interpreter`, cached under `<root>/built/<key>/` (`key`: the tree's content hash or the commit).
-    `label` names the tree in messages and in the build log's file name."""
+    `label` names the tree in messages and in the build log's file name; `building` as in `built_wheel`."""
 
     def build(cache: Path, work: Path) -> Path:
         tree = work / "src"
         shutil.copytree(source, tree, symlinks=True, ignore=shutil.ignore_patterns(".git", "__pycache__", "*.pyc", ".venv"))
-        return _build_tree(tree, label, interpreter, sources, root, cache, work)
+        return _build_tree(tree, label, interpreter, sources, root, cache, work, building)
 
-    return _cached_or_built(root / "built" / key / _interpreter_key(interpreter), label, root, build)
+    return _cached_or_built(root / "built" / key / _interpreter_key(interpreter), label, root, build, building)
 
 
-def _cached_or_built(cache: Path, label: str, root: Path, build) -> Path:
+def _cached_or_built(cache: Path, label: str, root: Path, build, building: Tuple[str, ...]) -> Path:
     """The wheel in `cache`, else `build(cache, work)` in a scratch dir under `<root>/tmp/`.
 
-    Builds nest (a backend's own build requirements may need building); two levels are allowed,
-    deeper means a cycle or a backend without any wheel, and is refused."""
+    Builds nest: a backend's own build requirements may need building. The chain of builds is
+    passed down explicitly (`building`, as uv's build stack) rather than counted in one place,
+    because unrelated builds run side by side in the install threads and must not add up; two
+    levels are allowed, deeper means a cycle or a backend without any wheel, and is refused."""
     found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
     if found:
         return found[0]
-    global _depth
-    if _depth >= 2:
-        raise BuildError(f"{label}: build requirements need source builds several levels deep",
+    if len(building) >= MAX_NESTING:
+        raise BuildError(f"{label}: build requirements need source builds several levels deep "
+                         f"({' -> '.join((*building, label))})",
                          hint="install a wheel of the build backend")
-    _depth += 1
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
     try:
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"build-{os.getpid()}-", dir=root / "tmp"))
-        try:
-            return build(cache, work)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        return build(cache, work)
     finally:
-        _depth -= 1
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _interpreter_key(interpreter) -> str:
     return (interpreter.tags[0] if interpreter.tags else "any").replace("/", "_")
 
 
-def _build_tree(source: Path, label: str, interpreter, sources, root: Path, cache: Path, work: Path) -> Path:
+def _build_tree(source: Path, label: str, interpreter, sources, root: Path, cache: Path, work: Path,
+                building: Tuple[str, ...]) -> Path:
     """Run the backend of the tree at `source` (a scratch copy) and move its wheel into `cache`."""
     backend, backend_path, requires = _build_system(source, label)
-    python = _build_env(requires, interpreter, sources, root, label)
+    chain = (*building, label)
+    python = _build_env(requires, interpreter, sources, root, label, chain)
     caller = _caller(source, backend, backend_path, python)
     extra = [r for r in _hook(caller.get_requires_for_build_wheel, label, root) if r not in requires]
     if extra:
-        caller = _caller(source, backend, backend_path, _build_env(requires + extra, interpreter, sources, root, label))
+        python = _build_env(requires + extra, interpreter, sources, root, label, chain)
+        caller = _caller(source, backend, backend_path, python)
     out = work / "out"
     out.mkdir()
     name = _hook(lambda: caller.build_wheel(str(out)), label, root)
@@ -142,8 +149,10 @@ def _build_system(source: Path, filename: str) -> Tuple[str, Optional[List[str]]
     return backend, backend_path, list(requires)
 
 
-def _build_env(requires: Sequence[str], interpreter, sources, root: Path, filename: str) -> str:
-    """An environment (in the store, like a run's) holding the build requirements; its python shim."""
+def _build_env(requires: Sequence[str], interpreter, sources, root: Path, filename: str,
+               building: Tuple[str, ...]) -> str:
+    """An environment (in the store, like a run's) holding the build requirements; its python shim.
+    `building`: the chain of builds it serves, handed to the builds its requirements may need."""
     import hashlib
 
     from monotrail.cli import RunRequest
@@ -155,7 +164,8 @@ def _build_env(requires: Sequence[str], interpreter, sources, root: Path, filena
     key = hashlib.sha256("\0".join([interpreter.path, *sorted(requires)]).encode()).hexdigest()[:24]
     lock = root / "resolved" / "build" / key / "pylock.toml"
     if not lock.is_file():
-        resolution = resolve({"": list(requires)}, interpreter, sources, root, where=f"build requirements of {filename}")
+        resolution = resolve({"": list(requires)}, interpreter, sources, root, where=f"build requirements of {filename}",
+                             building=building)
         pylock_writer.write(lock, pylock_writer.render(resolution, interpreter))
     python_key = f"cli:{interpreter.path}"
     env_dir = os.path.join(root, "envs", env_key(str(lock), python_key, (), False, (), False))
@@ -163,7 +173,8 @@ def _build_env(requires: Sequence[str], interpreter, sources, root: Path, filena
     if launch is None:
         request = RunRequest(python=interpreter.path, target_kind="code", target=["-c", ""], lock=str(lock), quiet=True,
                              offline=sources.offline)
-        launch = install_environment(request, str(lock.parent), str(lock), python_key, str(root), env_dir)
+        launch = install_environment(request, str(lock.parent), str(lock), python_key, str(root), env_dir,
+                                     building=building)
     return os.path.join(launch.bin, "python")
 
 

@@ -31,7 +31,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from monotrail import log
 from monotrail.errors import StoreError, WheelError
@@ -172,11 +172,13 @@ def ensure_installed(
     *,
     tags: Sequence[str] = (),
     interpreter: object = None,
+    building: Tuple[str, ...] = (),
 ) -> List[StoreEntry]:
     """A store entry for every selected wheel, same order as `selected`, directory sources skipped.
 
     `tags` (the interpreter's, best first) are needed only for requirements.txt-style artifacts
-    that carry allowed hashes but no filename (`Artifact(filename="")`).
+    that carry allowed hashes but no filename (`Artifact(filename="")`). `building`: the sdist
+    builds these are the build requirements of (see `monotrail.sdist_build`).
     """
     wheels = [s for s in selected if s.directory is None]
     entries: List[Optional[StoreEntry]] = [_present_entry(root, s) for s in wheels]
@@ -188,7 +190,7 @@ def ensure_installed(
         _warn_if_damaged(root, wheels[i])
     remove_stale_temp(root)
     with private_umask():
-        installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags, interpreter)
+        installed = _install_missing([wheels[i] for i in missing], sources, root, progress, tags, interpreter, building)
     for i, entry in zip(missing, installed):
         entries[i] = entry
     elapsed = time.perf_counter() - started
@@ -234,7 +236,7 @@ def _sha256_count(artifact: Artifact) -> int:
 
 def _install_missing(
     wheels: Sequence["Selected"], sources: "Sources", root: Path, progress: bool, tags: Sequence[str],
-    interpreter: object = None,
+    interpreter: object = None, building: Tuple[str, ...] = (),
 ) -> List[StoreEntry]:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -245,7 +247,7 @@ def _install_missing(
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, len(wheels)), thread_name_prefix="monotrail-store")
     try:
         with Progress(progress) as bar:
-            futures = [pool.submit(_install_one, s, index, root, bar, tags, interpreter) for s in wheels]
+            futures = [pool.submit(_install_one, s, index, root, bar, tags, interpreter, building) for s in wheels]
             return [future.result() for future in futures]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on the first error, drop what has not started
@@ -255,10 +257,10 @@ def _install_missing(
 
 def _install_one(
     selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str],
-    interpreter: object = None,
+    interpreter: object = None, building: Tuple[str, ...] = (),
 ) -> StoreEntry:
     try:
-        return _lookup_download_unpack(selected, index, root, bar, tags, interpreter)
+        return _lookup_download_unpack(selected, index, root, bar, tags, interpreter, building)
     except OSError as exc:
         raise StoreError(
             f"cannot install {selected.name}=={selected.version}: {os_error_text(exc, root)}", hint=_STORE_HINT
@@ -267,12 +269,12 @@ def _install_one(
 
 def _lookup_download_unpack(
     selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str],
-    interpreter: object = None,
+    interpreter: object = None, building: Tuple[str, ...] = (),
 ) -> StoreEntry:
     from monotrail.download import download
 
     if getattr(selected, "build", None):
-        return _build_source_into_store(selected, index, root, interpreter)
+        return _build_source_into_store(selected, index, root, interpreter, building)
     artifact = _resolve(selected, index, root, tags)
     if artifact.url and not artifact.path:
         index.check_url(artifact.url)
@@ -287,12 +289,12 @@ def _lookup_download_unpack(
             return present  # another process finished it while we waited
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
         if not artifact.filename.endswith(".whl"):
-            return _build_into_store(selected, artifact, wheel, index, root, interpreter)
+            return _build_into_store(selected, artifact, wheel, index, root, interpreter, building)
         return _unpack_into_store(selected, artifact.filename, wheel, root)
 
 
 def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, index: "IndexClient", root: Path,
-                      interpreter: object) -> StoreEntry:
+                      interpreter: object, building: Tuple[str, ...] = ()) -> StoreEntry:
     """An sdist: build its wheel (cached by the sdist's hash), then unpack that under the sdist's
     hash, the one the lock names, so the next run finds the entry without building."""
     from monotrail.sdist_build import built_wheel
@@ -300,7 +302,7 @@ def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, ind
     if interpreter is None:
         raise StoreError(f"{artifact.filename} is an sdist and no interpreter was given to build it for",
                          hint="this is a bug in the caller: pass the interpreter to ensure_installed")
-    built = built_wheel(sdist, artifact, interpreter, index.sources, root)
+    built = built_wheel(sdist, artifact, interpreter, index.sources, root, building)
     staging = _new_temp_dir(root)
     try:
         staged = staging / sdist.name  # <sdist sha256>.whl: the entry's id
@@ -310,7 +312,8 @@ def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, ind
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _build_source_into_store(selected: "Selected", index: "IndexClient", root: Path, interpreter: object) -> StoreEntry:
+def _build_source_into_store(selected: "Selected", index: "IndexClient", root: Path, interpreter: object,
+                             building: Tuple[str, ...] = ()) -> StoreEntry:
     """A git or source-tree reference: its wheel (built once, cached by commit or tree hash),
     unpacked under the built wheel's own hash and version."""
     from dataclasses import replace
@@ -323,7 +326,7 @@ def _build_source_into_store(selected: "Selected", index: "IndexClient", root: P
                          hint="this is a bug in the caller: pass the interpreter to ensure_installed")
     ref = direct.from_locked(selected.build, None) if not str(selected.build).startswith("file:") else \
         direct.parse(str(selected.build))
-    wheel = direct.built_wheel(ref, selected.name, interpreter, index.sources, root)
+    wheel = direct.built_wheel(ref, selected.name, interpreter, index.sources, root, building)
     sha256 = file_sha256(wheel)
     built = replace(selected, version=direct.wheel_version(wheel))
     with artifact_lock(root, sha256):
@@ -358,7 +361,7 @@ def _resolve(selected: "Selected", index: "IndexClient", root: Path, tags: Seque
             hint="this is a bug in the caller: pass the interpreter's tags to ensure_installed",
         )
     allowed = [digest for algorithm, digest in artifact.hashes if algorithm == "sha256"]
-    return index.find_wheel_for(selected.name, selected.version, allowed, tags, selected.index)
+    return index.find_pinned_file(selected.name, selected.version, allowed, tags, selected.index)
 
 
 def _unpack_into_store(selected: "Selected", filename: str, wheel: Path, root: Path) -> StoreEntry:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Optional, Tuple
 
 import pytest
 
@@ -194,6 +195,13 @@ def get_requires_for_build_wheel(config_settings=None):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     if FAIL:
         raise RuntimeError("the compiler exploded")
+    if WAIT_FOR:  # a barrier: hold this build until every build of the test has started
+        import time
+        directory, count = WAIT_FOR
+        open(os.path.join(directory, NAME), "w").close()
+        deadline = time.monotonic() + 20
+        while len(os.listdir(directory)) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
     dist = NAME.replace("-", "_")
     info = f"{dist}-{VERSION}.dist-info"
     files = {
@@ -213,15 +221,19 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), fail: bool = False) -> Path:
-    """An sdist whose in-tree backend (`backend-path = ["."]`, no build requirements) writes a wheel."""
+def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), fail: bool = False,
+                wait_for: Optional[Tuple[Path, int]] = None) -> Path:
+    """An sdist whose in-tree backend (`backend-path = ["."]`, no build requirements) writes a wheel.
+
+    `wait_for=(directory, n)`: its build_wheel marks `directory` and waits until `n` builds have."""
     import io
     import tarfile
 
     top = f"{name.replace('-', '_')}-{version}"
     members = {
         "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
-        "backend.py": f"NAME, VERSION, REQUIRES, FAIL = {name!r}, {version!r}, {requires!r}, {fail!r}\n" + BACKEND,
+        "backend.py": f"NAME, VERSION, REQUIRES, FAIL = {name!r}, {version!r}, {requires!r}, {fail!r}\n"
+                      f"WAIT_FOR = {(str(wait_for[0]), wait_for[1]) if wait_for else None!r}\n" + BACKEND,
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
     path = directory / f"{top}.tar.gz"
@@ -268,6 +280,36 @@ def test_locked_sdist_is_built_when_installed(monotrail: Monotrail, tmp_path: Pa
     fresh = Monotrail(tmp_path / "fresh-root")  # nothing built, nothing cached: the store builds it
     assert ok(fresh.run("+3.12", "run", str(script), env=index_env(published))).stdout.strip() == "2.0"
     assert list((fresh.root / "built").rglob("*.whl"))
+
+
+def test_three_sdist_only_packages_are_built_side_by_side_in_one_run(monotrail: Monotrail, tmp_path: Path,
+                                                                     published) -> None:
+    """The store's install threads build all three at once (each backend waits for the others to
+    start): the nesting limit of builds counts one build's own chain, not its neighbours'."""
+    started = tmp_path / "started"
+    started.mkdir()
+    packages = []
+    for name in ("src-a", "src-b", "src-c"):
+        artifact = published.add(build_sdist(tmp_path / "wheels", name, "1.0", wait_for=(started, 3)))
+        packages.append(f'[[packages]]\nname = "{name}"\nversion = "1.0"\nsdist = {{ name = "{artifact.filename}", '
+                        f'url = "{artifact.url}", hashes = {{ sha256 = "{artifact.sha256}" }} }}\n')
+    project = tmp_path / "project"
+    write(project / "pylock.toml", 'lock-version = "1.0"\ncreated-by = "test"\n\n' + "\n".join(packages))
+    code = "import src_a, src_b, src_c; print(src_a.BUILT, src_b.BUILT, src_c.BUILT)"
+    result = ok(monotrail.run("+3.12", "run", "python", "-c", code, cwd=project, env=index_env(published), timeout=120))
+    assert result.stdout.strip() == "True True True"
+    assert sorted(path.name for path in started.iterdir()) == ["src-a", "src-b", "src-c"]
+
+
+def test_builds_nest_two_levels_deep_per_chain(tmp_path: Path) -> None:
+    from monotrail.sdist_build import BuildError, _cached_or_built
+
+    def build(cache: Path, work: Path) -> Path:
+        return work
+
+    assert _cached_or_built(tmp_path / "b", "b-1.tar.gz", tmp_path, build, ("a-1.tar.gz",)).parent == tmp_path / "tmp"
+    with pytest.raises(BuildError, match="several levels deep \\(a-1.tar.gz -> b-1.tar.gz -> c-1.tar.gz\\)"):
+        _cached_or_built(tmp_path / "c", "c-1.tar.gz", tmp_path, build, ("a-1.tar.gz", "b-1.tar.gz"))
 
 
 def test_a_failing_build_backend_is_one_error_with_the_log(monotrail: Monotrail, tmp_path: Path, published) -> None:

@@ -153,7 +153,10 @@ def _array(values: Iterable[str]) -> str:
 
 
 def write(path: Path, text: str) -> bool:
-    """Write `text` to `path` atomically; False when the file already holds exactly that."""
+    """Write `text` to `path` atomically; False when the file already holds exactly that.
+
+    The temp file's name is unique per call, not per process: threads of one process write the
+    same lock (the build environment shared by sdists built side by side)."""
     import os
 
     try:
@@ -162,9 +165,14 @@ def write(path: Path, text: str) -> bool:
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(text, "utf-8")
-    os.replace(temp, path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+    try:
+        with temp.open("x", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()
     return True
 
 
