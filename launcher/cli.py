@@ -28,38 +28,10 @@ usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
 
 Run Python code with the exact dependencies of a lockfile, without a virtualenv.
 
-TARGET is one of:
-  SCRIPT [ARGS]             a Python file: its PEP 723 `# /// script` block if it has one (resolved
-                            once, cached in the store), else the lock searched from its directory
-                            upwards (a pyproject.toml [project] without a lock is locked first)
-  -m MODULE [ARGS]          a module, as `python -m`
-  -c CODE [ARGS]            a program string, as `python -c`
-  python [PYTHON-ARGS]      the interpreter itself, with any python flags (`python` alone: a REPL)
-  COMMAND [ARGS]            a console script of the locked packages (or any command, with the
-                            environment's bin/ first on PATH)
-
-Options of `run`:
-  +VERSION, -p, --python REQ  the Python to use: 3.12, 3.8.18, /path/to/python
-                              (default: MONOTRAIL_PYTHON, .python-version, the lock's requires-python)
-  -E, --extra NAME          include an extra (repeatable; also MONOTRAIL_EXTRAS=a,b)
-  --all-extras              include every extra the lock defines
-  -G, --group NAME          include a dependency group (repeatable)
-  --no-default-groups       leave out the lock's default groups
-  --lock PATH               use this lockfile instead of searching for one
-  --offline                 never touch the network (use the store and the cache only)
-  --index-url URL           the package index (default: the lock's, PIP_INDEX_URL, UV_INDEX_URL, PyPI)
-  --extra-index-url URL     another index (repeatable)
-  --find-links PATH|URL     a directory or page of wheels (repeatable)
-  -w, --with REQ            an extra requirement for this run (repeatable; resolved with the lock's pins)
-  --refresh                 refetch index pages younger than the cache TTL when resolving
-  -U, --upgrade             resolve without preferring versions already in the store
-  -q, --quiet               no progress display
-  -v, --verbose             name the lock, interpreter and environment used (and what was installed)
-
-Several Pythons (`-p 3.8 -p 3.12 run -m pytest`, or `+3.8 +3.12`) run the target once per
-Python, each with its own selection of the same lock; the exit code is 1 if any run failed.
-
-Commands:
+Commands (each takes --help):
+  run TARGET [ARGS]             run a script, -m MODULE, -c CODE, python or a console script in
+                                the lock's environment (`monotrail run --help` for TARGET and options)
+  SCRIPT [ARGS]                 `run SCRIPT`: what a `#!/usr/bin/env monotrail` shebang gives
   python list [--all] [--json]  the Pythons found (version, implementation, source, path);
                                 * marks the one this directory's project would run
   python find [REQ]             print the path of the Python REQ gets (exit 1 if none)
@@ -76,12 +48,61 @@ Commands:
                                 pins, wheel files and `name @ URL` only (no resolver yet)
   sync [--venv DIR]             make a virtualenv match the lock exactly (created if missing)
   poetry-install                `sync` of a poetry project into .venv, the project editable
-                                (see docs/how-to/venv.md; each takes --help)
+                                (see docs/how-to/venv.md)
+
++VERSION (or -p REQ) before the command chooses the Python: 3.12, 3.8.18, cpython@3.12, >=3.10,
+a path. Several (`+3.8 +3.12 run -m pytest`) run the target once per Python, each with its own
+selection of the same lock, then print a summary; the exit code is 1 if any run failed.
 
 Environment: MONOTRAIL_ROOT (store location), MONOTRAIL_EXTRAS, MONOTRAIL_PYTHON,
 MONOTRAIL_LOG=debug (decisions and timings, tracebacks on errors).
 """
 
+# `run`'s options: (names, RunRequest field, metavar or None for a flag, description). Both the
+# hand parser below and `monotrail run --help` read this table, so they cannot drift apart.
+RUN_OPTIONS = (
+    (("-p", "--python"), "python", "REQ", "the Python to use: 3.12, 3.8.18, cpython@3.12, >=3.10, a path (also "
+     "+REQ before `run`; default: MONOTRAIL_PYTHON, .python-version, the newest fitting the lock's requires-python)"),
+    (("-E", "--extra"), "extras", "NAME", "include an extra (repeatable; also MONOTRAIL_EXTRAS=a,b)"),
+    (("--all-extras",), "all_extras", None, "include every extra the lock defines"),
+    (("-G", "--group"), "groups", "NAME", "include a dependency group (repeatable)"),
+    (("--no-default-groups",), "no_default_groups", None, "leave out the lock's default groups"),
+    (("--lock",), "lock", "PATH", "use this lockfile instead of searching for one"),
+    (("-w", "--with"), "with_requirements", "REQ",
+     "an extra requirement for this run (repeatable; resolved with the lock's pins)"),
+    (("--offline",), "offline", None, "never touch the network (use the store and the cache only)"),
+    (("-i", "--index-url"), "index_url", "URL",
+     "the package index (default: the lock's, PIP_INDEX_URL, UV_INDEX_URL, PyPI)"),
+    (("--extra-index-url",), "extra_index_urls", "URL", "another index (repeatable)"),
+    (("-f", "--find-links"), "find_links", "PATH|URL", "a directory or page of wheels (repeatable)"),
+    (("--refresh",), "refresh", None, "refetch index pages younger than the cache TTL when resolving"),
+    (("-U", "--upgrade"), "upgrade", None, "resolve without preferring versions already in the store"),
+    (("-q", "--quiet"), "quiet", None, "no progress display"),
+    (("-v", "--verbose"), "verbose", None, "name the lock, interpreter and environment used (and what was installed)"),
+    (("-h", "--help"), "help", None, "show this help and exit"),
+)
+
+RUN_USAGE = """\
+usage: monotrail run [OPTIONS] TARGET [ARGS...]
+       monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
+       monotrail [+VERSION] SCRIPT [ARGS...]
+
+Run TARGET with the packages of the lock found from the script's directory (else the working
+directory) upwards, installed once into the global store: no virtualenv. Options come before
+TARGET; everything after TARGET is the target's (`monotrail run -G dev -m pytest -x`).
+
+TARGET is one of:
+  SCRIPT [ARGS]             a Python file: its PEP 723 `# /// script` block if it has one (resolved
+                            once, cached in the store), else the lock searched from its directory
+                            upwards (a pyproject.toml [project] without a lock is locked first)
+  -m MODULE [ARGS]          a module, as `python -m`
+  -c CODE [ARGS]            a program string, as `python -c`
+  python [PYTHON-ARGS]      the interpreter itself, with any python flags (`python` alone: a REPL)
+  COMMAND [ARGS]            a console script of the locked packages (or any command, with the
+                            environment's bin/ first on PATH)
+
+Options:
+"""
 
 class RunRequest:
     """What `monotrail run` was asked to do, before anything was looked up.
@@ -135,25 +156,8 @@ class RunRequest:
         return f"RunRequest({self.__dict__!r})"
 
 
-_VALUE_OPTIONS = {
-    "-E": "extras", "--extra": "extras",
-    "-G": "groups", "--group": "groups",
-    "-p": "python", "--python": "python",
-    "--lock": "lock",
-    "--index-url": "index_url", "-i": "index_url",
-    "--extra-index-url": "extra_index_urls",
-    "--find-links": "find_links", "-f": "find_links",
-    "--with": "with_requirements", "-w": "with_requirements",
-}
-_FLAG_OPTIONS = {
-    "--all-extras": "all_extras",
-    "--no-default-groups": "no_default_groups",
-    "--offline": "offline",
-    "-q": "quiet", "--quiet": "quiet",
-    "-v": "verbose", "--verbose": "verbose",
-    "--refresh": "refresh",
-    "-U": "upgrade", "--upgrade": "upgrade",
-}
+_VALUE_OPTIONS = {name: key for names, key, metavar, _ in RUN_OPTIONS if metavar for name in names}
+_FLAG_OPTIONS = {name: key for names, key, metavar, _ in RUN_OPTIONS if not metavar and key != "help" for name in names}
 _REPEATABLE = {"extras", "groups", "extra_index_urls", "find_links", "with_requirements"}
 
 
@@ -279,7 +283,9 @@ def _answer(argv: list[str]) -> int:
     try:
         return _dispatch(argv)
     except _HelpRequested:
-        sys.stdout.write(USAGE)
+        from monotrail.usage import options_help
+
+        sys.stdout.write(RUN_USAGE + options_help(RUN_OPTIONS))
         return 0
     except MonotrailError as error:
         return report(error)
@@ -353,10 +359,13 @@ def _dispatch(argv: list[str]) -> int:
         from monotrail.run import run
 
         return run(parse_run_args(argv, python))
-    raise UsageError(f"unknown command {command!r}", hint="see `monotrail --help`")
+    from monotrail.usage import unknown_command
+
+    raise unknown_command(command, _COMMANDS, "monotrail")
 
 
 _VENV_COMMANDS = ("install", "sync", "poetry-install")
+_COMMANDS = ("run", "python", "shims", "store", "lock", "x", *_VENV_COMMANDS, "help")
 
 
 def _venv_command(command: str, rest: list[str], python: str | None) -> int:
@@ -436,25 +445,27 @@ def _subcommand(command: str, args: list[str]) -> int:
 
 
 def _subcommand_parser(command: str):
-    import argparse
+    from monotrail.usage import Parser
 
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str):  # one `error:` line like every other monotrail error
-            raise UsageError(message, hint=f"see `{self.prog} --help`")
-
-    parser = Parser(prog=f"monotrail {command}")
-    actions = parser.add_subparsers(dest="action", metavar="COMMAND")
     if command == "python":
-        listing = actions.add_parser("list", help="the Pythons discovery finds (* = what this directory runs)")
+        parser = Parser(prog="monotrail python", description="The Pythons monotrail finds, and pinning one.")
+        actions = parser.add_subparsers(dest="action", metavar="COMMAND", help="one of:")
+        text = "the Pythons discovery finds (* = what this directory runs)"
+        listing = actions.add_parser("list", help=text, description=text)
         listing.add_argument("--all", action="store_true", help="also unusable ones, and why")
         listing.add_argument("--json", action="store_true", help="machine-readable output")
-        find = actions.add_parser("find", help="print the path of the Python a request gets")
+        text = "print the path of the Python a request gets (exit 1 if none)"
+        find = actions.add_parser("find", help=text, description=text)
         find.add_argument("request", nargs="?", help="3.12, cpython@3.12, >=3.10, a path (default: this directory's)")
-        pin = actions.add_parser("pin", help="write .python-version here")
+        text = "write .python-version here (checked against the lock's requires-python)"
+        pin = actions.add_parser("pin", help=text, description=text)
         pin.add_argument("request", help="3.12, 3.12.1, cpython@3.12, >=3.10, a path")
         return parser
+    parser = Parser(prog="monotrail shims", description="`python`, `python3`, `python3.X` shims that run "
+                    "monotrail inside a project and the plain interpreter outside one.")
+    actions = parser.add_subparsers(dest="action", metavar="COMMAND", help="one of:")
     for name, text in (("install", "write python, python3, python3.X shims"),
                        ("uninstall", "remove monotrail's shims"), ("list", "show the shims and their Pythons")):
-        sub = actions.add_parser(name, help=text)
+        sub = actions.add_parser(name, help=text, description=text)
         sub.add_argument("--dir", default=None, help="the shim directory (default: ~/.local/bin)")
     return parser

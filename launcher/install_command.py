@@ -20,9 +20,10 @@ _RESOLVE_HINT = "pin it (`name==1.2.3`), or pass a wheel file or `name @ URL`; r
 
 
 def main(argv: Sequence[str]) -> int:
-    from monotrail.sync import _install_options, _Parser, add_install_options
+    from monotrail.sync import _install_options, add_install_options
+    from monotrail.usage import Parser
 
-    parser = _Parser(prog="monotrail install", description="Install wheels and pinned requirements into a virtualenv.")
+    parser = Parser(prog="monotrail install", description="Install wheels and pinned requirements into a virtualenv.")
     parser.add_argument("specs", nargs="+", metavar="WHEEL|REQ", help="a .whl file, `name==version` or `name @ URL`")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--venv", help="the virtualenv (default: $VIRTUAL_ENV)")

@@ -70,11 +70,7 @@ def main(args: List[str], python: Optional[str] = None) -> int:
 
 
 def _parse(args: List[str], python: Optional[str]):
-    import argparse
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str):  # one `error:` line like every other monotrail error
-            raise UsageError(message, hint="see `monotrail lock --help`")
+    from monotrail.usage import Parser
 
     parser = Parser(prog="monotrail lock", description="Resolve the project (or a PEP 723 script) into pylock.toml.")
     parser.add_argument("-p", "--python", default=python, help="the Python to lock for (default: as `run` picks it)")
@@ -85,10 +81,13 @@ def _parse(args: List[str], python: Optional[str]):
     parser.add_argument("--refresh", action="store_true", help="refetch index pages younger than the cache TTL")
     parser.add_argument("--offline", action="store_true", help="resolve from the index cache and the store only")
     parser.add_argument("--prerelease", action="store_true", help="allow pre-releases")
-    parser.add_argument("-i", "--index-url")
-    parser.add_argument("--extra-index-url", action="append", default=[])
-    parser.add_argument("-f", "--find-links", action="append", default=[])
-    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("-i", "--index-url", metavar="URL",
+                        help="the package index (default: PIP_INDEX_URL, UV_INDEX_URL, PyPI)")
+    parser.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
+                        help="another index (repeatable)")
+    parser.add_argument("-f", "--find-links", action="append", default=[], metavar="PATH|URL",
+                        help="a directory or page of wheels (repeatable)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parsed = parser.parse_args(args)
     options = ResolveOptions(
         python=parsed.python, index_url=parsed.index_url, extra_index_urls=tuple(parsed.extra_index_url),

@@ -484,22 +484,22 @@ def main(args: Sequence[str]) -> int:
 
 
 def _parser():
-    import argparse
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str):  # one `error:` line like every other monotrail error
-            raise UsageError(message, hint=f"see `{self.prog} --help`")
+    from monotrail.usage import Parser
 
     parser = Parser(prog="monotrail store", description="Inspect, verify and clean the global store.")
-    actions = parser.add_subparsers(dest="action", metavar="COMMAND", parser_class=Parser)
-    actions.add_parser("path", help="where the store lives, and how big each part is")
-    listing = actions.add_parser("list", help="entries: name, version, size, environments using them, last use")
+    actions = parser.add_subparsers(dest="action", metavar="COMMAND", help="one of:")
+
+    def command(name: str, text: str):
+        return actions.add_parser(name, help=text, description=text)
+
+    command("path", "where the store lives, and how big each part is")
+    listing = command("list", "entries: name, version, size, environments using them, last use")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
-    verify = actions.add_parser("verify", help="rehash every file against its RECORD")
+    verify = command("verify", "rehash every file against its RECORD")
     verify.add_argument("--repair", action="store_true", help="reinstall (or remove) broken entries")
-    gc = actions.add_parser("gc", help="remove environments whose lock is gone or changed, then unused entries")
+    gc = command("gc", "remove environments whose lock is gone or changed, then unused entries")
     gc.add_argument("--dry-run", action="store_true", help="only say what would be removed")
     gc.add_argument("--older-than", metavar="AGE", help="also environments unused for AGE (30d, 12h)")
-    clean = actions.add_parser("clean", help="remove everything not in use by a running process")
+    clean = command("clean", "remove everything not in use by a running process")
     clean.add_argument("--yes", action="store_true", help="do not ask")
     return parser

@@ -17,18 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from monotrail.errors import LockError, UsageError, VenvError
+from monotrail.errors import LockError, VenvError
 from monotrail.log import debug, info
 
 _DESCRIPTION_SYNC = "Make a virtualenv match a lockfile exactly (any format monotrail reads)."
 _DESCRIPTION_POETRY = "Install a poetry project into .venv (or the active venv), the project itself editable."
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is a `UsageError` (one `error:` line, exit 2) like the rest."""
-
-    def error(self, message: str):  # type: ignore[override]
-        raise UsageError(message, hint=f"see `monotrail {self.prog.split()[-1]} --help`")
 
 
 def add_install_options(parser: argparse.ArgumentParser) -> None:
@@ -64,13 +57,15 @@ class SyncRequest:
 
 
 def main_sync(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="monotrail sync", description=_DESCRIPTION_SYNC)
+    from monotrail.usage import Parser
+
+    parser = Parser(prog="monotrail sync", description=_DESCRIPTION_SYNC)
     parser.add_argument("--venv", help="the virtualenv (default: $VIRTUAL_ENV); created when missing")
     parser.add_argument("--lock", help="the lockfile (default: searched from the current directory up)")
     parser.add_argument("-E", "--extra", action="append", default=[], help="include an extra (repeatable)")
-    parser.add_argument("--all-extras", action="store_true")
-    parser.add_argument("-G", "--group", action="append", default=[], help="include a dependency group")
-    parser.add_argument("--no-default-groups", action="store_true")
+    parser.add_argument("--all-extras", action="store_true", help="include every extra the lock defines")
+    parser.add_argument("-G", "--group", action="append", default=[], help="include a dependency group (repeatable)")
+    parser.add_argument("--no-default-groups", action="store_true", help="leave out the lock's default groups")
     parser.add_argument("-p", "--python", help="the Python to create the venv with (default: as `run` picks it)")
     add_install_options(parser)
     options = parser.parse_args(list(argv))
@@ -83,10 +78,13 @@ def main_sync(argv: Sequence[str]) -> int:
 
 
 def main_poetry_install(argv: Sequence[str]) -> int:
-    parser = _Parser(prog="monotrail poetry-install", description=_DESCRIPTION_POETRY)
+    from monotrail.usage import Parser
+
+    parser = Parser(prog="monotrail poetry-install", description=_DESCRIPTION_POETRY)
     parser.add_argument("-E", "--extras", action="append", default=[], help="include an extra (repeatable)")
-    parser.add_argument("--all-extras", action="store_true")
-    parser.add_argument("--with", dest="groups", action="append", default=[], help="include a dependency group")
+    parser.add_argument("--all-extras", action="store_true", help="include every extra the lock defines")
+    parser.add_argument("--with", dest="groups", action="append", default=[],
+                        help="include a dependency group (repeatable)")
     parser.add_argument("--no-root", action="store_true", help="do not install the project itself")
     parser.add_argument("--venv", help="the virtualenv (default: $VIRTUAL_ENV, else .venv beside poetry.lock)")
     parser.add_argument("-p", "--python", help="the Python to create .venv with")

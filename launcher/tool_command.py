@@ -8,15 +8,40 @@ console script. `--upgrade`/`--refresh` resolve again.
 from __future__ import annotations
 
 import os
+import sys
 from typing import List, Optional
 
 from monotrail.errors import UsageError
 
-_VALUE = {"--from": "from", "--with": "with", "-w": "with", "-p": "python", "--python": "python",
-          "-i": "index_url", "--index-url": "index_url", "--extra-index-url": "extra_index_urls",
-          "-f": "find_links", "--find-links": "find_links"}
-_FLAGS = {"--offline": "offline", "--refresh": "refresh", "-U": "upgrade", "--upgrade": "upgrade",
-          "-q": "quiet", "--quiet": "quiet"}
+# (names, key, metavar or None for a flag, description): the parser below and `x --help` read it.
+OPTIONS = (
+    (("--from",), "from", "REQ", "the package providing the command, when it is named differently "
+     "(`monotrail x --from httpie http GET ...`)"),
+    (("-w", "--with"), "with", "REQ", "another requirement installed beside the tool (repeatable)"),
+    (("-p", "--python"), "python", "REQ", "the Python to run the tool on: 3.12, cpython@3.12, >=3.10, a path "
+     "(also +REQ before `x`)"),
+    (("-i", "--index-url"), "index_url", "URL", "the package index (default: PIP_INDEX_URL, UV_INDEX_URL, PyPI)"),
+    (("--extra-index-url",), "extra_index_urls", "URL", "another index (repeatable)"),
+    (("-f", "--find-links"), "find_links", "PATH|URL", "a directory or page of wheels (repeatable)"),
+    (("--offline",), "offline", None, "never touch the network (resolve from the index cache and the store only)"),
+    (("--refresh",), "refresh", None, "resolve again, refetching index pages younger than the cache TTL"),
+    (("-U", "--upgrade"), "upgrade", None, "resolve again, without preferring versions already in the store"),
+    (("-q", "--quiet"), "quiet", None, "no progress display"),
+    (("-h", "--help"), "help", None, "show this help and exit"),
+)
+USAGE = """\
+usage: monotrail x [OPTIONS] TOOL [ARGS...]
+       monotrail x [OPTIONS] --from REQ COMMAND [ARGS...]
+
+Run a tool's console script from the index without installing it anywhere (like uvx): TOOL is a
+requirement (`ruff`, `ruff==0.8.0`) whose console script of the same name runs with ARGS. Its
+requirements are resolved once into a lock kept in the store; later calls are warm runs. Options
+come before TOOL.
+
+Options:
+"""
+_VALUE = {name: key for names, key, metavar, _ in OPTIONS if metavar for name in names}
+_FLAGS = {name: key for names, key, metavar, _ in OPTIONS if not metavar and key != "help" for name in names}
 _LISTS = {"with", "extra_index_urls", "find_links"}
 
 
@@ -36,7 +61,9 @@ def main(args: List[str], python: Optional[str] = None) -> int:
             key = _VALUE[name]
             values[key] = values[key] + [inline] if key in _LISTS else inline
         elif name in ("-h", "--help"):
-            print("usage: monotrail x [--from PKG==V] [--with REQ] [-p PY] [--offline] [--refresh] [--upgrade] TOOL [ARGS...]")
+            from monotrail.usage import options_help
+
+            sys.stdout.write(USAGE + options_help(OPTIONS))
             return 0
         else:
             raise UsageError(f"unknown option {args[i]!r} for `monotrail x`", hint="see `monotrail x --help`")
