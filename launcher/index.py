@@ -433,7 +433,7 @@ class IndexClient:
             hint="the file may have been deleted from the index; re-lock, or add a --find-links location that has it",
         )
 
-    def find_wheel_for(
+    def find_pinned_file(
         self,
         name: str,
         version: str,
@@ -441,7 +441,9 @@ class IndexClient:
         tags: Sequence[str],
         index: Optional[str] = None,
     ) -> Artifact:
-        """The best-tag wheel of `name==version` whose sha256 is allowed (requirements.txt pins).
+        """The file to install for a pin that names no file (requirements.txt, `install name==v`):
+        the best-tag wheel of `name==version` whose sha256 is allowed, else its sdist, which the
+        store builds (as pip and uv do when no wheel fits).
 
         `tags` are the interpreter's tags, best first; `allowed_hashes` are sha256 hex digests
         (a `sha256:` prefix is accepted). Files whose hash the index does not state are hashed
@@ -450,7 +452,6 @@ class IndexClient:
         `--generate-hashes`): whether a hashless pin is acceptable at all is the lock reader's
         decision (`lockfiles.requirements`: one hashed line turns hash-checking on for all).
         """
-        from packaging.utils import InvalidWheelFilename, parse_wheel_filename
         from packaging.version import InvalidVersion, Version
 
         allowed = {h.split(":", 1)[-1].lower() for h in allowed_hashes}
@@ -459,12 +460,14 @@ class IndexClient:
             wanted = Version(version)
         except InvalidVersion:
             wanted = None
-        best: Optional[Tuple[int, Artifact]] = None
         candidates: List[Artifact] = []
         for candidates in self._candidate_lists(name, index):
             best = self._best_allowed(candidates, wanted, rank, allowed)
             if best is not None:
                 return best[1]
+            sdist = _allowed_sdist(candidates, name, wanted, allowed)
+            if sdist is not None:
+                return sdist
         if not candidates:
             raise IndexError_(
                 f"{name} is not on the index",
@@ -473,13 +476,13 @@ class IndexClient:
             )
         if allowed:
             raise IndexError_(
-                f"no wheel of {name}=={version} for this interpreter has an allowed hash",
+                f"neither a wheel of {name}=={version} for this interpreter nor its sdist has an allowed hash",
                 where=self._where(index),
                 hint=f"the interpreter's best tags are {', '.join(tags[:3]) or '(none)'}; "
                 "re-lock with hashes for this platform",
             )
         raise IndexError_(
-            f"no wheel of {name}=={version} fits this interpreter",
+            f"{name}=={version} has neither a wheel for this interpreter nor an sdist",
             where=self._where(index),
             hint=f"the interpreter's best tags are {', '.join(tags[:3]) or '(none)'}; "
             "pin a version that has a wheel for it",
@@ -591,7 +594,7 @@ class IndexClient:
 # Helpers
 
 
-def find_wheel_for(
+def find_pinned_file(
     name: str,
     version: str,
     allowed_hashes: Iterable[str],
@@ -601,12 +604,55 @@ def find_wheel_for(
     root: Path,
     index: Optional[str] = None,
 ) -> Artifact:
-    """Module-level form of `IndexClient.find_wheel_for` for callers without a client."""
+    """Module-level form of `IndexClient.find_pinned_file` for callers without a client."""
     client = IndexClient(sources, root)
     try:
-        return client.find_wheel_for(name, version, allowed_hashes, tags, index)
+        return client.find_pinned_file(name, version, allowed_hashes, tags, index)
     finally:
         client.close()
+
+
+# Sdist suffixes the builder unpacks (`sdist_build._unpack`: zip, or whatever tarfile opens), in
+# order of preference: `.tar.gz` is the PEP 625 format, the others are older uploads.
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
+
+
+def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -> Optional[Artifact]:
+    """The sdist of exactly `wanted` (a packaging Version) whose sha256 is allowed (any when
+    `allowed` is empty), preferring `.tar.gz`; None when there is none."""
+    found: List[Tuple[int, Artifact]] = []
+    for candidate in candidates:
+        parsed = sdist_name_version(candidate.filename)
+        if parsed is None or normalize_name(parsed[0]) != normalize_name(name):
+            continue
+        if wanted is not None and parsed[1] != wanted:
+            continue
+        if allowed and _sha256_of(candidate) not in allowed:
+            continue
+        suffix = next(i for i, s in enumerate(SDIST_SUFFIXES) if candidate.filename.endswith(s))
+        found.append((suffix, candidate))
+    if not found:
+        return None
+    return _with_sha256(min(found, key=lambda item: item[0])[1])
+
+
+def sdist_name_version(filename: str):  # -> Optional[Tuple[str, packaging.version.Version]]
+    """(name, Version) of an sdist file name, None for anything else.
+
+    `packaging.utils.parse_sdist_filename` reads `.tar.gz` and `.zip` only; older uploads also
+    use `.tar.bz2` and friends, named the same way (`name-version.suffix`)."""
+    from packaging.version import InvalidVersion, Version
+
+    suffix = next((s for s in SDIST_SUFFIXES if filename.endswith(s)), None)
+    if suffix is None:
+        return None
+    name, sep, version = filename[: -len(suffix)].rpartition("-")
+    if not sep or not name:
+        return None
+    try:
+        return name, Version(version)
+    except InvalidVersion:
+        return None
 
 
 def _project_of(filename: str) -> Optional[str]:
@@ -745,7 +791,7 @@ __all__ = [
     "PYPI",
     "IndexClient",
     "Sources",
-    "find_wheel_for",
+    "find_pinned_file",
     "make_client",
     "normalize_name",
     "redact_url",

@@ -103,3 +103,122 @@ def test_one_hashed_line_turns_hash_checking_on_for_every_pin(
         """)
     error = clean_error(monotrail.run("+3.12", "run", "python", "-c", "", cwd=project))
     assert "idna==3.10 has no --hash" in error and "requirements.txt:3" in error
+
+
+# --- releases with only an sdist -------------------------------------------------------------------
+
+BUILT = "import json, sys; print(json.dumps({m: [__import__(m).VERSION, getattr(__import__(m), 'BUILT', False)] for m in sys.argv[1:]}))"
+
+
+def built(monotrail: Monotrail, project: Path, *modules: str, **kwargs: object) -> dict:
+    result = ok(monotrail.run("+3.12", "run", "python", "-c", BUILT, *modules, cwd=project, timeout=120, **kwargs))  # type: ignore[arg-type]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("hashed", [False, True], ids=["pin", "pin with --hash"])
+def test_requirements_pin_of_an_sdist_only_release_is_built(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, hashed: bool
+) -> None:
+    """`forbiddenfruit==0.1.4` has only an sdist on PyPI: pip and uv build it, so does monotrail
+    (into <root>/built/, then the store)."""
+    from test_scripts import build_sdist
+
+    sdist = index.add(build_sdist(wheels, "forbiddenfruit", "0.1.4"))
+    index.add(module_wheel(wheels, "forbiddenfruit", "0.1.3"))  # another version's wheel must not be taken
+    project = tmp_path / "project"
+    line = "forbiddenfruit==0.1.4" + (f" --hash=sha256:{sdist.sha256}" if hashed else "")
+    write(project / "requirements.txt", f"--index-url {index.url}/simple\n{line}\n")
+    assert built(monotrail, project, "forbiddenfruit") == {"forbiddenfruit": ["0.1.4", True]}
+    assert [p.name for p in (monotrail.root / "built").rglob("*.whl")] == ["forbiddenfruit-0.1.4-py3-none-any.whl"]
+
+
+def test_requirements_pin_whose_wheels_do_not_fit_builds_the_sdist(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
+) -> None:
+    from test_scripts import build_sdist
+
+    index.add(module_wheel(wheels, "oldlib", "1.0", tag="cp27-cp27mu-manylinux1_x86_64"))
+    index.add(build_sdist(wheels, "oldlib", "1.0"))
+    project = tmp_path / "project"
+    write(project / "requirements.txt", f"--index-url {index.url}/simple\noldlib==1.0\n")
+    assert built(monotrail, project, "oldlib") == {"oldlib": ["1.0", True]}
+
+
+def test_requirements_pin_with_a_hash_of_neither_file_is_refused(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
+) -> None:
+    from test_scripts import build_sdist
+
+    index.add(build_sdist(wheels, "forbiddenfruit", "0.1.4"))
+    project = tmp_path / "project"
+    write(project / "requirements.txt", f"--index-url {index.url}/simple\nforbiddenfruit==0.1.4 --hash=sha256:{'0' * 64}\n")
+    error = clean_error(monotrail.run("+3.12", "run", "python", "-c", "", cwd=project))
+    assert "forbiddenfruit==0.1.4" in error and "allowed hash" in error
+    assert not (monotrail.root / "store").exists() or not list((monotrail.root / "store").iterdir())
+
+
+def test_uv_lock_package_with_only_an_sdist_is_built(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
+) -> None:
+    from test_scripts import build_sdist
+
+    sdist = index.add(build_sdist(wheels, "forbiddenfruit", "0.1.4"))
+    project = tmp_path / "project"
+    write(project / "uv.lock", f"""
+        version = 1
+        revision = 3
+        requires-python = ">=3.8"
+
+        [[package]]
+        name = "app"
+        version = "0.1.0"
+        source = {{ virtual = "." }}
+        dependencies = [{{ name = "forbiddenfruit" }}]
+
+        [[package]]
+        name = "forbiddenfruit"
+        version = "0.1.4"
+        source = {{ registry = "{index.url}/simple" }}
+        sdist = {{ url = "{sdist.url}", hash = "sha256:{sdist.sha256}", size = 1 }}
+        """)
+    assert built(monotrail, project, "forbiddenfruit") == {"forbiddenfruit": ["0.1.4", True]}
+
+
+def test_poetry_lock_1_1_package_with_only_an_sdist_is_built(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
+) -> None:
+    """poetry.lock 1.1 names files without URLs: the sdist is looked up on the index by name."""
+    from test_scripts import build_sdist
+
+    sdist = index.add(build_sdist(wheels, "forbiddenfruit", "0.1.4"))
+    project = tmp_path / "project"
+    write(project / "pyproject.toml", """
+        [tool.poetry]
+        name = "app"
+        version = "0.1.0"
+
+        [tool.poetry.dependencies]
+        python = "^3.8"
+        forbiddenfruit = "0.1.4"
+        """)
+    write(project / "poetry.lock", f"""
+        [[package]]
+        name = "forbiddenfruit"
+        version = "0.1.4"
+        description = ""
+        category = "main"
+        optional = false
+        python-versions = "*"
+
+        [metadata]
+        lock-version = "1.1"
+        python-versions = "^3.8"
+        content-hash = "0"
+
+        [metadata.files]
+        forbiddenfruit = [
+            {{file = "{sdist.filename}", hash = "sha256:{sdist.sha256}"}},
+        ]
+        """)
+    result = built(monotrail, project, "forbiddenfruit", env={"UV_INDEX_URL": f"{index.url}/simple"})
+    assert result == {"forbiddenfruit": ["0.1.4", True]}
