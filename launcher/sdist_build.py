@@ -94,13 +94,13 @@ def _build_tree(source: Path, label: str, interpreter, sources, root: Path, cach
     chain = (*building, label)
     python = _build_env(requires, interpreter, sources, root, label, chain)
     caller = _caller(source, backend, backend_path, python)
-    extra = [r for r in _hook(caller.get_requires_for_build_wheel, label, root) if r not in requires]
+    extra = [r for r in _hook(caller.get_requires_for_build_wheel, label, backend, root) if r not in requires]
     if extra:
         python = _build_env(requires + extra, interpreter, sources, root, label, chain)
         caller = _caller(source, backend, backend_path, python)
     out = work / "out"
     out.mkdir()
-    name = _hook(lambda: caller.build_wheel(str(out)), label, root)
+    name = _hook(lambda: caller.build_wheel(str(out)), label, backend, root)
     staged = work / "cache"
     staged.mkdir()
     shutil.move(str(out / name), staged / name)
@@ -201,19 +201,34 @@ class _BackendFailed(Exception):
         self.log = log
 
 
-def _hook(call, label: str, root: Path):
+def _hook(call, label: str, backend: str, root: Path):
     from pyproject_hooks import BackendUnavailable
 
     try:
         return call()
     except _BackendFailed as failed:
-        logs = root / "built" / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log = logs / f"{label.replace('/', '_')}.log"
-        log.write_text(failed.log, "utf-8")
+        log = _keep_log(root, label, failed.log)
         tail = " | ".join(line for line in failed.log.strip().splitlines()[-3:])
         raise BuildError(f"building a wheel from {label} failed: {tail}",
                          hint=f"the full build log is in {log}") from None
     except BackendUnavailable as error:
-        raise BuildError(f"{label}: the build backend cannot be imported ({error.message or error})",
-                         hint="check [build-system] build-backend and requires") from None
+        # pyproject-hooks 1.0 gives only `traceback` (the hook process' import error, empty when the
+        # module is missing from backend-path); 1.1+ put a message first in str(error), and there
+        # is no `message` attribute in either.
+        traceback = (getattr(error, "traceback", "") or "").strip()
+        said = str(error).strip()
+        cause = traceback.splitlines()[-1] if traceback else said.splitlines()[0] if said else "the import failed"
+        log = _keep_log(root, label, traceback or said)
+        raise BuildError(f"building a wheel from {label} failed: its build backend {backend!r} cannot be imported "
+                         f"({cause})",
+                         hint=f"the sdist's pyproject.toml [build-system] must list what provides {backend!r} in "
+                              f"`requires`: report it to the package's maintainers, or pin a version that has a "
+                              f"wheel; the traceback is in {log}") from None
+
+
+def _keep_log(root: Path, label: str, text: str) -> Path:
+    logs = root / "built" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{label.replace('/', '_')}.log"
+    log.write_text(text, "utf-8")
+    return log

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_checks import ok  # noqa: E402
+from cli_checks import clean_error, ok  # noqa: E402
 from conftest import REPO, Monotrail, base_env  # noqa: E402
 from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
@@ -222,16 +222,19 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), fail: bool = False,
-                wait_for: Optional[Tuple[Path, int]] = None) -> Path:
+                wait_for: Optional[Tuple[Path, int]] = None, backend: str = "backend") -> Path:
     """An sdist whose in-tree backend (`backend-path = ["."]`, no build requirements) writes a wheel.
 
-    `wait_for=(directory, n)`: its build_wheel marks `directory` and waits until `n` builds have."""
+    `wait_for=(directory, n)`: its build_wheel marks `directory` and waits until `n` builds have.
+    `backend`: the build-backend its pyproject.toml names (any other than `backend`, the in-tree
+    one, is imported from the build environment)."""
     import io
     import tarfile
 
     top = f"{name.replace('-', '_')}-{version}"
     members = {
-        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "pyproject.toml": f'[build-system]\nrequires = []\nbuild-backend = "{backend}"\n'
+                          + ('backend-path = ["."]\n' if backend == "backend" else ""),
         "backend.py": f"NAME, VERSION, REQUIRES, FAIL = {name!r}, {version!r}, {requires!r}, {fail!r}\n"
                       f"WAIT_FOR = {(str(wait_for[0]), wait_for[1]) if wait_for else None!r}\n" + BACKEND,
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
@@ -310,6 +313,19 @@ def test_builds_nest_two_levels_deep_per_chain(tmp_path: Path) -> None:
     assert _cached_or_built(tmp_path / "b", "b-1.tar.gz", tmp_path, build, ("a-1.tar.gz",)).parent == tmp_path / "tmp"
     with pytest.raises(BuildError, match="several levels deep \\(a-1.tar.gz -> b-1.tar.gz -> c-1.tar.gz\\)"):
         _cached_or_built(tmp_path / "c", "c-1.tar.gz", tmp_path, build, ("a-1.tar.gz", "b-1.tar.gz"))
+
+
+def test_a_build_backend_that_cannot_be_imported_is_one_error(monotrail: Monotrail, tmp_path: Path, published) -> None:
+    published.add(build_sdist(tmp_path / "wheels", "no-backend", "1.0", backend="not_a_backend.api"))
+    script = write(tmp_path / "tool.py", '# /// script\n# dependencies = ["no-backend"]\n# ///\nprint(1)\n')
+    result = monotrail.run("+3.12", "run", str(script), env=index_env(published))
+    line = clean_error(result)
+    assert line.startswith("error: building a wheel from no_backend-1.0.tar.gz failed: its build backend "
+                           "'not_a_backend.api' cannot be imported"), line
+    assert "No module named 'not_a_backend'" in line and "internal error" not in result.stderr
+    assert "hint: " in result.stderr and "[build-system]" in result.stderr
+    log = next((monotrail.root / "built" / "logs").glob("*.log"))
+    assert "Traceback" in log.read_text()
 
 
 def test_a_failing_build_backend_is_one_error_with_the_log(monotrail: Monotrail, tmp_path: Path, published) -> None:
