@@ -196,6 +196,7 @@ def test_poetry_lock_1_1_package_with_only_an_sdist_is_built(
         [tool.poetry]
         name = "app"
         version = "0.1.0"
+        package-mode = false
 
         [tool.poetry.dependencies]
         python = "^3.8"
