@@ -73,3 +73,11 @@ class ResolutionError(MonotrailError):
 
 class ProjectError(MonotrailError):
     """A pyproject.toml or a PEP 723 script block that cannot be used (where = file and line)."""
+
+
+class LockWriteError(MonotrailError):
+    """A lock file cannot be written (a read-only checkout, no permission, a full disk); `errno` says which."""
+
+    def __init__(self, message: str, *, errno: int | None, where: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.errno = errno

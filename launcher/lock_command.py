@@ -10,6 +10,7 @@ A lock records the hash of its inputs (requirements, interpreter, sources) in
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from monotrail import __version__
-from monotrail.errors import ProjectError, UsageError
+from monotrail.errors import LockWriteError, ProjectError, UsageError
 from monotrail.log import debug, info
 
 
@@ -194,8 +195,11 @@ def _normalize(name: str) -> str:
 
 
 def lock_project(project: Project, options: ResolveOptions, out: Path, *, extras: Sequence[str] = (),
-                 groups: Sequence[str] = ()) -> bool:
-    """Resolve main + extras + groups together and write `out`; False when it was up to date."""
+                 groups: Sequence[str] = (), fallback: Optional[Path] = None) -> bool:
+    """Resolve main + extras + groups together and write `out`; False when it was up to date.
+
+    `fallback`: where the lock goes when `out` cannot be written because the project is read-only
+    (`monotrail run` in a mounted checkout keeps it in the store), with one warning saying so."""
     chosen_extras = _choose("extra", [_normalize(e) for e in extras], project.extras, project.path)
     chosen_groups = _choose("dependency group", [_normalize(g) for g in groups], project.groups, project.path)
     requirements: Dict[str, Sequence[str]] = {"": project.dependencies}
@@ -204,7 +208,7 @@ def lock_project(project: Project, options: ResolveOptions, out: Path, *, extras
     default_groups = ["dev"] if "dev" in chosen_groups else []
     return _lock(requirements, project.requires_python, project.path.parent, options, out,
                  extras=chosen_extras, groups=chosen_groups, default_groups=default_groups, where=str(project.path),
-                 check=lambda: _check_requirements(project.path, requirements))
+                 check=lambda: _check_requirements(project.path, requirements), fallback=fallback)
 
 
 def _choose(kind: str, wanted: List[str], defined: Dict[str, Tuple[str, ...]], path: Path) -> List[str]:
@@ -251,6 +255,7 @@ def _lock(
     default_groups: Sequence[str] = (),
     where: str,
     check=None,
+    fallback: Optional[Path] = None,
 ) -> bool:
     from monotrail.index import sources_from_env
     from monotrail.interpreters import find_interpreter
@@ -274,7 +279,19 @@ def _lock(
                          upgrade=options.upgrade, refresh=options.refresh, base=start_dir)
     text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups,
                                 default_groups=default_groups, inputs=inputs, base=out.parent)
-    return pylock_writer.write(out, text)
+    try:
+        return pylock_writer.write(out, text)
+    except LockWriteError as error:
+        if fallback is None or error.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        # As uv treats a project it cannot write (failing to lock it warns instead of failing the
+        # run): the run goes on with the same lock, kept where monotrail may write. It names its
+        # project, whose directory local paths in it stay relative to, as they would beside it.
+        info(f"warning: {error.message}; the lock is kept in the store instead ({fallback}): "
+             f"run `monotrail lock` where the project can be written to keep it with the project")
+        text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups, default_groups=default_groups,
+                                    inputs=inputs, base=out.parent, project=out.parent)
+        return pylock_writer.write(fallback, text)
 
 
 def _recorded_inputs(path: Path) -> Optional[str]:

@@ -24,7 +24,7 @@ def run(request: RunRequest) -> int:
     start_dir = _start_dir(request)
     python_key, python_source = python_request_key(request.python, start_dir)
     root = store_root()
-    lock_path = _lock_path(request, start_dir, root, python_key)
+    lock_path, also_watched = _lock_path(request, start_dir, root, python_key)
     key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
     env_dir = os.path.join(root, "envs", key)
     debug(f"lock {lock_path}, python request {python_key!r} from {python_source}, env {env_dir}")
@@ -40,6 +40,7 @@ def run(request: RunRequest) -> int:
         info(f"monotrail: lock {lock_path}, interpreter {launch.python}, environment {env_dir}")
     if _front_door_can_serve(request):
         watched = watched_files(start_dir, lock_path, launch.python, request.python is not None)
+        watched += also_watched
         name = "run"
         if request.target_kind == "script":
             # One entry per script, watching the script itself: a PEP 723 block added, edited
@@ -74,27 +75,31 @@ def _start_dir(request: RunRequest) -> str:
     return os.getcwd()
 
 
-def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) -> str:
+def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) -> tuple[str, list[str]]:
     """The lock that decides the environment: `--lock`, a PEP 723 script's own (which wins over a
     lock found upwards, as in uv), the nearest lock, or a pylock.toml written for a project that
-    has none. `--with` requirements make a resolution of their own on top of that lock's pins."""
+    has none. `--with` requirements make a resolution of their own on top of that lock's pins.
+
+    Also the files the sh front door must watch beyond the lock's own (see `watched_files`): a lock
+    kept in the store for a read-only project watches that project."""
     from monotrail.errors import LockError
     from monotrail.lockfiles import find_lock
 
+    also_watched: list[str] = []
     if request.lock:
         path = os.path.abspath(request.lock)
         if not os.path.isfile(path):
             raise LockError(f"lockfile {request.lock} does not exist", hint="check the path given to --lock")
     elif request.target_kind == "script" and _has_block(request.target[0]):
-        return _script_lock(request, start_dir, root, python_key)
+        return _script_lock(request, start_dir, root, python_key), also_watched
     else:
         try:
             path = find_lock(start_dir)
         except LockError as error:
-            path = _lock_new_project(request, start_dir, error)
+            path, also_watched = _lock_new_project(request, start_dir, error, root, python_key)
     if request.with_requirements:
-        return _with_lock(request, path, start_dir, root, python_key)
-    return path
+        return _with_lock(request, path, start_dir, root, python_key), also_watched
+    return path, also_watched
 
 
 def _has_block(script: str) -> bool:
@@ -144,23 +149,46 @@ def _with_lock(request: RunRequest, lock_path: str, start_dir: str, root: str, p
     return path
 
 
-def _lock_new_project(request: RunRequest, start_dir: str, error: Exception) -> str:
+def _lock_new_project(request: RunRequest, start_dir: str, error: Exception, root: str,
+                      python_key: str) -> tuple[str, list[str]]:
     """No lock anywhere up: a pyproject.toml with [project] gets its pylock.toml (as `uv run`
-    writes uv.lock); anything else is the original error."""
+    writes uv.lock); anything else is the original error.
+
+    A project that cannot be written (a read-only checkout or container) gets its lock kept in
+    the store instead, keyed by the pyproject's bytes and the Python request as a script's is, so
+    later runs use it without resolving; they come back here while the project has no lock."""
     from pathlib import Path
 
+    from monotrail.envs import _file_digest, resolved_lock_path
     from monotrail.lock_command import find_project, lock_project
 
     project = find_project(Path(start_dir))
     if project is None:
         raise error
     out = project.path.parent / "pylock.toml"
-    lock_project(project, _resolve_options(request), out)
+    kept = resolved_lock_path(root, "project", str(project.path), _file_digest(str(project.path)), python_key,
+                              *_sources_key(request))
+    watched = [str(project.path), str(out), *_directories_between(start_dir, str(out.parent))]
+    if os.path.isfile(kept) and not (request.refresh or request.upgrade):
+        debug(f"{out} could not be written before: using the lock kept in the store, {kept}")
+        return kept, watched
+    lock_project(project, _resolve_options(request), out, fallback=Path(kept))
+    if not out.is_file():
+        return kept, watched
     if not request.quiet:
         from monotrail.log import info
 
         info(f"monotrail: wrote {out}")
-    return str(out)
+    return str(out), []
+
+
+def _directories_between(start_dir: str, top: str) -> list[str]:
+    """`start_dir` and its parents up to `top`: where a lock appearing would be found first."""
+    found = [start_dir]
+    while start_dir != top and os.path.dirname(start_dir) != start_dir:
+        start_dir = os.path.dirname(start_dir)
+        found.append(start_dir)
+    return found
 
 
 def _sources_key(request: RunRequest) -> list:

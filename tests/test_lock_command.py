@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_checks import ok  # noqa: E402
+from cli_checks import clean_error, ok  # noqa: E402
 from conftest import REPO, Monotrail  # noqa: E402
 from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
@@ -97,6 +97,72 @@ def test_run_in_a_project_without_a_lock_locks_first(monotrail: Monotrail, proje
     result = ok(monotrail.run("+3.12", "run", "--index-url", f"{index.url}/simple", "main.py", cwd=project))
     assert result.stdout.strip() == "lib 1.2"
     assert (project / "pylock.toml").is_file()
+
+
+# A read-only checkout (a mounted volume, a container), simulated at the OS boundary: tests run as
+# root, whom chmod does not stop, and mounting needs privileges CI may not have. An audit hook in
+# the CLI's process fails every write under the directory with EROFS, as the kernel would.
+READ_ONLY_SITE = """
+import errno, os, sys
+
+_TOP = os.environ["TEST_READ_ONLY_DIR"].rstrip("/")
+_WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_CHANGES = {"os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.chmod", "os.utime", "os.link", "os.symlink"}
+
+
+def _inside(path):
+    if isinstance(path, int):
+        return False
+    path = os.path.abspath(os.fsdecode(path))
+    return path == _TOP or path.startswith(_TOP + "/")
+
+
+def _read_only(event, args):
+    if event == "open":
+        changes = args[2] is not None and args[2] & _WRITES
+    else:
+        changes = event in _CHANGES
+    paths = args[:2] if event in ("os.rename", "os.link", "os.symlink") else args[:1]
+    if changes and any(_inside(path) for path in paths):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(args[0]))
+
+
+sys.addaudithook(_read_only)
+"""
+
+
+def read_only(tmp_path: Path, directory: Path) -> dict:
+    """The environment that makes `directory` read-only for the monotrail process."""
+    site = tmp_path / "read-only-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(READ_ONLY_SITE)
+    return {"PYTHONPATH": str(site), "TEST_READ_ONLY_DIR": str(directory)}
+
+
+def test_run_in_a_read_only_project_without_a_lock_keeps_the_lock_in_the_store(
+        monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
+    env = read_only(tmp_path, project)
+    args = ("+3.12", "run", "--index-url", f"{index.url}/simple", "main.py")
+    first = ok(monotrail.run(*args, cwd=project, env=env))
+    assert first.stdout.strip() == "lib 1.2" and not (project / "pylock.toml").exists()
+    warnings = [line for line in first.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and f"cannot write {project / 'pylock.toml'}" in warnings[0], first.stderr
+    assert "Read-only file system" in warnings[0] and "kept in the store" in warnings[0]
+    asked = len(index.requests("/simple"))
+    again = ok(monotrail.run(*args, cwd=project, env=env))
+    assert again.stdout.strip() == "lib 1.2" and "warning" not in again.stderr
+    assert len(index.requests("/simple")) == asked  # the kept lock is used: nothing resolved again
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text().replace('"lib>=1"', '"lib<1.1"'))
+    changed = ok(monotrail.run(*args, cwd=project, env=env))
+    assert changed.stdout.strip() == "lib 1.0" and not (project / "pylock.toml").exists()
+
+
+def test_lock_in_a_read_only_project_is_one_error(monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
+    result = monotrail.run("+3.12", "lock", "--index-url", f"{index.url}/simple", cwd=project,
+                           env=read_only(tmp_path, project))
+    line = clean_error(result)
+    assert line == f"error: cannot write {project / 'pylock.toml'}: Read-only file system", line
+    assert "internal error" not in result.stderr
 
 
 def test_locked_project_runs_with_its_dev_group(monotrail: Monotrail, project: Path, index) -> None:

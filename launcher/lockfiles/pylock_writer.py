@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence
 
+from monotrail.errors import LockWriteError
 from monotrail.index import file_sha256
 from monotrail.interpreters import Interpreter
 from monotrail.lock import Artifact
@@ -39,8 +40,11 @@ def render(
     default_groups: Sequence[str] = (),
     inputs: Optional[str] = None,
     base: Optional[Path] = None,
+    project: Optional[Path] = None,
 ) -> str:
-    """The lock's text. `base`: the lock's directory, which local paths are written relative to."""
+    """The lock's text. `base`: the lock's directory, which local paths are written relative to.
+    `project`: written as `[tool.monotrail] project` by a lock kept in the store for a read-only
+    project (see `monotrail.lock_command`): the reader takes it for the lock's directory."""
     lines: List[str] = [
         'lock-version = "1.0"',
         f"environments = [{_string(target_environment(interpreter))}]",
@@ -57,8 +61,12 @@ def render(
         lines.append("packages = []")
     for package in resolution.packages:
         lines += ["", *_package(package, base)]
+    if inputs is not None or project is not None:
+        lines += ["", "[tool.monotrail]"]
     if inputs is not None:
-        lines += ["", "[tool.monotrail]", f"inputs = {_string(inputs)}"]
+        lines.append(f"inputs = {_string(inputs)}")  # first: `lock_command._recorded_inputs` finds it there
+    if project is not None:
+        lines.append(f"project = {_string(str(project))}")
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +164,9 @@ def write(path: Path, text: str) -> bool:
     """Write `text` to `path` atomically; False when the file already holds exactly that.
 
     The temp file's name is unique per call, not per process: threads of one process write the
-    same lock (the build environment shared by sdists built side by side)."""
+    same lock (the build environment shared by sdists built side by side). A directory that
+    cannot be written (a read-only checkout) is a `LockWriteError` naming the lock, not the temp
+    file; `monotrail run` then keeps the lock in the store (see `monotrail.run`)."""
     import os
 
     try:
@@ -164,15 +174,20 @@ def write(path: Path, text: str) -> bool:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with temp.open("x", encoding="utf-8") as file:
             file.write(text)
         os.replace(temp, path)
+    except OSError as error:
+        raise LockWriteError(f"cannot write {path}: {error.strerror or error}", errno=error.errno,
+                             hint="the lock is written beside the project (or the script): run where it can be written") from None
     finally:
-        if temp.exists():
+        try:
             temp.unlink()
+        except OSError:
+            pass  # renamed into place, or never created
     return True
 
 
