@@ -520,7 +520,9 @@ def poetry_pyproject(sources: str) -> str:
     return (
         '[tool.poetry]\nname = "mt-app"\nversion = "0.1.0"\ndescription = ""\nauthors = ["corpus <corpus@example.invalid>"]\n\n'
         "[tool.poetry.dependencies]" + POETRY_DEPS + "\n" + sources
-        + '\n[build-system]\nrequires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n'
+        # The corpus' in-tree backend, not poetry-core: the universe is offline and has no
+        # poetry-core, and a runner may build the root project (as `poetry install` does).
+        + '\n[build-system]\nrequires = []\nbuild-backend = "corpus_backend"\nbackend-path = ["."]\n'
     )
 
 
@@ -530,6 +532,7 @@ def poetry_case(ctx: Context, folder: str, venv: str, sources: str, lock_version
     (case / "pyproject.toml").write_text(poetry_pyproject(sources))
     (case / "mt_app").mkdir()
     (case / "mt_app" / "__init__.py").write_text('__version__ = "0.1.0"\n')
+    (case / "corpus_backend.py").write_text(universe.backend_source("mt-app", "0.1.0", ["mt-plugin"]))
     version = "poetry " + version_of([poetry, "--version"], ctx)
     ctx.run([poetry, "lock", "-n"], case, POETRY_VIRTUALENVS_CREATE="false")
     found = re.search(r'lock-version = "([^"]+)"', (case / "poetry.lock").read_text())
