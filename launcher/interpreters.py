@@ -560,9 +560,8 @@ def probe(path: str, root: Path, source: str = "path") -> Interpreter:
 def cached_tags(facts: Dict[str, Any], path: str, root: Path) -> Tuple[str, ...]:
     """`compute_tags`, kept in the interpreter's cache record beside the probe's facts.
 
-    Computing them needs `packaging.tags`, whose import (with `packaging._manylinux`, `logging`,
-    `subprocess`) costs the cold path 15-25 ms here, the largest item left when a new project's
-    packages are all in the store. The record is keyed by the binary's stat already; the tags
+    Computing them needs `packaging.tags`, whose import (with `logging`, `subprocess`) costs the
+    cold path 15-25 ms here, the largest item left when a new project's packages are all in the store. The record is keyed by the binary's stat already; the tags
     also depend on packaging's version, so that is stored with them.
     """
     from packaging import __version__ as packaging_version
@@ -670,7 +669,7 @@ def _normalize(text: str) -> str:
 
 
 def platform_tags(facts: Mapping[str, Any], executable: str) -> Iterator[str]:
-    """Platform tags for the target, in packaging 26.3's order (`linux_*` first).
+    """Platform tags for the target, in the order of the installed packaging's `sys_tags()`.
 
     On Linux they come from the target's own facts: its sysconfig platform, pointer size and glibc
     version, and its ELF header (32-bit ABI checks, musl loader). Elsewhere the target runs on
@@ -686,34 +685,63 @@ def platform_tags(facts: Mapping[str, Any], executable: str) -> Iterator[str]:
         linux = {"linux_x86_64": "linux_i686", "linux_aarch64": "linux_armv8l"}.get(linux, linux)
     arch = linux.split("_", 1)[1]
     archs = {"armv8l": ["armv8l", "armv7l"]}.get(arch, [arch])
-    for each in archs:
-        yield f"linux_{each}"
+    native = [f"linux_{each}" for each in archs]
+    first = _native_linux_first()
+    yield from native if first else ()
     yield from _manylinux_tags(facts, executable, archs)
     yield from _musllinux_tags(facts, executable, archs)
+    yield from () if first else native
+
+
+def _native_linux_first() -> bool:
+    """packaging 26.3 ranks a native `linux_*` wheel (built on this machine) above manylinux and
+    musllinux ones; earlier versions, which Python 3.9 installs, below them. monotrail ranks as
+    the packaging it runs with does (the interpreter cache keys tags by packaging's version)."""
+    from packaging import __version__ as packaging_version
+
+    return tuple(int(part) for part in re.findall(r"\d+", packaging_version)[:2]) >= (26, 3)
+
+
+# PEP 599 / 600: the architectures a manylinux wheel may be built for (armv7l and i686 need the
+# header checks of `monotrail.elf`).
+MANYLINUX_ARCHS = frozenset({"x86_64", "aarch64", "ppc64", "ppc64le", "s390x", "loongarch64", "riscv64"})
+LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}  # PEP 600's aliases
+LAST_GLIBC_MINOR = 50  # of a glibc major version before a future one: packaging's assumption too
 
 
 def _manylinux_tags(facts: Mapping[str, Any], executable: str, archs: Sequence[str]) -> Iterator[str]:
-    """packaging's _manylinux.platform_tags with the *target's* glibc (PEP 600, 599, 571, 513).
+    """PEP 600 tags for the *target's* glibc (from the probe, not this process), newest first,
+    each legacy alias (manylinux2014, 2010, 1) right after the tag it stands for, down to glibc
+    2.17 (2.5 on x86): the order `packaging.tags` gives.
 
-    The glibc version comes from the probe, not from this process; the legacy `_manylinux`
-    override module of PEP 600 is not consulted because it lives in the target's sys.path.
+    A glibc 3.x would be compatible with every 2.x (PEP 600). The `_manylinux` module a
+    distribution may install to veto tags lives in the target's sys.path and is not consulted.
     """
-    from packaging import _manylinux
-
     name, version = (facts.get("libc") or ["", ""])[:2]
     glibc = _parse_glibc(version) if name == "glibc" else None
-    if glibc is None or not _manylinux._have_compatible_abi(executable, archs):
+    if glibc is None or not _manylinux_abi(executable, archs):
         return
     too_old = (2, 4) if set(archs) & {"x86_64", "i686"} else (2, 16)
-    maxima = [glibc] + [(major, _manylinux._LAST_GLIBC_MINOR[major]) for major in range(glibc[0] - 1, 1, -1)]
-    legacy = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+    maxima = [glibc] + [(major, LAST_GLIBC_MINOR) for major in range(glibc[0] - 1, 1, -1)]
     for arch in archs:
         for major, top_minor in maxima:
             lowest = too_old[1] if major == too_old[0] else -1
             for minor in range(top_minor, lowest, -1):
                 yield f"manylinux_{major}_{minor}_{arch}"
-                if (major, minor) in legacy:
-                    yield f"{legacy[(major, minor)]}_{arch}"
+                if (major, minor) in LEGACY_MANYLINUX:
+                    yield f"{LEGACY_MANYLINUX[(major, minor)]}_{arch}"
+
+
+def _manylinux_abi(executable: str, archs: Sequence[str]) -> bool:
+    """Whether the build can load manylinux wheels at all: an armv7l build only with the hard-float
+    ABI, an i686 one only when it is 32-bit x86 (not an x32 or 64-bit binary reporting i686)."""
+    from monotrail import elf
+
+    if "armv7l" in archs:
+        return elf.is_armhf(elf.read_header(executable))
+    if "i686" in archs:
+        return elf.is_i686(elf.read_header(executable))
+    return any(arch in MANYLINUX_ARCHS for arch in archs)
 
 
 def _parse_glibc(version: str) -> Optional[Tuple[int, int]]:
@@ -725,14 +753,32 @@ def _musllinux_tags(facts: Mapping[str, Any], executable: str, archs: Sequence[s
     """PEP 656 tags when the target's ELF interpreter is musl's loader (never for glibc)."""
     if (facts.get("libc") or [""])[0] == "glibc":
         return
-    from packaging import _musllinux
+    from monotrail import elf
 
-    musl = _musllinux._get_musl_version(os.path.realpath(executable))
+    header = elf.read_header(os.path.realpath(executable))
+    musl = musl_version(header.interpreter) if header is not None and header.interpreter else None
     if musl is None:
         return
     for arch in archs:
-        for minor in range(musl.minor, -1, -1):
-            yield f"musllinux_{musl.major}_{minor}_{arch}"
+        for minor in range(musl[1], -1, -1):
+            yield f"musllinux_{musl[0]}_{minor}_{arch}"
+
+
+def musl_version(loader: str) -> Optional[Tuple[int, int]]:
+    """The version musl's dynamic loader prints when run bare (PEP 656's way to find it):
+    `musl libc (x86_64)` / `Version 1.2.4` / ... on stderr. None for any other loader."""
+    if "musl" not in loader:
+        return None
+    import subprocess
+
+    try:
+        output = subprocess.run([loader], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                timeout=10).stderr.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    match = re.match(r"Version (\d+)\.(\d+)", lines[1]) if len(lines) >= 2 and lines[0].startswith("musl") else None
+    return (int(match[1]), int(match[2])) if match else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -515,14 +515,6 @@ def test_real_tags(tmp_path: Path, minor: str, best: str):
     assert "py3-none-any" in tags
 
 
-@needs_real("3.12")
-@pytest.mark.skipif(sys.version_info[:2] != (3, 12), reason="compares with packaging running on 3.12")
-def test_real_312_tags_equal_packaging_sys_tags_inside_it(tmp_path: Path):
-    code = "import json, packaging.tags; print(json.dumps([str(t) for t in packaging.tags.sys_tags()]))"
-    inside = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
-    assert list(real("3.12", tmp_path).tags) == inside
-
-
 @needs_real("3.8")
 def test_real_38_markers_are_the_targets(tmp_path: Path):
     interpreter = real("3.8", tmp_path)
