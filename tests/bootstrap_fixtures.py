@@ -17,26 +17,63 @@ from pathlib import Path
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "bootstrap"
 BOOTSTRAP = BOOTSTRAP_DIR / "_monotrail_bootstrap.py"
-PYENV_VERSIONS = Path("/root/.pyenv/versions")
 SUPPORTED_MINORS = (8, 9, 10, 11, 12, 13)
+# What tests that run monotrail with a reduced PATH give it (the shims' and the launcher's tests):
+# the system's tools, no Python a test did not choose.
+REDUCED_PATH = "/usr/bin:/bin"
+
+
+def discovery_environ() -> dict:
+    """Where monotrail finds Pythons for this test run, as variables a child honours whatever its
+    PATH and HOME: the pyenv root and uv's directory, resolved from this process' environment
+    (PYENV_ROOT, pyenv's shims on PATH, HOME) exactly as the product resolves them."""
+    from monotrail.interpreters import SearchDirs
+
+    search = SearchDirs.from_environ(os.environ)
+    return {"PYENV_ROOT": search.pyenv_root, "UV_PYTHON_INSTALL_DIR": search.uv_dir}
+
+
+_FOUND: list = []
+
+
+def discovered() -> list:
+    """Every Python a monotrail child with REDUCED_PATH and `discovery_environ()` finds, probed
+    by the product's own discovery (`monotrail.interpreters.list_interpreters`) once per session."""
+    if not _FOUND:
+        import atexit
+        import shutil
+        import tempfile
+
+        from monotrail.interpreters import list_interpreters
+
+        probes = tempfile.mkdtemp(prefix="monotrail-test-probes-")
+        atexit.register(shutil.rmtree, probes, True)
+        _FOUND.extend(list_interpreters(Path(probes), {"PATH": REDUCED_PATH, **discovery_environ()}))
+    return _FOUND
 
 
 def find_python(minor: int) -> Path | None:
-    """The newest pyenv CPython 3.<minor>, or None."""
-    found = []
-    for candidate in PYENV_VERSIONS.glob("3.%d.*/bin/python3.%d" % (minor, minor)):
-        version = candidate.parent.parent.name
-        if re.fullmatch(r"3\.%d\.\d+" % minor, version) and os.access(candidate, os.X_OK):
-            found.append((tuple(int(part) for part in version.split(".")), candidate))
-    return max(found)[1] if found else None
+    """The newest CPython 3.<minor> (not free-threaded) that monotrail finds, or None."""
+    found = [entry.interpreter for entry in discovered() if entry.interpreter is not None]
+    matching = [i for i in found if i.implementation == "cpython" and i.version[:2] == (3, minor)
+                and not i.free_threaded]
+    if not matching:
+        return None
+    return Path(max(matching, key=lambda interpreter: interpreter.version).path)
+
+
+def python_facts(path: Path):
+    """The discovered `Found` (interpreter, source, problem) of a path `find_python` returned."""
+    return next(entry for entry in discovered() if entry.path == str(path))
 
 
 def find_setuptools_wheel() -> Path | None:
     """A setuptools wheel with ``pkg_resources`` that runs on 3.8-3.13 (CPython's test data)."""
-    for pattern in ("3.*/lib/python3.*/test/wheeldata/setuptools-*.whl",
-                    "3.*/lib/python3.*/test/setuptools-*.whl"):
-        for wheel in sorted(PYENV_VERSIONS.glob(pattern)):
-            return wheel
+    stdlibs = sorted({Path(entry.interpreter.stdlib) for entry in discovered() if entry.interpreter is not None})
+    for pattern in ("test/wheeldata/setuptools-*.whl", "test/setuptools-*.whl"):
+        for stdlib in stdlibs:
+            for wheel in sorted(stdlib.glob(pattern)):
+                return wheel
     return None
 
 

@@ -17,16 +17,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bootstrap_fixtures import find_python  # noqa: E402
+from bootstrap_fixtures import discovery_environ, find_python  # noqa: E402
 from index_fixtures import IndexServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _python(minor: int) -> Path:
+    """The newest CPython 3.<minor> monotrail finds (pyenv, uv, the system); a loud skip without one."""
     found = find_python(minor)
     if found is None:
-        pytest.skip(f"SKIPPED LOUDLY: no CPython 3.{minor} under /root/.pyenv/versions; install it to run these tests")
+        pytest.skip(f"SKIPPED LOUDLY: monotrail finds no CPython 3.{minor} (pyenv, uv or the system dirs); "
+                    f"install it (`pyenv install 3.{minor}`, `uv python install 3.{minor}`) to run these tests")
     return found
 
 
@@ -41,13 +43,16 @@ def py312() -> Path:
 
 
 def base_env(root: Path, **extra: str) -> Dict[str, str]:
-    """The test process' environment without pip/uv index settings, venvs or Python start-up knobs."""
+    """The test process' environment without pip/uv index settings, venvs or Python start-up knobs,
+    and with the pyenv root and uv directory named, so that a test may reduce PATH (or HOME) and
+    monotrail still finds the Pythons the fixtures found."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("PYTHON", "PIP_", "UV_", "MONOTRAIL_")) and key != "VIRTUAL_ENV"
     }
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update(discovery_environ())
     env["MONOTRAIL_ROOT"] = str(root)
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env.update(extra)

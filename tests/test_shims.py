@@ -1,5 +1,6 @@
 """Shell shims and shebangs, executed for real: the shim files `monotrail shims install` writes and
-`#!/usr/bin/env monotrail` scripts, run on real CPython 3.8 and 3.12 from /root/.pyenv/versions.
+`#!/usr/bin/env monotrail` scripts, run on real CPython 3.8 and 3.12 (wherever monotrail's discovery
+finds them on this machine; the tests skip loudly without them).
 
 The `monotrail` on PATH is a fresh copy of the repo's sh front door (shims/monotrail) beside a
 `monotrail-launcher` that runs this checkout, so the tests see the current files. Projects lock a
@@ -23,6 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bootstrap_fixtures import REDUCED_PATH  # noqa: E402
 from cli_checks import ok, clean_error  # noqa: E402
 from conftest import REPO, base_env  # noqa: E402
 from index_fixtures import build_wheel, sha256_of  # noqa: E402
@@ -30,7 +32,7 @@ from index_fixtures import build_wheel, sha256_of  # noqa: E402
 SHOW = "import json, sys; print(json.dumps({'argv': sys.argv, 'version': list(sys.version_info[:2])}))"
 SHOW_LOCKED = (
     "import json, sys, locked_mod; print(json.dumps({'argv': sys.argv, 'version': list(sys.version_info[:2]), "
-    "'locked': locked_mod.VERSION, 'no_venv': sys.prefix == sys.base_prefix}))"
+    "'locked': locked_mod.VERSION, 'env': sys.prefix != sys.base_prefix}))"
 )
 
 
@@ -51,7 +53,7 @@ def bin_dir(tmp_path: Path) -> Path:
 
 
 class Env:
-    """Runs commands with PATH = the test's bin dirs + /usr/bin:/bin and its own MONOTRAIL_ROOT."""
+    """Runs commands with PATH = the test's bin dirs + REDUCED_PATH and its own MONOTRAIL_ROOT."""
 
     def __init__(self, root: Path, path: List[Path]) -> None:
         self.root = root
@@ -59,7 +61,7 @@ class Env:
 
     def environ(self, **extra: str) -> Dict[str, str]:
         env = base_env(self.root, **extra)
-        env["PATH"] = os.pathsep.join([*map(str, self.path), "/usr/bin", "/bin"])
+        env["PATH"] = os.pathsep.join([*map(str, self.path), REDUCED_PATH])
         return env
 
     def run(self, argv: List[str], cwd: Path, input: Optional[str] = None, **extra: str) -> subprocess.CompletedProcess:
@@ -125,15 +127,15 @@ def write_script(path: Path, shebang: str, body: str) -> Path:
 # --- install / list / uninstall ------------------------------------------------------------------
 
 
-def test_install_writes_a_shim_per_minor_version(installed: Path, env: Env, tmp_path: Path) -> None:
+def test_install_writes_a_shim_per_minor_version(installed: Path, env: Env, tmp_path: Path, py38: Path) -> None:
     names = sorted(p.name for p in installed.iterdir())
     assert {"python", "python3", "python3.8", "python3.12"} <= set(names)
     for name in names:
         text = (installed / name).read_text()
-        assert text.startswith("#!/bin/sh\n") and "# monotrail shim" in text
-        assert subprocess.run(["sh", "-n", str(installed / name)]).returncode == 0
+        assert text.startswith("#!/bin/bash -p\n") and "# monotrail shim" in text
+        assert subprocess.run(["bash", "-n", str(installed / name)]).returncode == 0
     listing = ok(env.run(["monotrail", "shims", "list", "--dir", installed], cwd=tmp_path)).stdout
-    assert "python3.8 -> /root/.pyenv/versions/3.8." in listing
+    assert f"python3.8 -> {py38}" in listing
 
 
 def test_install_says_when_the_directory_is_not_on_path(env: Env, tmp_path: Path, py312: Path) -> None:
@@ -257,7 +259,7 @@ def test_shim_inside_a_project_runs_the_locked_environment(
     for _ in range(2):  # cold, then through the front door or the launcher's warm path
         data = last_json(ok(env.run([installed / f"python3.{minor}", *argv], cwd=project)))
         plain_argv = {"-c": ["-c", "a"], "-m": [str(project / "show_mod.py"), "y"]}.get(argv[0], [a for a in argv if a != "-u"])
-        assert data == {"argv": plain_argv, "version": [3, minor], "locked": "1.0", "no_venv": True}
+        assert data == {"argv": plain_argv, "version": [3, minor], "locked": "1.0", "env": True}
 
 
 def test_shim_inside_a_project_exit_code_and_stdin(installed: Path, env: Env, project: Path) -> None:
