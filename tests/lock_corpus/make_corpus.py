@@ -516,23 +516,25 @@ mt-private = { version = "*", source = "private" }
 """
 
 
-def poetry_pyproject(sources: str) -> str:
+def poetry_pyproject(sources: str, plugin: bool) -> str:
+    deps = POETRY_DEPS if plugin else POETRY_DEPS.replace('mt-plugin = "*"\n', "")
     return (
         '[tool.poetry]\nname = "mt-app"\nversion = "0.1.0"\ndescription = ""\nauthors = ["corpus <corpus@example.invalid>"]\n\n'
-        "[tool.poetry.dependencies]" + POETRY_DEPS + "\n" + sources
+        "[tool.poetry.dependencies]" + deps + "\n" + sources
         # The corpus' in-tree backend, not poetry-core: the universe is offline and has no
         # poetry-core, and a runner may build the root project (as `poetry install` does).
         + '\n[build-system]\nrequires = []\nbuild-backend = "corpus_backend"\nbackend-path = ["."]\n'
     )
 
 
-def poetry_case(ctx: Context, folder: str, venv: str, sources: str, lock_version: str, shape: str) -> None:
+def poetry_case(ctx: Context, folder: str, venv: str, sources: str, lock_version: str, shape: str,
+                plugin: bool = True) -> None:
     case = fresh_case(folder)
     poetry = tool(venv, "poetry")
-    (case / "pyproject.toml").write_text(poetry_pyproject(sources))
+    (case / "pyproject.toml").write_text(poetry_pyproject(sources, plugin))
     (case / "mt_app").mkdir()
     (case / "mt_app" / "__init__.py").write_text('__version__ = "0.1.0"\n')
-    (case / "corpus_backend.py").write_text(universe.backend_source("mt-app", "0.1.0", ["mt-plugin"]))
+    (case / "corpus_backend.py").write_text(universe.backend_source("mt-app", "0.1.0", []))
     version = "poetry " + version_of([poetry, "--version"], ctx)
     ctx.run([poetry, "lock", "-n"], case, POETRY_VIRTUALENVS_CREATE="false")
     found = re.search(r'lock-version = "([^"]+)"', (case / "poetry.lock").read_text())
@@ -557,7 +559,7 @@ def poetry_case(ctx: Context, folder: str, venv: str, sources: str, lock_version
 def case_poetry(ctx: Context) -> None:
     shape = ("mt-idna 2.10 and 3.4 for python <3.9 / >=3.9, markers, mt-web[fast], an sdist-only package, "
              "mt-plugin depending back on the root project mt-app, mt-private from a second source")
-    poetry_case(ctx, "poetry-1.1", ".venv-corpus-poetry11", f"""
+    sources_11 = f"""
 [[tool.poetry.source]]
 name = "corpus"
 url = "{INDEX}"
@@ -567,7 +569,14 @@ default = true
 name = "private"
 url = "{PRIVATE}"
 secondary = true
-""", "1.1", "[metadata.files] (file names and hashes, no URLs) holding two versions of mt-idna; " + shape)
+"""
+    poetry_case(ctx, "poetry-1.1", ".venv-corpus-poetry11", sources_11, "1.1",
+                "[metadata.files] (file names and hashes, no URLs) holding two versions of mt-idna; " + shape)
+    # The same without mt-plugin: the two versions of mt-idna are checked even while the edge to
+    # the root project is refused.
+    poetry_case(ctx, "poetry-1.1-two-versions", ".venv-corpus-poetry11", sources_11, "1.1",
+                "[metadata.files] holding mt-idna 2.10 and 3.4 (python <3.9 / >=3.9); as poetry-1.1 without mt-plugin",
+                plugin=False)
     explicit = f"""
 [[tool.poetry.source]]
 name = "corpus"

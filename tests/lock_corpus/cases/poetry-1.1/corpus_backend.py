@@ -3,7 +3,7 @@ import base64, hashlib, os, zipfile
 
 NAME = 'mt-app'
 VERSION = '0.1.0'
-REQUIRES = ('mt-plugin',)
+REQUIRES = ()
 MODULE = NAME.replace("-", "_")
 DIST_INFO = "%s-%s.dist-info" % (MODULE, VERSION)
 
