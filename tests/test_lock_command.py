@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cli_checks import clean_error, ok  # noqa: E402
-from conftest import REPO, Monotrail  # noqa: E402
+from conftest import REPO, Monotrail, base_env  # noqa: E402
 from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
 PYPROJECT = """
@@ -155,6 +156,39 @@ def test_run_in_a_read_only_project_without_a_lock_keeps_the_lock_in_the_store(
     (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text().replace('"lib>=1"', '"lib<1.1"'))
     changed = ok(monotrail.run(*args, cwd=project, env=env))
     assert changed.stdout.strip() == "lib 1.0" and not (project / "pylock.toml").exists()
+
+
+def test_front_door_serves_a_read_only_project_warm_until_its_pyproject_changes(
+        monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
+    """The kept lock is in the store, but the warm entry watches the project's pyproject.toml."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
+    launcher = bin_dir / "monotrail-launcher"
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
+    for path in (bin_dir / "monotrail", launcher):
+        path.chmod(0o755)
+    # .python-version bounds the directories the warm entry watches (else up to /, and /tmp changes)
+    (project / ".python-version").write_text("3.12\n")
+    env = base_env(monotrail.root, UV_INDEX_URL=f"{index.url}/simple", **read_only(tmp_path, project))
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+
+    def run(age: bool = True) -> str:
+        # files changed within 2 s keep the warm entry from being written (one-second -nt): age them
+        for path in [project, *project.iterdir(), *(monotrail.root / "resolved").rglob("pylock.toml")] if age else []:
+            os.utime(path, (1_600_000_000, 1_600_000_000))
+        result = subprocess.run(["monotrail", "run", "main.py"], cwd=project, env=env, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=60)
+        return ok(result).stdout.strip()
+
+    assert run() == "lib 1.2" and run() == "lib 1.2"
+    assert list((monotrail.root / "warm").rglob("script-main.py"))
+    launcher.write_text("#!/bin/sh\necho launcher >&2; exit 99\n")
+    assert run() == "lib 1.2"  # served by the front door alone
+    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text().replace('"lib>=1"', '"lib<1.1"'))
+    os.utime(project / "pyproject.toml", (1_900_000_000, 1_900_000_000))  # newer than the entry, whatever the clock
+    assert run(age=False) == "lib 1.0" and not (project / "pylock.toml").exists()
 
 
 def test_lock_in_a_read_only_project_is_one_error(monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
