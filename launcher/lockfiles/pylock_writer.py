@@ -182,7 +182,7 @@ def write(path: Path, text: str) -> bool:
         os.replace(temp, path)
     except OSError as error:
         raise LockWriteError(f"cannot write {path}: {error.strerror or error}", errno=error.errno,
-                             hint="the lock is written beside the project (or the script): run where it can be written") from None
+                             hint=f"monotrail writes this lock into {path.parent}: make it writable, or run where it is") from None
     finally:
         try:
             temp.unlink()
