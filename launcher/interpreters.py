@@ -291,6 +291,7 @@ class Candidate(NamedTuple):
     source: str  # "PATH", "pyenv", "uv", "system", "path"
     name_version: Optional[Tuple[int, ...]]  # what the file name promises: python3.11 -> (3, 11)
     name_free_threaded: bool
+    problem: Optional[str] = None  # known unusable before probing (a virtual environment's python)
 
 
 class Found(NamedTuple):
@@ -433,17 +434,47 @@ def _name_order(candidate: Candidate) -> Tuple[Any, ...]:
 
 
 def discover(search: SearchDirs) -> Iterator[Candidate]:
-    """Every distinct Python file, lazily, deduplicated by realpath; pyenv shims skipped."""
+    """Every distinct Python file, lazily, deduplicated by realpath; pyenv shims skipped.
+
+    A virtual environment's python (monotrail's own tool venv on PATH, an activated project venv)
+    is yielded with a problem and does not count as seen: its binary is usually a link to a base
+    interpreter found later (pyenv, uv, the system), which must not be dropped as its duplicate.
+    """
     seen_real = set()
+    seen_venv = set()
     for source, directory in search.dirs():
+        venv = _venv_config(directory)
         for candidate in _dir_candidates(source, directory):
             real = os.path.realpath(candidate.path)
+            if venv is not None:
+                if real not in seen_venv:
+                    seen_venv.add(real)
+                    yield candidate._replace(problem=f"a virtual environment ({venv}), not a base interpreter")
+                continue
             if real in seen_real:
                 continue
             seen_real.add(real)
             if is_pyenv_shim(candidate.path) or is_monotrail_shim(candidate.path):
                 continue
             yield candidate
+
+
+def _venv_config(bin_dir: str) -> Optional[str]:
+    """The `pyvenv.cfg` that makes the interpreters of `bin_dir` a virtual environment's, if any.
+
+    PEP 405: the file sits beside the executable or one directory above it, and has a `home` key.
+    Checked by file rather than by the probe's sys.prefix: under `-S`, Pythons before 3.11 leave
+    setting sys.prefix to site.py, so the probe would report a 3.8-3.10 venv as a base.
+    """
+    for directory in (bin_dir, os.path.dirname(bin_dir.rstrip(os.sep))):
+        config = os.path.join(directory, "pyvenv.cfg")
+        try:
+            with open(config, encoding="utf-8", errors="replace") as file:
+                if any(line.partition("=")[0].strip().lower() == "home" for line in file):
+                    return config
+        except OSError:
+            continue
+    return None
 
 
 def _unsupported(version: Optional[Tuple[int, ...]]) -> Optional[str]:
@@ -806,7 +837,7 @@ def _survey(search: SearchDirs, root: Path, request: PythonRequest) -> _Survey:
     """Probe every candidate the request may match (by file name); list the rest as found."""
     survey = _Survey(search, root)
     for candidate in discover(search):
-        problem = _unsupported(candidate.name_version)
+        problem = candidate.problem or _unsupported(candidate.name_version)
         wanted = request.may_match_name(candidate.name_version, candidate.name_free_threaded)
         if problem is None and not wanted:
             problem = "not requested"

@@ -580,3 +580,29 @@ def test_pyenv_root_is_found_from_its_shims_on_path_without_pyenv_root(tmp_path:
     assert SearchDirs.from_environ({"HOME": str(tmp_path / "home"), "PATH": "/usr/bin"}).pyenv_root == str(
         tmp_path / "home" / ".pyenv"
     )
+
+
+@pytest.mark.parametrize("where", ["one directory above", "beside the executable"])
+def test_a_virtual_environments_python_is_listed_as_such_and_never_picked(fakes: Fakes, where: str):
+    """PEP 405's pyvenv.cfg (with a `home` key) marks a venv; its python, first on PATH, must not
+    hide the base interpreter it links to (dedup by realpath) nor be picked for a version."""
+    base = fakes.pyenv / "versions" / "3.12.1" / "bin" / "python3.12"
+    venv = fakes.base / "venv"
+    bin_dir = venv / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python3.12").symlink_to(base)
+    config = venv / "pyvenv.cfg" if where == "one directory above" else bin_dir / "pyvenv.cfg"
+    config.write_text(f"home = {base.parent}\ninclude-system-site-packages = false\n")
+    environ = fakes.environ(PATH=f"{bin_dir}{os.pathsep}{fakes.path_dir}")
+    listed = {f.path: f for f in list_interpreters(fakes.root, environ)}
+    assert listed[str(bin_dir / "python3.12")].interpreter is None
+    assert "virtual environment" in listed[str(bin_dir / "python3.12")].problem
+    assert listed[str(base)].interpreter is not None
+    picked = find_interpreter("3.12", requires_python=None, start_dir=fakes.base, root=fakes.root, environ=environ)
+    assert picked.path == str(base)
+
+
+def test_a_pyvenv_cfg_without_home_is_not_a_virtual_environment(fakes: Fakes):
+    (fakes.base / "pyvenv.cfg").write_text("# not a venv: PEP 405 needs a home key\n")
+    listed = {f.path: f for f in list_interpreters(fakes.root, fakes.environ())}
+    assert listed[str(fakes.path_dir / "python3.11")].interpreter is not None

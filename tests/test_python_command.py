@@ -24,7 +24,7 @@ from index_fixtures import build_wheel, sha256_of  # noqa: E402
 
 def monotrail(root: Path, cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
     env = base_env(root, **extra)
-    env["PATH"] = REDUCED_PATH
+    env["PATH"] = extra.get("PATH", REDUCED_PATH)
     return subprocess.run([sys.executable, "-m", "monotrail", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=120)
 
@@ -145,6 +145,22 @@ def test_list_all_shows_unusable_ones_with_the_reason(root: Path, empty: Path, p
     assert all(problems[entry.path] == entry.problem for entry in unsupported)
     text = ok(monotrail(root, empty, "python", "list")).stdout
     assert not [entry.path for entry in unsupported if entry.path in text]
+
+
+def test_a_venvs_python_is_never_taken_for_a_base_interpreter(root: Path, empty: Path, tmp_path: Path,
+                                                              py312: Path) -> None:
+    """monotrail's own tool venv on PATH (the README's set-up): its python3.X links to a base
+    interpreter found elsewhere. Discovery lists the base, and `3.12` gets the base, never the venv."""
+    venv = tmp_path / "tool-venv"
+    subprocess.run([str(py312), "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
+    path = f"{venv / 'bin'}:{REDUCED_PATH}"
+    rows = json.loads(ok(monotrail(root, empty, "python", "list", "--json", PATH=path)).stdout)["interpreters"]
+    assert str(py312) in [row["path"] for row in rows]
+    assert not [row for row in rows if row["path"].startswith(str(venv))], rows
+    everything = json.loads(ok(monotrail(root, empty, "python", "list", "--all", "--json", PATH=path)).stdout)
+    in_venv = [row for row in everything["interpreters"] if row["path"].startswith(str(venv))]
+    assert in_venv and all("virtual environment" in row["problem"] for row in in_venv), in_venv
+    assert ok(monotrail(root, empty, "python", "find", "3.12", PATH=path)).stdout.strip() == str(py312)
 
 
 # --- python pin ----------------------------------------------------------------------------------
