@@ -612,18 +612,17 @@ def find_pinned_file(
         client.close()
 
 
-# Sdist suffixes the builder unpacks (`sdist_build._unpack`: zip, or whatever tarfile opens), in
-# order of preference: `.tar.gz` is the PEP 625 format, the others are older uploads.
-SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
-
-
 def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -> Optional[Artifact]:
     """The sdist of exactly `wanted` (a packaging Version) whose sha256 is allowed (any when
     `allowed` is empty), preferring `.tar.gz`; None when there is none."""
+    from monotrail.lockfiles.values import SDIST_SUFFIXES, file_name_version
+
     found: List[Tuple[int, Artifact]] = []
     for candidate in candidates:
-        parsed = sdist_name_version(candidate.filename)
-        if parsed is None or normalize_name(parsed[0]) != normalize_name(name):
+        if candidate.filename.endswith(".whl"):
+            continue
+        parsed = file_name_version(candidate.filename)
+        if parsed is None or parsed[0] != normalize_name(name):
             continue
         if wanted is not None and parsed[1] != wanted:
             continue
@@ -634,25 +633,6 @@ def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -
     if not found:
         return None
     return _with_sha256(min(found, key=lambda item: item[0])[1])
-
-
-def sdist_name_version(filename: str):  # -> Optional[Tuple[str, packaging.version.Version]]
-    """(name, Version) of an sdist file name, None for anything else.
-
-    `packaging.utils.parse_sdist_filename` reads `.tar.gz` and `.zip` only; older uploads also
-    use `.tar.bz2` and friends, named the same way (`name-version.suffix`)."""
-    from packaging.version import InvalidVersion, Version
-
-    suffix = next((s for s in SDIST_SUFFIXES if filename.endswith(s)), None)
-    if suffix is None:
-        return None
-    name, sep, version = filename[: -len(suffix)].rpartition("-")
-    if not sep or not name:
-        return None
-    try:
-        return name, Version(version)
-    except InvalidVersion:
-        return None
 
 
 def _project_of(filename: str) -> Optional[str]:

@@ -375,7 +375,7 @@ def _unpack_into_store(selected: "Selected", filename: str, wheel: Path, root: P
         temp = _new_temp_dir(root)
         crash_point("store-temp-created")
         meta = {"version": MARKER_FORMAT, "name": normalize_name(selected.name), "version_": selected.version}
-        meta.update(_unpackers.unpack(wheel, filename, temp))
+        meta.update(_unpackers.unpack(wheel, filename, temp, (selected.name, selected.version)))
         meta["sha256"] = sha256
         crash_point("store-before-marker")
         _write_json(temp / MARKER, meta)
@@ -401,13 +401,13 @@ class _Unpackers:
         self._lock = threading.Lock()
         self._pool = None
 
-    def unpack(self, wheel: Path, filename: str, target: Path) -> Dict[str, object]:
+    def unpack(self, wheel: Path, filename: str, target: Path, expected: Tuple[str, str]) -> Dict[str, object]:
         from monotrail import wheel as wheels
 
         cores = os.cpu_count() or 1
         if cores < 2 or wheel.stat().st_size < PROCESS_UNPACK_MIN_BYTES:
-            return wheels.unpack(wheel, filename, target)
-        return self._processes(cores).submit(wheels.unpack, wheel, filename, target).result()
+            return wheels.unpack(wheel, filename, target, expected)
+        return self._processes(cores).submit(wheels.unpack, wheel, filename, target, expected).result()
 
     def _processes(self, cores: int):
         with self._lock:
@@ -431,12 +431,13 @@ _unpackers = _Unpackers()
 
 
 def _check_project(selected: "Selected", filename: str) -> None:
-    if normalize_name(filename.split("-", 1)[0]) != normalize_name(selected.name):
-        raise WheelError(
-            f"the lock's {selected.name}=={selected.version} points at a wheel of another project",
-            where=filename,
-            hint="the lock is inconsistent; re-lock",
-        )
+    """The wheel's file name must state the selected name and (when the lock gives one) version,
+    whatever the lock says about its files: a poetry.lock 1.1 that handed idna 3.4 the files of
+    2.10 was installed as 3.4. `wheel.unpack` checks the same of its METADATA."""
+    from monotrail.wheel import check_name_version
+
+    stated = filename.split("-")
+    check_name_version(selected.name, selected.version, stated[0], stated[1] if len(stated) > 1 else "", filename)
 
 
 def _move_into_place(temp: Path, final: Path, root: Path) -> None:

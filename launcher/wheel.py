@@ -62,12 +62,14 @@ BOMB_MIN_BYTES = 64 << 20
 BOMB_RATIO = 200
 
 
-def unpack(wheel_path: Path, filename: str, target: Path) -> Dict[str, object]:
+def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tuple[str, str]] = None) -> Dict[str, object]:
     """Unpack `wheel_path` (whose real name is `filename`) into `target`; return marker fields.
 
     `target` must be an empty directory private to the caller (a temp dir renamed into the
-    store afterwards). The returned dict holds `wheel`, `top_level`, `dist_info`, `pth`,
-    `entry_points` and `data_scripts`; the store adds name, version and sha256.
+    store afterwards). `expected`: the (name, version) selected from the lock, which METADATA
+    must state (an empty version: the lock does not say). The returned dict holds `wheel`,
+    `top_level`, `dist_info`, `pth`, `entry_points` and `data_scripts`; the store adds name,
+    version and sha256.
     """
     try:
         with zipfile.ZipFile(wheel_path) as archive:
@@ -75,6 +77,8 @@ def unpack(wheel_path: Path, filename: str, target: Path) -> Dict[str, object]:
             crash_point("wheel-members-checked")
             source = _open_source(archive, filename)
             _require_metadata(source, filename)
+            if expected is not None:
+                _check_metadata(source, filename, expected)
             _validate_record(source, filename)
             entry_points = _read_optional(source, "entry_points.txt")
             _install(source, target, filename)
@@ -156,6 +160,34 @@ def _require_metadata(source: _VerifiedWheel, filename: str) -> None:
     missing = [name for name in ("METADATA", "WHEEL", "RECORD") if name not in source.dist_info_filenames]
     if missing:
         raise WheelError(f"{source.dist_info_dir} lacks {', '.join(missing)}", where=filename, hint=_REDOWNLOAD)
+
+
+def _check_metadata(source: _VerifiedWheel, filename: str, expected: Tuple[str, str]) -> None:
+    """METADATA's Name and Version must be what the lock selected: the file name is only a name."""
+    from email.parser import HeaderParser
+
+    headers = HeaderParser().parsestr(source.read_dist_info("METADATA"))
+    name, version = headers.get("Name"), headers.get("Version")
+    if not name or not version:
+        raise WheelError(f"{source.dist_info_dir}/METADATA lacks Name or Version", where=filename, hint=_REDOWNLOAD)
+    check_name_version(expected[0], expected[1], str(name), str(version), f"{filename} ({source.dist_info_dir}/METADATA)")
+
+
+def check_name_version(selected_name: str, selected_version: str, name: str, version: str, what: str) -> None:
+    """Refuse a wheel that is not the selected package: one line naming both, whatever the lock says.
+
+    Names compare PEP 503-normalized, versions PEP 440-normalized (`1.0` is `1.0.0`); an empty
+    `selected_version` (a direct reference whose version the lock does not state) checks the name only."""
+    from monotrail.lockfiles.values import normalize, same_version
+
+    if normalize(name) == normalize(selected_name) and (not selected_version or same_version(version, selected_version)):
+        return
+    raise WheelError(
+        f"the lock selects {normalize(selected_name)} {selected_version or '(any version)'}, "
+        f"but this wheel is {normalize(name)} {version}",
+        where=what,
+        hint="the lock names the wrong file for this package; re-lock, and report it if it happens again",
+    )
 
 
 def _validate_record(source: _VerifiedWheel, filename: str) -> None:

@@ -223,3 +223,60 @@ def test_poetry_lock_1_1_package_with_only_an_sdist_is_built(
         """)
     result = built(monotrail, project, "forbiddenfruit", env={"UV_INDEX_URL": f"{index.url}/simple"})
     assert result == {"forbiddenfruit": ["0.1.4", True]}
+
+
+# --- poetry.lock 1.1: two versions of one name -------------------------------------------------------
+
+
+def test_poetry_11_two_versions_of_one_name_install_the_selected_versions_files(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
+) -> None:
+    """idna 2.10 for Python < 3.7 and 3.4 for newer: 3.12 gets 3.4, with 3.4's files (it got
+    2.10's, in an entry named 3.4)."""
+    old = index.add(module_wheel(wheels, "idna", "2.10", tag="py2.py3-none-any"))
+    new = index.add(module_wheel(wheels, "idna", "3.4"))
+    project = tmp_path / "project"
+    write(project / "pyproject.toml", """
+        [tool.poetry]
+        name = "app"
+        version = "0.1.0"
+        package-mode = false
+
+        [tool.poetry.dependencies]
+        python = "^3.6"
+        idna = [
+            { version = "2.10", python = "<3.7" },
+            { version = "3.4", python = ">=3.7" },
+        ]
+        """)
+    write(project / "poetry.lock", f"""
+        [[package]]
+        name = "idna"
+        version = "2.10"
+        description = ""
+        category = "main"
+        optional = false
+        python-versions = ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*"
+
+        [[package]]
+        name = "idna"
+        version = "3.4"
+        description = ""
+        category = "main"
+        optional = false
+        python-versions = ">=3.5"
+
+        [metadata]
+        lock-version = "1.1"
+        python-versions = "^3.6"
+        content-hash = "0"
+
+        [metadata.files]
+        idna = [
+            {{file = "{old.filename}", hash = "sha256:{old.sha256}"}},
+            {{file = "{new.filename}", hash = "sha256:{new.sha256}"}},
+        ]
+        """)
+    shown = imported(monotrail, project, "idna", env={"UV_INDEX_URL": f"{index.url}/simple"})
+    assert shown == {"idna": ["3.4", "py3-none-any"]}
+    assert [p.name for p in (monotrail.root / "store" / "idna").iterdir()] == ["3.4"]

@@ -424,6 +424,48 @@ def test_poetry_11_is_a_graph_from_the_pyproject(tmp_path: Path) -> None:
     assert lock.packages[1].requires_python is None
 
 
+def test_poetry_11_files_go_to_the_version_their_name_states(tmp_path: Path) -> None:
+    """1.1 keys `[metadata.files]` by name only: with idna 2.10 (old Pythons) and 3.4 (new ones)
+    locked, each version gets the files of its own version, as poetry's chooser does."""
+    write(tmp_path, "pyproject.toml", '[tool.poetry]\nname = "p"\nversion = "0"\n[tool.poetry.dependencies]\n'
+                                      'python = "^3.6"\nidna = [{version = "2.10", python = "<3.7"}, {version = "3.4", python = ">=3.7"}]\n')
+    lock = read_lock(write(tmp_path, "poetry.lock", f"""
+[[package]]
+name = "idna"
+version = "2.10"
+description = ""
+category = "main"
+optional = false
+python-versions = ">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*"
+
+[[package]]
+name = "idna"
+version = "3.4"
+description = ""
+category = "main"
+optional = false
+python-versions = ">=3.5"
+
+[metadata]
+lock-version = "1.1"
+python-versions = "^3.6"
+content-hash = "x"
+
+[metadata.files]
+idna = [
+    {{file = "idna-2.10-py2.py3-none-any.whl", hash = "sha256:{SHA_A}"}},
+    {{file = "idna-2.10.tar.gz", hash = "sha256:{SHA_A}"}},
+    {{file = "idna-3.4-py3-none-any.whl", hash = "sha256:{SHA_B}"}},
+    {{file = "idna-3.4.tar.gz", hash = "sha256:{SHA_B}"}},
+]
+"""))
+    files = {p.version: ([w.filename for w in p.wheels], p.sdist and p.sdist.filename) for p in lock.packages}
+    assert files == {
+        "2.10": (["idna-2.10-py2.py3-none-any.whl"], "idna-2.10.tar.gz"),
+        "3.4": (["idna-3.4-py3-none-any.whl"], "idna-3.4.tar.gz"),
+    }
+
+
 def test_poetry_11_without_pyproject_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(LockError, match="pyproject.toml"):
         read_lock(write(tmp_path, "poetry.lock", POETRY_11_LOCK))

@@ -321,8 +321,34 @@ def test_hostile_wheels_are_rejected_and_leave_nothing(server, root, tmp_path, b
 
 def test_wheel_of_another_project_is_rejected(server, root, tmp_path):
     artifact = server.add(build_wheel(tmp_path, "other", "1.0", {"other.py": ""}))
-    with pytest.raises(WheelError, match="another project"):
+    with pytest.raises(WheelError, match="the lock selects six 1.0, but this wheel is other 1.0"):
         install_one(server, root, selected("six", "1.0", artifact))
+
+
+def test_wheel_of_another_version_is_rejected_naming_both(server, root, tmp_path):
+    """What a poetry.lock 1.1 with two versions of idna did: 3.4 selected, 2.10's wheel given."""
+    artifact = server.add(build_wheel(tmp_path, "idna", "2.10", {"idna/__init__.py": ""}, tag="py2.py3-none-any"))
+    with pytest.raises(WheelError) as raised:
+        install_one(server, root, selected("idna", "3.4", artifact))
+    assert "the lock selects idna 3.4, but this wheel is idna 2.10" in str(raised.value)
+    assert "idna-2.10-py2.py3-none-any.whl" in str(raised.value)
+    assert store_is_empty(root) or not list((root / "store").rglob("*"))
+
+
+def test_wheel_whose_metadata_states_another_version_is_rejected(server, root, tmp_path):
+    built = build_wheel(tmp_path, "idna", "2.10", {"idna/__init__.py": ""})
+    renamed = built.rename(tmp_path / "idna-3.4-py3-none-any.whl")  # the file name lies, METADATA does not
+    artifact = server.add(renamed)
+    with pytest.raises(WheelError, match=r"selects idna 3.4, but this wheel is idna 2.10") as raised:
+        install_one(server, root, selected("idna", "3.4", artifact))
+    assert "METADATA" in str(raised.value)
+    assert not (root / "store").exists() or not list((root / "store").rglob("*"))
+
+
+def test_equal_versions_in_another_spelling_are_accepted(server, root, tmp_path):
+    artifact = server.add(build_wheel(tmp_path, "Zope.Interface", "5.0", {"zope_interface.py": ""}))
+    entry = install_one(server, root, selected("zope-interface", "5.0.0", artifact))
+    assert (entry.path / "lib" / "zope_interface.py").is_file()
 
 
 # --- the marker ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 from monotrail.errors import LockError
 from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
 from monotrail.lockfiles.tomlfile import load_toml, read_pyproject
-from monotrail.lockfiles.values import check_marker, normalize, split_hash
+from monotrail.lockfiles.values import check_marker, file_name_version, normalize, same_version, split_hash
 
 GRAPH_VERSIONS = ((1, 0), (1, 1), (2, 0))
 MAIN = "main"
@@ -44,7 +44,7 @@ def read(path: Path) -> Lock:
     if not isinstance(entries, list):
         raise LockError("`package` must be an array of tables", where=f"{path}: package")
     flat = version >= (2, 1)
-    metadata_files = {normalize(k): v for k, v in data.get("metadata", {}).get("files", {}).items()}
+    metadata_files = _metadata_files(data, entries)
     packages = tuple(
         _package(_table(entry, _where(path, i)), path.parent, _where(path, i), metadata_files, flat)
         for i, entry in enumerate(entries)
@@ -61,6 +61,39 @@ def read(path: Path) -> Lock:
     if flat:
         return _flat_lock(common, entries, pyproject)
     return _graph_lock(common, pyproject, path)
+
+
+def _metadata_files(data: Mapping[str, Any], entries: List[Any]) -> Dict[Tuple[str, str], Any]:
+    """lock-version 1.x `[metadata.files]`, keyed by (name, version).
+
+    1.x keys the files by name only, so when a lock holds two versions of one name (idna 2.10
+    for old Pythons, 3.4 for new ones) each file goes to the version its file name states;
+    a name nobody can parse stays with every version (the store still refuses a wheel whose
+    name or version is not the selected one)."""
+    files = data.get("metadata", {}).get("files", {})
+    if not isinstance(files, dict):
+        return {}
+    versions: Dict[str, List[str]] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("version"), str):
+            versions.setdefault(normalize(entry["name"]), []).append(entry["version"])
+    keyed: Dict[Tuple[str, str], Any] = {}
+    for raw_name, items in files.items():
+        name = normalize(raw_name)
+        for version in versions.get(name, ()):
+            keyed[(name, version)] = items
+            if len(versions[name]) > 1 and isinstance(items, list):
+                keyed[(name, version)] = [item for item in items if _file_of(item, name, version)]
+    return keyed
+
+
+def _file_of(item: Any, name: str, version: str) -> bool:
+    """Does the `{file = ...}` entry belong to `name` `version` (or not say otherwise)?"""
+    filename = item.get("file") if isinstance(item, dict) else None
+    parsed = file_name_version(filename) if isinstance(filename, str) else None
+    if parsed is None:
+        return True
+    return parsed[0] == name and same_version(str(parsed[1]), version)
 
 
 def _where(path: Path, i: int) -> str:
@@ -92,14 +125,14 @@ def _lock_version(data: Mapping[str, Any], path: Path) -> Tuple[int, ...]:
 
 
 def _package(
-    entry: Mapping[str, Any], base: Path, where: str, metadata_files: Mapping[str, Any], flat: bool
+    entry: Mapping[str, Any], base: Path, where: str, metadata_files: Mapping[Tuple[str, str], Any], flat: bool
 ) -> LockedPackage:
     name, version = entry.get("name"), entry.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
         raise LockError("package without a name or version", where=where)
     source = entry.get("source", {})
     kind, url = source.get("type"), source.get("url")
-    files = entry.get("files", metadata_files.get(normalize(name), []))
+    files = entry.get("files", metadata_files.get((normalize(name), version), []))
     wheels, sdist = _files(files, kind, url, base, where)
     dependencies, optional = _package_edges(entry, where) if not flat else ((), {})
     python = entry.get("python-versions")

@@ -49,3 +49,48 @@ def basename(url_or_path: str) -> str:
     """The file name at the end of a URL or path (query and fragment dropped)."""
     cut = re.split(r"[?#]", url_or_path, maxsplit=1)[0]
     return cut.rstrip("/").rsplit("/", 1)[-1]
+
+
+# Sdist suffixes, in order of preference: `.tar.gz` is the PEP 625 format, the others older
+# uploads that `monotrail.sdist_build` still unpacks (zip, or whatever tarfile opens).
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
+
+
+def file_name_version(filename: str):  # -> Optional[Tuple[str, packaging.version.Version]]
+    """(normalized name, Version) a wheel or sdist file name states; None when it is neither.
+
+    Wheels by `packaging.utils.parse_wheel_filename`, `.tar.gz`/`.zip` sdists by
+    `parse_sdist_filename`; older sdist suffixes are named the same way (`name-version.suffix`)."""
+    from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+            return normalize(name), version
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return normalize(name), version
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    suffix = next((s for s in SDIST_SUFFIXES if filename.endswith(s)), None)
+    stem, sep, text = filename[: -len(suffix)].rpartition("-") if suffix else ("", "", "")
+    if not sep or not stem:
+        return None
+    try:
+        return normalize(stem), Version(text)
+    except InvalidVersion:
+        return None
+
+
+def same_version(a: str, b: str) -> bool:
+    """PEP 440 equality (`1.0` == `1.0.0`, `1.0A1` == `1.0a1`); plain string equality for
+    versions PEP 440 cannot read."""
+    if a == b:
+        return True
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return a.strip().lower() == b.strip().lower()
