@@ -47,7 +47,8 @@ GIT_URL = f"{URL}/{universe.GIT_PATH}"
 # venv -> (python minor, pip requirements)
 TOOLS = {
     ".venv-corpus": ("3.12", ["uv==0.13.9", "pip-tools==7.6.2", "pip==26.3"]),
-    ".venv-corpus-pdm": ("3.12", ["pdm==2.29.4"]),
+    # pdm 2.29.4 fails on hishel 2 ("module 'hishel' has no attribute 'SyncSqliteStorage'")
+    ".venv-corpus-pdm": ("3.12", ["pdm==2.29.4", "hishel[httpx2]>=1.4,<2"]),
     ".venv-corpus-poetry11": ("3.8", ["poetry==1.1.15"]),
     ".venv-corpus-poetry18": ("3.12", ["poetry==1.8.5"]),
     ".venv-corpus-poetry2": ("3.12", ["poetry==2.5.1", "poetry-plugin-export==1.9.0"]),
