@@ -280,3 +280,47 @@ def test_poetry_11_two_versions_of_one_name_install_the_selected_versions_files(
     shown = imported(monotrail, project, "idna", env={"UV_INDEX_URL": f"{index.url}/simple"})
     assert shown == {"idna": ["3.4", "py3-none-any"]}
     assert [p.name for p in (monotrail.root / "store" / "idna").iterdir()] == ["3.4"]
+
+
+# --- poetry graph locks: an edge to the project itself -------------------------------------------------
+
+
+@pytest.mark.parametrize("lock_version", ["1.1", "2.0"])
+def test_poetry_plugin_depending_on_the_project_itself(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, lock_version: str
+) -> None:
+    """poetry's own lock: poetry-plugin-export depends on poetry, the project. `poetry export`
+    skips that edge (the project satisfies it); it is no package of the lock."""
+    plugin = index.add(module_wheel(wheels, "poetry-plugin-export", "1.6.0"))
+    core = index.add(module_wheel(wheels, "poetry-core", "1.8.1"))
+    project = tmp_path / "project"
+    write(project / "pyproject.toml", """
+        [tool.poetry]
+        name = "poetry"
+        version = "1.7.0"
+        package-mode = false
+
+        [tool.poetry.dependencies]
+        python = "^3.8"
+        poetry-core = "1.8.1"
+        poetry-plugin-export = "^1.6.0"
+        """)
+    files = {"poetry-plugin-export": plugin, "poetry-core": core}
+
+    def package(name: str, version: str, dependencies: str) -> str:
+        listed = f'files = [{{file = "{files[name].filename}", hash = "sha256:{files[name].sha256}"}}]\n' \
+            if lock_version == "2.0" else ""
+        return (f'[[package]]\nname = "{name}"\nversion = "{version}"\ndescription = ""\noptional = false\n'
+                f'python-versions = ">=3.8,<4.0"\n{listed}\n[package.dependencies]\n{dependencies}\n')
+
+    text = package("poetry-core", "1.8.1", "") + package(
+        "poetry-plugin-export", "1.6.0", 'poetry = ">=1.6.0,<2.0.0"\npoetry-core = ">=1.7.0,<2.0.0"\n')
+    text += f'[metadata]\nlock-version = "{lock_version}"\npython-versions = "^3.8"\ncontent-hash = "0"\n'
+    if lock_version == "1.1":
+        text += "\n[metadata.files]\n" + "".join(
+            f'{name} = [{{file = "{a.filename}", hash = "sha256:{a.sha256}"}}]\n' for name, a in files.items())
+    (project / "poetry.lock").write_text(text)
+    code = "import poetry_plugin_export, poetry_core; print(poetry_plugin_export.VERSION, poetry_core.VERSION)"
+    result = ok(monotrail.run("+3.12", "run", "python", "-c", code, cwd=project,
+                              env={"UV_INDEX_URL": f"{index.url}/simple"}))
+    assert result.stdout.split() == ["1.6.0", "1.8.1"]

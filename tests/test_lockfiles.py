@@ -466,6 +466,37 @@ idna = [
     }
 
 
+def test_poetry_edges_to_the_project_itself_are_dropped(tmp_path: Path) -> None:
+    """As poetry export's walker: a plugin's edge to the project is satisfied by the project."""
+    write(tmp_path, "pyproject.toml", '[tool.poetry]\nname = "Poetry"\nversion = "1.7.0"\n'
+                                      '[tool.poetry.dependencies]\npython = "^3.8"\npoetry-plugin-export = "^1.6"\n')
+    lock = read_lock(write(tmp_path, "poetry.lock", """
+[[package]]
+name = "poetry-plugin-export"
+version = "1.6.0"
+description = ""
+optional = false
+python-versions = ">=3.8,<4.0"
+files = []
+
+[package.dependencies]
+poetry = ">=1.6.0,<2.0.0"
+poetry-core = ">=1.7.0,<2.0.0"
+tomli = {version = "*", optional = true}
+
+[package.extras]
+all = ["tomli", "poetry"]
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.8"
+content-hash = "x"
+"""))
+    [plugin] = lock.packages
+    assert plugin.dependencies == (Dependency("poetry-core", specifier=">=1.7.0,<2.0.0"),)
+    assert plugin.optional_dependencies == {"all": (Dependency("tomli"),)}
+
+
 def test_poetry_11_without_pyproject_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(LockError, match="pyproject.toml"):
         read_lock(write(tmp_path, "poetry.lock", POETRY_11_LOCK))

@@ -45,8 +45,9 @@ def read(path: Path) -> Lock:
         raise LockError("`package` must be an array of tables", where=f"{path}: package")
     flat = version >= (2, 1)
     metadata_files = _metadata_files(data, entries)
+    root = _root_name(pyproject)
     packages = tuple(
-        _package(_table(entry, _where(path, i)), path.parent, _where(path, i), metadata_files, flat)
+        _package(_table(entry, _where(path, i)), path.parent, _where(path, i), metadata_files, flat, root)
         for i, entry in enumerate(entries)
     )
     requires_python = data["metadata"].get("python-versions")
@@ -125,7 +126,8 @@ def _lock_version(data: Mapping[str, Any], path: Path) -> Tuple[int, ...]:
 
 
 def _package(
-    entry: Mapping[str, Any], base: Path, where: str, metadata_files: Mapping[Tuple[str, str], Any], flat: bool
+    entry: Mapping[str, Any], base: Path, where: str, metadata_files: Mapping[Tuple[str, str], Any], flat: bool,
+    root: Optional[str] = None,
 ) -> LockedPackage:
     name, version = entry.get("name"), entry.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
@@ -134,7 +136,7 @@ def _package(
     kind, url = source.get("type"), source.get("url")
     files = entry.get("files", metadata_files.get((normalize(name), version), []))
     wheels, sdist = _files(files, kind, url, base, where)
-    dependencies, optional = _package_edges(entry, where) if not flat else ((), {})
+    dependencies, optional = _package_edges(entry, where, root) if not flat else ((), {})
     python = entry.get("python-versions")
     return LockedPackage(
         name=normalize(name),
@@ -186,9 +188,13 @@ def _artifact(item: Mapping[str, Any], kind: Optional[str], url: Optional[str], 
 
 
 def _package_edges(
-    entry: Mapping[str, Any], where: str
+    entry: Mapping[str, Any], where: str, root: Optional[str] = None
 ) -> Tuple[Tuple[Dependency, ...], Dict[str, Tuple[Dependency, ...]]]:
-    """Required edges, and per extra the optional ones (poetry lists them by name in `[package.extras]`)."""
+    """Required edges, and per extra the optional ones (poetry lists them by name in `[package.extras]`).
+
+    An edge to `root`, the project itself (a plugin of the project depends on it:
+    poetry-plugin-export on poetry), is satisfied by the project and dropped, as poetry export's
+    walker skips it; the lock has no package of that name to walk to."""
     required: List[Dependency] = []
     optional: Dict[str, List[Dependency]] = {}
     for name, spec in _table(entry.get("dependencies", {}), f"{where}.dependencies").items():
@@ -203,8 +209,8 @@ def _package_edges(
         for requirement in names:
             dep_name = normalize(re.split(r"[\s\[(<>=!~;]", requirement.strip(), maxsplit=1)[0])
             edges.extend(optional.get(dep_name) or [d for d in required if d.name == dep_name] or [Dependency(dep_name)])
-        extras[normalize(extra)] = tuple(edges)
-    return tuple(required), extras
+        extras[normalize(extra)] = tuple(edge for edge in edges if edge.name != root)
+    return tuple(edge for edge in required if edge.name != root), extras
 
 
 def _constraint_edges(name: str, spec: Any, where: str) -> Iterable[Tuple[Dependency, bool]]:
@@ -251,6 +257,13 @@ def _and(*markers: Optional[str]) -> Optional[str]:
 
 
 # --- the project (pyproject.toml beside the lock) ----------------------------------------------
+
+
+def _root_name(pyproject: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The project's own name, normalized (`[tool.poetry] name`, else `[project] name`)."""
+    tables = ((pyproject or {}).get("tool", {}).get("poetry", {}), (pyproject or {}).get("project", {}))
+    names = [table.get("name") for table in tables if isinstance(table, dict)]
+    return next((normalize(name) for name in names if isinstance(name, str) and name), None)
 
 
 def _sources(pyproject: Optional[Mapping[str, Any]]) -> Tuple[str, ...]:
