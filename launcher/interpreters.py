@@ -316,7 +316,7 @@ def _pyenv_root_of_shims(path_dirs: Sequence[str]) -> Optional[str]:
 
 @dataclass(frozen=True)
 class SearchDirs:
-    """Where discovery looks, in order; also what InterpreterNotFound reports."""
+    """Where discovery looks, in order; `summary()` is what InterpreterNotFound reports."""
 
     path_dirs: Tuple[str, ...]
     pyenv_root: str
@@ -332,13 +332,12 @@ class SearchDirs:
         uv_dir = environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home, "uv", "python")
         return cls(path_dirs=path_dirs, pyenv_root=pyenv_root, uv_dir=uv_dir, system_dirs=SYSTEM_DIRS)
 
-    def describe(self) -> str:
-        return "; ".join([
-            f"PATH ({os.pathsep.join(self.path_dirs) or 'empty'})",
-            f"pyenv ({os.path.join(self.pyenv_root, 'versions')})",
-            f"uv ({self.uv_dir})",
-            f"system ({', '.join(self.system_dirs)})",
-        ])
+    def summary(self) -> str:
+        """`PATH, pyenv, uv, /usr/bin, /usr/local/bin`: the places, for a one-line error; a pyenv
+        root without versions is named, since a wrong HOME or PYENV_ROOT is the usual cause."""
+        versions = os.path.join(self.pyenv_root, "versions")
+        pyenv = "pyenv" if os.path.isdir(versions) else f"pyenv (no {versions})"
+        return ", ".join(["PATH", pyenv, "uv", *self.system_dirs])
 
     def dirs(self) -> Iterator[Tuple[str, str]]:
         """(source, directory) in discovery order; pyenv's shim directories are never yielded."""
@@ -972,12 +971,17 @@ def _resolve_named(
     base = os.path.dirname(origin.where) if origin.where else os.getcwd()
     path = _locate(request, search, base)
     where = origin.where
-    if path is None:
+    if path is None and request.kind == "command":
         raise InterpreterNotFound(
-            f"no Python found for {request.raw!r} (from {origin.source})",
+            f"no Python found for {request.raw.strip()!r} (from {origin.source}): not a version (3.12, 3.12.1, "
+            "3.13t), cpython@3.12, a specifier (>=3.10) or a path, and no pyenv version or command on PATH "
+            "has that name",
             where=where,
-            hint=f"looked in: {search.describe()}" if request.kind == "command" else "check the path",
+            hint="ask for a version, e.g. `monotrail +3.12 ...`; `monotrail python list` shows the Pythons here",
         )
+    if path is None:
+        raise InterpreterNotFound(f"no Python found for {request.raw!r} (from {origin.source})", where=where,
+                                  hint="check the path")
     in_pyenv = path.startswith(os.path.join(search.pyenv_root, "versions") + os.sep)
     source = "path" if request.kind == "path" else "pyenv" if in_pyenv else "PATH"
     try:
@@ -1030,31 +1034,84 @@ def _locate_path(path: str) -> Optional[str]:
 def _not_found(
     request: PythonRequest, origin: RequestOrigin, survey: _Survey, requires_python: Optional[str]
 ) -> InterpreterNotFound:
-    wanted = f"Python {request.raw}" if request.raw else "Python"
+    """One line: what was asked, the versions that are here, where monotrail looked. No paths and
+    no unsupported Pythons (`monotrail python list --all` lists both), so it stays readable."""
+    wanted = f"Python {request.raw.strip()}" if request.raw else "Python"
     if requires_python:
         wanted += f" satisfying requires-python {requires_python}"
     from_ = f" (from {origin.source})" if origin.text is not None else ""
-    found = _describe_found(survey.found)
-    message = f"no {wanted}{from_} found; looked in {survey.search.describe()}; found: {found}"
-    versions = sorted({i.python_version for i in survey.interpreters()}, key=_natural_key)
-    example = versions[-1] if versions else "3.12"
-    install = ".".join(map(str, request.version)) if request.version else example
-    return InterpreterNotFound(
-        message,
-        where=origin.where,
-        hint=f"pick one that exists with `monotrail +{example} ...`, "
-        f"or install one: `pyenv install {install}`",
-    )
+    versions = _found_versions(survey)
+    message = f"no {wanted}{from_} found; found {', '.join(versions) or 'none'} (searched {survey.search.summary()})"
+    return InterpreterNotFound(message, where=origin.where, hint=_not_found_hint(request, survey.search, versions))
 
 
-def _describe_found(found: Sequence[Found]) -> str:
+def _found_versions(survey: _Survey) -> List[str]:
+    """Every supported version here, also those the request's name filter left unprobed (probing
+    them costs only on this error path, and the probe cache keeps it cheap next time)."""
+    labels = set()
+    for entry in survey.found:
+        interpreter = entry.interpreter
+        if interpreter is None and entry.problem == "not requested":
+            try:
+                facts, mtime = _supported_facts(entry.path, survey.root)
+            except ProbeFailed:
+                continue
+            interpreter = interpreter_from_facts(entry.path, mtime, facts, entry.source, with_tags=False)
+        if interpreter is not None:
+            labels.add(interpreter.full_version + ("t" if interpreter.free_threaded else ""))
+    return sorted(labels, key=_natural_key)
+
+
+def _not_found_hint(request: PythonRequest, search: SearchDirs, versions: Sequence[str]) -> str:
     parts = []
-    for entry in found:
-        if entry.interpreter is not None:
-            parts.append(f"{entry.interpreter.full_version}{'t' if entry.interpreter.free_threaded else ''}"
-                         f" ({entry.source}: {entry.path})")
-        elif entry.problem == "not requested":
-            parts.append(f"{entry.path} ({entry.source})")
-        else:
-            parts.append(f"{entry.path} ({entry.source}; {entry.problem})")
-    return ", ".join(parts) or "nothing"
+    if versions:
+        newest = ".".join(versions[-1].rstrip("t").split(".")[:2])
+        parts.append(f"use one found (`monotrail +{newest} ...`)")
+    parts.append(_install_hint(request, search))
+    parts.append("`monotrail python list --all` shows where each was found and what was skipped")
+    return "; ".join(parts)
+
+
+def _install_hint(request: PythonRequest, search: SearchDirs) -> str:
+    """How to install what was asked for, offered only as far as this machine can tell it exists:
+    pyenv's own build definitions (local files, what `pyenv install --list` prints) say which
+    releases pyenv can install; other installers are named without a version promise."""
+    want = ".".join(map(str, request.version)) if request.kind == "version" and len(request.version) >= 2 else None
+    definitions = _pyenv_definitions(search)
+    if definitions is not None:
+        if want is None:
+            return "install one with pyenv (`pyenv install --list` shows the releases it knows)"
+        suffix = "t" if request.free_threaded else ""
+        pattern = re.compile(rf"^{re.escape(want)}(\.\d+)*{suffix}$")
+        known = sorted((name for name in definitions if pattern.match(name)), key=_natural_key)
+        if known:
+            return f"install it with `pyenv install {known[-1]}`"
+        return (f"pyenv knows no CPython {want}{suffix} release (`pyenv install --list`; a newer pyenv may)")
+    if want is not None and _on_path("uv", search):
+        return f"`uv python install {want}` installs it if uv knows such a release"
+    what = f"CPython {want}" if want else "a Python that fits"
+    return f"install {what} from python.org, pyenv, uv or your system's packages"
+
+
+def _pyenv_definitions(search: SearchDirs) -> Optional[List[str]]:
+    """The releases pyenv can build (python-build's definition files), or None without pyenv.
+    Looked up beside the pyenv root and beside the `pyenv` executable (Homebrew's layout)."""
+    places = [search.pyenv_root]
+    executable = _on_path("pyenv", search)
+    if executable:
+        places.append(os.path.dirname(os.path.dirname(os.path.realpath(executable))))
+    for place in places:
+        directory = os.path.join(place, "plugins", "python-build", "share", "python-build")
+        try:
+            return os.listdir(directory)
+        except OSError:
+            continue
+    return None
+
+
+def _on_path(name: str, search: SearchDirs) -> Optional[str]:
+    for directory in search.path_dirs:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None

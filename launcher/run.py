@@ -24,7 +24,11 @@ def run(request: RunRequest) -> int:
     start_dir = _start_dir(request)
     python_key, python_source = python_request_key(request.python, start_dir)
     root = store_root()
-    lock_path, also_watched = _lock_path(request, start_dir, root, python_key)
+    try:
+        lock_path, also_watched = _lock_path(request, start_dir, root, python_key)
+    except MonotrailError:
+        _check_python_request(request, start_dir, root)
+        raise
     key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
     env_dir = os.path.join(root, "envs", key)
     debug(f"lock {lock_path}, python request {python_key!r} from {python_source}, env {env_dir}")
@@ -61,6 +65,19 @@ def _front_door_can_serve(request: RunRequest) -> bool:
         and not os.environ.get("MONOTRAIL_PYTHON")
         and not request.python_flags
     )
+
+
+def _check_python_request(request: RunRequest, start_dir: str, root: str) -> None:
+    """Say what is wrong with the Python request before what is wrong with the lock: `+3.99` or
+    `+abc` in a directory without a lock is about the request. Only on the lock's error path: a
+    warm run never looks at interpreters, and the cold path checks the request when it picks one."""
+    from pathlib import Path
+
+    from monotrail.interpreters import find_interpreter, python_request_source
+
+    if python_request_source(request.python, start_dir=Path(start_dir)).text is None:
+        return
+    find_interpreter(request.python, requires_python=None, start_dir=Path(start_dir), root=Path(root))
 
 
 def _start_dir(request: RunRequest) -> str:

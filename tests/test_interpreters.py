@@ -352,28 +352,47 @@ def test_explicit_path_outside_requires_python_is_a_selection_error(fakes: Fakes
         fakes.find(str(fakes.pyenv / "versions" / "3.8.18" / "bin" / "python3.8"), requires_python="^3.9")
 
 
-def test_not_found_says_where_it_looked_and_what_it_found(fakes: Fakes):
+def test_not_found_is_one_line_of_the_versions_here_and_where_it_looked(fakes: Fakes):
     with pytest.raises(InterpreterNotFound) as raised:
         fakes.find("3.14")
     error = raised.value
-    assert "Python 3.14 (from command line)" in error.message
-    for looked in (str(fakes.path_dir), str(fakes.pyenv / "versions"), str(fakes.uv)):
-        assert looked in error.message
-    assert str(fakes.pyenv / "versions" / "3.12.1" / "bin" / "python3.12") in error.message
-    assert "monotrail +" in error.hint and "pyenv install 3.14" in error.hint
+    assert error.message == ("no Python 3.14 (from command line) found; found 3.8.18, 3.9.18, 3.10.5, 3.11.4, "
+                             "3.12.0, 3.12.1, 3.13.0t (searched PATH, pyenv, uv)")
+    assert error.hint.startswith("use one found (`monotrail +3.13 ...`); ")
+    assert "python list --all" in error.hint
 
 
-def test_not_found_lists_unsupported_pythons(fakes: Fakes):
+def test_not_found_leaves_unsupported_pythons_to_the_listing(fakes: Fakes):
     fakes.python(fakes.pyenv / "versions" / "2.7.18" / "bin", "python2.7", "2.7.18")
     fakes.python(fakes.pyenv / "versions" / "3.7.16" / "bin", "python3", "3.7.16")
     with pytest.raises(InterpreterNotFound) as raised:
         fakes.find(None, requires_python=">=3.14")
-    assert "Python 2.7 is not supported" in raised.value.message
-    assert "Python 3.7 is not supported (3.7.16)" in raised.value.message
-    assert "satisfying requires-python >=3.14" in raised.value.message
+    assert raised.value.message.startswith("no Python satisfying requires-python >=3.14 found; found 3.8.18, ")
+    assert "2.7" not in raised.value.message and "3.7" not in raised.value.message
     listed = {f.path: f for f in list_interpreters(fakes.root, fakes.environ())}
     python27 = listed[str(fakes.pyenv / "versions" / "2.7.18" / "bin" / "python2.7")]
     assert python27.interpreter is None and "not supported" in python27.problem
+    python37 = listed[str(fakes.pyenv / "versions" / "3.7.16" / "bin" / "python3")]
+    assert python37.interpreter is None and "Python 3.7 is not supported (3.7.16)" in python37.problem
+
+
+@pytest.mark.parametrize(("definitions", "uv", "request_", "says"), [
+    (["3.14.0", "3.14.2", "3.14-dev"], False, "3.14", "install it with `pyenv install 3.14.2`"),
+    (["3.13.0", "3.13.0t"], False, "3.99", "pyenv knows no CPython 3.99 release (`pyenv install --list`"),
+    (None, True, "3.99", "`uv python install 3.99` installs it if uv knows such a release"),
+    (None, False, "3.99", "install CPython 3.99 from python.org, pyenv, uv or your system's packages"),
+], ids=["pyenv can build it", "pyenv cannot", "uv", "neither"])
+def test_not_found_offers_to_install_only_what_the_installer_knows(fakes: Fakes, definitions, uv, request_, says):
+    if definitions is not None:
+        directory = fakes.pyenv / "plugins" / "python-build" / "share" / "python-build"
+        directory.mkdir(parents=True)
+        for name in definitions:
+            (directory / name).write_text("")
+    if uv:
+        fakes.python(fakes.path_dir, "uv", "3.11.4")  # any executable named uv on PATH
+    with pytest.raises(InterpreterNotFound) as raised:
+        fakes.find(request_)
+    assert says in raised.value.hint
 
 
 def test_malformed_request_from_python_version_file_names_the_file(fakes: Fakes):

@@ -84,12 +84,39 @@ def test_find_without_a_request_follows_python_version(root: Path, empty: Path, 
     assert ok(monotrail(root, empty, "python", "find")).stdout.strip() == str(py38)
 
 
-def test_find_with_no_match_exits_1_with_where_it_looked(root: Path, empty: Path, py312: Path) -> None:
+def test_find_with_no_match_is_one_short_line_of_what_was_found(root: Path, empty: Path, py38: Path,
+                                                                py312: Path) -> None:
+    """What is here and where monotrail looked, in one line: no paths, no wall of unsupported
+    Pythons (`python list --all` has those), and a hint that installs only what exists."""
     result = monotrail(root, empty, "python", "find", "3.99")
     error = clean_error(result)
     assert result.returncode == 1
-    assert "Python 3.99" in error and "looked in" in error and "pyenv" in error and "3.12" in error
-    assert "hint:" in result.stderr
+    assert error.startswith("error: no Python 3.99 (from command line) found; found ")
+    for python in (py38, py312):
+        assert python_facts(python).interpreter.full_version in error
+        assert str(python) not in error
+    assert "not supported" not in error and "searched PATH, pyenv, uv" in error
+    [hint] = [line for line in result.stderr.splitlines() if line.startswith("hint:")]
+    assert "pyenv install 3.99" not in hint  # no CPython 3.99 exists for pyenv to install
+    assert "monotrail +" in hint and "python list --all" in hint
+
+
+@pytest.mark.parametrize(("request_", "says"), [
+    ("3.99", "error: no Python 3.99 (from command line) found; found "),
+    ("abc", "error: no Python found for 'abc' (from command line): not a version"),
+    ("3.x", "error: command line: cannot parse Python request '3.x'"),
+], ids=["missing version", "unknown name", "malformed"])
+def test_a_bad_python_request_is_reported_before_a_missing_lock(root: Path, empty: Path, py312: Path,
+                                                                request_: str, says: str) -> None:
+    (empty / "hello.py").write_text("print('hello')\n")
+    error = clean_error(monotrail(root, empty, f"+{request_}", "run", "hello.py"))
+    assert error.startswith(says), error
+    assert "lockfile" not in error
+
+
+def test_a_good_python_request_without_a_lock_is_the_lock_error(root: Path, empty: Path, py312: Path) -> None:
+    (empty / "hello.py").write_text("print('hello')\n")
+    assert "no lockfile found" in clean_error(monotrail(root, empty, "+3.12", "run", "hello.py"))
 
 
 @pytest.mark.parametrize(
@@ -175,7 +202,7 @@ def test_pin_writes_python_version(root: Path, empty: Path, py312: Path, request
 
 @pytest.mark.parametrize(
     ("requires_python", "request_", "mentions"),
-    [(">=3.10", "3.8", ["not pinning '3.8'", ">=3.10"]), ("", "3.99", ["3.99", "looked in"]),
+    [(">=3.10", "3.8", ["not pinning '3.8'", ">=3.10"]), ("", "3.99", ["no Python 3.99", "searched"]),
      ("", "3.x", ["'3.x'"])],
     ids=["requires-python excludes", "no such python", "malformed"],
 )
