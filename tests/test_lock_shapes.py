@@ -324,3 +324,54 @@ def test_poetry_plugin_depending_on_the_project_itself(
     result = ok(monotrail.run("+3.12", "run", "python", "-c", code, cwd=project,
                               env={"UV_INDEX_URL": f"{index.url}/simple"}))
     assert result.stdout.split() == ["1.6.0", "1.8.1"]
+
+
+# --- poetry constraints in the pyproject ------------------------------------------------------------
+
+
+POETRY_LOCK_OF = """
+[[package]]
+name = "virtualenv"
+version = "20.4.4"
+description = ""
+optional = false
+python-versions = "*"
+files = [{{file = "{wheel.filename}", hash = "sha256:{wheel.sha256}"}}]
+
+[metadata]
+lock-version = "2.0"
+python-versions = "^3.8"
+content-hash = "0"
+"""
+
+
+@pytest.mark.parametrize("constraint, error", [
+    ("(>=20.4.3,<20.4.5 || >20.4.5)", None),
+    (">=20.4.3,<20.4.5 || latest", "tool.poetry.dependencies.virtualenv: cannot read the version constraint"),
+    ("(>=20.4.3 || <20", "tool.poetry.dependencies.virtualenv: cannot read the version constraint"),
+])
+def test_poetry_constraint_in_the_pyproject(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, constraint: str, error: str
+) -> None:
+    """A parenthesized constraint is read (poetry-core refuses it, old poetry read it as `*`); one
+    that cannot be read is one error naming the pyproject and the key."""
+    wheel = index.add(module_wheel(wheels, "virtualenv", "20.4.4"))
+    project = tmp_path / "project"
+    write(project / "pyproject.toml", f"""
+        [tool.poetry]
+        name = "app"
+        version = "0.1.0"
+        package-mode = false
+
+        [tool.poetry.dependencies]
+        python = "^3.8"
+        virtualenv = "{constraint}"
+        """)
+    (project / "poetry.lock").write_text(POETRY_LOCK_OF.format(wheel=wheel))
+    result = monotrail.run("+3.12", "run", "python", "-c", SHOW, "virtualenv", cwd=project,
+                           env={"UV_INDEX_URL": f"{index.url}/simple"})
+    if error is None:
+        assert json.loads(ok(result).stdout) == {"virtualenv": ["20.4.4", "py3-none-any"]}
+    else:
+        line = clean_error(result)
+        assert f"{project / 'pyproject.toml'}: {error}" in line and repr(constraint) in line

@@ -10,7 +10,6 @@ import pytest
 from monotrail.errors import LockError, MonotrailError
 from monotrail.lock import Artifact, Dependency
 from monotrail.lockfiles import find_lock, lock_format, read_lock
-from monotrail.lockfiles.poetry import constraint_to_pep440, python_marker
 
 BENCH = Path("/work/shared/bench")
 SHA_A = "a" * 64
@@ -587,42 +586,22 @@ def test_poetry_unknown_lock_version(tmp_path: Path, version: str) -> None:
     assert "lock-version" in info.value.message and info.value.where.endswith("metadata.lock-version")
 
 
-@pytest.mark.parametrize(
-    ("constraint", "pep440"),
-    [
-        ("*", None),
-        ("^1.2.3", ">=1.2.3,<2.0.0"),
-        ("^0.2.3", ">=0.2.3,<0.3.0"),
-        ("^0.0.3", ">=0.0.3,<0.0.4"),
-        ("^3.8", ">=3.8,<4.0"),
-        ("^2", ">=2,<3"),
-        ("~1.2.3", ">=1.2.3,<1.3.0"),
-        ("~1.2", ">=1.2,<1.3"),
-        ("~=1.2", "~=1.2"),
-        ("1.4", "==1.4"),
-        ("1.4.*", "==1.4.*"),
-        (">=2.0.2,<3.0.5 || >3.0.5", ">=2.0.2,<3.0.5 || >3.0.5"),
-        (">= 1.0 < 2", ">=1.0,<2"),
-        (">=2.7, !=3.0.*, !=3.1.*", ">=2.7,!=3.0.*,!=3.1.*"),
-    ],
-)
-def test_poetry_constraints_as_pep440(constraint: str, pep440: str) -> None:
-    assert constraint_to_pep440(constraint) == pep440
+def test_poetry_constraint_errors_name_the_file_and_key(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.poetry]\nname = "p"\nversion = "0"\n[tool.poetry.dependencies]\n'
+                                      'python = "^3.8"\nvirtualenv = {version = ">=20.4.3,<20.4.5 || latest"}\n')
+    with pytest.raises(LockError) as raised:
+        read_lock(write(tmp_path, "poetry.lock", '[metadata]\nlock-version = "1.1"\npython-versions = "^3.8"\n'
+                                                 'content-hash = "x"\n[metadata.files]\n'))
+    assert raised.value.where == f"{tmp_path / 'pyproject.toml'}: tool.poetry.dependencies.virtualenv.version"
+    assert "'>=20.4.3,<20.4.5 || latest'" in raised.value.message
 
 
-@pytest.mark.parametrize(
-    ("constraint", "marker"),
-    [
-        ("^3.8", 'python_version >= "3.8" and python_version < "4.0"'),
-        ("<3.10", 'python_version < "3.10"'),
-        (">=3.6.2", 'python_full_version >= "3.6.2"'),
-        ("~2.7 || ^3.5", '(python_version >= "2.7" and python_version < "2.8") or '
-                         '(python_version >= "3.5" and python_version < "4.0")'),
-        ("*", None),
-    ],
-)
-def test_poetry_python_constraint_as_marker(constraint: str, marker: str) -> None:
-    assert python_marker(constraint) == marker
+def test_poetry_parenthesized_constraint_in_the_pyproject(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", '[tool.poetry]\nname = "p"\nversion = "0"\n[tool.poetry.dependencies]\n'
+                                      'python = "^3.8"\nvirtualenv = "(>=20.4.3,<20.4.5 || >20.4.5)"\n')
+    lock = read_lock(write(tmp_path, "poetry.lock", '[metadata]\nlock-version = "1.1"\npython-versions = "^3.8"\n'
+                                                    'content-hash = "x"\n[metadata.files]\n'))
+    assert lock.roots == (Dependency("virtualenv", specifier=">=20.4.3,<20.4.5 || >20.4.5"),)
 
 
 # --- requirements.txt ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from monotrail.errors import LockError
 from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
@@ -55,7 +55,8 @@ def read(path: Path) -> Lock:
         path=path,
         format="poetry",
         packages=packages,
-        requires_python=constraint_to_pep440(requires_python) if requires_python else None,
+        requires_python=constraint_to_pep440(requires_python, f"{path}: metadata.python-versions")
+        if requires_python else None,
         index_urls=_sources(pyproject),
         project_dir=path.parent if pyproject is not None else None,
     )
@@ -142,7 +143,7 @@ def _package(
         name=normalize(name),
         version=version,
         marker=_flat_marker(entry, where) if flat else None,
-        requires_python=constraint_to_pep440(python) if python and python != "*" else None,
+        requires_python=constraint_to_pep440(python, f"{where}.python-versions") if python and python != "*" else None,
         wheels=wheels,
         sdist=sdist,
         index=url.rstrip("/") if kind == "legacy" and url else None,
@@ -216,18 +217,20 @@ def _package_edges(
 def _constraint_edges(name: str, spec: Any, where: str) -> Iterable[Tuple[Dependency, bool]]:
     """One poetry dependency spec (string, table, or list of tables) -> (edge, optional) pairs."""
     specs = spec if isinstance(spec, list) else [spec]
-    for one in specs:
+    for i, one in enumerate(specs):
+        at = f"{where}[{i}]" if isinstance(spec, list) else where
         if isinstance(one, str):
-            yield Dependency(name=normalize(name), specifier=constraint_to_pep440(one)), False
+            yield Dependency(name=normalize(name), specifier=constraint_to_pep440(one, at)), False
             continue
-        one = _table(one, where)
-        marker = _and(check_marker(one.get("markers"), f"{where}.markers"), python_marker(one.get("python")))
+        one = _table(one, at)
+        python = python_marker(one.get("python"), f"{at}.python")
+        marker = _and(check_marker(one.get("markers"), f"{at}.markers"), python)
         version = one.get("version")
         yield Dependency(
             name=normalize(name),
             marker=marker,
             extras=tuple(normalize(e) for e in one.get("extras", ())),
-            specifier=constraint_to_pep440(version) if isinstance(version, str) else None,
+            specifier=constraint_to_pep440(version, f"{at}.version") if isinstance(version, str) else None,
         ), bool(one.get("optional", False))
 
 
@@ -396,106 +399,32 @@ def _pep735_group(table: Mapping[str, Any], group: str, where: str, seen: Tuple[
     return edges
 
 
-# --- poetry constraints -> PEP 440 / markers ----------------------------------------------------
-
-_ATOM = re.compile(r"(\^|~=|~|===|==|!=|<=|>=|<|>|=)?\s*([0-9*][0-9A-Za-z.*+!-]*)")
+# --- poetry constraints -> PEP 440 / markers (monotrail.poetry_constraint) -----------------------
 
 
-def _atoms(constraint: str) -> List[Tuple[str, str]]:
-    """`>=1.2, <2` / `>= 1.2 <2` / `^1.2` -> [(op, version), ...] ('' op = exact)."""
-    atoms: List[Tuple[str, str]] = []
-    rest = constraint.strip()
-    while rest:
-        match = _ATOM.match(rest)
-        if not match:
-            raise ValueError(f"cannot parse version constraint {constraint!r}")
-        atoms.append((match.group(1) or "", match.group(2)))
-        rest = rest[match.end():].lstrip(" ,")
-    return atoms
-
-
-def _release(version: str) -> List[int]:
-    """The numeric release parts of a version (`1.0.0a1` -> [1, 0, 0]) for caret/tilde bounds."""
-    parts: List[int] = []
-    for part in version.split("."):
-        match = re.match(r"\d+", part)
-        if not match:
-            break
-        parts.append(int(match.group()))
-        if match.end() != len(part):
-            break
-    if not parts:
-        raise ValueError(f"cannot parse version {version!r}")
-    return parts
-
-
-def _bump(parts: List[int], index: int) -> str:
-    bumped = parts[: index + 1]
-    bumped[index] += 1
-    return ".".join(str(p) for p in bumped + [0] * (len(parts) - index - 1))
-
-
-def _expand(op: str, version: str) -> List[Tuple[str, str]]:
-    """A poetry atom as PEP 440 (op, version) clauses; [] means any version."""
-    if version == "*":
-        return []
-    if op == "^":
-        parts = _release(version)
-        index = next((i for i, p in enumerate(parts) if p != 0), len(parts) - 1)
-        return [(">=", version), ("<", _bump(parts, index))]
-    if op == "~":
-        parts = _release(version)
-        return [(">=", version), ("<", _bump(parts, 0 if len(parts) == 1 else 1))]
-    if op in ("", "="):
-        return [("==", version)]
-    return [(op, version)]
-
-
-def _alternatives(constraint: str) -> List[List[Tuple[str, str]]]:
-    return [
-        [clause for op, version in _atoms(alternative) for clause in _expand(op, version)]
-        for alternative in re.split(r"\|\|?", constraint)
-    ]
-
-
-def _bounded_alternatives(constraint: str) -> Optional[List[List[Tuple[str, str]]]]:
-    """The `||` alternatives of a poetry constraint as (operator, version) clauses; None when one
-    alternative accepts any version (then the whole constraint does)."""
-    try:
-        alternatives = _alternatives(constraint)
-    except ValueError as e:
-        raise LockError(str(e)) from e
-    if any(not clauses for clauses in alternatives):
-        return None
-    return alternatives
-
-
-def constraint_to_pep440(constraint: str) -> Optional[str]:
+def constraint_to_pep440(constraint: str, where: str) -> Optional[str]:
     """Poetry constraint -> PEP 440 specifier; alternatives (`||`) joined by " || "; None = any."""
-    alternatives = _bounded_alternatives(constraint)
-    if alternatives is None:
-        return None
-    return " || ".join(",".join(f"{op}{version}" for op, version in clauses) for clauses in alternatives)
+    from monotrail.poetry_constraint import to_pep440
+
+    return _translated(to_pep440, constraint, where)
 
 
-def python_marker(constraint: Optional[str]) -> Optional[str]:
-    """A poetry `python = "..."` constraint as a marker, as poetry itself writes it.
+def python_marker(constraint: Optional[str], where: str) -> Optional[str]:
+    """A poetry `python = "..."` constraint as the marker poetry writes for it (two-part versions
+    compare `python_version`, so `==3.8` means any 3.8.x; longer ones `python_full_version`)."""
+    from monotrail.poetry_constraint import python_to_marker
 
-    Two-part versions compare `python_version` (so `==3.8` means any 3.8.x), longer ones
-    `python_full_version`.
-    """
-    if not constraint or constraint.strip() == "*":
+    if constraint is None or (isinstance(constraint, str) and constraint.strip() == "*"):
         return None
-    alternatives = _bounded_alternatives(constraint)
-    if alternatives is None:
-        return None
-    rendered = []
-    for clauses in alternatives:
-        terms = [
-            f'{"python_full_version" if version.count(".") >= 2 else "python_version"} {op} "{version}"'
-            for op, version in clauses
-        ]
-        rendered.append(" and ".join(terms))
-    if len(rendered) == 1:
-        return rendered[0]
-    return " or ".join(f"({r})" for r in rendered)
+    return _translated(python_to_marker, constraint, where)
+
+
+def _translated(translate: Callable[[str], Optional[str]], constraint: object, where: str) -> Optional[str]:
+    from monotrail.poetry_constraint import ConstraintError
+
+    if not isinstance(constraint, str):
+        raise LockError(f"a version constraint must be a string, not {constraint!r}", where=where)
+    try:
+        return translate(constraint)
+    except ConstraintError as e:
+        raise LockError(str(e), where=where, hint="write it in poetry's syntax (`^1.2`, `>=1.2,<2 || >=3`) or PEP 440") from None
