@@ -171,30 +171,47 @@ class PythonRequest:
         return hint[:common] == self.version[:common]
 
 
+_PEP440_OPERATORS = ("===", "==", "!=", "<=", ">=", "~=", "<", ">")
+
+
 def _parse_specifier(text: str, *, what: str) -> Tuple[str, ...]:
-    """PEP 440 specifier(s), with poetry's `^3.8`, `~3.8`, bare `3.8`, `*` and `||` converted.
+    """PEP 440 specifier(s) or a poetry constraint (`^3.8`, `~3.8`, bare `3.8`, `*`, `||`), as the
+    OR-ed alternatives in PEP 440; "" means "any version".
 
-    Returns the OR-ed alternatives as PEP 440 strings; "" means "any version".
+    A clause with a PEP 440 operator means what PEP 440 says (`==3.8` is 3.8.0, as uv and pip read
+    a requires-python); any other clause is poetry's and is read by `monotrail.poetry_constraint`
+    with its Python meaning (bare `3.8` is the 3.8 series, as poetry's `python_version == "3.8"`).
     """
-    alternatives = []
-    for alternative in text.split("||"):
-        alternative = re.sub(r"([<>=!~^]+)\s+", r"\1", alternative.strip())  # `>= 3.8` -> `>=3.8`
-        clauses = [_poetry_clause(clause) for clause in re.split(r"[,\s]+", alternative)]
-        pep440 = ",".join(clause for clause in clauses if clause)
-        if not pep440 or _plain_specifier(pep440):
-            alternatives.append(pep440)
-            continue
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from monotrail.poetry_constraint import ConstraintError, clause, split
 
-        try:
-            SpecifierSet(pep440)
-        except InvalidSpecifier:
-            raise UsageError(
-                f"cannot parse Python version specifier {what!r}",
-                hint="use PEP 440 (`>=3.9,<3.13`) or poetry's `^3.9`",
-            ) from None
-        alternatives.append(pep440)
+    alternatives: List[str] = []
+    try:
+        for clauses in split(text):
+            parts: List[str] = []
+            for item in clauses:
+                if item.startswith(_PEP440_OPERATORS):
+                    parts.append(item)
+                else:
+                    parts.extend(f"{op}{version}" for op, version in clause(item, python=True))
+            alternatives.append(",".join(parts))
+    except ConstraintError:
+        raise UsageError(f"cannot parse Python version specifier {what!r}", hint=_SPECIFIER_HINT) from None
+    for specifier in alternatives:
+        if specifier and not _plain_specifier(specifier):
+            _check_specifier(specifier, what)
     return tuple(alternatives)
+
+
+_SPECIFIER_HINT = "use PEP 440 (`>=3.9,<3.13`) or poetry's `^3.9`"
+
+
+def _check_specifier(specifier: str, what: str) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    try:
+        SpecifierSet(specifier)
+    except InvalidSpecifier:
+        raise UsageError(f"cannot parse Python version specifier {what!r}", hint=_SPECIFIER_HINT) from None
 
 
 def _plain_specifier(specifier: str) -> bool:
@@ -204,33 +221,8 @@ def _plain_specifier(specifier: str) -> bool:
     return contains(specifier, "0") is not None
 
 
-def _poetry_clause(clause: str) -> str:
-    """One poetry constraint as PEP 440: `^3.8` -> `>=3.8,<4.0`, `~3.8` -> `>=3.8,<3.9`."""
-    clause = clause.strip().replace(" ", "")
-    if clause in ("", "*"):
-        return ""
-    if clause.startswith("^"):
-        parts = _version_parts(clause[1:])
-        first = next((i for i, part in enumerate(parts) if part != 0), len(parts) - 1)
-        upper = parts[:first] + [parts[first] + 1]
-        return f">={clause[1:]},<{'.'.join(map(str, upper))}"
-    if clause.startswith("~") and not clause.startswith("~="):
-        parts = _version_parts(clause[1:])
-        upper = [parts[0] + 1] if len(parts) == 1 else [parts[0], parts[1] + 1]
-        return f">={clause[1:]},<{'.'.join(map(str, upper))}"
-    if clause[0].isdigit():  # poetry's bare `3.8` means the 3.8 series, as `python_version` does
-        return f"=={clause}" if clause.count(".") >= 2 or "*" in clause else f"=={clause}.*"
-    return clause
-
-
-def _version_parts(text: str) -> List[int]:
-    if not re.match(r"^\d+(\.\d+)*$", text):
-        return [-1]  # makes the clause invalid, so SpecifierSet reports it with the user's text
-    return [int(part) for part in text.split(".")]
-
-
 def normalize_requires_python(requires_python: str) -> Tuple[str, ...]:
-    """A lock's requires-python (PEP 440 or poetry style) as OR-ed PEP 440 specifier strings."""
+    """A lock's requires-python (PEP 440, or poetry's syntax) as OR-ed PEP 440 specifier strings."""
     return _parse_specifier(requires_python, what=requires_python)
 
 

@@ -1,5 +1,6 @@
 """Poetry version constraints (`^1.2`, `~1.2`, `>=1,<2 || >3`, `1.2.*`, `*`), read once and
-written as PEP 440 specifiers or PEP 508 markers, for the poetry.lock reader.
+written as PEP 440 specifiers or PEP 508 markers: the one translator of that syntax, used by the
+poetry.lock reader and by the interpreter request.
 
 The grammar is poetry-core's (`constraints/version/parser.py`): alternatives separated by `||`
 (or `|`), each a list of clauses separated by commas or spaces (a space after an operator does not
@@ -11,7 +12,15 @@ parentheses; old poetry (poetry-core 1.0) silently read such a constraint as `*`
 parentheses around the whole constraint or around one `||` alternative (what pip's
 `name (>=1,<2)` form leaves behind), and refuses them anywhere else.
 
-Pure and import-light (`re` only).
+A version means one of two things, both poetry's:
+- a package version: `1.2` is exactly 1.2 (1.2.0), as in poetry-core's parse_constraint and PEP 440.
+- a Python version (`python = "..."` on a dependency, `python-versions` in poetry.lock): poetry
+  writes it as a marker on `python_version` when it has two parts (`python_version == "3.8"`), and
+  `poetry export` hands those markers to pip, so `3.8` is any 3.8.x and `<=3.8` includes 3.8.18.
+  (poetry's own environment check reads `3.8` as exactly 3.8.0, which no patched Python meets;
+  monotrail follows poetry export.)
+
+Pure and import-light (`re` only): the interpreter stage imports it.
 """
 
 from __future__ import annotations
@@ -94,8 +103,11 @@ def _closing(text: str) -> int:
     return -1
 
 
-def clause(text: str) -> Tuple[Clause, ...]:
-    """One clause as PEP 440 (operator, version) pairs; () accepts any version."""
+def clause(text: str, python: bool = False) -> Tuple[Clause, ...]:
+    """One clause as PEP 440 (operator, version) pairs; () accepts any version.
+
+    `python`: the version is a Python version, compared as poetry's markers compare it (module
+    docstring): a two-part version stands for its minor series."""
     if _ANY.fullmatch(text):
         return ()
     match = _CLAUSE.fullmatch(text)
@@ -114,7 +126,24 @@ def clause(text: str) -> Tuple[Clause, ...]:
         parts = _release(version, text)
         return ((">=", version), ("<", _bump(parts, 0 if len(parts) == 1 else 1)))
     op = {"": "==", "=": "==", "<>": "!="}.get(op, op)
+    if python and _minor_only(version):
+        return _minor_series(op, version)
     return ((op, version),)
+
+
+def _minor_only(version: str) -> bool:
+    return re.fullmatch(r"[0-9]+\.[0-9]+", version) is not None
+
+
+def _minor_series(op: str, version: str) -> Tuple[Clause, ...]:
+    """`python_version OP "X.Y"` as PEP 440 on the full version: what the marker accepts."""
+    following = _bump(_release(version, version), 1)
+    return {
+        "==": (("==", f"{version}.*"),),
+        "!=": (("!=", f"{version}.*"),),
+        "<=": (("<", following),),
+        ">": ((">=", following),),
+    }.get(op, ((op, version),))
 
 
 def _release(version: str, text: str) -> List[int]:
@@ -138,11 +167,11 @@ def _bump(parts: List[int], index: int) -> str:
     return ".".join(str(p) for p in bumped + [0] * (len(parts) - index - 1))
 
 
-def parse(constraint: str) -> Optional[Alternatives]:
+def parse(constraint: str, python: bool = False) -> Optional[Alternatives]:
     """The constraint as OR-ed AND-ed PEP 440 clauses; None when it accepts any version."""
     texts = split(constraint)
     try:
-        alternatives = tuple(tuple(pair for text in clauses for pair in clause(text)) for clauses in texts)
+        alternatives = tuple(tuple(pair for text in clauses for pair in clause(text, python)) for clauses in texts)
     except ConstraintError as e:
         raise ConstraintError(f"cannot read the version constraint {constraint!r}: {e}") from None
     if any(not clauses for clauses in alternatives):
@@ -153,6 +182,12 @@ def parse(constraint: str) -> Optional[Alternatives]:
 def to_pep440(constraint: str) -> Optional[str]:
     """A package version constraint as PEP 440 (alternatives joined by " || "); None = any."""
     return _render(parse(constraint))
+
+
+def python_to_pep440(constraint: str) -> Optional[str]:
+    """A Python version constraint as PEP 440 on the full version, as poetry's markers mean it
+    (`3.8` -> `==3.8.*`, `<=3.8` -> `<3.9`); alternatives joined by " || "; None = any."""
+    return _render(parse(constraint, python=True))
 
 
 def _render(alternatives: Optional[Alternatives]) -> Optional[str]:

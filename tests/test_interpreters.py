@@ -87,7 +87,7 @@ def test_parse_version_requests(text, kind, version, implementation, free_thread
     (">=3.9,<3.13", (">=3.9,<3.13",)),
     ("~=3.10", ("~=3.10",)),
     ("==3.11.*", ("==3.11.*",)),
-    ("^3.8", (">=3.8,<4",)),
+    ("^3.8", (">=3.8,<4.0",)),
 ])
 def test_parse_specifier_requests(text, specifier):
     request = PythonRequest.parse(text)
@@ -123,8 +123,8 @@ def test_malformed_or_unsupported_requests_are_usage_errors(text):
 
 @pytest.mark.parametrize("requires, expected", [
     (">=3.9", (">=3.9",)),
-    ("^3.8", (">=3.8,<4",)),
-    ("^3.8.1", (">=3.8.1,<4",)),
+    ("^3.8", (">=3.8,<4.0",)),
+    ("^3.8.1", (">=3.8.1,<4.0.0",)),
     ("~3.8", (">=3.8,<3.9",)),
     ("~3", (">=3,<4",)),
     (">= 3.8, < 4.0", (">=3.8,<4.0",)),
@@ -133,6 +133,12 @@ def test_malformed_or_unsupported_requests_are_usage_errors(text):
     ("3.10.2", ("==3.10.2",)),
     ("*", ("",)),
     (">=2.7,<3.0 || >=3.5", (">=2.7,<3.0", ">=3.5")),
+    # PEP 440 operators mean what PEP 440 says (uv and pip read a requires-python so); poetry's
+    # own forms mean what poetry's markers say (monotrail.poetry_constraint)
+    ("==3.10", ("==3.10",)),
+    ("<=3.10", ("<=3.10",)),
+    ("=3.10", ("==3.10.*",)),
+    ("(^3.8)", (">=3.8,<4.0",)),
 ])
 def test_requires_python_poetry_forms_become_pep440(requires, expected):
     assert normalize_requires_python(requires) == expected

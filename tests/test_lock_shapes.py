@@ -375,3 +375,34 @@ def test_poetry_constraint_in_the_pyproject(
     else:
         line = clean_error(result)
         assert f"{project / 'pyproject.toml'}: {error}" in line and repr(constraint) in line
+
+
+# --- poetry python-versions ----------------------------------------------------------------------------
+
+
+def test_poetry_python_versions_of_a_minor_accept_its_patch_releases(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py38: Path
+) -> None:
+    """`python = "3.8"`: poetry writes `python_version == "3.8"` for it (any 3.8.x); the lock said
+    `==3.8` and the interpreter stage `==3.8.*`, so 3.8.18 was refused."""
+    wheel = index.add(module_wheel(wheels, "virtualenv", "20.4.4"))
+    project = tmp_path / "project"
+    write(project / "pyproject.toml", """
+        [tool.poetry]
+        name = "app"
+        version = "0.1.0"
+        package-mode = false
+
+        [tool.poetry.dependencies]
+        python = "3.8"
+        virtualenv = "20.4.4"
+        """)
+    (project / "poetry.lock").write_text(POETRY_LOCK_OF.format(wheel=wheel).replace('python-versions = "^3.8"',
+                                                                                    'python-versions = "3.8"'))
+    result = ok(monotrail.run("+3.8", "run", "python", "-c", "import sys, virtualenv; print(sys.version_info[:2], virtualenv.VERSION)",
+                              cwd=project, env={"UV_INDEX_URL": f"{index.url}/simple"}))
+    assert result.stdout.strip() == "(3, 8) 20.4.4"
+    # without a request, the newest Python the lock allows: a 3.8 again
+    result = ok(monotrail.run("run", "python", "-c", "import sys; print(sys.version_info[:2])", cwd=project,
+                              env={"UV_INDEX_URL": f"{index.url}/simple"}))
+    assert result.stdout.strip() == "(3, 8)"
