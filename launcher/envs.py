@@ -80,31 +80,54 @@ def _file_digest(path: str) -> str:
 class Launch:
     """The warm path's view of an environment: which python, which bootstrap, which manifest."""
 
-    def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str, sentinels: list | None = None) -> None:
+    def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str, sentinels: list | None = None,
+                 inputs: list | None = None) -> None:
         self.env_dir = env_dir
         self.python = python
         self.python_mtime = python_mtime
         self.bootstrap = bootstrap
         self.sentinels = sentinels or []  # a file per store entry; one missing means a damaged store
+        self.inputs = inputs or []  # (path, state): the inputs of editable builds (monotrail.editable)
         self.manifest = os.path.join(env_dir, "manifest.json")
         self.bin = os.path.join(env_dir, "bin")
 
 
-def read_launch(env_dir: str) -> Launch | None:
+def read_launch(env_dir: str, check_inputs: bool = True) -> Launch | None:
     """The environment if it exists and still fits: its python unchanged, the bootstrap present,
-    and each store entry's RECORD in place (one stat each: an entry deleted by hand sends the run
-    to the cold path, which reinstalls it, instead of to an ImportError)."""
+    each store entry's RECORD in place (one stat each: an entry deleted by hand sends the run
+    to the cold path, which reinstalls it, instead of to an ImportError), and each input of an
+    editable build (`=STATE\tPATH` lines) as it was when the wheel was built."""
     try:
         with open(os.path.join(env_dir, "launch"), encoding="utf-8") as file:
-            python, python_mtime, bootstrap, *sentinels = file.read().splitlines()
+            python, python_mtime, bootstrap, *lines = file.read().splitlines()
         if repr(os.stat(python).st_mtime) != python_mtime or not os.path.exists(bootstrap):
             return None
-        for sentinel in sentinels:
-            if not os.path.isfile(sentinel):
+        sentinels, inputs = [], []
+        for line in lines:
+            if line.startswith("="):
+                state, _, path = line[1:].partition("\t")
+                if check_inputs and input_state(path) != state:
+                    return None
+                inputs.append((path, state))
+            elif not os.path.isfile(line):
                 return None
+            else:
+                sentinels.append(line)
     except (OSError, ValueError):
         return None
-    return Launch(env_dir, python, python_mtime, bootstrap, sentinels)
+    return Launch(env_dir, python, python_mtime, bootstrap, sentinels, inputs)
+
+
+def input_state(path: str) -> str:
+    """What decides whether an editable build's input changed: a file's mtime and size, `dir`
+    for a directory (only its presence matters, as uv watches `src/`), `-` when absent."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "-"
+    if stat.S_ISDIR(info.st_mode):
+        return "dir"
+    return f"{info.st_mtime_ns}:{info.st_size}"
 
 
 def write_env(
@@ -115,8 +138,10 @@ def write_env(
     scripts: dict[str, dict],
     tmp_root: str,
     lock_path: str | None = None,
+    inputs: list | None = None,
 ) -> Launch:
-    """Build the environment in a temp dir, then rename it into place (complete or absent)."""
+    """Build the environment in a temp dir, then rename it into place (complete or absent).
+    `inputs`: (path, state) of the files editable builds were made from (`read_launch`)."""
     import json
     import shutil
     import tempfile
@@ -144,7 +169,8 @@ def write_env(
             if lock_path is not None:
                 (tmp / "lock").write_text(f"{lock_path}\n{_file_digest(lock_path)}\n", "utf-8")
             mtime = repr(os.stat(python).st_mtime)
-            (tmp / "launch").write_text("\n".join([python, mtime, bootstrap, *sentinels]) + "\n", "utf-8")
+            watched = [f"={state}\t{path}" for path, state in inputs or () if "\n" not in path]
+            (tmp / "launch").write_text("\n".join([python, mtime, bootstrap, *sentinels, *watched]) + "\n", "utf-8")
             crash_point("env-launch-written")
             env_dir.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -159,7 +185,8 @@ def write_env(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    launch = read_launch(str(env_dir))
+    # An input edited during this run is the next run's to notice: this one used what it built.
+    launch = read_launch(str(env_dir), check_inputs=False)
     if launch is None:
         from monotrail.errors import StoreError
 
@@ -281,18 +308,25 @@ def _front_door_name(name: str) -> bool:
     return all(char.isascii() and (char.isalnum() or char in "._-") for char in name)
 
 
-def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool) -> list:
+def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool, inputs: list | tuple = ()) -> list:
     """What decided an environment: see `write_warm_entry`.
 
     Directories are watched only as far up as a search went: the lock search stopped at the
     lock's directory; the `.python-version` search (irrelevant with `+VERSION`) stopped where it
     found one, or went up to `/`. Watching more (say `/tmp`, whose mtime changes all the time)
     would only send runs to the slower launcher for nothing.
+
+    `inputs` (a `Launch`'s editable build inputs): each file, and the directory of each absent
+    one or directory (`-nt` cannot see a file appear; its directory's mtime does). The Python
+    launcher then compares the exact states (`read_launch`).
     """
     from monotrail.python_version_file import read_python_version_file
 
     lock_dir = os.path.dirname(lock_path)
     files = [lock_path, os.path.join(lock_dir, "pyproject.toml"), python]
+    for path, state in inputs:
+        files.append(os.path.dirname(path) if state in ("-", "dir") else path)
+    files = list(dict.fromkeys(files))
     top = lock_dir
     if not python_from_cli:
         found = read_python_version_file(start_dir)

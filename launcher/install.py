@@ -21,6 +21,7 @@ def install_environment(
 ) -> Launch:
     """The environment of `lock_path` for this request, installed into the store and written.
     `building`: the sdist builds this is the build environment of (see `monotrail.sdist_build`)."""
+    from monotrail.editable import resolve_editables
     from monotrail.interpreters import find_interpreter
     from monotrail.manifest import build_manifest, dumps
     from monotrail.faults import crash_point
@@ -40,8 +41,10 @@ def install_environment(
     # for it, so gc never removes an entry between its install here and its environment's write.
     _warn_deleted_entries(env_dir)
     with gc_lock(root, shared=True):
+        # The editable projects become wheels first (built, or found by their inputs' hash).
+        wheels, inputs = resolve_editables(selected, interpreter, sources, root, building, quiet=request.quiet)
         entries = ensure_installed(
-            [item for item in selected if item.directory is None],
+            [item for item in wheels if item.directory is None],
             sources,
             root,
             progress=not request.quiet,
@@ -50,11 +53,11 @@ def install_environment(
             building=building,
         )
         crash_point("install-entries-ready")
-        paths = _extra_paths(lock, selected)
+        paths = _extra_paths(wheels)
         manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
         launch = write_env(
             str(env_dir), dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"],
-            str(root / "tmp"), lock_path=str(lock_path),
+            str(root / "tmp"), lock_path=str(lock_path), inputs=inputs,
         )
     if _has_children(root / "tmp"):
         remove_stale_temp(root)  # what a killed run left, even when this run installed nothing
@@ -71,6 +74,8 @@ def _warn_deleted_entries(env_dir: Path) -> None:
     except OSError:
         return
     for sentinel in sentinels:
+        if sentinel.startswith("="):
+            continue  # an editable build's input (monotrail.envs.read_launch)
         entry = Path(sentinel).parents[2]  # <entry>/lib/<dist-info>/RECORD
         if not entry.exists():
             info(f"warning: the store entry {entry} was deleted; reinstalling it")
@@ -133,21 +138,16 @@ def _sources(request: RunRequest, lock: Lock):
     )
 
 
-def _extra_paths(lock: Lock, selected: Sequence) -> List[str]:
-    """The project's own code and path dependencies, importable as an editable install makes them."""
+def _extra_paths(selected: Sequence) -> List[str]:
+    """Local directories the lock installs as they are (a uv `directory` or `virtual` source, a
+    poetry path dependency without `develop`): importable from their `src/` or the directory
+    itself. Editable projects are not among them: they are built (`monotrail.editable`)."""
     paths: List[str] = []
     for item in selected:
         if item.directory is not None:
-            paths.append(_import_root(Path(item.directory)))
-    if lock.project_dir is not None:
-        paths.append(_import_root(lock.project_dir))
+            directory = Path(item.directory)
+            paths.append(str(directory / "src" if (directory / "src").is_dir() else directory))
     return list(dict.fromkeys(paths))
-
-
-def _import_root(directory: Path) -> str:
-    """src layout: `src/`; flat layout: the directory itself."""
-    src = directory / "src"
-    return str(src if src.is_dir() else directory)
 
 
 def _bootstrap_path() -> str:

@@ -136,4 +136,8 @@ class Lock:
     index_urls: Tuple[str, ...] = ()  # from the lock itself (requirements --index-url, poetry sources)
     find_links: Tuple[str, ...] = ()
     environments: Tuple[str, ...] = ()  # pylock `environments`: markers of which one must hold
-    project_dir: Optional[Path] = None  # the project whose own code is importable (flat or src layout)
+    project_dir: Optional[Path] = None  # the directory of the project the lock is for (beside the lock)
+    # The project itself when it is a package: installed editable through its own build backend
+    # (PEP 660), as `uv sync` / `poetry install` install it. None when the lock says it is not
+    # one (uv `virtual = "."`, poetry `package-mode = false`), or lists it among `packages`.
+    project: Optional[LockedPackage] = None

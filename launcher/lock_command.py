@@ -327,7 +327,7 @@ def lock_with(request, lock_path: str, start_dir: str, options: ResolveOptions, 
     interpreter = find_interpreter(options.python, requires_python=lock.requires_python,
                                    start_dir=Path(start_dir), root=Path(store_root()))
     pins = [f"{item.name} @ {_build_url(item.build)}" if item.build else f"{item.name}=={item.version}"
-            for item in _select(lock, interpreter, request) if item.directory is None]
+            for item in _select(lock, interpreter, request) if item.directory is None and item.editable is None]
     return _lock({"": tuple(pins) + tuple(request.with_requirements)}, lock.requires_python, Path(start_dir),
                  options, Path(out), where="--with")
 

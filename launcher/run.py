@@ -43,7 +43,7 @@ def run(request: RunRequest) -> int:
 
         info(f"monotrail: lock {lock_path}, interpreter {launch.python}, environment {env_dir}")
     if _front_door_can_serve(request):
-        watched = watched_files(start_dir, lock_path, launch.python, request.python is not None)
+        watched = watched_files(start_dir, lock_path, launch.python, request.python is not None, launch.inputs)
         watched += also_watched
         name = "run"
         if request.target_kind == "script":

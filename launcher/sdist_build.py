@@ -187,6 +187,9 @@ def _caller(source: Path, backend: str, backend_path, python: str):
 def _runner(cmd, cwd=None, extra_environ=None) -> None:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    # The build environment's bin/ first on PATH, as pip's and uv's build isolation put the build
+    # venv's scripts: backends run their requirements' executables (maturin, cmake, ninja) by name.
+    env["PATH"] = os.pathsep.join([os.path.dirname(cmd[0]), env.get("PATH", os.defpath)])
     if extra_environ:
         env.update(extra_environ)
     result = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

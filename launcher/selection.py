@@ -21,6 +21,8 @@ from monotrail.lock import Artifact, Dependency, Lock, LockedPackage
 class Selected:
     """One package to install for the target, and where its files come from.
 
+    - `editable` set (artifact None): a local project installed editable (PEP 660) through its own
+      build backend (`monotrail.editable`), which turns it into a wheel selection before the store.
     - `directory` set (artifact None): a local project made importable as-is; nothing to download.
     - `artifact` with a `url` or `path`: install exactly that wheel, verified by `artifact.hashes`.
     - `artifact` with a `filename` but no location (poetry.lock names files only): ask `index`
@@ -41,6 +43,9 @@ class Selected:
     # A source to build (`monotrail.direct`): "git+URL@commit" or the file:// URI of a source tree.
     # artifact and directory are None; the store builds the wheel and names the entry by its hash.
     build: Optional[str] = None
+    # A local project to install editable: its directory (the project itself, workspace members
+    # and path dependencies marked editable). artifact, directory and build are None.
+    editable: Optional[str] = None
 
 
 def select(
@@ -64,6 +69,8 @@ def select(
         packages = _select_flat(lock, env)
     else:
         packages = _select_graph(lock, env, chosen_extras, chosen_groups)
+    if lock.project is not None and all(p.name != lock.project.name for p in packages):
+        packages.append(lock.project)
     ranks = {tag: i for i, tag in enumerate(interpreter.tags)}
     return tuple(_selected(lock, package, interpreter, ranks) for package in sorted(packages, key=lambda p: p.name))
 
@@ -344,6 +351,8 @@ def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, rank
     where = _package_where(lock, package)
     if package.vcs is not None:
         return Selected(package.name, package.version, None, None, None, build=package.vcs)
+    if package.directory is not None and package.editable:
+        return Selected(package.name, package.version, None, None, None, editable=package.directory)
     if package.directory is not None and package.build:
         from pathlib import Path
 

@@ -6,6 +6,12 @@ entries are linked into it (`monotrail.venv`). Sync means exactly the lock: miss
 installed, other versions replaced (up or down), packages the lock does not list removed, except
 pip/setuptools/wheel that the venv was seeded with. A venv already in sync costs one cached probe
 and a directory listing; nothing is written.
+
+The project itself (unless the lock says it is not a package, or `--no-install-project` /
+poetry's `--no-root`), workspace members and path dependencies marked editable are installed
+editable through their own build backend (PEP 660, `monotrail.editable`), as `uv sync` does: the
+venv gets the editable wheel's dist-info, `.pth` or finder, and console scripts. It is reinstalled
+when the rebuilt wheel differs from what the venv holds (a new version, entry point or layout).
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ class SyncRequest:
     groups: Tuple[str, ...] = ()
     no_default_groups: bool = False
     python: Optional[str] = None  # for creating the venv
-    install_project: bool = False  # poetry-install: the project itself, editable
+    install_project: bool = True  # the project itself, editable (`--no-install-project`, poetry's `--no-root`)
     link_mode: str = "hardlink"
     compile: bool = False
     offline: bool = False
@@ -67,6 +73,8 @@ def main_sync(argv: Sequence[str]) -> int:
     parser.add_argument("-G", "--group", action="append", default=[], help="include a dependency group (repeatable)")
     parser.add_argument("--no-default-groups", action="store_true", help="leave out the lock's default groups")
     parser.add_argument("-p", "--python", help="the Python to create the venv with (default: as `run` picks it)")
+    parser.add_argument("--no-install-project", action="store_true",
+                        help="do not install the project itself (its dependencies only), as uv's option")
     add_install_options(parser)
     options = parser.parse_args(list(argv))
     from monotrail.venv import active_venv
@@ -74,7 +82,7 @@ def main_sync(argv: Sequence[str]) -> int:
     return sync(SyncRequest(venv=active_venv(options.venv), lock=options.lock, extras=tuple(options.extra),
                             all_extras=options.all_extras, groups=tuple(options.group),
                             no_default_groups=options.no_default_groups, python=options.python,
-                            **_install_options(options)))
+                            install_project=not options.no_install_project, **_install_options(options)))
 
 
 def main_poetry_install(argv: Sequence[str]) -> int:
@@ -129,36 +137,40 @@ def sync(request: SyncRequest) -> int:
         create_venv(request.venv, lock.requires_python, request.python, lock.path.parent, root, request.quiet)
     venv = open_venv(request.venv, root)
     wanted = _wanted(lock, venv, request)
-    changed = apply_changes(venv, wanted, root, request, lock=lock)
+    # Left out on request, the project is not installed, nor removed if an earlier sync installed it.
+    keep = frozenset({lock.project.name}) if lock.project is not None and not request.install_project else frozenset()
+    changed = apply_changes(venv, wanted, root, request, lock=lock, keep=keep)
     if not request.quiet:
         info(f"monotrail: {changed} in {time.perf_counter() - started:.2f} s ({_short(venv.prefix)})")
     return 0
 
 
 def _wanted(lock, venv, request: SyncRequest) -> List:
-    from monotrail.selection import Selected, select
+    from monotrail.selection import select
 
     extras = tuple(lock.extras) if request.all_extras else request.extras
     selected = list(select(lock, venv.interpreter, extras, request.groups, request.no_default_groups))
-    if request.install_project and lock.project_dir is not None:
-        project = read_project(lock.project_dir)
-        if project is not None:
-            selected.append(Selected(project.name, project.version, None, None, str(lock.project_dir)))
+    if not request.install_project and lock.project is not None:
+        selected = [item for item in selected if item.editable != lock.project.directory]
     return selected
 
 
 def apply_changes(venv, wanted: Sequence, root: Path, request, *, lock=None, remove_unlisted: bool = True,
-                  direct_urls: Mapping[str, Mapping[str, object]] = {}) -> str:
+                  direct_urls: Mapping[str, Mapping[str, object]] = {}, keep: frozenset = frozenset()) -> str:
     """Install what differs from `wanted`, remove what is not wanted; return a summary.
 
     The order is fixed so that nothing is half-done on bad input: store entries (download and
     verify), then every venv path planned and checked, then removals, then writes.
     """
     from monotrail.store import ensure_installed
-    from monotrail.venv import check_plans, install_plans, installed, plan_editable, plan_entry, uninstall
+    from monotrail.venv import check_plans, install_plans, installed, plan_entry, uninstall
 
     present = installed(venv)
-    to_install, to_remove = diff(present, wanted, remove_unlisted)
+    wanted, editables = _build_editables(venv, wanted, root, request, lock)
+    direct_urls = {**direct_urls, **{name: {"url": Path(directory).absolute().as_uri(), "dir_info": {"editable": True}}
+                                     for name, directory in editables.items()}}
+    to_install, to_remove = diff({name: dist for name, dist in present.items() if name not in keep}, wanted,
+                                 remove_unlisted, editables)
     if not to_install and not to_remove:
         return f"nothing to do, {len(wanted)} packages in sync"
     wheels = [item for item in to_install if item.directory is None]
@@ -177,16 +189,31 @@ def apply_changes(venv, wanted: Sequence, root: Path, request, *, lock=None, rem
             f"removed {len(to_remove) - replaced} packages")
 
 
+def _build_editables(venv, wanted: Sequence, root: Path, request, lock) -> Tuple[List, Dict[str, str]]:
+    """`wanted` with each editable project as a selection of its editable wheel, and the project
+    directory of each of them by name (built before the diff: the wheel says name and version)."""
+    if not any(getattr(item, "editable", None) for item in wanted):
+        return list(wanted), {}
+    from monotrail.editable import resolve_editables
+
+    directories = {id(item): item.editable for item in wanted}
+    resolved, _ = resolve_editables(wanted, venv.interpreter, _sources(request, lock), root, quiet=request.quiet)
+    editables = {new.name: directories[id(old)] for old, new in zip(wanted, resolved) if directories[id(old)]}
+    return resolved, editables
+
+
 def _direct_url(direct_url: Optional[Mapping[str, object]], entry) -> Optional[Mapping[str, object]]:
     """A URL install's PEP 610 hash is known only once the store has the wheel."""
-    if direct_url is None or direct_url.get("archive_info"):
+    if direct_url is None or direct_url.get("archive_info") or direct_url.get("dir_info"):
         return direct_url
     sha256 = entry.meta["sha256"]
     return {**direct_url, "archive_info": {"hash": f"sha256={sha256}", "hashes": {"sha256": sha256}}}
 
 
-def diff(present: Mapping[str, object], wanted: Sequence, remove_unlisted: bool = True) -> Tuple[List, List]:
-    """(selected items to install, installed dists to remove); a changed version is both."""
+def diff(present: Mapping[str, object], wanted: Sequence, remove_unlisted: bool = True,
+         editables: Mapping[str, str] = {}) -> Tuple[List, List]:
+    """(selected items to install, installed dists to remove); a changed version is both.
+    `editables`: the project directory of each editable wheel among `wanted`, by name."""
     from monotrail.venv import SEEDED, editable_url
 
     to_install, to_remove = [], []
@@ -194,7 +221,7 @@ def diff(present: Mapping[str, object], wanted: Sequence, remove_unlisted: bool 
     for item in wanted:
         wanted_names.add(item.name)
         dist = present.get(item.name)
-        if dist is not None and _matches(dist, item, editable_url(dist)):  # type: ignore[arg-type]
+        if dist is not None and _matches(dist, item, editable_url(dist), editables.get(item.name)):  # type: ignore[arg-type]
             continue
         to_install.append(item)
         if dist is not None:
@@ -204,12 +231,34 @@ def diff(present: Mapping[str, object], wanted: Sequence, remove_unlisted: bool 
     return to_install, to_remove
 
 
-def _matches(dist, item, editable: Optional[str]) -> bool:
+def _matches(dist, item, editable: Optional[str], project: Optional[str] = None) -> bool:
     if not same_version(dist.version, item.version):
         return False
+    if project is not None:
+        return editable == Path(project).absolute().as_uri() and _holds_wheel(dist, Path(item.artifact.path))
     if item.directory is not None:
         return editable == Path(item.directory).absolute().as_uri()
     return editable is None
+
+
+def _holds_wheel(dist, wheel: Path) -> bool:
+    """Does the venv hold exactly the files of this (small, editable) wheel? A rebuild after an
+    edit of pyproject.toml may change the entry points, the `.pth` or the finder but not the
+    version; the venv's RECORD is its own, and `.data` files live elsewhere."""
+    import zipfile
+
+    lib = dist.dist_info.parent
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.namelist():
+                top = member.split("/", 1)[0]
+                if member.endswith("/") or top.endswith(".data") or member.endswith(".dist-info/RECORD"):
+                    continue
+                if (lib / member).read_bytes() != archive.read(member):
+                    return False
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+    return True
 
 
 def same_version(a: str, b: str) -> bool:

@@ -151,11 +151,14 @@ def test_vcs_package_is_built_by_the_store_when_selected() -> None:
 
 def test_directory_and_index_lookup_packages() -> None:
     lock = flat_lock(
+        LockedPackage("as-is", "", directory="/src/as-is"),
         LockedPackage("local", "", directory="/src/local", editable=True),
         LockedPackage("pinned", "1.0", hashes=(("sha256", SHA),), index="https://corp/simple"),
     )
-    local, pinned = select(lock, PY312, [], [])
-    assert local == Selected("local", "", None, None, "/src/local")
+    as_is, local, pinned = select(lock, PY312, [], [])
+    assert as_is == Selected("as-is", "", None, None, "/src/as-is")
+    # Editable: built through the project's backend (PEP 660) before the store.
+    assert local == Selected("local", "", None, None, None, editable="/src/local")
     lookup = Artifact("", hashes=(("sha256", SHA),))  # found on the index by name, version and hash
     assert pinned == Selected("pinned", "1.0", lookup, "https://corp/simple", None, tags=PY312.tags)
 

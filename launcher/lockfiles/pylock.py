@@ -56,7 +56,21 @@ def read(path: Path) -> Lock:
         default_groups=tuple(pylock.default_groups or ()),
         environments=tuple(str(marker) for marker in pylock.environments or ()),
         project_dir=base if (base / "pyproject.toml").is_file() else None,
+        project=_project(path, packages),
     )
+
+
+def _project(path: Path, packages: Tuple[LockedPackage, ...]) -> Optional[LockedPackage]:
+    """The project beside a `pylock.toml` that does not list it (monotrail's own locks, `uv export
+    --no-emit-project`), when its pyproject makes it a package. A script's lock (`tool.py.lock`)
+    is the script's alone."""
+    from monotrail.lockfiles.project import editable_project
+    from monotrail.lockfiles.tomlfile import read_pyproject
+
+    base = path.parent.resolve()
+    if path.name.endswith(".py.lock") or any(p.directory and Path(p.directory) == base for p in packages):
+        return None
+    return editable_project(base, read_pyproject(base))
 
 
 def _package(package: Any, base: Path, where: str) -> LockedPackage:
@@ -78,7 +92,10 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
         target = _local(base, package.directory.path)
         if package.directory.subdirectory:
             target = str(Path(target) / package.directory.subdirectory)
-        directory, editable = target, bool(package.directory.editable)
+        # The lock's own project is installed editable even when exported as `editable = false`:
+        # a wheel built once would go stale under a warm run, which never looks at the sources.
+        directory = target
+        editable = bool(package.directory.editable) or Path(target) == base.resolve()
     if package.vcs is not None:
         location = package.vcs.url or Path(_local(base, package.vcs.path)).as_uri()
         vcs = f"{package.vcs.type}+{location}@{package.vcs.commit_id}"
@@ -95,9 +112,8 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
         directory=directory,
         editable=editable,
         vcs=vcs,
-        # A non-editable source tree is built into a wheel (PEP 751: installers build it); the
-        # lock's own project directory stays importable as-is, as monotrail runs projects.
-        build=directory is not None and not editable and Path(directory) != base.resolve(),
+        # A non-editable source tree is built into a wheel (PEP 751: installers build it).
+        build=directory is not None and not editable,
     )
 
 

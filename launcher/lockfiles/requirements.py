@@ -90,7 +90,20 @@ def read(path: Path) -> Lock:
         index_urls=tuple(dict.fromkeys(index_urls)),
         find_links=tuple(dict.fromkeys(state.find_links)),
         project_dir=path.parent if (path.parent / "pyproject.toml").is_file() else None,
+        project=_project(path.parent, packages.values()),
     )
+
+
+def _project(base: Path, packages) -> Optional[LockedPackage]:
+    """The project beside the file when no line installs it (`-e .`, as pip-tools users add) and
+    its pyproject makes it a package: installed editable, as `pip install -e .` would."""
+    from monotrail.lockfiles.project import editable_project
+    from monotrail.lockfiles.tomlfile import read_pyproject
+
+    base = base.resolve()
+    if any(package.directory and Path(package.directory) == base for package in packages):
+        return None
+    return editable_project(base, read_pyproject(base))
 
 
 def _needs_hash(package: LockedPackage) -> bool:
@@ -286,7 +299,8 @@ def _direct_package(name: str, url: str, marker: Optional[str], line: _Line) -> 
     is_local = url.startswith("file:")
     local = str(_local_path(url, line.base)) if is_local else None
     if local is not None and Path(local).is_dir():
-        # `-e ./dir` stays importable as-is; `name @ ./dir` is built into a wheel (monotrail.direct)
+        # `-e ./dir` is an editable install (PEP 660, monotrail.editable); `name @ ./dir` is built
+        # into a wheel (monotrail.direct)
         return LockedPackage(name=name, version="", marker=marker, directory=local, editable=line.editable,
                              build=not line.editable)
     filename = basename(url)

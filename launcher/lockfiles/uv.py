@@ -6,8 +6,8 @@ it means plus the marker under which it applies. So the lock stays a graph here:
 project's `dependencies`, `extras` its `optional-dependencies`, `groups` its `dev-dependencies`
 (uv stores PEP 735 groups under that key), and selection walks edges for the target.
 
-The project is the package whose source is `{ virtual = "." }` or `{ editable = "." }`; it is not
-itself a selectable package (its code is importable from `project_dir`). uv records no default
+The project is the package whose source is `{ virtual = "." }` or `{ editable = "." }`; its edges
+are the lock's roots, and with `editable` it is `Lock.project`, installed editable as uv does. uv records no default
 groups in the lock: like `uv sync`, the default is `["dev"]` unless `[tool.uv] default-groups` in
 the pyproject beside the lock says otherwise ("all" or a list); the CLI decides whether to use it.
 """
@@ -61,7 +61,17 @@ def read(path: Path) -> Lock:
         default_groups=_default_groups(base, groups),
         find_links=tuple(dict.fromkeys(find_links)),
         project_dir=base,
+        project=_project(root, base),
     )
+
+
+def _project(root: Optional[Mapping[str, Any]], base: Path) -> Optional[LockedPackage]:
+    """`editable = "."`: the project is a package, installed editable (as `uv sync` does);
+    `virtual = "."` (`[tool.uv] package = false`, or no build system): nothing is installed."""
+    if root is None or root.get("source", {}).get("editable") != ".":
+        return None
+    return LockedPackage(name=normalize(str(root.get("name", base.name))), version=str(root.get("version", "")),
+                         directory=str(base), editable=True)
 
 
 # The wheel lists are three quarters of a universal uv.lock (1716 of 2457 lines in the

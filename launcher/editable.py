@@ -1,0 +1,183 @@
+"""Editable installs of local projects (PEP 660), as `uv sync` and `pip install -e` make them.
+
+The project itself, workspace members and path dependencies marked editable are built with the
+project's own build backend (`build_editable`, through pyproject-hooks, build requirements
+installed venv-less as for sdists: `monotrail.sdist_build`), in place, so the project's
+metadata (dist-info), entry points and compiled extensions exist. The editable wheel is then a
+wheel like any other: the store unpacks it, and its `.pth` file or `__editable__` finder goes
+through the bootstrap's `.pth` processing.
+
+The wheel is cached under `<root>/built/editable-<key>/<interpreter tag>/`, the key hashing what
+decides it, as uv's cache keys do: the project's directory, the contents of pyproject.toml,
+setup.py, setup.cfg and MANIFEST.in, whether `src/` exists, and the files named by
+`[tool.uv] cache-keys = [{ file = "glob" }]`. Sources are not watched: an editable install
+reads them in place, except what the backend compiles (C extensions, Rust): list those in
+`cache-keys` to rebuild when they change, as with uv. The same files, with their mtime and size,
+are recorded in the environment (`monotrail.envs`), so the warm path notices an edit with one
+stat per file and never hashes or builds anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import List, Sequence, Tuple
+
+from monotrail.envs import input_state
+from monotrail.lock import Artifact
+from monotrail.log import debug, info
+from monotrail.sdist_build import BuildError
+
+INPUTS = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "src")
+
+
+def resolve_editables(selected: Sequence, interpreter, sources, root: Path, building: Tuple[str, ...] = (),
+                      quiet: bool = False) -> Tuple[List, List[Tuple[str, str]]]:
+    """`selected` with each editable project replaced by a selection of its editable wheel (built,
+    or found in the cache), and the (path, state) of every input file, for the warm path."""
+    from dataclasses import replace
+
+    out, watched = [], []
+    for item in selected:
+        if item.editable is None:
+            out.append(item)
+            continue
+        directory = Path(item.editable)
+        inputs = watched_inputs(directory)  # stat first: an edit after this is seen on the next run
+        wheel = editable_wheel(directory, item.name, inputs, interpreter, sources, root, building, quiet)
+        name, version = wheel.name.split("-")[:2]
+        artifact = Artifact(filename=wheel.name, path=str(wheel), hashes=(("sha256", _file_sha256(wheel)),))
+        out.append(replace(item, name=_normalize(name), version=version, artifact=artifact, editable=None))
+        watched += inputs
+    return out, watched
+
+
+def watched_inputs(directory: Path) -> List[Tuple[str, str]]:
+    """(path, state) of each file that decides the editable wheel of `directory`."""
+    paths = [directory / name for name in INPUTS] + _cache_key_files(directory)
+    return [(str(path), input_state(str(path))) for path in dict.fromkeys(paths)]
+
+
+def _cache_key_files(directory: Path) -> List[Path]:
+    """Files of `[tool.uv] cache-keys` `{ file = "glob" }` entries (`dir`, `git` and `env` entries
+    are not read: see docs/how-to/projects.md)."""
+    from monotrail.lockfiles.tomlfile import read_pyproject
+
+    try:
+        pyproject = read_pyproject(directory) or {}
+    except Exception:  # a broken pyproject.toml is the backend's to report, with its own words
+        return []
+    uv = pyproject.get("tool", {}).get("uv", {})
+    keys = uv.get("cache-keys", []) if isinstance(uv, dict) else []
+    found: List[Path] = []
+    for key in keys if isinstance(keys, list) else []:
+        pattern = key.get("file") if isinstance(key, dict) else None
+        if isinstance(pattern, str) and pattern and not Path(pattern).is_absolute():
+            found += sorted(path for path in directory.glob(pattern) if path.is_file())
+    return found
+
+
+def editable_key(directory: Path, inputs: Sequence[Tuple[str, str]]) -> str:
+    digest = hashlib.sha256(str(directory.absolute()).encode("utf-8", "surrogateescape") + b"\0")
+    for path, state in inputs:
+        digest.update(path.encode("utf-8", "surrogateescape") + b"\0")
+        if state in ("-", "dir"):
+            digest.update(state.encode())
+        else:
+            try:
+                digest.update(b"F" + Path(path).read_bytes())
+            except OSError:
+                digest.update(b"-")
+        digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def editable_wheel(directory: Path, name: str, inputs: Sequence[Tuple[str, str]], interpreter, sources, root: Path,
+                   building: Tuple[str, ...] = (), quiet: bool = False) -> Path:
+    """The editable wheel of the project at `directory` for `interpreter`: cached, else built in
+    place by its backend (one build at a time per project and inputs)."""
+    from monotrail.sdist_build import _cached_or_built, _interpreter_key
+    from monotrail.store import artifact_lock
+
+    if not any((directory / marker).is_file() for marker in ("pyproject.toml", "setup.py", "setup.cfg")):
+        raise BuildError(f"cannot install {name} editable: {directory} has no pyproject.toml or setup.py",
+                         hint="check the path the lock gives for it")
+    key = "editable-" + editable_key(directory, inputs)
+    cache = root / "built" / key / _interpreter_key(interpreter)
+    found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
+    if found:
+        return found[0]
+    with artifact_lock(root, key):
+
+        def build(cache: Path, work: Path) -> Path:
+            if not quiet:
+                info(f"monotrail: building {name} ({directory}) editable")
+            return _build_in_place(directory, name, interpreter, sources, root, cache, work, building)
+
+        return _cached_or_built(cache, name, root, build, building)
+
+
+def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path, cache: Path, work: Path,
+                    building: Tuple[str, ...]) -> Path:
+    """Run `build_editable` of the project's backend in the project's directory (extensions are
+    compiled there, as `pip install -e` compiles them) and move the wheel into `cache`."""
+    import os
+    import shutil
+
+    from monotrail.sdist_build import _build_env, _build_system, _caller
+
+    backend, backend_path, requires = _build_system(directory, name)
+    chain = (*building, name)
+    python = _build_env(requires, interpreter, sources, root, name, chain)
+    caller = _caller(directory, backend, backend_path, python)
+    extra = [r for r in _hook(caller.get_requires_for_build_editable, name, directory, backend, root) if r not in requires]
+    if extra:
+        caller = _caller(directory, backend, backend_path, _build_env(requires + extra, interpreter, sources, root, name, chain))
+    out = work / "out"
+    out.mkdir()
+    wheel = _hook(lambda: caller.build_editable(str(out)), name, directory, backend, root)
+    debug(f"editable: {backend} built {wheel} for {directory}")
+    staged = work / "cache"
+    staged.mkdir()
+    shutil.move(str(out / wheel), staged / wheel)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staged, cache)  # we hold the project's lock: nobody else renames into it
+    return cache / wheel
+
+
+def _hook(call, name: str, directory: Path, backend: str, root: Path):
+    """One backend hook; its failure is one BuildError naming the project, the backend and the log."""
+    from pyproject_hooks import BackendUnavailable, HookMissing
+
+    from monotrail.sdist_build import _BackendFailed, _keep_log
+
+    what = f"building {name} ({directory}) editable with {backend}"
+    try:
+        return call()
+    except _BackendFailed as failed:
+        log = _keep_log(root, f"{name}-editable", failed.log)
+        tail = " | ".join(line for line in failed.log.strip().splitlines()[-3:])
+        raise BuildError(f"{what} failed (log: {log}): {tail}",
+                         hint="fix the project's build (see the log), or mark it not a package "
+                              "(`[tool.uv] package = false`) to install nothing for it") from None
+    except HookMissing:
+        raise BuildError(f"{what} failed: the backend has no build_editable hook (PEP 660)",
+                         hint="use a backend version with editable support (setuptools >= 64, hatchling, "
+                              "flit-core >= 3.4, poetry-core >= 1.0.8, maturin, pdm-backend)") from None
+    except BackendUnavailable as error:
+        said = (getattr(error, "traceback", "") or str(error) or "").strip()
+        log = _keep_log(root, f"{name}-editable", said)
+        raise BuildError(f"{what} failed (log: {log}): the backend cannot be imported",
+                         hint="check [build-system] build-backend, requires and backend-path in pyproject.toml") from None
+
+
+def _file_sha256(path: Path) -> str:
+    from monotrail.index import file_sha256
+
+    return file_sha256(path)
+
+
+def _normalize(name: str) -> str:
+    from monotrail.lockfiles.values import normalize
+
+    return normalize(name)
