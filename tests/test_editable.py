@@ -342,6 +342,28 @@ def test_poetry_develop_path_dependency_and_package_mode(monotrail: Monotrail, t
     assert ok(monotrail.run("+3.12", "run", "-c", code, cwd=project)).stdout.strip() == "['lib']"
 
 
+def test_poetry_install_installs_the_root_through_its_backend_unless_no_root(monotrail: Monotrail,
+                                                                           tmp_path: Path) -> None:
+    project = tree_project(tmp_path / "proj", "proj", scripts={"proj-cli": "proj:main"},
+                           code="def main():\n    print('proj main')\n")
+    (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text()
+                                            + '\n[tool.poetry]\nname = "proj"\nversion = "1.0"\n')
+    write(project / "poetry.lock", """
+        package = []
+
+        [metadata]
+        lock-version = "2.0"
+        python-versions = ">=3.8"
+        content-hash = "x"
+        """)
+    ok(monotrail.run("poetry-install", "--venv", "full", "-p", "3.12", cwd=project))
+    # the backend's entry points, not pyproject's [project.scripts] (there are none)
+    cli = subprocess.run([str(project / "full" / "bin" / "proj-cli")], capture_output=True, text=True, cwd=tmp_path)
+    assert cli.stdout.strip() == "proj main", cli.stderr
+    ok(monotrail.run("poetry-install", "--no-root", "--venv", "bare", "-p", "3.12", cwd=project))
+    assert not (project / "bare" / "bin" / "proj-cli").exists()
+
+
 def test_requirements_editable_line(monotrail: Monotrail, tmp_path: Path) -> None:
     tree_project(tmp_path / "lib", "lib", scripts={"lib-tool": "lib:main"}, code="def main():\n    print('lib tool')\n")
     project = tmp_path / "work"
