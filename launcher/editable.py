@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 from monotrail.envs import input_state
 from monotrail.lock import Artifact
@@ -29,6 +29,7 @@ from monotrail.log import debug, info
 from monotrail.sdist_build import BuildError
 
 INPUTS = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "src")
+POETRY_BACKEND = ("poetry.core.masonry.api", ["poetry-core>=1.0.8"])  # the first with build_editable
 
 
 def resolve_editables(selected: Sequence, interpreter, sources, root: Path, building: Tuple[str, ...] = (),
@@ -124,7 +125,7 @@ def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path
     import os
     import shutil
 
-    from monotrail.sdist_build import _build_env, _build_system, _caller
+    from monotrail.sdist_build import _build_env, _caller
 
     backend, backend_path, requires = _build_system(directory, name)
     chain = (*building, name)
@@ -143,6 +144,19 @@ def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path
     cache.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staged, cache)  # we hold the project's lock: nobody else renames into it
     return cache / wheel
+
+
+def _build_system(directory: Path, name: str) -> Tuple[str, Optional[List[str]], List[str]]:
+    """The project's [build-system]. Without one: poetry-core for a `[tool.poetry]` project
+    (poetry installs those with its own builder, which poetry-core is), else setuptools' legacy
+    backend, as pip and uv do (`monotrail.sdist_build`)."""
+    from monotrail.lockfiles.tomlfile import read_pyproject
+    from monotrail.sdist_build import _build_system as declared
+
+    pyproject = read_pyproject(directory) or {}
+    if "build-system" not in pyproject and isinstance(pyproject.get("tool", {}).get("poetry"), dict):
+        return POETRY_BACKEND[0], None, list(POETRY_BACKEND[1])
+    return declared(directory, name)
 
 
 def _hook(call, name: str, directory: Path, backend: str, root: Path):
