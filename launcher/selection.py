@@ -246,7 +246,10 @@ def _select_graph(
             if key in expanded:
                 continue
             expanded.add(key)
-            edges = package.dependencies if not wanted else package.optional_dependencies.get(wanted, ())
+            if package is lock.project:  # its own edges are the lock's roots and extras
+                edges = (lock.roots or ()) if not wanted else lock.extras.get(wanted, ())
+            else:
+                edges = package.dependencies if not wanted else package.optional_dependencies.get(wanted, ())
             label = f"{package.name} {package.version}" + (f"[{wanted}]" if wanted else "")
             pending += [(edge, wanted, label) for edge in edges]
     return list(chosen.values())
@@ -257,6 +260,10 @@ def _resolve_edge(
 ) -> LockedPackage:
     """The locked package an edge means: by version (uv), else specifier (poetry), else python."""
     candidates = by_name.get(dep.name, [])
+    if not candidates and lock.project is not None and dep.name == lock.project.name:
+        # A dependency that depends on the project itself (pytest -> pluggy in pluggy's own lock):
+        # the editable project satisfies it, as in the venv `uv sync` makes.
+        return lock.project
     if dep.version is not None:
         candidates = [c for c in candidates if c.version == dep.version or _same_version(c.version, dep.version)]
     elif dep.specifier and len(candidates) > 1:

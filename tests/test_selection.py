@@ -307,6 +307,18 @@ def test_graph_edge_to_a_missing_package_is_an_error() -> None:
         select(lock, PY312, [], [])
 
 
+def test_a_dependency_on_the_project_itself_is_the_project() -> None:
+    # pluggy's uv.lock: pluggy is the editable project, and its test extra's pytest depends on
+    # pluggy. uv sync satisfies that edge with the project; so must selection (bench/compat.py).
+    project = LockedPackage("pluggy", "1.6.0", directory="/p", editable=True)
+    lock = graph_lock(
+        LockedPackage("pytest", "9.0.0", wheels=(ANY,), dependencies=(Dependency("pluggy"), Dependency("iniconfig"))),
+        LockedPackage("iniconfig", "2.0.0", wheels=(ANY,)),
+        roots=(), extras={"testing": (Dependency("pytest"),)}, project=project,
+    )
+    assert names(select(lock, PY312, ["testing"], [])) == {"pluggy": "1.6.0", "pytest": "9.0.0", "iniconfig": "2.0.0"}
+
+
 def test_graph_specifier_picks_among_versions_poetry_style() -> None:
     lock = graph_lock(
         LockedPackage("numpy", "1.21.0", wheels=(ANY,)),
