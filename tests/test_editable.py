@@ -385,6 +385,16 @@ def test_failed_editable_build_is_one_error(monotrail: Monotrail, tmp_path: Path
         str(path) for path in (monotrail.root / "resolved" / "build").glob("*/pylock.toml")]
 
 
+def test_backend_without_build_editable_is_one_error(monotrail: Monotrail, tmp_path: Path) -> None:
+    project = tree_project(tmp_path / "app", "app")
+    (project / "editable_backend.py").write_text("def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+                                                 "    raise NotImplementedError\n")
+    uv_lock(project, version="1.0")
+    line = clean_error(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
+    assert "app" in line and "editable_backend" in line and "build_editable" in line and "PEP 660" in line, line
+    assert monotrail.store_listing() == []
+
+
 # --- maturin (network: maturin and its Rust toolchain) ---------------------------------------------
 
 
