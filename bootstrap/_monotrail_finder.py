@@ -1,26 +1,27 @@
-"""Runtime of the monotrail bootstrap: the command line (``--shim`` included), the locked-package
-finder, ``site`` minus site-packages, and running the target in ``__main__``.
+"""monotrail's hook in an environment: the locked-package finder, installed from a ``.pth`` file.
 
-Imported by ``_monotrail_bootstrap.py`` from its own directory rather than kept in that script:
-a script is compiled on every start (about 1 ms for this much code on 3.12) while a module's
-bytecode is cached. Stdlib only, Python 3.8+. It imports little: what a particular target or
-API needs (``runpy``, ``importlib.metadata``, ``pathlib``) is imported where it is used, and
-``-X importtime`` of a run shows only ``os`` and ``site`` (as plain python), ``_json`` and this
-module.
+An environment (``<root>/envs/<key>/``) is shaped like a venv: ``pyvenv.cfg``, ``bin/python``
+linking the real interpreter, console scripts as Python files, and a site-packages that holds
+only ``_monotrail.pth`` and a link to this file. The interpreter starts as it starts in any venv
+(``site`` finds ``pyvenv.cfg``, sets ``sys.prefix``, reads the site-packages); the ``.pth`` line
+imports this module and calls :func:`activate` with the environment's manifest, which adds what
+a site-packages full of packages would have added: the finder for the locked packages (they stay
+in the store, one copy for every environment), their own ``.pth`` files and the extra
+``sys.path`` entries. Every process started through ``sys.executable`` goes the same way, and
+``sys.argv``, ``__main__``, the REPL and exit codes are the interpreter's own
+(docs/architecture.md, "The environment").
+
+Stdlib only, Python 3.8+. It imports little, for every start pays for it: what a particular API
+needs (``importlib.metadata``, ``pathlib``) is imported where it is used, and the manifest is
+parsed with the C scanner of ``_json`` rather than ``json`` (which would import ``re``).
 """
 
 import os
 import site
 import sys
-# The objects importlib.machinery re-exports, taken from the frozen modules the interpreter
-# already runs on: `import importlib` would add the package (and `warnings`, 3.12+) to every
-# start, and plain python imports neither.
-from _frozen_importlib import BuiltinImporter
-from _frozen_importlib_external import (MAGIC_NUMBER, PathFinder, SourceFileLoader,
-                                        SourcelessFileLoader)
-
-_BANNER_HINT = 'Type "help", "copyright", "credits" or "license" for more information.'
-_OWN_FILE = os.path.normcase(os.path.abspath(__file__))
+# What importlib.machinery re-exports, taken from the frozen module the interpreter already
+# runs on: `import importlib` would add the package (and `warnings`, 3.12+) to every start.
+from _frozen_importlib_external import PathFinder
 
 
 def _normalize(name):
@@ -40,7 +41,7 @@ class _JSONContext:
 
 def _load_manifest(path):
     """Parse the manifest with the C scanner directly: ``import json`` pulls in ``re`` and its
-    dependencies, about half of a bare interpreter's startup time. Any problem falls back to
+    dependencies, a good part of a bare interpreter's startup time. Any problem falls back to
     ``json`` for its error message."""
     with open(path, "rb") as f:
         text = f.read().decode("utf-8")
@@ -174,332 +175,19 @@ class MonotrailFinder:
             yield prefix + name, ispkg
 
 
-# Interpreter options that consume the next argument (or the rest of their cluster: ``-Wignore``).
-_OPTIONS_WITH_VALUE = "WX"
-# Options that end option parsing; what follows is the target and its arguments.
-_TARGET_OPTIONS = "cm"
-# Options whose whole job is printing something: the real interpreter handles them directly.
-_INFO_OPTIONS = frozenset(["-h", "-?", "-V", "--help", "--version", "--help-env",
-                           "--help-xoptions", "--help-all"])
-
-
-def split_python_argv(argv):
-    """Split a full python command line (without the executable) into ``(flags, target)``.
-
-    ``flags`` are the interpreter options, one option per item and each value as its own item
-    (``-uB`` -> ``['-u', '-B']``, ``-Wignore`` -> ``['-W', 'ignore']``), so they can be passed on
-    unchanged. ``target`` is what the bootstrap accepts as a target: ``['-c', CODE, *args]``,
-    ``['-m', MODULE, *args]``, ``[SCRIPT, *args]``, ``['-', *args]`` or ``[]``.
-
-    This mirrors CPython's own getopt (Python/getopt.c): short options cluster, an option that
-    takes a value takes the rest of its cluster or the next argument, ``-c``/``-m`` end option
-    parsing, ``--`` ends it too and ``-`` alone means stdin. Unknown options are kept as flags so
-    that the interpreter, once re-executed with them, reports them with its own message.
-    """
-    flags = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            return flags, argv[i + 1:]
-        if arg == "-" or not arg.startswith("-"):
-            return flags, argv[i:]
-        if arg.startswith("--"):
-            flags.append(arg)
-            # The only long option with a value (3.7+); CPython takes it as the next argument.
-            if arg == "--check-hash-based-pycs" and i + 1 < len(argv):
-                flags.append(argv[i + 1])
-                i += 1
-            i += 1
-            continue
-        j = 1
-        while j < len(arg):
-            option = arg[j]
-            if option in _TARGET_OPTIONS or option in _OPTIONS_WITH_VALUE:
-                value = arg[j + 1:]
-                if not value:
-                    i += 1
-                    if i >= len(argv):
-                        # `python -c` without a value: let the interpreter print its usage error.
-                        flags.append("-" + option)
-                        return flags, []
-                    value = argv[i]
-                if option in _TARGET_OPTIONS:
-                    return flags, ["-" + option, value] + argv[i + 1:]
-                flags += ["-" + option, value]
-                break
-            flags.append("-" + option)
-            j += 1
-        i += 1
-    return flags, []
-
-
-def _stdin_wants_repl(target):
-    """Whether plain python would start its interactive loop for this target."""
-    if target[:1] not in ([], ["-"]):
-        return False
-    try:
-        return os.isatty(0)
-    except OSError:
-        return False
-
-
-def _split_shim_argv(bootstrap, manifest, argv):
-    """Turn ``--shim`` argv (a full python command line) into a target, re-executing if needed.
-
-    ``sys.executable`` is the real interpreter here: the shim exec'd it directly. Every flag but
-    ``-S`` (already in effect, and added to children's command lines by
-    ``subprocess._args_from_interpreter_flags`` because ``sys.flags.no_site`` is set) changes how
-    the interpreter itself starts, so it needs a fresh interpreter. ``-x`` would make that
-    interpreter skip the entry script's first line instead of the user's, hence the comment there.
-    """
-    flags, target = split_python_argv(argv)
-    flags = [flag for flag in flags if flag != "-S"]
-    if any(flag in _INFO_OPTIONS for flag in flags):
-        os.execv(sys.executable, [sys.executable] + argv)
-    # A bare `python` on a terminal is the REPL; the REPL after a script needs `-i` (CPython only
-    # enters it after running the "script", which here is this bootstrap).
-    if _stdin_wants_repl(target) and "-i" not in flags:
-        flags.append("-i")
-    if flags:
-        os.execv(sys.executable,
-                 [sys.executable, "-S"] + flags + [bootstrap, manifest] + target)
-    return target
-
-
-def _prepend_bin_to_path(bin_dir):
-    path = os.environ.get("PATH")
-    entries = (path if path is not None else os.defpath).split(os.pathsep)
-    if entries[0] != bin_dir:
-        os.environ["PATH"] = os.pathsep.join([bin_dir] + entries)
-
-
 def _process_pth_files(pth):
     """``.pth`` files in the order ``site.addsitedir`` would read one site-packages: by name.
 
     ``site.addpackage`` itself does the work, so each Python version keeps its own rules
-    (3.13 skips hidden files and decodes utf-8-sig before the locale encoding). The lib dir is
-    the "sitedir" for relative path lines but, unlike ``addsitedir``, is not put on sys.path.
+    (3.13 skips hidden files and decodes utf-8-sig before the locale encoding). The store's
+    site-packages dir is the "sitedir" for relative path lines but, unlike ``addsitedir``, is
+    not put on sys.path: the finder answers for its modules.
     """
     for lib_dir, name in sorted(pth, key=lambda entry: (entry[1], entry[0])):
         if not name.startswith("."):
             site.addpackage(lib_dir, name, None)
 
 
-def _setup_site(manifest):
-    """What ``site.main()`` does in a venv without system site-packages, same order."""
-    site.removeduppaths()
-    for path in manifest.get("paths", ()):
-        if path not in sys.path:
-            sys.path.append(path)
-    finder = MonotrailFinder(manifest.get("modules", {}), manifest.get("distributions", {}),
-                             manifest.get("lib_dirs", []))
-    sys.meta_path.insert(sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path), finder)
-    # After the finder: setuptools' distutils-precedence.pth imports _distutils_hack from the store.
-    _process_pth_files(manifest.get("pth", ()))
-    site.ENABLE_USER_SITE = False
-    site.setquit()
-    site.setcopyright()
-    site.sethelper()
-    if not sys.flags.isolated:
-        site.enablerlcompleter()
-    site.execsitecustomize()
-
-
-def _parse_target(argv):
-    """``(kind, value, sys.argv)`` for the target forms of the bootstrap command line."""
-    if not argv or argv[0] == "-":
-        return "stdin", None, argv or [""]
-    head = argv[0]
-    if head in ("-c", "-m"):
-        if len(argv) < 2:
-            sys.exit("monotrail bootstrap: %s needs an argument" % head)
-        return head, argv[1], [head] + argv[2:]
-    if head == "--entry-point":
-        if len(argv) < 3 or ":" not in argv[1]:
-            sys.exit("monotrail bootstrap: usage: --entry-point MODULE:ATTR ARGV0 [ARGS]")
-        return "entry-point", argv[1], argv[2:]
-    return "script", head, list(argv)
-
-
-def _main_importer(path):
-    """CPython runs a directory or zip file with ``__main__.py`` when a ``sys.path_hooks`` entry
-    accepts the script path (``pymain_get_importer``)."""
-    for hook in sys.path_hooks:
-        try:
-            return hook(path)
-        except ImportError:
-            continue
-    return None
-
-
-def _path0(kind, value, argv, importer):
-    """``sys.path[0]`` as CPython computes it (``_PyPathConfig_ComputeSysPath0``), or None under
-    ``-P`` (3.11+) / ``-I``. A directory or zip to run is inserted even under those, made
-    absolute like ``__file__`` of a script."""
-    if importer is not None:
-        return _script_file_name(value)
-    if getattr(sys.flags, "safe_path", sys.flags.isolated):
-        return None
-    if kind == "script":
-        return os.path.dirname(os.path.realpath(value))
-    if kind == "-m":
-        return os.getcwd()
-    if kind == "entry-point":
-        # A venv's console script is a file in bin/, so bin/ is its sys.path[0].
-        return os.path.dirname(os.path.realpath(argv[0])) if os.sep in argv[0] else None
-    return ""
-
-
-def _reset_main(**attributes):
-    """Turn the real ``__main__`` (this bootstrap's script module) into what CPython gives a
-    program: the same module object, so ``sys.modules['__main__']`` stays the one and only."""
-    namespace = sys.modules["__main__"].__dict__
-    namespace.clear()
-    namespace.update(__name__="__main__", __doc__=None, __package__=None,
-                     __loader__=BuiltinImporter, __spec__=None, __annotations__={},
-                     __builtins__=sys.modules["builtins"])
-    namespace.update(attributes)
-    return namespace
-
-
-def _run_code(code, filename, **attributes):
-    namespace = _reset_main(**attributes)
-    exec(compile(code, filename, "exec", dont_inherit=True), namespace)
-
-
-def _script_file_name(path):
-    """``__file__`` of a script: as given on 3.8, made absolute without normalizing on 3.9+."""
-    if sys.version_info < (3, 9) or os.path.isabs(path):
-        return path
-    return os.path.join(os.getcwd(), path)
-
-
-def _run_script(path, importer):
-    if importer is not None:
-        import runpy
-        _reset_main()
-        runpy._run_module_as_main("__main__", False)
-        return
-    filename = _script_file_name(path)
-    try:
-        with open(path, "rb") as f:
-            source = f.read()
-    except OSError as exc:
-        sys.stderr.write("%s: can't open file '%s': [Errno %d] %s\n"
-                         % (sys.executable, filename, exc.errno, exc.strerror))
-        sys.exit(2)
-    # CPython also runs compiled files given as scripts (maybe_pyc_file).
-    if source[:4] == MAGIC_NUMBER:
-        import marshal
-        namespace = _reset_main(__file__=filename, __cached__=None,
-                                __loader__=SourcelessFileLoader("__main__", filename))
-        exec(marshal.loads(source[16:]), namespace)
-        return
-    _run_code(source, filename, __file__=filename, __cached__=None,
-              __loader__=SourceFileLoader("__main__", filename))
-
-
-def _run_entry_point(value):
-    _reset_main()
-    module_name, _, attribute = value.partition(":")
-    module_name = module_name.strip()
-    __import__(module_name)
-    obj = sys.modules[module_name]
-    for part in attribute.strip().split("."):
-        obj = getattr(obj, part)
-    sys.exit(obj())
-
-
-def _run_startup_file(namespace):
-    """PYTHONSTARTUP, which CPython runs only for the REPL it enters without a script."""
-    path = None if sys.flags.ignore_environment else os.environ.get("PYTHONSTARTUP")
-    if not path:
-        return
-    try:
-        with open(path, "rb") as f:
-            source = f.read()
-    except OSError as exc:
-        sys.stderr.write("Could not open PYTHONSTARTUP\n%s: %s\n" % (type(exc).__name__, exc))
-        return
-    namespace.update(__file__=path, __cached__=None)
-    try:
-        exec(compile(source, path, "exec", dont_inherit=True), namespace)
-    except SystemExit:
-        raise
-    except BaseException as exc:
-        _strip_own_frames(exc)
-        sys.excepthook(type(exc), exc, exc.__traceback__)
-    finally:
-        namespace.pop("__file__", None)
-        namespace.pop("__cached__", None)
-
-
-def _reexec_interactive(real_python, bootstrap, manifest_path, argv):
-    """A terminal without ``-i``: the launcher normally adds it; without it CPython would not
-    enter its REPL after this "script", so start again with it."""
-    import subprocess
-    flags = subprocess._args_from_interpreter_flags()
-    os.execv(real_python, [real_python] + flags + ["-i", bootstrap, manifest_path] + argv)
-
-
-def _enter_repl_or_run_stdin(real_python, bootstrap, manifest_path, argv):
-    try:
-        terminal = os.isatty(0)
-    except OSError:
-        terminal = False
-    if not (terminal or sys.flags.interactive):
-        source = sys.stdin.buffer.read() if sys.stdin is not None else b""
-        _run_code(source, "<stdin>", __file__="<stdin>", __cached__=None)
-        return
-    if not sys.flags.inspect:
-        _reexec_interactive(real_python, bootstrap, manifest_path, argv)
-    namespace = _reset_main()
-    # Under -S CPython prints neither line itself (pymain_header: the hint needs site_import)
-    # and here it sees a script anyway; returning lets `-i` start the REPL on this __main__.
-    if not sys.flags.quiet:
-        sys.stderr.write("Python %s on %s\n%s\n" % (sys.version, sys.platform, _BANNER_HINT))
-    _run_startup_file(namespace)
-
-
-def _strip_own_frames(exc):
-    """Drop this module's frames from a traceback so the user sees only their own."""
-    kept = []
-    tb = exc.__traceback__
-    while tb is not None:
-        if os.path.normcase(tb.tb_frame.f_code.co_filename) != _OWN_FILE:
-            kept.append(tb)
-        tb = tb.tb_next
-    for tb, tb_next in zip(kept, kept[1:] + [None]):
-        tb.tb_next = tb_next
-    exc.__traceback__ = kept[0] if kept else None
-
-
-def _reraise_reported(exc):
-    """Report ``exc`` through ``sys.excepthook`` without our frames, then re-raise it so that
-    CPython still handles the exit: code 1, `-i` entering the REPL, and for KeyboardInterrupt
-    the SIGINT death (3.8+) that shells expect. The re-raise adds our frames back, so the hook
-    CPython calls next skips that one exception."""
-    _strip_own_frames(exc)
-    hook = sys.excepthook
-    hook(type(exc), exc, exc.__traceback__)
-
-    def already_reported(exc_type, value, tb):
-        sys.excepthook = hook
-        if value is not exc:
-            hook(exc_type, value, tb)
-
-    sys.excepthook = already_reported
-    raise exc
-
-
-def _rewrite_orig_argv(flags_end, target_argv):
-    """``sys.orig_argv`` (3.10+) as if the program had been started through the env's python."""
-    orig_argv = getattr(sys, "orig_argv", None)
-    if not orig_argv:
-        return
-    flags = [arg for arg in orig_argv[1:flags_end] if arg != "-S"]
-    sys.orig_argv = [sys.executable] + flags + target_argv
 
 
 def _claim(env):
@@ -510,7 +198,7 @@ def _claim(env):
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
     except OSError:
-        return  # an environment from before pids/ existed, or a read-only store: no claim
+        return  # a read-only store: no claim
     import atexit
     atexit.register(_release, path, os.getpid(), os.getpid, os.unlink)
 
@@ -524,64 +212,38 @@ def _release(path, pid, getpid, unlink):
         pass
 
 
-def main(bootstrap):
-    """Parse ``MANIFEST [--shim] ARGV...`` (after the bootstrap in sys.argv) and run it."""
-    if len(sys.argv) < 2:
-        sys.exit("usage: python -S %s MANIFEST [--shim] ARGV..." % sys.argv[0])
-    manifest = sys.argv[1]
-    target = sys.argv[2:]
-    if target[:1] == ["--shim"]:
-        target = _split_shim_argv(bootstrap, manifest, target[1:])
-    run(manifest, target, bootstrap)
+_active = None  # the manifest path once activated: `site.addsitedir` may read the .pth again
 
 
-def run(manifest_path, target, bootstrap):
-    """Set the interpreter up from the manifest and run ``target`` in ``__main__``."""
-    kind, value, argv = _parse_target(target)
+def activate(manifest_path):
+    """Make the environment's locked packages importable; called by its ``_monotrail.pth``.
+
+    In the order ``site`` would have processed a site-packages holding them: the extra
+    ``sys.path`` entries (the project, path sources) as an editable install's ``.pth`` adds them,
+    the finder, then the packages' own ``.pth`` files (after the finder: setuptools'
+    ``distutils-precedence.pth`` imports ``_distutils_hack`` from the store). ``sitecustomize``
+    runs after this, from ``site``, and may be a locked module. A manifest that cannot be read is
+    one line on stderr: the program then runs without the packages, as in a broken venv, and the
+    next ``monotrail run`` rebuilds the environment.
+    """
+    global _active
+    if _active is not None:
+        return
     try:
         manifest = _load_manifest(manifest_path)
+        if manifest.get("version") != 1:
+            raise ValueError("unsupported manifest version %r" % (manifest.get("version"),))
     except (OSError, ValueError) as exc:
-        sys.exit("monotrail bootstrap: cannot read manifest %s: %s" % (manifest_path, exc))
-    if manifest.get("version") != 1:
-        sys.exit("monotrail bootstrap: unsupported manifest version %r in %s"
-                 % (manifest.get("version"), manifest_path))
-
-    real_python = sys.executable
-    flags_end = len(getattr(sys, "orig_argv", ())) - len(sys.argv)
+        sys.stderr.write("monotrail: cannot read the environment's manifest %s: %s "
+                         "(`monotrail run` rebuilds it)\n" % (manifest_path, exc))
+        return
+    _active = manifest_path
     _claim(manifest["env"])
-    bin_dir = os.path.join(manifest["env"], "bin")
-    sys.executable = os.path.join(bin_dir, "python")
-    _prepend_bin_to_path(bin_dir)
-    _rewrite_orig_argv(flags_end, argv if kind == "entry-point" else target)
-    # CPython sets sys.argv and an empty __main__ before site runs, so .pth lines and
-    # sitecustomize see those rather than the bootstrap's.
-    sys.argv = argv
-    _reset_main()
-    _setup_site(manifest)
-
-    importer = _main_importer(value) if kind == "script" else None
-    path0 = _path0(kind, value, argv, importer)
-    if path0 is not None:
-        sys.path.insert(0, path0)
-    try:
-        if kind == "-c":
-            if sys.version_info >= (3, 13):
-                # 3.13 shows -c source lines in tracebacks by registering them in linecache.
-                import linecache
-                linecache.cache["<string>"] = (
-                    len(value), None, [line + "\n" for line in value.splitlines()], "<string>")
-            _run_code(value, "<string>")
-        elif kind == "-m":
-            import runpy
-            _reset_main()
-            runpy._run_module_as_main(value, True)
-        elif kind == "script":
-            _run_script(value, importer)
-        elif kind == "entry-point":
-            _run_entry_point(value)
-        else:
-            _enter_repl_or_run_stdin(real_python, bootstrap, manifest_path, target)
-    except SystemExit:
-        raise
-    except BaseException as exc:
-        _reraise_reported(exc)
+    for path in manifest.get("paths", ()):
+        if path not in sys.path:
+            sys.path.append(path)
+    finder = MonotrailFinder(manifest.get("modules", {}), manifest.get("distributions", {}),
+                             manifest.get("lib_dirs", []))
+    position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
+    sys.meta_path.insert(position, finder)
+    _process_pth_files(manifest.get("pth", ()))

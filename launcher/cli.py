@@ -245,8 +245,8 @@ def _is_python_command(head: str) -> bool:
 
 
 def _split_python(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Split `python [FLAGS] [TARGET]` with the bootstrap's own parser: one parser for both."""
-    from monotrail.bootstrap._monotrail_bootstrap import split_python_argv
+    """Split `python [FLAGS] [TARGET]` as CPython does (`monotrail.python_argv`)."""
+    from monotrail.python_argv import split_python_argv
 
     flags, target = split_python_argv(argv)
     return list(flags), list(target)

@@ -1,16 +1,18 @@
-"""Environments: where a run's manifest lives, the key that finds it, and its bin/ directory.
+"""Environments: where a run's manifest lives, the key that finds it, and writing one.
 
-An environment is `<root>/envs/<key>/`: `manifest.json` (read by the bootstrap), `launch` (the
+An environment is `<root>/envs/<key>/`, a venv without packages (`monotrail.env_layout`:
+`pyvenv.cfg`, `bin/python` linking the real interpreter, console scripts, and a site-packages
+whose `.pth` hook reads the manifest), plus `manifest.json` (read by the hook), `launch` (the
 three facts the warm path needs, as plain text so it needs no json import, then one file per
-store entry that must exist: `<entry>/lib/<dist-info>/RECORD`), `bin/` (the `python` shim that
-`sys.executable` points at, and one launcher per console script), `lock` (the lockfile's path and
-sha256 when the environment was written: `monotrail store gc` removes environments whose lock is
-gone or changed) and `pids/` (one empty file per process running in it, written and removed by the
-bootstrap: gc never removes an environment with a live process).
+store entry that must exist: `<entry>/site-packages/<dist-info>/RECORD`), `lock` (the lockfile's
+path and sha256 when the environment was written: `monotrail store gc` removes environments whose
+lock is gone or changed) and `pids/` (one empty file per process running in it, written and
+removed by the hook: gc never removes an environment with a live process).
 
 The key is a hash of everything that decides the selection: the lockfile's path and bytes, the
 pyproject beside it (extras and groups are defined there for poetry), the Python request as the
-user gave it, the extras and groups, and monotrail's version. Computing it reads two small files
+user gave it, the extras and groups, monotrail's version and the environment's format (a new
+format makes new environments, never reads old ones). Computing it reads two small files
 and hashes them: no interpreter probing, no parsing, no store listing. The environment directory is
 built in a temp dir and renamed into place, so an existing directory is always complete.
 
@@ -23,6 +25,10 @@ import os
 import stat
 
 from monotrail import __version__
+
+# The environment directory's shape: 2 = a venv whose .pth hook reads the manifest (1 was sh
+# shims in bin/ that started a bootstrap script with `python -S`).
+ENV_FORMAT = "2"
 
 
 def _sha256():
@@ -53,6 +59,7 @@ def env_key(
     digest = _sha256()
     for part in (
         __version__,
+        ENV_FORMAT,
         lock_path,
         _file_digest(lock_path),
         _file_digest(os.path.join(os.path.dirname(lock_path), "pyproject.toml")),
@@ -78,7 +85,8 @@ def _file_digest(path: str) -> str:
 
 
 class Launch:
-    """The warm path's view of an environment: which python, which bootstrap, which manifest."""
+    """The warm path's view of an environment: the real interpreter (`bin/python` links it), the
+    hook the environment's site-packages links, the manifest."""
 
     def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str, sentinels: list | None = None,
                  inputs: list | None = None) -> None:
@@ -93,7 +101,7 @@ class Launch:
 
 
 def read_launch(env_dir: str, check_inputs: bool = True) -> Launch | None:
-    """The environment if it exists and still fits: its python unchanged, the bootstrap present,
+    """The environment if it exists and still fits: its python unchanged, the hook present,
     each store entry's RECORD in place (one stat each: an entry deleted by hand sends the run
     to the cold path, which reinstalls it, instead of to an ImportError), and each input of an
     editable build (`=STATE\tPATH` lines) as it was when the wheel was built."""
@@ -133,7 +141,7 @@ def input_state(path: str) -> str:
 def write_env(
     env_dir: str,
     manifest_json: str,
-    python: str,
+    interpreter,
     bootstrap: str,
     scripts: dict[str, dict],
     tmp_root: str,
@@ -141,31 +149,32 @@ def write_env(
     inputs: list | None = None,
 ) -> Launch:
     """Build the environment in a temp dir, then rename it into place (complete or absent).
+    `interpreter`: the `monotrail.interpreters.Interpreter` it runs; `bootstrap`: the hook module
+    its site-packages links (bootstrap/_monotrail_finder.py).
     `inputs`: (path, state) of the files editable builds were made from (`read_launch`)."""
     import json
     import shutil
     import tempfile
     from pathlib import Path
 
+    from monotrail.env_layout import write_layout
     from monotrail.faults import crash_point
     from monotrail.store import fsync_directory, private_umask
 
+    python = interpreter.path
     env_dir, tmp_root = Path(env_dir), Path(tmp_root)
     sentinels = [f"{path}/RECORD" for path in json.loads(manifest_json).get("distributions", {}).values()]
 
     with private_umask():
         tmp_root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"env-{os.getpid()}-", dir=tmp_root))
-    manifest = env_dir / "manifest.json"
     try:
         with private_umask():
             os.chmod(tmp, 0o755)
             (tmp / "manifest.json").write_text(manifest_json, "utf-8")
             crash_point("env-manifest-written")
-            bin_dir = tmp / "bin"
-            bin_dir.mkdir()
             (tmp / "pids").mkdir()
-            _write_shims(bin_dir, env_dir, python, bootstrap, str(manifest), scripts)
+            write_layout(tmp, str(env_dir), interpreter, bootstrap, scripts)
             if lock_path is not None:
                 (tmp / "lock").write_text(f"{lock_path}\n{_file_digest(lock_path)}\n", "utf-8")
             mtime = repr(os.stat(python).st_mtime)
@@ -192,41 +201,6 @@ def write_env(
 
         raise StoreError(f"could not create the environment {env_dir}", hint="check permissions of MONOTRAIL_ROOT")
     return launch
-
-
-def _write_shims(bin_dir, env_dir, python: str, bootstrap: str, manifest: str, scripts: dict[str, dict]) -> None:
-    """`bin/python` re-enters this environment; console scripts start the interpreter directly.
-
-    The shims are POSIX sh so that a child started through `sys.executable` costs one exec of
-    /bin/sh, not a second Python start.
-    """
-    base = f"exec {_q(python)} -S {_q(bootstrap)} {_q(manifest)}"
-    major_minor = _python_names(python)
-    for name in ("python", "python3", *major_minor):
-        _write_executable(bin_dir / name, f'#!/bin/sh\n{base} --shim "$@"\n')
-    for name, script in scripts.items():
-        if "entry_point" in script:
-            body = f'{base} --entry-point {_q(script["entry_point"])} "$0" "$@"'
-        elif script.get("python"):
-            body = f'{base} {_q(script["path"])} "$@"'
-        else:
-            body = f'exec {_q(script["path"])} "$@"'
-        _write_executable(bin_dir / name, f"#!/bin/sh\n{body}\n")
-
-
-def _python_names(python: str) -> list[str]:
-    name = os.path.basename(python)
-    return [name] if name.startswith("python3.") else []
-
-
-def _write_executable(path, text: str) -> None:
-    path.write_text(text, "utf-8")
-    path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
-def _q(value: str) -> str:
-    """Single-quote for sh."""
-    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def python_request_key(cli: str | None, start_dir: str) -> tuple[str, str]:

@@ -56,7 +56,7 @@ def install_environment(
         paths = _extra_paths(wheels)
         manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
         launch = write_env(
-            str(env_dir), dumps(manifest), interpreter.path, _bootstrap_path(), manifest["scripts"],
+            str(env_dir), dumps(manifest), interpreter, _bootstrap_path(), manifest["scripts"],
             str(root / "tmp"), lock_path=str(lock_path), inputs=inputs,
         )
     if _has_children(root / "tmp"):
@@ -76,7 +76,7 @@ def _warn_deleted_entries(env_dir: Path) -> None:
     for sentinel in sentinels:
         if sentinel.startswith("="):
             continue  # an editable build's input (monotrail.envs.read_launch)
-        entry = Path(sentinel).parents[2]  # <entry>/lib/<dist-info>/RECORD
+        entry = Path(sentinel).parents[2]  # <entry>/site-packages/<dist-info>/RECORD
         if not entry.exists():
             info(f"warning: the store entry {entry} was deleted; reinstalling it")
 
@@ -151,7 +151,8 @@ def _extra_paths(selected: Sequence) -> List[str]:
 
 
 def _bootstrap_path() -> str:
+    """The hook every environment's site-packages links (`monotrail.env_layout`)."""
     import monotrail.bootstrap
 
-    return os.path.join(os.path.dirname(os.path.abspath(monotrail.bootstrap.__file__)), "_monotrail_bootstrap.py")
+    return os.path.join(os.path.dirname(os.path.abspath(monotrail.bootstrap.__file__)), "_monotrail_finder.py")
 

@@ -37,7 +37,7 @@ def build_manifest(
     lib_dirs: List[str] = []
     for entry in entries:
         meta = entry.meta
-        lib = str(entry.path / "lib")
+        lib = str(entry.lib)
         lib_dirs.append(lib)
         for name in meta.get("top_level", ()):
             modules.setdefault(name, []).append(lib)

@@ -3,7 +3,7 @@
 In order, stopping at the first that answers:
 1. the metadata cache, `<root>/cache/metadata/<sha256 of the wheel>.METADATA` (a wheel never
    changes, so neither does its metadata: no TTL);
-2. the store, when the wheel is already unpacked there (`lib/<dist-info>/METADATA`);
+2. the store, when the wheel is already unpacked there (`site-packages/<dist-info>/METADATA`);
 3. a local file (find-links directory): read from the zip;
 4. `<wheel-url>.metadata` (PEP 658/714): fetched when the page advertises it, and tried anyway
    when the page says nothing, because indexes (this machine's mirror among them) serve the file
@@ -65,7 +65,7 @@ def _from_store(root: Path, name: str, version: str, artifact: Artifact) -> Opti
     digest = artifact.sha256
     if not digest:
         return None
-    lib = root / "store" / name / version / digest[:16] / "lib"
+    lib = root / "store" / name / version / digest[:16] / "site-packages"
     try:
         for entry in os.scandir(lib):
             if entry.name.endswith(".dist-info"):

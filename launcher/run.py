@@ -229,47 +229,29 @@ def _cold(request: RunRequest, start_dir: str, lock_path: str, python_key: str, 
 
 
 def _exec(launch: Launch, request: RunRequest) -> int:
-    argv = [launch.python, "-S", *request.python_flags]
-    target = _bootstrap_target(launch, request)
-    if request.target_kind == "python" and not target and sys.stdin.isatty() and "-i" not in request.python_flags:
-        # A REPL: `-i` makes python enter interactive mode once the bootstrap has set things up.
-        argv.append("-i")
-    argv += [launch.bootstrap, launch.manifest, *target]
-    os.environ["PATH"] = launch.bin + os.pathsep + os.environ.get("PATH", "")
+    """Start the target as it starts in a venv: `<env>/bin/python [FLAGS] TARGET...`, or a console
+    script's file in `<env>/bin/` (whose shebang names that python), with the environment's bin/
+    first on PATH. The interpreter itself handles scripts, -c, -m, stdin and the REPL."""
+    os.environ["PATH"] = launch.bin + os.pathsep + os.environ.get("PATH", os.defpath)
     # A shim's loop guard (see monotrail.shims) ends where a real interpreter starts: the target's
     # own `python3` children go through the shim again, legitimately.
     os.environ.pop("MONOTRAIL_SHIM", None)
+    if request.target_kind == "command":
+        name, args = request.target[0], request.target[1:]
+        path = os.path.join(launch.bin, name)
+        argv = [path, *args]
+        if not os.path.isfile(path):
+            return _exec_foreign_command(request.target)
+    else:
+        from monotrail.python_argv import python_command_line
+
+        path = os.path.join(launch.bin, "python")
+        argv = [path, *python_command_line(request.python_flags, request.target)]
     debug(f"exec {argv}")
     sys.stdout.flush()
     sys.stderr.flush()
-    if request.target_kind == "command" and not target:
-        return _exec_foreign_command(request.target)
-    os.execv(launch.python, argv)
+    os.execv(path, argv)
     return 0  # not reached
-
-
-def _bootstrap_target(launch: Launch, request: RunRequest) -> list[str]:
-    """The target in the bootstrap's terms; [] for a command that is not one of the lock's."""
-    if request.target_kind != "command":
-        return list(request.target)
-    name, args = request.target[0], request.target[1:]
-    script = _locked_script(launch, name)
-    if script is None:
-        return []
-    if "entry_point" in script:
-        return ["--entry-point", script["entry_point"], os.path.join(launch.bin, name), *args]
-    if script.get("python"):
-        return [script["path"], *args]
-    return []
-
-
-def _locked_script(launch: Launch, name: str) -> dict | None:
-    if not os.path.exists(os.path.join(launch.bin, name)):
-        return None
-    import json
-
-    with open(launch.manifest, encoding="utf-8") as file:
-        return json.load(file)["scripts"].get(name)
 
 
 def _exec_foreign_command(target: list[str]) -> int:

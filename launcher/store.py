@@ -9,7 +9,7 @@ Rules (docs/architecture.md, DESIGN.md "The store"):
   artifact lock, makes no temp dir, and imports neither httpx nor installer.
 - Temp dirs left by killed installs (owner pid dead, or older than an hour) are removed
   opportunistically when there is something to install, and by `monotrail store gc`.
-- An entry is usable only if its marker parses and `lib/<dist-info>/RECORD` exists: an entry
+- An entry is usable only if its marker parses and `site-packages/<dist-info>/RECORD` exists: an entry
   deleted or damaged by hand is reinstalled with a one-line warning (docs/architecture.md, "The
   store's invariants and faults").
 - Every write happens with a umask of at least 022 (nothing in the store is world-writable), and
@@ -44,12 +44,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from monotrail.selection import Selected
 
 MARKER = "monotrail.json"
-MARKER_FORMAT = 1
+# 2: purelib and platlib in `site-packages/` (1: `lib/`). An entry of another format is not read;
+# the next run that needs it reinstalls it in place.
+MARKER_FORMAT = 2
+LIB = "site-packages"
 WORKERS = 8
 # Wheels at least this big are unpacked in worker processes, one per core. Unpacking is mostly
 # per-file Python work that holds the GIL: with threads only, the data-science stack (13 wheels,
 # ~90 MB) unpacked on one core in ~3 s here. A spawned worker costs ~0.1 s to start, which only
 # pays off for big wheels; small ones (and every test wheel) stay in the calling thread.
+# MONOTRAIL_PROCESS_UNPACK_MIN_BYTES overrides the threshold (0: every wheel; tests use it).
 PROCESS_UNPACK_MIN_BYTES = 4 * 1024 * 1024
 STALE_TEMP_SECONDS = 3600.0
 _STORE_HINT = "check that MONOTRAIL_ROOT (or the cache directory) is writable and has free space"
@@ -62,7 +66,7 @@ class StoreEntry:
 
     @property
     def lib(self) -> Path:
-        return self.path / "lib"
+        return self.path / LIB
 
 
 def normalize_name(name: str) -> str:
@@ -88,8 +92,9 @@ def read_marker(path: Path) -> Optional[StoreEntry]:
 
 
 def read_entry(path: Path) -> Optional[StoreEntry]:
-    """The usable entry at `path`: a marker, and `lib/<dist-info>/RECORD` (the file the warm
-    paths check too, so a deleted entry or `lib/` is noticed before the program imports)."""
+    """The usable entry at `path`: a marker, and `site-packages/<dist-info>/RECORD` (the file the
+    warm paths check too, so a deleted entry or site-packages is noticed before the program
+    imports)."""
     entry = read_marker(path)
     if entry is None or not os.path.isfile(record_path(entry)):
         return None
@@ -97,7 +102,7 @@ def read_entry(path: Path) -> Optional[StoreEntry]:
 
 
 def record_path(entry: StoreEntry) -> str:
-    return os.path.join(entry.path, "lib", entry.meta["dist_info"], "RECORD")
+    return os.path.join(entry.path, LIB, entry.meta["dist_info"], "RECORD")
 
 
 def damage(path: Path) -> Optional[str]:
@@ -106,12 +111,24 @@ def damage(path: Path) -> Optional[str]:
         return None
     entry = read_marker(path)
     if entry is None:
+        if _marker_format(path) not in (None, MARKER_FORMAT):
+            return f"it was written by another monotrail (store format {_marker_format(path)}, this one reads {MARKER_FORMAT})"
         return f"its marker {MARKER} is missing or unreadable"
-    if not os.path.isdir(path / "lib"):
-        return "its lib/ directory is missing"
+    if not os.path.isdir(path / LIB):
+        return f"its {LIB}/ directory is missing"
     if not os.path.isfile(record_path(entry)):
-        return f"lib/{entry.meta['dist_info']}/RECORD is missing"
+        return f"{LIB}/{entry.meta['dist_info']}/RECORD is missing"
     return None
+
+
+def _marker_format(path: Path) -> Optional[object]:
+    """The format version a marker states, if it is a JSON object at all."""
+    try:
+        with open(path / MARKER, encoding="utf-8") as file:
+            meta = json.load(file)
+    except (OSError, ValueError):
+        return None
+    return meta.get("version") if isinstance(meta, dict) else None
 
 
 @contextmanager
@@ -217,7 +234,9 @@ def _warn_if_damaged(root: Path, selected: "Selected") -> None:
         return
     path = entry_path(root, selected.name, selected.version, sha256)
     problem = damage(path)
-    if problem is not None:
+    if problem is not None and _marker_format(path) not in (None, MARKER_FORMAT):
+        log.debug(f"store: reinstalling {selected.name}=={selected.version}: {problem}")  # an upgrade's expected work
+    elif problem is not None:
         log.info(f"warning: the store entry of {selected.name}=={selected.version} is damaged ({problem}); reinstalling it")
 
 
@@ -405,7 +424,7 @@ class _Unpackers:
         from monotrail import wheel as wheels
 
         cores = os.cpu_count() or 1
-        if cores < 2 or wheel.stat().st_size < PROCESS_UNPACK_MIN_BYTES:
+        if cores < 2 or wheel.stat().st_size < _process_unpack_min_bytes():
             return wheels.unpack(wheel, filename, target, expected)
         return self._processes(cores).submit(wheels.unpack, wheel, filename, target, expected).result()
 
@@ -421,10 +440,26 @@ class _Unpackers:
             return self._pool
 
     def shutdown(self) -> None:
+        """Stop and reap the workers and multiprocessing's resource tracker (a child process the
+        pool's semaphores started): the launcher execs the program next, and a child of ours
+        left alive would become the program's, for its `os.wait()` to reap by surprise."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
-                self._pool = None
+            if self._pool is None:
+                return
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        import gc
+        from multiprocessing import resource_tracker
+
+        gc.collect()  # the pool's queues unregister their semaphores when they are freed
+        stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # 3.9+: close its pipe, waitpid
+        if stop is not None:
+            stop()
+
+
+def _process_unpack_min_bytes() -> int:
+    value = os.environ.get("MONOTRAIL_PROCESS_UNPACK_MIN_BYTES", "")
+    return int(value) if value.isdigit() else PROCESS_UNPACK_MIN_BYTES
 
 
 _unpackers = _Unpackers()

@@ -350,14 +350,14 @@ def _last_used(env: Path) -> float:
 
 
 def _record_problem(entry: Path) -> Optional[str]:
-    """The first file that does not match the entry's RECORD (rewritten relative to lib/)."""
+    """The first file that does not match the entry's RECORD (rewritten relative to site-packages/)."""
     import base64
     import csv
     import hashlib
 
     marker = read_marker(entry)
     assert marker is not None  # damage() said the entry is whole
-    lib = entry / "lib"
+    lib = marker.lib
     record = lib / marker.meta["dist_info"] / "RECORD"
     try:
         with open(record, newline="", encoding="utf-8") as file:

@@ -4,7 +4,7 @@ A store entry (`<root>/store/<name>/<version>/<id>/`, see docs/architecture.md) 
 verified wheel; installing it into a venv is placing its files where the venv's scheme says and
 writing what pip would write:
 
-- `lib/` -> purelib (platlib when the wheel says `Root-Is-Purelib: false` and they differ),
+- `site-packages/` -> purelib (platlib when the wheel says `Root-Is-Purelib: false` and they differ),
   `bin/` -> scripts, `data/` -> the venv prefix, `include/` -> `include/site/pythonX.Y/<Name>/`
   (pip's header location inside a venv).
 - Files are hardlinked from the store where the filesystem allows, else copied (`--link-mode`).
@@ -338,7 +338,7 @@ def plan_entry(
     meta = entry.meta
     entry_dir = str(entry.path)
     dist_info_name = str(meta["dist_info"])
-    store_dist_info = entry.path / "lib" / dist_info_name
+    store_dist_info = entry.lib / dist_info_name
     lib = venv.purelib if _root_is_purelib(store_dist_info) else venv.platlib
     has_headers = (entry.path / "include").is_dir()
     header_dir = venv.headers_root / (_metadata_name(store_dist_info, meta) if has_headers else str(meta["name"]))
@@ -351,7 +351,7 @@ def plan_entry(
             continue
         scheme, rest = _split_scheme(path)
         if scheme == "lib":
-            placement = Placement(os.path.join(targets.lib, rest), rest, entry_dir + "/lib/" + rest,
+            placement = Placement(os.path.join(targets.lib, rest), rest, f"{entry.lib}/{rest}",
                                   hash_=hash_, size=size)
             if rest.endswith(".py"):
                 plan.compile.append(placement.destination)
@@ -379,7 +379,7 @@ def _store_record(path: Path) -> Iterable[Tuple[str, str, Optional[int]]]:
 
 
 def _split_scheme(path: str) -> Tuple[str, str]:
-    """The store's RECORD names lib files relative to `lib/`, the others as `../bin/x` etc."""
+    """The store's RECORD names lib files relative to `site-packages/`, the others as `../bin/x` etc."""
     if path.startswith("../"):
         for scheme in ("bin", "data", "include"):
             prefix = f"../{scheme}/"

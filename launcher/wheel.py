@@ -1,8 +1,10 @@
 """Unpack one verified wheel into a store directory with `pypa/installer`, and describe it.
 
 The store entry layout (docs/architecture.md) is a scheme dictionary of its own: purelib and
-platlib -> `lib/`, scripts -> `bin/` (bytes as in the wheel, `#!python` shebangs untouched: the
-manifest writes launchers per environment), data -> `data/`, headers -> `include/`. installer's
+platlib -> `site-packages/` (so installed code has `site-packages` in its path, as heuristics
+such as streamlit's and debuggers' "just my code" expect), scripts -> `bin/` (bytes as in the
+wheel, `#!python` shebangs untouched: each environment writes its own copies), data -> `data/`,
+headers -> `include/`. installer's
 `install()` walks the wheel; `_StoreDestination` writes; entry-point scripts are *not* generated
 here (they depend on the interpreter, which a store entry does not), only recorded in the marker.
 
@@ -51,7 +53,8 @@ from monotrail.errors import WheelError
 from monotrail.faults import crash_point
 
 MARKER = "monotrail.json"
-SCHEME_DIRS = {"purelib": "lib", "platlib": "lib", "scripts": "bin", "data": "data", "headers": "include"}
+LIB = "site-packages"  # purelib and platlib of a store entry
+SCHEME_DIRS = {"purelib": LIB, "platlib": LIB, "scripts": "bin", "data": "data", "headers": "include"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _EXTENSION = re.compile(r"^([^.]+)(\..*)?\.(so|pyd)$")
 # Real wheels stay far below these: the largest on PyPI unpack to a few GB (CUDA libraries) and
@@ -87,9 +90,9 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tup
         raise WheelError(f"not a valid zip archive: {exc}", where=filename, hint=_REDOWNLOAD) from None
     return {
         "wheel": filename,
-        "top_level": top_level_names(target / "lib"),
+        "top_level": top_level_names(target / LIB),
         "dist_info": dist_info,
-        "pth": sorted(p.name for p in (target / "lib").glob("*.pth") if p.is_file()),
+        "pth": sorted(p.name for p in (target / LIB).glob("*.pth") if p.is_file()),
         "entry_points": parse_entry_points(entry_points),
         "data_scripts": sorted(p.name for p in (target / "bin").iterdir()) if (target / "bin").is_dir() else [],
     }
@@ -279,7 +282,7 @@ class _HashingReader(io.RawIOBase):
 
 
 class _StoreDestination(WheelDestination):
-    """installer `WheelDestination` for a store entry. RECORD is rewritten relative to `lib/`
+    """installer `WheelDestination` for a store entry. RECORD is rewritten relative to `site-packages/`
     with the source's (verified) hashes, so each member is hashed once."""
 
     def __init__(self, target: Path, source: _VerifiedWheel) -> None:
@@ -341,11 +344,11 @@ class _StoreDestination(WheelDestination):
     @staticmethod
     def _relative_to_lib(scheme: str, path: str) -> str:
         directory = SCHEME_DIRS[scheme]
-        return path if directory == "lib" else posixpath.join("..", directory, path)
+        return path if directory == LIB else posixpath.join("..", directory, path)
 
     def finalize_installation(self, scheme: str, record_file_path: str, records: Iterable[Tuple[str, RecordEntry]]) -> None:
         rows = [record.to_row() for _, record in records if record.path]
-        record_path = self.target / "lib" / record_file_path
+        record_path = self.target / LIB / record_file_path
         record_path.parent.mkdir(parents=True, exist_ok=True)
         crash_point("wheel-before-record")
         with open(record_path, "w", newline="", encoding="utf-8") as out:
@@ -353,7 +356,9 @@ class _StoreDestination(WheelDestination):
 
 
 def top_level_names(lib: Path) -> List[str]:
-    """Importable names directly in `lib/` (packages, namespace portions, modules, extensions)."""
+    """Importable names directly in `site-packages/` (packages, namespace portions, modules,
+    extensions): every name `import_module` finds there, identifier or not. mypyc puts a package's
+    compiled code in `<hash>__mypyc.<ext-suffix>`, which the package's modules import by name."""
     if not lib.is_dir():
         return []
     names = set()
@@ -365,17 +370,15 @@ def top_level_names(lib: Path) -> List[str]:
 
 
 def _importable_name(entry: Path) -> Optional[str]:
+    """A top-level module name has no dot (`numpy.libs`, `x.dist-info` and `.hidden` are not
+    modules); Python's path finder finds any other name, identifier or not."""
     if entry.is_dir():
-        if entry.name == "__pycache__" or entry.suffix in (".dist-info", ".data"):
-            return None
-        return entry.name if entry.name.isidentifier() else None
+        return None if entry.name == "__pycache__" or "." in entry.name else entry.name
     if entry.suffix in (".py", ".pyc"):
         stem = entry.name[: -len(entry.suffix)]
-        return stem if stem.isidentifier() else None
+        return stem if stem and "." not in stem else None
     match = _EXTENSION.match(entry.name)
-    if match and match.group(1).isidentifier():
-        return match.group(1)
-    return None
+    return match.group(1) if match else None
 
 
 def parse_entry_points(text: Optional[str]) -> Dict[str, Dict[str, str]]:

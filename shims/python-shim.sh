@@ -1,15 +1,25 @@
-#!/bin/sh
+#!/bin/bash -p
 # monotrail shim for @NAME@, written by `monotrail shims install`; `monotrail shims uninstall` removes it.
 #
 # Outside a project (no lockfile in $PWD or any parent) this execs the plain interpreter; inside one
 # it is `monotrail @REQUEST@ run python ARGS...`: the project's locked packages, venv-less. Shell
 # builtins only before the one exec, so the interpreter gets the same argv, stdin, signals and exit
 # code as if it had been started directly. See docs/how-to/shims.md.
+#
+# bash -p, not /bin/sh: dash drops environment names that are not shell identifiers when it execs
+# (click's `PROG.PY_COMPLETE`, exported bash functions); bash -p passes the environment on as it is.
 python=@PYTHON@
 monotrail=@MONOTRAIL@
 launcher=@LAUNCHER@
 request=@REQUEST@
 follow_pin=@FOLLOW_PIN@
+
+# Replace this shell with "$@". bash raises SHLVL when it starts and its `exec` lowers it again,
+# exporting it even where the caller had none: 1 here means there was none (or 0).
+hand_over() {
+    [ -z "${BASH_VERSION-}" ] || [ "${SHLVL-}" != 1 ] || exec /usr/bin/env -u SHLVL "$@"
+    exec "$@"
+}
 
 # MONOTRAIL_SHIM is set from here until a real interpreter starts (monotrail unsets it before its
 # exec): seeing it set means a shim started a shim, e.g. discovery probing this file.
@@ -28,8 +38,8 @@ while :; do
         [ -f "$lock" ] || continue
         MONOTRAIL_SHIM=$0
         export MONOTRAIL_SHIM
-        [ -z "$request" ] || exec "$monotrail" "$request" run python "$@"
-        exec "$monotrail" run python "$@"
+        [ -z "$request" ] || hand_over "$monotrail" "$request" run python "$@"
+        hand_over "$monotrail" run python "$@"
     done
     [ -n "$pin" ] || [ ! -f "$dir/.python-version" ] || pin=$dir/.python-version
     [ -n "$dir" ] || break
@@ -41,4 +51,4 @@ done
 if [ "$follow_pin" = yes ] && [ -n "$pin${MONOTRAIL_PYTHON:-}" ]; then
     python=$(MONOTRAIL_SHIM=$0 "$launcher" python find) || exit
 fi
-exec "$python" "$@"
+hand_over "$python" "$@"

@@ -1,7 +1,9 @@
 """Helpers for tests/test_bootstrap.py: the interpreters to test on and a fake store + env.
 
 The store is written as plain files, the way the launcher leaves unpacked wheels, and the
-manifest by hand per docs/architecture.md, so these tests depend on the bootstrap alone.
+manifest by hand per docs/architecture.md; the environment around it is the launcher's own
+(`monotrail.env_layout`: a venv whose site-packages hook reads the manifest), so these tests
+depend on the hook and the environment's shape, not on resolving or installing.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "bootstrap"
-BOOTSTRAP = BOOTSTRAP_DIR / "_monotrail_bootstrap.py"
+HOOK = BOOTSTRAP_DIR / "_monotrail_finder.py"  # what every environment's site-packages links
 SUPPORTED_MINORS = (8, 9, 10, 11, 12, 13)
 # What tests that run monotrail with a reduced PATH give it (the shims' and the launcher's tests):
 # the system's tools, no Python a test did not choose.
@@ -138,7 +140,7 @@ class Store:
 def build_store(root: Path) -> Store:
     """Four unpacked "wheels", a path source and, if one is on disk, setuptools."""
     store = root / "store"
-    alpha = store / "alpha" / "1.0" / "a1a1a1a1a1a1a1a1" / "lib"
+    alpha = store / "alpha" / "1.0" / "a1a1a1a1a1a1a1a1" / "site-packages"
     write(alpha / "alpha" / "__init__.py", """
         import json, sys
         VALUE = "alpha"
@@ -169,7 +171,7 @@ def build_store(root: Path) -> Store:
     """)
     write(alpha / "pth_extra" / "pthmod.py", "VALUE = 'pth'\n")
 
-    beta = store / "beta" / "2.0" / "b2b2b2b2b2b2b2b2" / "lib"
+    beta = store / "beta" / "2.0" / "b2b2b2b2b2b2b2b2" / "site-packages"
     write(beta / "beta.py", "VALUE = 'store'\n")
     write(beta / "gamma.py", "VALUE = 'store'\n")
     write(beta / "colorsys.py", "SHADOW = True\n")
@@ -184,10 +186,10 @@ def build_store(root: Path) -> Store:
         beta = beta:main
     """, files=("beta.py",))
 
-    nsp_one = store / "nsp-one" / "1.0" / "c3c3c3c3c3c3c3c3" / "lib"
+    nsp_one = store / "nsp-one" / "1.0" / "c3c3c3c3c3c3c3c3" / "site-packages"
     write(nsp_one / "nsp" / "one" / "__init__.py", "VALUE = 'one'\n")
     dist_info(nsp_one, "nsp.one", "1.0")
-    nsp_two = store / "nsp-two" / "1.0" / "d4d4d4d4d4d4d4d4" / "lib"
+    nsp_two = store / "nsp-two" / "1.0" / "d4d4d4d4d4d4d4d4" / "site-packages"
     write(nsp_two / "nsp" / "two" / "__init__.py", "VALUE = 'two'\n")
     dist_info(nsp_two, "nsp.two", "1.0")
 
@@ -197,7 +199,7 @@ def build_store(root: Path) -> Store:
     setuptools = None
     wheel = find_setuptools_wheel()
     if wheel is not None:
-        setuptools = store / "setuptools" / wheel.name.split("-")[1] / "e5e5e5e5e5e5e5e5" / "lib"
+        setuptools = store / "setuptools" / wheel.name.split("-")[1] / "e5e5e5e5e5e5e5e5" / "site-packages"
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(setuptools)
     return Store(alpha=alpha, beta=beta, nsp_one=nsp_one, nsp_two=nsp_two,
@@ -206,8 +208,8 @@ def build_store(root: Path) -> Store:
 
 @dataclass
 class Env:
-    """One environment: a manifest, the `bin/python` shim, and how to run things in it."""
-    python: Path
+    """One environment: a manifest, the venv around it, and how to run things in it."""
+    python: Path  # the real interpreter
     path: Path
     manifest: Path
 
@@ -216,7 +218,8 @@ class Env:
         return self.path / "bin"
 
     def command(self, *argv: str, flags: tuple = ()) -> list:
-        return [str(self.python), "-S", *flags, str(BOOTSTRAP), str(self.manifest), *argv]
+        """What `monotrail run` execs: the environment's python, as a venv's."""
+        return [str(self.bin / "python"), *flags, *argv]
 
     def run(self, *argv: str, flags: tuple = (), **kwargs) -> subprocess.CompletedProcess:
         return run(self.command(*argv, flags=flags), **kwargs)
@@ -230,9 +233,14 @@ def run(command: list, input: str | None = None, cwd: Path | None = None,
 
 
 def make_env(store: Store, python: Path, name: str, with_setuptools: bool = False) -> Env:
-    """Write ``envs/<name>/manifest.json`` and the ``bin/python`` shim the launcher would."""
+    """Write ``envs/<name>/manifest.json`` and the venv around it, as the launcher would."""
+    from types import SimpleNamespace
+
+    from monotrail.env_layout import write_layout
+
     env_dir = store.root / "envs" / name
-    (env_dir / "bin").mkdir(parents=True, exist_ok=True)
+    env_dir.mkdir(parents=True)
+    (env_dir / "pids").mkdir()
     modules = store.modules()
     distributions = store.distributions()
     lib_dirs = store.lib_dirs()
@@ -259,8 +267,11 @@ def make_env(store: Store, python: Path, name: str, with_setuptools: bool = Fals
     }
     manifest_path = env_dir / "manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2))
-    shim = env_dir / "bin" / "python"
-    shim.write_text("#!/bin/sh\nexec '%s' -S '%s' '%s' --shim \"$@\"\n"
-                    % (python, BOOTSTRAP, manifest_path))
-    shim.chmod(0o755)
+    facts = json.loads(subprocess.run(
+        [str(python), "-S", "-c", "import json, sys, sysconfig; print(json.dumps([list(sys.version_info[:3]), "
+         "sys.implementation.name, bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))"],
+        capture_output=True, text=True, check=True).stdout)
+    interpreter = SimpleNamespace(path=str(python), version=tuple(facts[0]), implementation=facts[1],
+                                  free_threaded=facts[2])
+    write_layout(env_dir, str(env_dir), interpreter, str(HOOK), manifest["scripts"])
     return Env(python=python, path=env_dir, manifest=manifest_path)

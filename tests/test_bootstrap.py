@@ -1,8 +1,9 @@
-"""The bootstrap on every supported CPython: run the real interpreters against a fake store.
+"""The environment on every supported CPython: run the real interpreters against a fake store.
 
-Most tests run the same target under plain python and under the bootstrap and compare what the
-program sees; the rest check the store-specific behaviour (finder, metadata, .pth, shim) through
-one printed JSON document per run.
+An environment is a venv whose site-packages hook (bootstrap/_monotrail_finder.py) reads the
+manifest. Most tests run the same target under plain python and under the environment's python
+and compare what the program sees; the rest check the store-specific behaviour (finder, metadata,
+.pth, children, sys.prefix) through one printed JSON document per run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap_fixtures import (BOOTSTRAP, BOOTSTRAP_DIR, SUPPORTED_MINORS, build_store, clean_env,
+from bootstrap_fixtures import (BOOTSTRAP_DIR, HOOK, SUPPORTED_MINORS, build_store, clean_env,
                                 find_python, find_setuptools_wheel, make_env, run, write)
 
 
@@ -127,7 +128,7 @@ PROBE = """
     import builtins, importlib, json, os, pkgutil
 
     out = {"startup_modules": STARTUP_MODULES, "argv": sys.argv, "sys_path": sys.path,
-           "executable": sys.executable, "PATH0": os.environ["PATH"].split(os.pathsep)[0],
+           "executable": sys.executable, "prefix": [sys.prefix, sys.exec_prefix, sys.base_prefix],
            "meta_path": [getattr(f, "__name__", type(f).__name__) for f in sys.meta_path],
            "help": type(builtins.help).__module__ + "." + type(builtins.help).__name__,
            "pth": getattr(sys, "monotrail_pth", None),
@@ -194,7 +195,7 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
     assert not any(str(store.root / "store") in entry for entry in out["sys_path"]
                    if not entry.endswith("pth_extra"))
     assert out["executable"] == str(env.bin / "python")
-    assert out["PATH0"] == str(env.bin)
+    assert out["prefix"][:2] == [str(env.path)] * 2 and out["prefix"][2] != str(env.path)
     # Just before PathFinder: it answers as PathFinder would with the store as site-packages.
     assert out["meta_path"][-2:] == ["MonotrailFinder", "PathFinder"]
     assert out["help"] == "_sitebuiltins._Helper"
@@ -223,15 +224,46 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
     assert heavy & set(out["startup_modules"]) == set()
 
 
-def test_entry_point_calls_the_function_and_exits_with_its_result(env):
-    argv0 = str(env.bin / "alpha-cli")
-    result = env.run("--entry-point", "alpha:cli", argv0, "x", "--flag")
-    assert result.returncode == 3, result.stderr
-    out = json.loads(result.stdout)
-    assert out["argv"] == [argv0, "x", "--flag"]
-    assert out["path0"] == os.path.realpath(str(env.bin))
-    assert out["main"] == ["__annotations__", "__builtins__", "__doc__", "__loader__",
-                           "__name__", "__package__", "__spec__"]
+PREFIXES = "import json, sys; print(json.dumps([sys.prefix, sys.exec_prefix, sys.base_prefix, sys.executable]))"
+
+
+@pytest.mark.parametrize("start", ["-c", "-m", "script", "stdin", "isolated", "child"])
+def test_sys_prefix_is_the_environment_however_the_program_starts(env, store, tmp_path, start):
+    """A venv's facts on every Python: 3.8-3.10 take sys.prefix from site.venv(), 3.11+ from
+    getpath; either way sys.prefix is the environment and sys.base_prefix the installation."""
+    write(tmp_path / "prefixes.py", PREFIXES)
+    python = str(env.bin / "python")
+    command = {
+        "-c": [python, "-c", PREFIXES],
+        "-m": [python, "-m", "prefixes"],
+        "script": [python, "prefixes.py"],
+        "stdin": [python],
+        "isolated": [python, "-I", str(tmp_path / "prefixes.py")],
+        "child": [python, "-c", "import subprocess, sys; sys.exit(subprocess.call("
+                           "[sys.executable, '-c', %r]))" % PREFIXES],
+    }[start]
+    out = load_json(run(command, cwd=tmp_path, input=PREFIXES if start == "stdin" else None))
+    base = load_json(run([str(env.python), "-c", PREFIXES]))[2]
+    assert out == [str(env.path), str(env.path), base, python]
+
+
+def test_the_repl_on_a_terminal_runs_in_the_environment(env):
+    session = "import sys, alpha; print(sys.prefix == %r, alpha.VALUE)\nexit()\n" % str(env.path)
+    rc, output = run_on_terminal(env.command(), session.encode(), clean_env(PYTHON_BASIC_REPL="1", TERM="dumb"))
+    assert rc == 0, output
+    assert "True alpha" in output
+
+
+def test_console_script_calls_the_function_and_exits_with_its_result(env):
+    """A venv's console script: a Python file whose shebang is the environment's python, which
+    also runs as `python SCRIPT` (what reloaders do with `[sys.executable] + sys.argv`)."""
+    script = str(env.bin / "alpha-cli")
+    for command in ([script, "x", "--flag"], [str(env.bin / "python"), script, "x", "--flag"]):
+        result = run(command)
+        assert result.returncode == 3, result.stderr
+        out = json.loads(result.stdout)
+        assert out["argv"] == [script, "x", "--flag"]
+        assert out["path0"] == os.path.realpath(str(env.bin))
 
 
 @pytest.mark.parametrize("target", [
@@ -246,7 +278,7 @@ def test_errors_exit_and_print_like_plain_python(env, workdir, target):
     plain = run([str(env.python), *target], cwd=workdir)
     ours = env.run(*target, cwd=workdir)
     assert ours.returncode == plain.returncode != 0
-    assert BOOTSTRAP.name not in ours.stderr and "_monotrail_finder" not in ours.stderr
+    assert "_monotrail" not in ours.stderr
     if target[0] == "missing.py":  # names the interpreter: the real one vs the env's python
         assert ours.stderr.replace(str(env.bin / "python"), "") == \
             plain.stderr.replace(str(env.python), "")
@@ -271,19 +303,19 @@ CHILDREN = """
 
     def where(_):
         import alpha
-        return alpha.__file__
+        return [alpha.__file__, sys.prefix]
 
     def output(*argv, **kwargs):
         return subprocess.run([sys.executable, *argv], capture_output=True, text=True,
                               check=True, **kwargs).stdout
 
     def main():
-        out = {"child": output("-c", "import alpha; print(alpha.__file__)").strip()}
+        out = {"child": output("-c", "import alpha, sys; print(alpha.__file__, sys.prefix)").strip()}
         out["flags"] = json.loads(output(
             "-u", "-B", "-X", "utf8", "-Wignore", "-c",
             "import json, sys, alpha; print(json.dumps([sys.stdout.write_through, "
             "sys.flags.dont_write_bytecode, sys.flags.utf8_mode, sys.warnoptions, sys.argv, "
-            "alpha.VALUE, sys.executable]))", "a"))
+            "alpha.VALUE, sys.executable, sys.prefix]))", "a"))
         out["clustered"] = output("-uBc", "import sys, beta; print(sys.stdout.write_through, sys.argv, beta.VALUE)", "z").strip()
         out["stdin"] = output(input="import beta; print(beta.VALUE)").strip()
         out["version"] = output("-V")
@@ -303,13 +335,13 @@ def test_children_started_through_sys_executable_see_the_environment(env, store,
     script = write(tmp_path / "children.py", CHILDREN)
     out = load_json(env.run(str(script), cwd=tmp_path))
     alpha = str(store.alpha / "alpha" / "__init__.py")
-    assert out["child"] == alpha
-    assert out["flags"] == [True, 1, 1, ["ignore"], ["-c", "a"], "alpha", str(env.bin / "python")]
+    assert out["child"] == "%s %s" % (alpha, env.path)
+    assert out["flags"] == [True, 1, 1, ["ignore"], ["-c", "a"], "alpha", str(env.bin / "python"), str(env.path)]
     assert out["clustered"] == "True ['-c', 'z'] store"
     assert out["stdin"] == "store"
     real = run([str(env.python), "-V"])
     assert out["version"] == real.stdout
-    assert out["spawn"] == out["forkserver"] == out["executor"] == [alpha, alpha]
+    assert out["spawn"] == out["forkserver"] == out["executor"] == [[alpha, str(env.path)]] * 2
 
 
 PKG_RESOURCES = """
@@ -348,13 +380,6 @@ def test_pkg_resources_and_distutils_hack_from_the_store(store, python, tmp_path
     assert out["distutils"].startswith(str(store.setuptools / "setuptools" / "_distutils"))
 
 
-def load_bootstrap_module():
-    spec = importlib.util.spec_from_file_location("_monotrail_bootstrap_under_test", BOOTSTRAP)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("argv, flags, target", [
     ([], [], []),
     (["script.py", "-u", "a"], [], ["script.py", "-u", "a"]),
@@ -378,26 +403,26 @@ def load_bootstrap_module():
     (["-c"], ["-c"], []),
 ])
 def test_split_python_argv(argv, flags, target):
-    assert load_bootstrap_module().split_python_argv(argv) == (flags, target)
+    from monotrail.python_argv import split_python_argv
+
+    assert split_python_argv(argv) == (flags, target)
 
 
-def test_bootstrap_module_runs_nothing_on_import(tmp_path):
-    """The launcher imports the parser by file path or as part of the monotrail package."""
-    by_path = load_bootstrap_module()
-    assert by_path.split_python_argv(["-uc", "x"]) == (["-u"], ["-c", "x"])
-    as_package = """
-        import json, sys
-        sys.argv = ["must", "not", "be", "read"]
-        from monotrail.bootstrap._monotrail_bootstrap import split_python_argv
-        print(json.dumps(split_python_argv(["-Wignore", "s.py"])))
-    """
-    # the package dir layout the launcher's pyproject maps: monotrail.bootstrap -> bootstrap/
-    (tmp_path / "monotrail").mkdir()
-    (tmp_path / "monotrail" / "__init__.py").write_text("")
-    (tmp_path / "monotrail" / "bootstrap").symlink_to(BOOTSTRAP_DIR)
-    result = run([sys.executable, "-c", textwrap.dedent(as_package)], cwd=tmp_path,
-                 env=clean_env(PYTHONPATH=str(tmp_path)))
-    assert json.loads(result.stdout) == [["-W", "ignore"], ["s.py"]], result.stderr
+@pytest.mark.parametrize("argv", [["-u", "x.py", "-v"], ["--", "-weird.py", "a"], ["-uc", "pass"], ["-", "a"], ["-Wignore"]])
+def test_python_command_line_gives_the_interpreter_the_same_meaning(argv):
+    """What the launcher execs for `monotrail run python ARGV`: split, then joined again."""
+    from monotrail.python_argv import python_command_line, split_python_argv
+
+    flags, target = split_python_argv(argv)
+    assert split_python_argv(python_command_line(flags, target)) == (flags, target)
+
+
+def test_the_hook_module_runs_nothing_on_import():
+    """The .pth line imports it, then calls activate(): importing alone changes nothing."""
+    code = ("import sys; sys.path.insert(0, %r); before = (list(sys.meta_path), list(sys.path[1:])); "
+            "import _monotrail_finder; print(before == (list(sys.meta_path), list(sys.path[1:])))" % str(BOOTSTRAP_DIR))
+    result = run([sys.executable, "-c", code])
+    assert result.stdout.strip() == "True", result.stderr
 
 
 def run_on_terminal(command: list, session: bytes, env: dict) -> tuple:
@@ -428,9 +453,8 @@ def run_on_terminal(command: list, session: bytes, env: dict) -> tuple:
     return process.wait(timeout=60), output.decode(errors="replace")
 
 
-@pytest.mark.parametrize("via", ["shim", "bootstrap-without-i"])
-def test_terminal_without_target_starts_the_repl_with_banner(env, via):
-    command = [str(env.bin / "python")] if via == "shim" else env.command()
+def test_terminal_without_target_starts_the_repl_with_banner(env):
+    command = env.command()
     # 3.13's new REPL redraws the line with escape sequences; the basic one echoes plainly.
     rc, output = run_on_terminal(command, b"print(6 * 7)\nexit()\n",
                                  clean_env(PYTHON_BASIC_REPL="1", TERM="dumb"))

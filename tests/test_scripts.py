@@ -30,7 +30,7 @@ TOOL = """\
 # dependencies = ["greet>=1"]
 # ///
 import sys, greet
-print(greet.hello(), sys.version_info[:2] >= (3, 10), sys.prefix == sys.base_prefix)
+print(greet.hello(), sys.version_info[:2] >= (3, 10), not greet.__file__.startswith(sys.prefix))  # from the store
 """
 
 

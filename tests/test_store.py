@@ -66,7 +66,7 @@ def test_install_from_locked_url_creates_entry_with_marker(server, root, tmp_pat
     artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
     entry = install_one(server, root, selected("six", "1.16.0", artifact))
     assert entry.path == root / "store" / "six" / "1.16.0" / artifact.sha256[:16]
-    assert (entry.path / "lib" / "six.py").read_text() == "X = 1\n"
+    assert (entry.path / "site-packages" / "six.py").read_text() == "X = 1\n"
     assert read_entry(entry.path) == entry
     assert entry.meta["sha256"] == artifact.sha256
     assert (root / "downloads" / f"{artifact.sha256}.whl").is_file()
@@ -80,7 +80,7 @@ def test_lookup_by_filename_on_each_page_format(server, root, tmp_path, api):
     index = {"json": f"{server.url}/json/simple", "html": f"{server.url}/html/simple", "negotiated": f"{server.url}/simple"}[api]
     by_name = Artifact(wheel.name, url=None, hashes=artifact.hashes)  # poetry.lock 1.1: no URL
     entry = install_one(Sources(index_urls=(index,)), root, selected("six", "1.16.0", by_name))
-    assert (entry.path / "lib" / "six.py").is_file()
+    assert (entry.path / "site-packages" / "six.py").is_file()
     assert server.requests("/files/") == [f"/files/{wheel.name}"]
 
 
@@ -109,7 +109,7 @@ def test_find_links_directory(root, tmp_path):
     by_name = Artifact(wheel.name, hashes=(("sha256", sha256_of(wheel)),))
     sources = Sources(index_urls=(), find_links=(str(links),))
     entry = install_one(sources, root, selected("six", "1.16.0", by_name))
-    assert (entry.path / "lib" / "six.py").is_file()
+    assert (entry.path / "site-packages" / "six.py").is_file()
 
 
 def test_find_links_flat_page(server, root, tmp_path):
@@ -124,7 +124,7 @@ def test_file_url_is_copied(root, tmp_path):
     wheel = build_wheel(tmp_path, "six", "1.16.0", SIX_FILES)
     artifact = Artifact(wheel.name, url=wheel.as_uri(), hashes=(("sha256", sha256_of(wheel)),))
     entry = install_one(Sources(offline=True), root, selected("six", "1.16.0", artifact))
-    assert (entry.path / "lib" / "six.py").is_file()
+    assert (entry.path / "site-packages" / "six.py").is_file()
 
 
 def test_requirements_style_pin_picks_best_tag_with_allowed_hash(server, root, tmp_path):
@@ -184,7 +184,7 @@ def test_big_wheels_unpack_in_worker_processes_with_the_same_result(server, root
     monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
     wheels = [server.add(build_wheel(tmp_path, f"pkg{i}", "1.0", {f"pkg{i}/__init__.py": f"X = {i}\n"})) for i in range(3)]
     entries = ensure_installed([selected(f"pkg{i}", "1.0", a) for i, a in enumerate(wheels)], Sources(), root, False)
-    assert [(e.path / "lib" / f"pkg{i}" / "__init__.py").read_text() for i, e in enumerate(entries)] == [
+    assert [(e.path / "site-packages" / f"pkg{i}" / "__init__.py").read_text() for i, e in enumerate(entries)] == [
         "X = 0\n", "X = 1\n", "X = 2\n"
     ]
     assert [e.meta["top_level"] for e in entries] == [["pkg0"], ["pkg1"], ["pkg2"]]
@@ -220,7 +220,7 @@ def test_server_errors_are_retried(server, root, tmp_path):
     artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
     server.state.failures[f"/files/{artifact.filename}"] = [500, 503]
     entry = install_one(server, root, selected("six", "1.16.0", artifact))
-    assert (entry.path / "lib" / "six.py").is_file()
+    assert (entry.path / "site-packages" / "six.py").is_file()
     assert len(server.requests("/files/")) == 3
 
 
@@ -348,7 +348,7 @@ def test_wheel_whose_metadata_states_another_version_is_rejected(server, root, t
 def test_equal_versions_in_another_spelling_are_accepted(server, root, tmp_path):
     artifact = server.add(build_wheel(tmp_path, "Zope.Interface", "5.0", {"zope_interface.py": ""}))
     entry = install_one(server, root, selected("zope-interface", "5.0.0", artifact))
-    assert (entry.path / "lib" / "zope_interface.py").is_file()
+    assert (entry.path / "site-packages" / "zope_interface.py").is_file()
 
 
 # --- the marker ---------------------------------------------------------------------------------
@@ -367,6 +367,8 @@ def test_marker_describes_the_entry(server, root, tmp_path):
             "google/cloud/storage.py": "",  # namespace portion: no __init__.py
             "single.py": "",
             "not-an-identifier.py": "",
+            "85cae5375ceb5d1ca6c6__mypyc.cpython-312-x86_64-linux-gnu.so": b"\x7fELF",  # mypyc's helper
+            "mypkg.libs/libz.so": b"\x7fELF",  # auditwheel's vendored libraries: not a module
             "distutils-precedence.pth": "import os\n",
             "My.Pkg-2.0.data/scripts/tool": b"#!python\nprint('hi')\n",
             "My.Pkg-2.0.data/data/share/doc.txt": "doc",
@@ -379,10 +381,12 @@ def test_marker_describes_the_entry(server, root, tmp_path):
     entry = install_one(server, root, selected("my-pkg", "2.0", artifact))
     meta = json.loads((entry.path / "monotrail.json").read_text())
     assert meta == entry.meta
-    assert meta["version"] == 1
+    assert meta["version"] == 2
     assert (meta["name"], meta["version_"], meta["wheel"]) == ("my-pkg", "2.0", wheel.name)
     assert entry.path.name == artifact.sha256[:16]
-    assert meta["top_level"] == ["fast", "google", "mypkg", "single", "speedy"]
+    # every name Python's path finder would import, identifier or not (mypyc imports its helper by name)
+    assert meta["top_level"] == ["85cae5375ceb5d1ca6c6__mypyc", "fast", "google", "mypkg", "not-an-identifier",
+                                 "single", "speedy"]
     assert meta["dist_info"] == "My.Pkg-2.0.dist-info"
     assert meta["pth"] == ["distutils-precedence.pth"]
     assert meta["entry_points"] == {
@@ -397,14 +401,14 @@ def test_marker_describes_the_entry(server, root, tmp_path):
     assert (entry.path / "include" / "pkg.h").is_file()
     # The wheel's bytecode is skipped; the directory itself is made empty at unpack time (0o755,
     # not the program's umask when CPython would create it on first import).
-    assert not list((entry.path / "lib" / "mypkg" / "__pycache__").iterdir())
-    record = (entry.path / "lib" / "My.Pkg-2.0.dist-info" / "RECORD").read_text()
+    assert not list((entry.path / "site-packages" / "mypkg" / "__pycache__").iterdir())
+    record = (entry.path / "site-packages" / "My.Pkg-2.0.dist-info" / "RECORD").read_text()
     assert "../bin/tool," in record and "mypkg/__init__.py,sha256=" in record
     assert not (entry.path / "bin" / "MyTool").exists()  # launchers are the manifest's job
 
 
 def test_read_entry_without_marker_is_none(tmp_path):
-    (tmp_path / "lib").mkdir()
+    (tmp_path / "site-packages").mkdir()
     assert read_entry(tmp_path) is None
 
 
@@ -442,24 +446,37 @@ def test_leftovers_of_a_killed_install_are_ignored_and_cleaned(server, root, tmp
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     leftover = root / "tmp" / f"{dead.pid}-0123456789abcdef"
-    (leftover / "lib").mkdir(parents=True)
-    (leftover / "lib" / "half.py").write_text("")
+    (leftover / "site-packages").mkdir(parents=True)
+    (leftover / "site-packages" / "half.py").write_text("")
     old = root / "tmp" / f"{os.getpid()}-old"
     old.mkdir()
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
     entry = install_one(server, root, selected("six", "1.16.0", artifact))
-    assert (entry.path / "lib" / "six.py").is_file()
+    assert (entry.path / "site-packages" / "six.py").is_file()
     assert not leftover.exists() and not old.exists()
+
+
+def test_an_entry_of_the_previous_store_format_is_reinstalled_quietly(server, root, tmp_path, capsys):
+    """Format 1 kept purelib in `lib/`; after an upgrade the next run reinstalls it in place."""
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    old = root / "store" / "six" / "1.16.0" / artifact.sha256[:16]
+    (old / "lib" / "six-1.16.0.dist-info").mkdir(parents=True)
+    (old / "lib" / "six-1.16.0.dist-info" / "RECORD").write_text("")
+    (old / "monotrail.json").write_text(json.dumps({"version": 1, "dist_info": "six-1.16.0.dist-info"}))
+    entry = install_one(server, root, selected("six", "1.16.0", artifact))
+    assert entry.path == old and entry.meta["version"] == 2
+    assert (old / "site-packages" / "six.py").is_file() and not (old / "lib").exists()
+    assert "damaged" not in capsys.readouterr().err
 
 
 def test_directory_without_marker_is_not_an_entry(server, root, tmp_path):
     artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
     broken = root / "store" / "six" / "1.16.0" / artifact.sha256[:16]
-    (broken / "lib").mkdir(parents=True)
+    (broken / "site-packages").mkdir(parents=True)
     entry = install_one(server, root, selected("six", "1.16.0", artifact))
     assert entry.path == broken and read_entry(broken) is not None
-    assert (broken / "lib" / "six.py").is_file()
+    assert (broken / "site-packages" / "six.py").is_file()
 
 
 # --- sources ------------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def test_pip_check_list_uninstall_and_python_m_work_on_the_result(monotrail: Mon
     listed = run_in(venv, "python", "-m", "pip", "list", "--format", "freeze").stdout.split()
     assert {"alpha==1.0", "beta==1.0"} <= set(listed)
 
-    store_file = next((monotrail.root / "store" / "alpha").glob("1.0/*/lib/alpha/__init__.py"))
+    store_file = next((monotrail.root / "store" / "alpha").glob("1.0/*/site-packages/alpha/__init__.py"))
     before = store_file.read_bytes()
     uninstalled = run_in(venv, "python", "-m", "pip", "uninstall", "-y", "alpha")
     assert uninstalled.returncode == 0, uninstalled.stderr
@@ -165,10 +165,10 @@ def test_files_are_hardlinked_and_own_files_written_fresh(monotrail: Monotrail, 
     assert monotrail.run("sync", "--venv", str(venv), "--lock", str(lock)).returncode == 0
     entry = next((monotrail.root / "store" / "alpha").glob("1.0/*"))
     lib = site_packages(venv)
-    assert os.stat(lib / "alpha/__init__.py").st_ino == os.stat(entry / "lib/alpha/__init__.py").st_ino
+    assert os.stat(lib / "alpha/__init__.py").st_ino == os.stat(entry / "site-packages/alpha/__init__.py").st_ino
     assert os.stat(venv / "share/alpha/readme.txt").st_ino == os.stat(entry / "data/share/alpha/readme.txt").st_ino
     for own in ("RECORD", "INSTALLER"):
-        assert os.stat(lib / "alpha-1.0.dist-info" / own).st_ino != os.stat(entry / "lib/alpha-1.0.dist-info" / own).st_ino
+        assert os.stat(lib / "alpha-1.0.dist-info" / own).st_ino != os.stat(entry / "site-packages/alpha-1.0.dist-info" / own).st_ino
     assert (entry / "bin/alpha-tool").read_bytes().startswith(b"#!python\n")  # the rewrite went to the venv only
     assert (venv / "bin/alpha-tool").read_bytes().startswith(f"#!{venv}/bin/python\n".encode())
 
@@ -181,7 +181,7 @@ def test_link_modes(monotrail: Monotrail, tmp_path, wheels, mode):
     installed = site_packages(venv) / "alpha/__init__.py"
     entry = next((monotrail.root / "store" / "alpha").glob("1.0/*"))
     assert installed.is_symlink() == (mode == "symlink")
-    assert os.stat(installed).st_ino == os.stat(entry / "lib/alpha/__init__.py").st_ino or mode == "copy"
+    assert os.stat(installed).st_ino == os.stat(entry / "site-packages/alpha/__init__.py").st_ino or mode == "copy"
     assert run_in(venv, "python", "-m", "alpha").returncode == 0
 
 
