@@ -108,24 +108,29 @@ import errno, os, sys
 
 _TOP = os.environ["TEST_READ_ONLY_DIR"].rstrip("/")
 _WRITES = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
-_CHANGES = {"os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.chmod", "os.utime", "os.link", "os.symlink"}
+# event -> the (path, dir_fd) positions it changes; shutil.rmtree works relative to a dir_fd
+_CHANGES = {"os.mkdir": [(0, 2)], "os.remove": [(0, 1)], "os.rmdir": [(0, 1)], "os.chmod": [(0, 2)],
+            "os.utime": [(0, 3)], "os.rename": [(0, 2), (1, 3)], "os.link": [(1, 3)], "os.symlink": [(1, 2)]}
 
 
-def _inside(path):
+def _inside(path, dir_fd):
     if isinstance(path, int):
         return False
-    path = os.path.abspath(os.fsdecode(path))
+    path = os.fsdecode(path)
+    if dir_fd not in (None, -1) and not os.path.isabs(path):
+        path = os.path.join(os.readlink("/proc/self/fd/%d" % dir_fd), path)
+    path = os.path.abspath(path)
     return path == _TOP or path.startswith(_TOP + "/")
 
 
 def _read_only(event, args):
     if event == "open":
-        changes = args[2] is not None and args[2] & _WRITES
+        changed = [(args[0], None)] if args[2] is not None and args[2] & _WRITES else []
     else:
-        changes = event in _CHANGES
-    paths = args[:2] if event in ("os.rename", "os.link", "os.symlink") else args[:1]
-    if changes and any(_inside(path) for path in paths):
-        raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(args[0]))
+        changed = [(args[at], args[fd]) for at, fd in _CHANGES.get(event, [])]
+    for path, dir_fd in changed:
+        if _inside(path, dir_fd):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fsdecode(path))
 
 
 sys.addaudithook(_read_only)
@@ -189,6 +194,20 @@ def test_front_door_serves_a_read_only_project_warm_until_its_pyproject_changes(
     (project / "pyproject.toml").write_text((project / "pyproject.toml").read_text().replace('"lib>=1"', '"lib<1.1"'))
     os.utime(project / "pyproject.toml", (1_900_000_000, 1_900_000_000))  # newer than the entry, whatever the clock
     assert run(age=False) == "lib 1.0" and not (project / "pylock.toml").exists()
+
+
+def test_a_read_only_project_is_installed_as_if_its_lock_were_beside_it(
+        monotrail: Monotrail, index, tmp_path: Path) -> None:
+    """The kept lock names its project: the project itself is installed editable (its metadata,
+    here), as from a pylock.toml beside it."""
+    from test_editable import tree_project
+
+    project = tree_project(tmp_path / "app", "demo-app")
+    version_of = "import importlib.metadata as m; print(m.version('demo-app'))"
+    args = ("+3.12", "run", "--index-url", f"{index.url}/simple", "python", "-c", version_of)
+    result = ok(monotrail.run(*args, cwd=project, env=read_only(tmp_path, project)))
+    assert result.stdout.strip() == "1.0" and "kept in the store" in result.stderr
+    assert not (project / "pylock.toml").exists()
 
 
 def test_lock_in_a_read_only_project_is_one_error(monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def read(path: Path) -> Lock:
     except PylockValidationError as e:
         where = f"{path}: {e.context}" if e.context else str(path)
         raise LockError(f"invalid pylock.toml: {e.message}", where=where) from e
-    base = path.parent
+    base = _base(path, data)
     packages = tuple(_package(package, base, f"{path}: packages[{i}]") for i, package in enumerate(pylock.packages))
     return Lock(
         path=path,
@@ -56,18 +56,28 @@ def read(path: Path) -> Lock:
         default_groups=tuple(pylock.default_groups or ()),
         environments=tuple(str(marker) for marker in pylock.environments or ()),
         project_dir=base if (base / "pyproject.toml").is_file() else None,
-        project=_project(path, packages),
+        project=_project(path, base, packages),
     )
 
 
-def _project(path: Path, packages: Tuple[LockedPackage, ...]) -> Optional[LockedPackage]:
-    """The project beside a `pylock.toml` that does not list it (monotrail's own locks, `uv export
-    --no-emit-project`), when its pyproject makes it a package. A script's lock (`tool.py.lock`)
-    is the script's alone."""
+def _base(path: Path, data: Mapping[str, Any]) -> Path:
+    """The directory the lock is for: its own, or the `[tool.monotrail] project` of a lock that
+    monotrail keeps in its store for a project it cannot write (`monotrail.lock_command`), whose
+    relative paths are then relative to that project as they would be beside it."""
+    tool = data.get("tool")
+    ours = tool.get("monotrail") if isinstance(tool, dict) else None
+    project = ours.get("project") if isinstance(ours, dict) else None
+    return Path(project) if isinstance(project, str) and Path(project).is_absolute() else path.parent
+
+
+def _project(path: Path, base: Path, packages: Tuple[LockedPackage, ...]) -> Optional[LockedPackage]:
+    """The project beside a `pylock.toml` (at `base`) that does not list it (monotrail's own locks,
+    `uv export --no-emit-project`), when its pyproject makes it a package. A script's lock
+    (`tool.py.lock`) is the script's alone."""
     from monotrail.lockfiles.project import editable_project
     from monotrail.lockfiles.tomlfile import read_pyproject
 
-    base = path.parent.resolve()
+    base = base.resolve()
     if path.name.endswith(".py.lock") or any(p.directory and Path(p.directory) == base for p in packages):
         return None
     return editable_project(base, read_pyproject(base))
