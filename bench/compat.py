@@ -43,7 +43,7 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -161,7 +161,10 @@ def base_env(**extra: str) -> Dict[str, str]:
     return env
 
 
-def run(command: Sequence[str], cwd: Path, env: Dict[str, str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+Command = Sequence[Any]  # str or Path items
+
+
+def run(command: Command, cwd: Path, env: Dict[str, str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(list(map(str, command)), cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
@@ -173,7 +176,7 @@ def _text(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else (value or "")
 
 
-def check(command: Sequence[str], cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:
+def check(command: Command, cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:
     completed = run(command, cwd, env)
     if completed.returncode != 0:
         tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
@@ -394,7 +397,7 @@ def pytest_run(command: List[str], project_args: Sequence[str], tree: Path, env:
     (junit.with_suffix(".log")).write_text(output)
     result.summary, result.counts = parse_summary(output)
     if not result.counts:
-        result.note = "no pytest summary: " + " | ".join(output.strip().splitlines()[-3:])[:300]
+        result.note = "no pytest summary: " + _tail(output)
     result.outcomes, result.messages = parse_junit(junit)
     return result
 
@@ -425,7 +428,10 @@ def parse_junit(path: Path) -> Tuple[Dict[str, str], Dict[str, str]]:
         for child in case:
             if child.tag in ("failure", "error", "skipped"):
                 outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
-                message = (child.get("message") or child.text or "").strip()
+                message = (child.get("message") or "").strip()
+                if message in ("", "collection failure"):  # the cause is the traceback's last `E ` line
+                    cause = [line[1:].strip() for line in (child.text or "").splitlines() if line.startswith("E ")]
+                    message = cause[-1] if cause else message or (child.text or "").strip()
                 break
         outcomes[name] = outcome
         if message:
@@ -433,9 +439,9 @@ def parse_junit(path: Path) -> Tuple[Dict[str, str], Dict[str, str]]:
     return outcomes, messages
 
 
-def run_project(ctx: Context, project: Project) -> Dict[str, object]:
+def run_project(ctx: Context, project: Project) -> Dict[str, Any]:
     log(f"{project.key}: {project.dist} {project.version} ({project.tool}, Python {project.python})")
-    row: Dict[str, object] = {"project": asdict(project)}
+    row: Dict[str, Any] = {"project": asdict(project)}
     try:
         locked = locked_tree(ctx, project)
         python = ctx.python(project.python)
@@ -466,7 +472,7 @@ def run_project(ctx: Context, project: Project) -> Dict[str, object]:
     setup_s = time.perf_counter() - started
     if prepared.returncode != 0:
         mt_run = TestRun(exit_code=prepared.returncode,
-                         note="monotrail setup failed: " + " | ".join((prepared.stdout + prepared.stderr).strip().splitlines()[-3:]))
+                         note="monotrail setup failed: " + _tail(prepared.stdout + prepared.stderr))
     else:
         mt_run = pytest_run(prefix, project.pytest_args, tree, ctx.env, base / "monotrail.xml", setup_s)
     log(f"  monotrail: {_describe(mt_run)}")
@@ -548,8 +554,10 @@ class Runner:
         return [*self.prefix, "python", *args]
 
 
-def _tail(text: str, lines: int = 4) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])[:400]
+def _tail(text: str, lines: int = 2) -> str:
+    """The last error line of a tool's output (else its last lines): what a user would read first."""
+    found = [line.strip() for line in text.strip().splitlines() if re.search(r"Error|error:|No module named", line)]
+    return " | ".join(found[-1:] or [line.strip() for line in text.strip().splitlines()[-lines:]])[:300]
 
 
 def check_command(command: Callable[[Runner], List[str]], expect: Callable[[Path, str], Optional[str]]):
@@ -784,9 +792,9 @@ def scenario_tree(ctx: Context, scenario: Scenario, python: str) -> Path:
     return tree
 
 
-def run_scenario(ctx: Context, scenario: Scenario, python_version: str = "3.12") -> Dict[str, object]:
+def run_scenario(ctx: Context, scenario: Scenario, python_version: str = "3.12") -> Dict[str, Any]:
     log(f"scenario {scenario.key}: {scenario.what}")
-    row: Dict[str, object] = {"scenario": scenario.key, "what": scenario.what}
+    row: Dict[str, Any] = {"scenario": scenario.key, "what": scenario.what}
     try:
         python = ctx.python(python_version)
         locked = scenario_tree(ctx, scenario, python)
@@ -820,27 +828,33 @@ def run_scenario(ctx: Context, scenario: Scenario, python_version: str = "3.12")
             ok, detail, setup_s = False, f"setup failed: {error}", time.perf_counter() - started
         row[mode] = {"ok": ok, "detail": detail, "setup_s": setup_s, "run_s": time.perf_counter() - started}
         log(f"  {mode:9s}: {'pass' if ok else 'FAIL'} ({row[mode]['run_s']:.1f} s) {detail}")
-    row["same"] = row["venv"]["ok"] == row["monotrail"]["ok"]  # type: ignore[index]
+    row["same"] = row["venv"]["ok"] == row["monotrail"]["ok"]
     return row
 
 
 # --- report ----------------------------------------------------------------------------------------
 
 
-def counts_text(side: Dict[str, object]) -> str:
+def counts_text(side: Dict[str, Any]) -> str:
     counts = side.get("counts") or {}
     if not counts:
-        return f"— ({side.get('note', '')[:120]})"
+        return f"— ({str(side.get('note', ''))[:200]})"
     text = f"{counts['passed']} / {counts['failed']} / {counts['errors']} / {counts['skipped']}"
     extra = ", ".join(f"{counts[k]} {k}" for k in ("xfailed", "xpassed") if counts.get(k))
     return text + (f" ({extra})" if extra else "")
+
+
+def times_text(side: Dict[str, Any]) -> str:
+    if not side.get("counts"):
+        return "—"
+    return f"{side['test_s']:.1f} s (setup {side['setup_s']:.1f} s)"
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(projects: List[Dict[str, object]], scenarios: List[Dict[str, object]], monotrail_commit: str) -> str:
+def markdown(projects: List[Dict[str, Any]], scenarios: List[Dict[str, Any]], monotrail_commit: str) -> str:
     lines = [
         f"Last run: {time.strftime('%Y-%m-%d')}, monotrail at `{monotrail_commit}`, "
         f"uv {UV_VERSION}, pip-tools {PIP_TOOLS_VERSION}, poetry {POETRY_VERSION}. "
@@ -852,42 +866,49 @@ def markdown(projects: List[Dict[str, object]], scenarios: List[Dict[str, object
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in projects:
-        project = row["project"]  # type: ignore[index]
+        project = row["project"]
         if "error" in row:
             lines.append(f"| {project['dist']} | {project['version']} | {project['shape']} | {project['tool']} | "
                          f"{project['python']} | — | lock failed: {_cell(str(row['error']))[:200]} | | | | no |")
             continue
-        venv, mt = row["venv"], row["monotrail"]  # type: ignore[index]
+        venv, mt = row["venv"], row["monotrail"]
         lines.append(
             f"| {project['dist']} | {project['version']} | {project['shape']} | {project['tool']} | {project['python']} "
-            f"| {row.get('venv_how', '—')} | {_cell(counts_text(venv))} | {venv['test_s']:.1f} s (setup {venv['setup_s']:.1f} s) "
-            f"| {_cell(counts_text(mt))} | {mt['test_s']:.1f} s (setup {mt['setup_s']:.1f} s) "
-            f"| {'yes' if row['same'] else '**no**'} |")
+            f"| {row.get('venv_how', '—')} | {_cell(counts_text(venv))} | {times_text(venv)} "
+            f"| {_cell(counts_text(mt))} | {times_text(mt)} | {'yes' if row['same'] else '**no**'} |")
     lines += ["", "### Scenarios", "", "| scenario | what | versions | venv | monotrail | same |", "|---|---|---|---|---|---|"]
     for row in scenarios:
         if "error" in row:
             lines.append(f"| {row['scenario']} | {row['what']} | | setup failed: {_cell(str(row['error']))[:200]} | | no |")
             continue
-        versions = ", ".join(f"{k} {v}" for k, v in row["versions"].items())  # type: ignore[union-attr]
+        versions = ", ".join(f"{k} {v}" for k, v in row["versions"].items())
         cells = []
         for mode in ("venv", "monotrail"):
-            side = row[mode]  # type: ignore[index]
+            side = row[mode]
             cells.append(f"{'pass' if side['ok'] else '**fail**'} ({side['run_s']:.1f} s): {_cell(side['detail'])[:300]}")
         lines.append(f"| {row['scenario']} | {row['what']} | {versions} | {cells[0]} | {cells[1]} "
                      f"| {'yes' if row['same'] else '**no**'} |")
     differing = [row for row in projects if row.get("differences")]
     if differing:
-        lines += ["", "### Tests whose outcome differs", ""]
+        lines += ["", "### Tests whose outcome differs", "",
+                  "Grouped by (venv outcome, monotrail outcome, first line of the message); `absent`: the test "
+                  "did not exist in that run (a parametrization or collection that differs).", ""]
         for row in differing:
-            diffs = row["differences"]  # type: ignore[index]
-            lines.append(f"- **{row['project']['key']}** ({len(diffs)} tests):")  # type: ignore[index]
-            for diff in diffs[:8]:
-                message = diff["monotrail_message"] or diff["venv_message"]
-                lines.append(f"  - `{diff['test']}`: venv {diff['venv']}, monotrail {diff['monotrail']}"
-                             + (f": `{_cell(message)[:200]}`" if message else ""))
-            if len(diffs) > 8:
-                lines.append(f"  - ... and {len(diffs) - 8} more")
+            diffs = row["differences"]
+            lines.append(f"- **{row['project']['key']}** ({len(diffs)} test ids):")
+            for (venv, mt, message), (count, example) in group_differences(diffs).items():
+                lines.append(f"  - {count} x venv {venv}, monotrail {mt}" + (f": `{_cell(message)[:160]}`" if message else "")
+                             + f" (e.g. `{_cell(example)[:100]}`)")
     return "\n".join(lines)
+
+
+def group_differences(diffs: List[Dict[str, str]]) -> Dict[Tuple[str, str, str], Tuple[int, str]]:
+    groups: Dict[Tuple[str, str, str], Tuple[int, str]] = {}
+    for diff in diffs:
+        key = (diff["venv"], diff["monotrail"], diff["monotrail_message"] or diff["venv_message"])
+        count, example = groups.get(key, (0, diff["test"]))
+        groups[key] = (count + 1, example)
+    return groups
 
 
 def write_doc(table: str) -> None:
@@ -913,6 +934,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="rewrite docs/compatibility.md (default: only on a full run)")
     parser.add_argument("--commit", default=None, help="the monotrail commit tested (default: this checkout's HEAD)")
     parser.add_argument("--no-scenarios", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the docs from the last results.json")
     args = parser.parse_args(argv)
 
     monotrail = args.monotrail or str(Path(sys.executable).parent / "monotrail")
@@ -925,17 +947,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     args.runs.mkdir(parents=True, exist_ok=True)
     ctx = Context(args.work.resolve(), args.runs.resolve(), monotrail)
+    if not args.report_only:  # environments are made anew by the monotrail under test; the store is kept
+        shutil.rmtree(ctx.root / "envs", ignore_errors=True)
 
-    projects = [run_project(ctx, p) for p in PROJECTS if not only or p.key in only]
-    scenarios = [] if args.no_scenarios else [run_scenario(ctx, s) for s in SCENARIOS if not only or s.key in only]
-    commit = args.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                           text=True).stdout.strip()
-    results = {"monotrail": monotrail, "commit": commit, "projects": projects, "scenarios": scenarios}
-    (ctx.work / "results.json").write_text(json.dumps(results, indent=1))
+    if args.report_only:
+        results = json.loads((ctx.work / "results.json").read_text())
+        projects, scenarios, commit = results["projects"], results["scenarios"], results["commit"]
+    else:
+        projects = [run_project(ctx, p) for p in PROJECTS if not only or p.key in only]
+        scenarios = [] if args.no_scenarios else [run_scenario(ctx, s) for s in SCENARIOS if not only or s.key in only]
+        commit = args.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                               text=True).stdout.strip()
+        results = {"monotrail": monotrail, "commit": commit, "work": str(ctx.work), "runs": str(ctx.runs),
+                   "projects": projects, "scenarios": scenarios}
+        (ctx.work / "results.json").write_text(json.dumps(results, indent=1))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.docs or (args.docs is None and not only):
-        write_doc(markdown(projects, scenarios, commit or "?"))
+        table = markdown(projects, scenarios, commit or "?")
+        for path, name in ((results.get("runs", ""), "$TMPDIR/monotrail-compat-runs"),
+                           (results.get("work", ""), "bench/.compat-work")):
+            table = table.replace(path, name) if path else table
+        write_doc(table)
         log(f"wrote {DOC}")
     same = sum(1 for row in projects + scenarios if row.get("same"))
     log(f"{same} of {len(projects) + len(scenarios)} identical in both modes")
