@@ -25,11 +25,6 @@ from conftest import REPO, base_env  # noqa: E402
 # about a minute on two cores.
 PROJECTS = ("more-itertools-py38", "markupsafe", "pluggy")
 SCENARIOS = ("flask-reload",)
-# Differences still open in issue 11, each with its cause (docs/compatibility.md); remove an entry
-# when its fix lands (non-strict, so the landing itself does not break CI).
-OPEN = {
-    "flask-reload": "console scripts in the environment's bin/ are sh wrappers; werkzeug runs [sys.executable, script]",
-}
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +63,7 @@ def test_project_suite_counts_match_its_venv(compat: Dict[str, dict], key: str) 
 
 @pytest.mark.network
 @pytest.mark.parametrize("key", SCENARIOS)
-def test_scenario_works_as_in_its_venv(compat: Dict[str, dict], key: str, request: pytest.FixtureRequest) -> None:
-    if key in OPEN:
-        request.applymarker(pytest.mark.xfail(reason=f"issue 11: {OPEN[key]}", strict=False))
+def test_scenario_works_as_in_its_venv(compat: Dict[str, dict], key: str) -> None:
     row = compat[key]
     assert "error" not in row, row["error"]
     assert row["venv"]["ok"], row["venv"]["detail"]
