@@ -55,7 +55,7 @@ def read(path: Path) -> Lock:
         path=path,
         format="poetry",
         packages=packages,
-        requires_python=constraint_to_pep440(requires_python, f"{path}: metadata.python-versions")
+        requires_python=python_specifier(requires_python, f"{path}: metadata.python-versions")
         if requires_python else None,
         index_urls=_sources(pyproject),
         project_dir=path.parent if pyproject is not None else None,
@@ -160,7 +160,7 @@ def _package(
         name=normalize(name),
         version=version,
         marker=_flat_marker(entry, where) if flat else None,
-        requires_python=constraint_to_pep440(python, f"{where}.python-versions") if python and python != "*" else None,
+        requires_python=python_specifier(python, f"{where}.python-versions") if python and python != "*" else None,
         wheels=wheels,
         sdist=sdist,
         index=url.rstrip("/") if kind == "legacy" and url else None,
@@ -424,6 +424,14 @@ def constraint_to_pep440(constraint: str, where: str) -> Optional[str]:
     from monotrail.poetry_constraint import to_pep440
 
     return _translated(to_pep440, constraint, where)
+
+
+def python_specifier(constraint: str, where: str) -> Optional[str]:
+    """A poetry Python constraint (`python-versions`) as PEP 440 on the full version, meaning what
+    poetry's markers and `poetry export` mean: `3.8` is any 3.8.x (`==3.8.*`), `<=3.8` is `<3.9`."""
+    from monotrail.poetry_constraint import python_to_pep440
+
+    return _translated(python_to_pep440, constraint, where)
 
 
 def python_marker(constraint: Optional[str], where: str) -> Optional[str]:
