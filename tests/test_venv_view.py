@@ -78,7 +78,9 @@ def front_door(tmp_path: Path) -> Path:
     directory.mkdir()
     shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
     launcher = directory / "monotrail-launcher"
-    launcher.write_text(f"#!{sys.executable}\nimport sys\nfrom monotrail.__main__ import main\nsys.exit(main())\n")
+    # As pip writes a console script: the guard matters, the store's spawned unpack workers import __main__.
+    launcher.write_text(f"#!{sys.executable}\nimport sys\nfrom monotrail.__main__ import main\n"
+                        "if __name__ == '__main__':\n    sys.exit(main())\n")
     for path in (directory / "monotrail", launcher):
         path.chmod(0o755)
     return directory
