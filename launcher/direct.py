@@ -311,6 +311,37 @@ def _ensure_commit(ref: DirectRef, root: Path, offline: bool) -> None:
         raise DirectReferenceError(f"git commit {ref.commit} does not exist in {_redact(ref.url)}")
 
 
+def direct_url(ref: DirectRef) -> str:
+    """PEP 610 direct_url.json (JSON text) of an install from `ref`, as pip and uv write it: a git
+    reference with the commit it was built from (and the revision asked for, when that was not the
+    commit), a source tree with `dir_info`, an archive with its hash; the URL without credentials."""
+    import json
+
+    data: dict = {"url": _without_credentials(ref.url)}
+    if ref.kind == "git":
+        vcs_info = {"vcs": "git", "commit_id": ref.commit}
+        if ref.revision and ref.revision != ref.commit:
+            vcs_info["requested_revision"] = ref.revision
+        data["vcs_info"] = vcs_info
+    elif ref.kind == "directory":
+        data["dir_info"] = {"editable": True} if ref.editable else {}
+    else:
+        data["archive_info"] = {"hashes": dict(ref.hashes)} if ref.hashes else {}
+        if "sha256" in dict(ref.hashes):
+            data["archive_info"]["hash"] = f"sha256={dict(ref.hashes)['sha256']}"
+    if ref.subdirectory:
+        data["subdirectory"] = ref.subdirectory
+    return json.dumps(data, sort_keys=True)
+
+
+def _without_credentials(url: str) -> str:
+    """PEP 610: no user or password in the URL, except ssh's conventional `git@`."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc or parts.netloc.split("@", 1)[0] == "git":
+        return url
+    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
 def wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 

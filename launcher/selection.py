@@ -46,6 +46,9 @@ class Selected:
     # A local project to install editable: its directory (the project itself, workspace members
     # and path dependencies marked editable). artifact, directory and build are None.
     editable: Optional[str] = None
+    # PEP 610 direct_url.json (JSON text) the store writes into the entry's dist-info, as pip and
+    # uv write it for a direct reference: set by `monotrail.editable` for an editable wheel.
+    direct_url: Optional[str] = None
 
 
 def select(

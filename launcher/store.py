@@ -223,7 +223,16 @@ def _present_entry(root: Path, selected: "Selected") -> Optional[StoreEntry]:
     sha256 = artifact.sha256
     if sha256 is None or (not artifact.filename and _sha256_count(artifact) > 1):
         return None  # several allowed hashes: which one is ours needs the tags and the index
-    return read_entry(entry_path(root, selected.name, selected.version, sha256))
+    return _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
+
+
+def _usable(entry: Optional[StoreEntry], selected: "Selected") -> Optional[StoreEntry]:
+    """`entry`, unless the selection wants a direct_url.json (PEP 610) the entry does not have
+    (an entry written before monotrail wrote them: unpacked again in place)."""
+    wanted = getattr(selected, "direct_url", None)
+    if entry is None or wanted is None or entry.meta.get("direct_url") == json.loads(wanted):
+        return entry
+    return None
 
 
 def _warn_if_damaged(root: Path, selected: "Selected") -> None:
@@ -303,7 +312,7 @@ def _lookup_download_unpack(
         sha256 = wheel.name[: -len(".whl")]
     with artifact_lock(root, sha256):
         crash_point("store-lock-held")
-        present = read_entry(entry_path(root, selected.name, selected.version, sha256))
+        present = _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
         if present is not None:
             return present  # another process finished it while we waited
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
@@ -345,11 +354,15 @@ def _build_source_into_store(selected: "Selected", index: "IndexClient", root: P
                          hint="this is a bug in the caller: pass the interpreter to ensure_installed")
     ref = direct.from_locked(selected.build, None) if not str(selected.build).startswith("file:") else \
         direct.parse(str(selected.build))
+    if ref is None:
+        raise StoreError(f"{selected.name}: no source to build", hint="this is a bug in lock selection; please report it")
+    if ref.kind == "git" and ref.commit is None:  # direct_url.json names the commit
+        ref = direct.resolve_git(ref, root, offline=index.sources.offline)
     wheel = direct.built_wheel(ref, selected.name, interpreter, index.sources, root, building)
     sha256 = file_sha256(wheel)
-    built = replace(selected, version=direct.wheel_version(wheel))
+    built = replace(selected, version=direct.wheel_version(wheel), direct_url=direct.direct_url(ref))
     with artifact_lock(root, sha256):
-        present = read_entry(entry_path(root, built.name, built.version, sha256))
+        present = _usable(read_entry(entry_path(root, built.name, built.version, sha256)), built)
         if present is not None:
             return present
         staging = _new_temp_dir(root)
@@ -394,8 +407,12 @@ def _unpack_into_store(selected: "Selected", filename: str, wheel: Path, root: P
         temp = _new_temp_dir(root)
         crash_point("store-temp-created")
         meta = {"version": MARKER_FORMAT, "name": normalize_name(selected.name), "version_": selected.version}
-        meta.update(_unpackers.unpack(wheel, filename, temp, (selected.name, selected.version)))
+        direct_url = getattr(selected, "direct_url", None)
+        added = {"direct_url.json": direct_url.encode("utf-8")} if direct_url else {}
+        meta.update(_unpackers.unpack(wheel, filename, temp, (selected.name, selected.version), added))
         meta["sha256"] = sha256
+        if direct_url:
+            meta["direct_url"] = json.loads(direct_url)
         crash_point("store-before-marker")
         _write_json(temp / MARKER, meta)
         crash_point("store-marker-written")
@@ -420,13 +437,14 @@ class _Unpackers:
         self._lock = threading.Lock()
         self._pool = None
 
-    def unpack(self, wheel: Path, filename: str, target: Path, expected: Tuple[str, str]) -> Dict[str, object]:
+    def unpack(self, wheel: Path, filename: str, target: Path, expected: Tuple[str, str],
+               metadata: Dict[str, bytes]) -> Dict[str, object]:
         from monotrail import wheel as wheels
 
         cores = os.cpu_count() or 1
         if cores < 2 or wheel.stat().st_size < _process_unpack_min_bytes():
-            return wheels.unpack(wheel, filename, target, expected)
-        return self._processes(cores).submit(wheels.unpack, wheel, filename, target, expected).result()
+            return wheels.unpack(wheel, filename, target, expected, metadata)
+        return self._processes(cores).submit(wheels.unpack, wheel, filename, target, expected, metadata).result()
 
     def _processes(self, cores: int):
         with self._lock:

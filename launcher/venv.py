@@ -332,10 +332,14 @@ def plan_entry(
     venv: Venv, entry: StoreEntry, *, requested: bool = True, direct_url: Optional[Mapping[str, object]] = None
 ) -> Plan:
     """The files of `entry` placed per the venv's scheme, plus the metadata and scripts we write.
+    `direct_url`: PEP 610 direct_url.json; by default the one the store wrote for the entry (a git
+    or source-tree build, an editable project), if any.
 
     Raises WheelError when a file would land outside the venv or on the venv's own files.
     """
     meta = entry.meta
+    if direct_url is None and isinstance(meta.get("direct_url"), dict):
+        direct_url = meta["direct_url"]
     entry_dir = str(entry.path)
     dist_info_name = str(meta["dist_info"])
     store_dist_info = entry.lib / dist_info_name

@@ -65,14 +65,16 @@ BOMB_MIN_BYTES = 64 << 20
 BOMB_RATIO = 200
 
 
-def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tuple[str, str]] = None) -> Dict[str, object]:
+def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tuple[str, str]] = None,
+           metadata: Optional[Dict[str, bytes]] = None) -> Dict[str, object]:
     """Unpack `wheel_path` (whose real name is `filename`) into `target`; return marker fields.
 
     `target` must be an empty directory private to the caller (a temp dir renamed into the
     store afterwards). `expected`: the (name, version) selected from the lock, which METADATA
-    must state (an empty version: the lock does not say). The returned dict holds `wheel`,
-    `top_level`, `dist_info`, `pth`, `entry_points` and `data_scripts`; the store adds name,
-    version and sha256.
+    must state (an empty version: the lock does not say). `metadata`: files the installer adds
+    to the dist-info (PEP 610 `direct_url.json`), listed in RECORD as installer lists INSTALLER.
+    The returned dict holds `wheel`, `top_level`, `dist_info`, `pth`, `entry_points` and
+    `data_scripts`; the store adds name, version and sha256.
     """
     try:
         with zipfile.ZipFile(wheel_path) as archive:
@@ -84,7 +86,9 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tup
                 _check_metadata(source, filename, expected)
             _validate_record(source, filename)
             entry_points = _read_optional(source, "entry_points.txt")
-            _install(source, target, filename)
+            # A wheel that ships one of these keeps its own (no two writes of one path).
+            added = {name: data for name, data in (metadata or {}).items() if name not in source.dist_info_filenames}
+            _install(source, target, filename, added)
             dist_info = source.dist_info_dir
     except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, NotImplementedError) as exc:
         raise WheelError(f"not a valid zip archive: {exc}", where=filename, hint=_REDOWNLOAD) from None
@@ -207,9 +211,9 @@ def _read_optional(source: _VerifiedWheel, name: str) -> Optional[str]:
     return source.read_dist_info(name)
 
 
-def _install(source: _VerifiedWheel, target: Path, filename: str) -> None:
+def _install(source: _VerifiedWheel, target: Path, filename: str, metadata: Dict[str, bytes]) -> None:
     try:
-        install(source, _StoreDestination(target, source), {"INSTALLER": b"monotrail\n"})
+        install(source, _StoreDestination(target, source), {"INSTALLER": b"monotrail\n", **metadata})
     except (InstallerError, ValueError, KeyError) as exc:
         raise WheelError(f"cannot install: {exc}", where=filename, hint=_REDOWNLOAD) from None
 
@@ -318,7 +322,8 @@ class _StoreDestination(WheelDestination):
         return RecordEntry(self._relative_to_lib(scheme, str(path)), self._hash_of(scheme, str(path), destination), size)
 
     def _hash_of(self, scheme: str, path: str, destination: str):  # -> Optional[Hash]
-        """The member's verified RECORD hash; files installer adds itself (INSTALLER) are hashed."""
+        """The member's verified RECORD hash; files installer adds itself (INSTALLER, direct_url.json)
+        are hashed."""
         source_record = self.source.current
         if source_record is not None and (
             source_record.path == path or source_record.path.endswith(f".data/{scheme}/{path}")

@@ -8,6 +8,7 @@ requirements), so no backend has to come from an index.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,26 @@ def test_requirements_source_tree_is_built_and_rebuilt_when_it_changes(monotrail
     ok(monotrail.run("store", "gc", "--older-than", "0s"))
     assert ok(monotrail.run("+3.12", "run", "main.py", cwd=project)).stdout.strip() == "second False"
     assert len(list((monotrail.root / "built").glob("tree-*"))) == 2
+
+
+def test_git_and_source_tree_installs_say_where_they_come_from(monotrail: Monotrail, tmp_path: Path, repo) -> None:
+    """PEP 610 direct_url.json, as pip and uv write it: the repository and the commit built (with
+    the revision asked for), the source tree's URL; in the store entry a run uses and in a synced venv."""
+    project = tmp_path / "project"
+    source_tree(project / "libs" / "local-lib", "local-lib", "0.3", "WHO = 'first'\n")
+    write(project / "requirements.txt", f"gitpkg @ {repo['url']}@v1\nlocal-lib @ ./libs/local-lib\n")
+    code = ("import importlib.metadata as m, json\n"
+            "print(json.dumps([json.loads(m.distribution(n).read_text('direct_url.json')) for n in ('gitpkg', 'local-lib')]))")
+    git_url = {"url": repo["bare"].as_uri(), "vcs_info": {"vcs": "git", "commit_id": repo["v1"], "requested_revision": "v1"}}
+    tree_url = {"url": (project / "libs" / "local-lib").as_uri(), "dir_info": {}}
+    shown = ok(monotrail.run("+3.12", "run", "-c", code, cwd=project)).stdout
+    assert json.loads(shown) == [git_url, tree_url]
+    verified = monotrail.run("store", "verify")  # the file is in each entry's RECORD
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    ok(monotrail.run("sync", "--venv", ".venv", "-p", "3.12", cwd=project))
+    synced = subprocess.run([str(project / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert json.loads(synced.stdout) == [git_url, tree_url], synced.stderr
 
 
 def test_requirements_missing_git_ref_is_one_error(monotrail: Monotrail, tmp_path: Path, repo) -> None:
