@@ -15,27 +15,47 @@ reads them in place, except what the backend compiles (C extensions, Rust): list
 `cache-keys` to rebuild when they change, as with uv. The same files, with their mtime and size,
 are recorded in the environment (`monotrail.envs`), so the warm path notices an edit with one
 stat per file and never hashes or builds anything.
+
+An editable build may leave files in the project tree that the install needs: setuptools compiles
+extensions there (`build_ext --inplace`), setuptools-scm writes its version file there. The
+cached wheel does not bring them back when the tree is made again at the same path (a fresh
+clone, `git clean -xdf`) or when they are deleted: the build inputs, hence the key, are the same.
+So the tree is listed before and after the build, and what the build created or changed is kept
+beside the wheel (`products`); a cache hit whose products are not all there is built again, and
+the environment lists them (`=+` lines, `?` in the front door's entry) so that both warm paths
+notice a deleted one with one stat.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from monotrail.envs import input_state
+from monotrail.envs import PRODUCT, input_state
 from monotrail.lock import Artifact
 from monotrail.log import debug, info
 from monotrail.sdist_build import BuildError
 
 INPUTS = ("pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in", "src")
 POETRY_BACKEND = ("poetry.core.masonry.api", ["poetry-core>=1.0.8"])  # the first with build_editable
+PRODUCTS = "products"  # beside the cached wheel: what the build left in the tree, a relative path a line
+# A build's products checked for (one stat each on the warm path): compiled extensions and Python
+# files first, as they decide what imports. A tree made again or cleaned misses all of them.
+MAX_PRODUCTS = 32
+_EXTENSIONS = (".so", ".pyd", ".dylib", ".dll")
+# Not listed around a build: version control, bytecode and tool caches (and any venv, by its pyvenv.cfg).
+_NOT_LISTED = frozenset({".git", ".hg", ".svn", ".bzr", "__pycache__", "node_modules", ".tox", ".nox",
+                         ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 
 def resolve_editables(selected: Sequence, interpreter, sources, root: Path, building: Tuple[str, ...] = (),
                       quiet: bool = False) -> Tuple[List, List[Tuple[str, str]]]:
     """`selected` with each editable project replaced by a selection of its editable wheel (built,
-    or found in the cache), and the (path, state) of every input file, for the warm path."""
+    or found in the cache), and the (path, state) of every input file and build product
+    (state `PRODUCT`), for the warm path."""
     from dataclasses import replace
 
     out, watched = [], []
@@ -45,12 +65,19 @@ def resolve_editables(selected: Sequence, interpreter, sources, root: Path, buil
             continue
         directory = Path(item.editable)
         inputs = watched_inputs(directory)  # stat first: an edit after this is seen on the next run
-        wheel = editable_wheel(directory, item.name, inputs, interpreter, sources, root, building, quiet)
+        wheel, products = editable_wheel(directory, item.name, inputs, interpreter, sources, root, building, quiet)
         name, version = wheel.name.split("-")[:2]
         artifact = Artifact(filename=wheel.name, path=str(wheel), hashes=(("sha256", _file_sha256(wheel)),))
-        out.append(replace(item, name=_normalize(name), version=version, artifact=artifact, editable=None))
-        watched += inputs
+        out.append(replace(item, name=_normalize(name), version=version, artifact=artifact, editable=None,
+                           direct_url=direct_url(directory)))
+        watched += inputs + [(str(path), PRODUCT) for path in products]
     return out, watched
+
+
+def direct_url(directory: Path) -> str:
+    """PEP 610 `direct_url.json` of an editable install, as pip and uv write it: tools read it to
+    tell an editable project (pytest rewrites the asserts of an editable plugin only with it)."""
+    return json.dumps({"url": directory.absolute().as_uri(), "dir_info": {"editable": True}}, sort_keys=True)
 
 
 def watched_inputs(directory: Path) -> List[Tuple[str, str]]:
@@ -94,9 +121,12 @@ def editable_key(directory: Path, inputs: Sequence[Tuple[str, str]]) -> str:
 
 
 def editable_wheel(directory: Path, name: str, inputs: Sequence[Tuple[str, str]], interpreter, sources, root: Path,
-                   building: Tuple[str, ...] = (), quiet: bool = False) -> Path:
-    """The editable wheel of the project at `directory` for `interpreter`: cached, else built in
-    place by its backend (one build at a time per project and inputs)."""
+                   building: Tuple[str, ...] = (), quiet: bool = False) -> Tuple[Path, List[Path]]:
+    """The editable wheel of the project at `directory` for `interpreter`, and the files its build
+    left in the tree: cached while those are all there, else built in place by its backend (one
+    build at a time per project and inputs)."""
+    import time
+
     from monotrail.sdist_build import _cached_or_built, _interpreter_key
     from monotrail.store import artifact_lock
 
@@ -105,31 +135,76 @@ def editable_wheel(directory: Path, name: str, inputs: Sequence[Tuple[str, str]]
                          hint="check the path the lock gives for it")
     key = "editable-" + editable_key(directory, inputs)
     cache = root / "built" / key / _interpreter_key(interpreter)
-    found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
-    if found:
-        return found[0]
+    found = _cached(cache, directory)
+    if found is not None:
+        return found
     with artifact_lock(root, key):
+        found = _cached(cache, directory)
+        if found is not None:
+            return found
+        if cache.is_dir():
+            debug(f"editable: {cache} is stale: a file its build left in {directory} is gone; building again")
+            _discard(cache, root)
+        started = time.perf_counter()
 
         def build(cache: Path, work: Path) -> Path:
-            if not quiet:
-                info(f"monotrail: building {name} ({directory}) editable")
-            return _build_in_place(directory, name, interpreter, sources, root, cache, work, building)
+            return _build_in_place(directory, name, interpreter, sources, root, cache, work, building, quiet)
 
-        return _cached_or_built(cache, name, root, build, building)
+        try:
+            wheel = _cached_or_built(cache, name, root, build, building)
+        finally:
+            if not quiet:
+                _progress("")
+        if not quiet:
+            info(f"monotrail: built {name} @ {directory.absolute().as_uri()} in {time.perf_counter() - started:.1f} s")
+        return wheel, _read_products(cache, directory)
+
+
+def _cached(cache: Path, directory: Path) -> Optional[Tuple[Path, List[Path]]]:
+    """The cached wheel and the build's products, if the cache has a wheel and every product is there."""
+    found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
+    if not found or not (cache / PRODUCTS).is_file():  # none: cached before products were recorded
+        return None
+    products = _read_products(cache, directory)
+    if not all(path.is_file() for path in products):
+        return None
+    return found[0], products
+
+
+def _read_products(cache: Path, directory: Path) -> List[Path]:
+    try:
+        lines = (cache / PRODUCTS).read_text("utf-8").splitlines()
+    except OSError:
+        return []
+    return [directory / line for line in lines if line]
+
+
+def _discard(cache: Path, root: Path) -> None:
+    """Move a stale cache entry out of the way (we hold its lock), then delete it."""
+    import shutil
+
+    from monotrail.store import _new_temp_dir
+
+    aside = _new_temp_dir(root, create=False)
+    os.rename(cache, aside)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path, cache: Path, work: Path,
-                    building: Tuple[str, ...]) -> Path:
+                    building: Tuple[str, ...], quiet: bool = False) -> Path:
     """Run `build_editable` of the project's backend in the project's directory (extensions are
-    compiled there, as `pip install -e` compiles them) and move the wheel into `cache`."""
-    import os
+    compiled there, as `pip install -e` compiles them) and move the wheel into `cache`, with the
+    list of what the build created or changed in the tree."""
     import shutil
 
     from monotrail.sdist_build import _build_env, _caller
 
+    if not quiet:
+        _progress(f"monotrail: building {name} @ {directory.absolute().as_uri()}")
     backend, backend_path, requires = _build_system(directory, name)
     chain = (*building, name)
     python = _build_env(requires, interpreter, sources, root, name, chain)
+    before = _tree_listing(directory)
     caller = _caller(directory, backend, backend_path, python)
     extra = [r for r in _hook(caller.get_requires_for_build_editable, name, directory, backend, root) if r not in requires]
     if extra:
@@ -137,13 +212,50 @@ def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path
     out = work / "out"
     out.mkdir()
     wheel = _hook(lambda: caller.build_editable(str(out)), name, directory, backend, root)
-    debug(f"editable: {backend} built {wheel} for {directory}")
+    products = build_products(before, _tree_listing(directory))
+    debug(f"editable: {backend} built {wheel} for {directory}; it left {len(products)} files in the tree to check")
     staged = work / "cache"
     staged.mkdir()
     shutil.move(str(out / wheel), staged / wheel)
+    (staged / PRODUCTS).write_text("".join(f"{os.path.relpath(path, directory)}\n" for path in products), "utf-8")
     cache.parent.mkdir(parents=True, exist_ok=True)
     os.rename(staged, cache)  # we hold the project's lock: nobody else renames into it
     return cache / wheel
+
+
+def _tree_listing(directory: Path) -> Dict[str, Tuple[int, int]]:
+    """Each file of the project tree with its (mtime, size); links are not followed."""
+    listing: Dict[str, Tuple[int, int]] = {}
+    for top, directories, files in os.walk(directory):
+        directories[:] = [name for name in directories
+                          if name not in _NOT_LISTED and not os.path.isfile(os.path.join(top, name, "pyvenv.cfg"))]
+        for name in files:
+            path = os.path.join(top, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            listing[path] = (info.st_mtime_ns, info.st_size)
+    return listing
+
+
+def build_products(before: Dict[str, Tuple[int, int]], after: Dict[str, Tuple[int, int]]) -> List[str]:
+    """The files a build created or changed that the install needs: compiled extensions and
+    Python files when there are any, else whatever else it left outside its metadata scratch
+    (`*.egg-info`), at most MAX_PRODUCTS."""
+    changed = [path for path, state in after.items()
+               if before.get(path) != state and not any(part.endswith(".egg-info") for part in Path(path).parts)]
+    code = [path for path in changed if path.endswith(_EXTENSIONS + (".py",))]
+    return sorted(code or changed, key=lambda path: (not path.endswith(_EXTENSIONS), path))[:MAX_PRODUCTS]
+
+
+def _progress(line: str) -> None:
+    """A line that stays only while a build runs, on a terminal (as uv's `Building ...` spinner)."""
+    import sys
+
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r\033[K{line}")
+        sys.stderr.flush()
 
 
 def _build_system(directory: Path, name: str) -> Tuple[str, Optional[List[str]], List[str]]:

@@ -27,8 +27,11 @@ import stat
 from monotrail import __version__
 
 # The environment directory's shape: 2 = a venv whose .pth hook reads the manifest (1 was sh
-# shims in bin/ that started a bootstrap script with `python -S`).
-ENV_FORMAT = "2"
+# shims in bin/ that started a bootstrap script with `python -S`); 3 = `launch` lists the files
+# editable builds left in project trees, and editable dist-infos have direct_url.json.
+ENV_FORMAT = "3"
+# The state of an editable build's product in `launch` (`=+\tPATH`): a file that must exist.
+PRODUCT = "+"
 
 
 def _sha256():
@@ -103,8 +106,9 @@ class Launch:
 def read_launch(env_dir: str, check_inputs: bool = True) -> Launch | None:
     """The environment if it exists and still fits: its python unchanged, the hook present,
     each store entry's RECORD in place (one stat each: an entry deleted by hand sends the run
-    to the cold path, which reinstalls it, instead of to an ImportError), and each input of an
-    editable build (`=STATE\tPATH` lines) as it was when the wheel was built."""
+    to the cold path, which reinstalls it, instead of to an ImportError), each input of an
+    editable build (`=STATE\tPATH` lines) as it was when the wheel was built, and each file the
+    build left in the project tree (`=+\tPATH`) still there (monotrail.editable)."""
     try:
         with open(os.path.join(env_dir, "launch"), encoding="utf-8") as file:
             python, python_mtime, bootstrap, *lines = file.read().splitlines()
@@ -114,7 +118,7 @@ def read_launch(env_dir: str, check_inputs: bool = True) -> Launch | None:
         for line in lines:
             if line.startswith("="):
                 state, _, path = line[1:].partition("\t")
-                if check_inputs and input_state(path) != state:
+                if check_inputs and (not os.path.isfile(path) if state == PRODUCT else input_state(path) != state):
                     return None
                 inputs.append((path, state))
             elif not os.path.isfile(line):
@@ -252,8 +256,10 @@ def write_warm_entry(
     if newest > time.time() - 2:
         return
     entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
-    # `?PATH` lines: files that must exist (each store entry's RECORD), checked with `[ -f ]`.
-    checks = ["?" + sentinel for sentinel in launch.sentinels]
+    # `?PATH` lines: files that must exist (each store entry's RECORD, each editable build's
+    # product), checked with `[ -f ]`.
+    products = [path for path, state in launch.inputs if state == PRODUCT and "\n" not in path]
+    checks = ["?" + sentinel for sentinel in [*launch.sentinels, *products]]
     text = "\n".join([launch.env_dir, launch.python, launch.bootstrap, *watched, *checks]) + "\n"
     try:
         with open(entry, encoding="utf-8") as file:
@@ -299,7 +305,8 @@ def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: 
     lock_dir = os.path.dirname(lock_path)
     files = [lock_path, os.path.join(lock_dir, "pyproject.toml"), python]
     for path, state in inputs:
-        files.append(os.path.dirname(path) if state in ("-", "dir") else path)
+        if state != PRODUCT:  # a product must exist, whatever its mtime: a `?` check (write_warm_entry)
+            files.append(os.path.dirname(path) if state in ("-", "dir") else path)
     files = list(dict.fromkeys(files))
     top = lock_dir
     if not python_from_cli:

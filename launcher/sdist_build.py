@@ -181,7 +181,25 @@ def _build_env(requires: Sequence[str], interpreter, sources, root: Path, filena
 def _caller(source: Path, backend: str, backend_path, python: str):
     from pyproject_hooks import BuildBackendHookCaller
 
+    _quiet_backend_warnings()
     return BuildBackendHookCaller(str(source), backend, backend_path, runner=_runner, python_executable=python)
+
+
+def _quiet_backend_warnings() -> None:
+    """pyproject-hooks (1.1+) raises the warnings a backend emitted again in the caller, as
+    `BuildBackendWarning`s: setuptools' deprecation banners, dozens of lines per build. A build
+    that succeeds says nothing of its backend's output, as with uv (MONOTRAIL_LOG=debug shows it);
+    a failed one keeps the output in its log. One process-wide filter: builds run in threads,
+    where `warnings.catch_warnings` is not safe."""
+    import warnings
+
+    import pyproject_hooks
+
+    from monotrail.log import DEBUG
+
+    category = getattr(pyproject_hooks, "BuildBackendWarning", None)  # absent before pyproject-hooks 1.1
+    if category is not None and not DEBUG:
+        warnings.filterwarnings("ignore", category=category)
 
 
 def _runner(cmd, cwd=None, extra_environ=None) -> None:
@@ -196,6 +214,10 @@ def _runner(cmd, cwd=None, extra_environ=None) -> None:
                             stderr=subprocess.STDOUT)
     if result.returncode != 0:
         raise _BackendFailed(result.stdout.decode("utf-8", "replace"))
+    if result.stdout.strip():
+        from monotrail.log import debug
+
+        debug(f"build backend output ({cwd}):\n{result.stdout.decode('utf-8', 'replace').rstrip()}")
 
 
 class _BackendFailed(Exception):

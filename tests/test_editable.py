@@ -8,6 +8,7 @@ local index; other projects carry an in-tree backend (`backend-path = ["."]`, no
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -104,12 +105,22 @@ TREE_BACKEND = '''
 import base64, hashlib, os, zipfile
 
 NAME, VERSION, SCRIPTS, FAIL = {name!r}, {version!r}, {scripts!r}, {fail!r}
+GENERATE, NOISE = {generate!r}, {noise!r}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
     if FAIL:
         print("compiling speedups.c")
         raise RuntimeError("the compiler exploded")
+    if NOISE:  # what setuptools prints: progress on stdout, deprecation banners as warnings
+        import sys, warnings
+        print("running build_editable\\n" * 20)
+        sys.stderr.write("!!\\n" * 20)
+        for banner in range(3):
+            warnings.warn(f"********** this option is deprecated ({{banner}}) **********\\n" * 5)
+    if GENERATE:  # a file the build leaves in the tree, as setuptools-scm's version file or build_ext --inplace
+        with open(os.path.join(HERE, GENERATE), "w") as file:
+            file.write("VALUE = 'generated'\\n")
     dist = NAME.replace("-", "_")
     info = f"{{dist}}-{{VERSION}}.dist-info"
     files = {{
@@ -130,7 +141,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def tree_project(directory: Path, name: str, version: str = "1.0", code: str = "", scripts: Dict[str, str] = {},
-                 fail: bool = False) -> Path:
+                 fail: bool = False, generate: str = "", noise: bool = False) -> Path:
     """A flat project whose in-tree backend makes `<name>.py` importable from the directory."""
     write(directory / "pyproject.toml", f"""
         [build-system]
@@ -143,7 +154,8 @@ def tree_project(directory: Path, name: str, version: str = "1.0", code: str = "
         version = "{version}"
         """)
     (directory / "editable_backend.py").write_text(
-        TREE_BACKEND.format(name=name, version=version, scripts=dict(scripts), fail=fail))
+        TREE_BACKEND.format(name=name, version=version, scripts=dict(scripts), fail=fail, generate=generate,
+                            noise=noise))
     (directory / f"{name.replace('-', '_')}.py").write_text(code or f"NAME = {name!r}\n")
     return directory
 
@@ -189,14 +201,20 @@ def test_editing_the_build_inputs_rebuilds_and_nothing_else_does(monotrail: Mono
     assert run("-c", VERSION_OF, "app").stdout.strip() == "0.2.0"
 
 
-def test_front_door_notices_an_edited_setup_cfg(monotrail: Monotrail, tmp_path: Path,
-                                                 setuptools_index: Dict[str, str]) -> None:
-    bin_dir = tmp_path / "bin"
+def front_door(directory: Path) -> Path:
+    """A bin/ with the sh front door and a launcher running this checkout's monotrail."""
+    bin_dir = directory / "bin"
     bin_dir.mkdir()
     shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
     (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
     for name in ("monotrail", "monotrail-launcher"):
         (bin_dir / name).chmod(0o755)
+    return bin_dir
+
+
+def test_front_door_notices_an_edited_setup_cfg(monotrail: Monotrail, tmp_path: Path,
+                                                 setuptools_index: Dict[str, str]) -> None:
+    bin_dir = front_door(tmp_path)
     project = setuptools_project(tmp_path / "app")
     # metadata from setup.cfg: the environment's key (lock + pyproject.toml) does not see it
     write(project / "pyproject.toml", '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n')
@@ -273,6 +291,43 @@ def test_c_extension_of_the_project_is_built(monotrail: Monotrail, tmp_path: Pat
     result = ok(monotrail.run("+3.12", "run", "-c", "from app import _speedups; print(_speedups.answer())",
                               cwd=project, env=setuptools_index, timeout=300))
     assert result.stdout.strip() == "42"
+
+
+@pytest.mark.slow
+def test_c_extension_comes_back_when_deleted_or_the_tree_is_made_again(monotrail: Monotrail, tmp_path: Path,
+                                                                       setuptools_index: Dict[str, str]) -> None:
+    """setuptools' build_editable compiles into the source tree (`build_ext --inplace`); the cached
+    editable wheel only points there. A deleted extension, `git clean -xdf` or a fresh clone at the
+    same path (same build inputs, same cache key) must not leave the project without it."""
+    if shutil.which("cc") is None:
+        pytest.skip("SKIPPED LOUDLY: no C compiler (cc) to build the project's extension")
+    pristine = setuptools_project(tmp_path / "pristine")
+    write(pristine / "setup.py", """
+        from setuptools import Extension, setup
+
+        setup(ext_modules=[Extension("app._speedups", ["src/app/_speedups.c"])])
+        """)
+    write(pristine / "src" / "app" / "_speedups.c", """
+        #include <Python.h>
+
+        static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_speedups", NULL, -1, NULL};
+        PyMODINIT_FUNC PyInit__speedups(void) { return PyModule_Create(&module); }
+        """)
+    uv_lock(pristine)
+    project = tmp_path / "app"
+    shutil.copytree(pristine, project)
+    code = "import app._speedups as s; print(s.__file__.startswith(sys.argv[1]))"
+    run = lambda: ok(monotrail.run("+3.12", "run", "python", "-c", "import sys\n" + code, str(project / "src"),  # noqa: E731
+                                   cwd=project, env=setuptools_index, timeout=300)).stdout.strip()
+    assert run() == "True"
+    assert run() == "True"
+    (built,) = (project / "src" / "app").glob("_speedups*.so")
+    built.unlink()
+    assert run() == "True"
+    shutil.rmtree(project)  # a fresh copy, as a new clone or `git clean -xdf` leaves it
+    shutil.copytree(pristine, project)
+    assert run() == "True"
+    assert len(list((monotrail.root / "built").glob("editable-*"))) == 1
 
 
 def test_project_without_build_system_in_a_pylock_is_not_installed(monotrail: Monotrail, tmp_path: Path) -> None:
@@ -369,6 +424,78 @@ def test_requirements_editable_line(monotrail: Monotrail, tmp_path: Path) -> Non
     project = tmp_path / "work"
     write(project / "requirements.txt", "-e ../lib\n")
     assert ok(monotrail.run("+3.12", "run", "lib-tool", cwd=project)).stdout.strip() == "lib tool"
+
+
+def test_a_file_the_build_left_in_the_tree_is_built_again_when_it_is_gone(monotrail: Monotrail,
+                                                                         tmp_path: Path) -> None:
+    """What a backend writes into the project (setuptools' in-place extensions, setuptools-scm's
+    version file) is part of the install: when it is gone (deleted, `git clean -xdf`, a fresh clone
+    at the same path: the same build inputs, the same cached wheel), the project is built again.
+    Both warm paths notice a deleted file with one stat: the launcher's and the sh front door's."""
+    bin_dir = front_door(tmp_path)
+    project = tree_project(tmp_path / "app", "app", generate="app_generated.py")
+    uv_lock(project, version="1.0")
+    write(project / ".python-version", "3.12\n")
+    env = base_env(monotrail.root)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    code = "import app_generated; print(app_generated.VALUE)"
+
+    def front(*args: str) -> str:
+        result = ok(subprocess.run(["monotrail", "run", *args], cwd=project, env=env, capture_output=True,
+                                   text=True, stdin=subprocess.DEVNULL, timeout=120))
+        for path in [project, *project.rglob("*")]:  # older than 2 s: the warm entry gets written
+            os.utime(path, (1_600_000_000, 1_600_000_000))
+        return result.stdout.strip()
+
+    assert front("python", "-c", code) == "generated"
+    assert front("python", "-c", code) == "generated"
+    (entry,) = (monotrail.root / "warm").rglob("run")
+    assert f"?{project / 'app_generated.py'}" in entry.read_text().splitlines()
+    (project / "app_generated.py").unlink()  # the sh front door's warm path
+    assert front("python", "-c", code) == "generated"
+    (project / "app_generated.py").unlink()  # the Python launcher's warm path
+    assert ok(monotrail.run("+3.12", "run", "-c", code, cwd=project)).stdout.strip() == "generated"
+    shutil.rmtree(project)
+    tree_project(project, "app", generate="app_generated.py")
+    uv_lock(project, version="1.0")
+    assert ok(monotrail.run("+3.12", "run", "-c", code, cwd=project)).stdout.strip() == "generated"
+    (project / "app_generated.py").unlink()  # `sync --venv` uses the same cache
+    ok(monotrail.run("sync", "--venv", ".venv", "-p", "3.12", cwd=project))
+    synced = subprocess.run([str(project / ".venv" / "bin" / "python"), "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert synced.stdout.strip() == "generated", synced.stderr
+    assert len(list((monotrail.root / "built").glob("editable-*"))) == 1
+
+
+def test_editable_dist_info_says_it_is_editable(monotrail: Monotrail, tmp_path: Path) -> None:
+    """PEP 610 `direct_url.json` with `dir_info.editable`, as pip and uv write it for every editable:
+    pytest rewrites the asserts of an editable plugin only when it is there
+    (`_pytest.config._is_editable_install`)."""
+    project = tree_project(tmp_path / "app", "app")
+    uv_lock(project, version="1.0")
+    code = "import importlib.metadata as m; print(m.distribution('app').read_text('direct_url.json'))"
+    shown = ok(monotrail.run("+3.12", "run", "-c", code, cwd=project)).stdout
+    assert json.loads(shown) == {"url": project.as_uri(), "dir_info": {"editable": True}}
+    verified = monotrail.run("store", "verify")  # the file is in the entry's RECORD
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    ok(monotrail.run("sync", "--venv", ".venv", "-p", "3.12", cwd=project))
+    (info,) = (project / ".venv").glob("lib/python3.12/site-packages/app-1.0.dist-info")
+    assert json.loads((info / "direct_url.json").read_text()) == {"url": project.as_uri(), "dir_info": {"editable": True}}
+    assert "app-1.0.dist-info/direct_url.json," in (info / "RECORD").read_text()
+
+
+def test_a_successful_build_says_one_line_and_a_failed_one_names_its_log(monotrail: Monotrail,
+                                                                         tmp_path: Path) -> None:
+    """As `uv sync`: one line per build, the backend's output (setuptools' deprecation banners,
+    which pyproject-hooks hands back as warnings) only in the log of a failed build."""
+    project = tree_project(tmp_path / "app", "app", noise=True)
+    uv_lock(project, version="1.0")
+    result = ok(monotrail.run("+3.12", "run", "-c", "print('ran')", cwd=project))
+    assert result.stdout == "ran\n"
+    assert len(result.stderr.splitlines()) == 1 and "app" in result.stderr, result.stderr
+    assert "deprecated" not in result.stderr
+    quiet = ok(monotrail.run("+3.12", "run", "-q", "-c", "print('ran')", cwd=project))
+    assert quiet.stderr == ""
 
 
 def test_failed_editable_build_is_one_error(monotrail: Monotrail, tmp_path: Path) -> None:
