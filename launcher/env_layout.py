@@ -10,7 +10,7 @@ and its children look at says "venv", as it would in the venv of any other tool:
                                         `#!python` rewritten the same way
     lib/pythonX.Y/site-packages/
         _monotrail.pth                  one `import` line: activate the manifest (below)
-        _monotrail_finder.py            a link to monotrail's bootstrap/_monotrail_finder.py
+        _monotrail_finder.py            a copy of monotrail's bootstrap/_monotrail_finder.py
 
 The interpreter finds `pyvenv.cfg` beside `bin/` and starts as in any venv: `sys.executable` is
 `<env>/bin/python`, `sys.prefix` the environment and `sys.base_prefix` the real installation (so
@@ -27,6 +27,7 @@ Cold path only (imported by `monotrail.envs.write_env`).
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict
@@ -59,7 +60,11 @@ def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str,
         os.symlink(real, bin_dir / name)
     lib = tmp / site_packages(interpreter)
     lib.mkdir(parents=True)
-    os.symlink(hook, lib / f"{HOOK_MODULE}.py")
+    # A copy, not a link: tools that resolve links before deciding what is installed code
+    # (coverage's third-party filter, debuggers' "just my code") must find the hook inside this
+    # site-packages, not in monotrail's own tree. `monotrail.envs` rebuilds the environment when
+    # the original changes.
+    shutil.copyfile(hook, lib / f"{HOOK_MODULE}.py")
     # The hook's bytecode is cached here even under -B / PYTHONDONTWRITEBYTECODE, which are about
     # the user's files: every start imports it. `__pycache__` is made now (with the store's umask),
     # not by the interpreter with whatever umask the first program has.

@@ -166,6 +166,9 @@ def write_env(
     from monotrail.store import fsync_directory, private_umask
 
     python = interpreter.path
+    # The hook is copied into the environment (monotrail.env_layout): watched like an editable
+    # build's input, so a changed original makes the environment stale.
+    inputs = [*(inputs or ()), (bootstrap, input_state(bootstrap))]
     env_dir, tmp_root = Path(env_dir), Path(tmp_root)
     sentinels = [f"{path}/RECORD" for path in json.loads(manifest_json).get("distributions", {}).values()]
 

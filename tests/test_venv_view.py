@@ -313,3 +313,32 @@ def test_console_scripts_never_replace_the_interpreter_or_leave_bin(tmp_path: Pa
     assert os.path.realpath(env / "bin" / "python") == os.path.realpath(py312)
     assert py312.read_bytes()[:64] == before and not (tmp_path / "escape").exists()
     assert (env / "bin" / "tool").read_text().startswith(f"#!{env}/bin/python\n")
+
+
+def test_the_hook_is_installed_code_of_the_environment(monotrail: Monotrail, project: Path) -> None:
+    """coverage's third-party filter and debuggers' "just my code" resolve links, then look for the
+    file under the interpreter's site-packages: monotrail's hook must be there, not in monotrail."""
+    code = ("import json, os, sysconfig, _monotrail_finder; "
+            "print(json.dumps([os.path.realpath(_monotrail_finder.__file__), sysconfig.get_paths()['purelib']]))")
+    hook, purelib = last_json(ok(monotrail.run("run", "-c", code, cwd=project)))
+    assert os.path.dirname(hook) == purelib
+
+
+def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: Path) -> None:
+    """The hook is copied into each environment; a changed original (an upgrade in place, a
+    developer's edit) makes the environment stale instead of leaving the old copy in use."""
+    import time
+    from types import SimpleNamespace
+
+    from monotrail.envs import read_launch, write_env
+
+    hook = tmp_path / "_monotrail_finder.py"
+    hook.write_text((REPO / "bootstrap" / "_monotrail_finder.py").read_text())
+    interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
+    env = tmp_path / "envs" / "key"
+    manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})
+    write_env(str(env), manifest, interpreter, str(hook), {}, str(tmp_path / "tmp"))
+    assert read_launch(str(env)) is not None
+    time.sleep(0.01)
+    hook.write_text(hook.read_text() + "\n# changed\n")
+    assert read_launch(str(env)) is None
