@@ -1,6 +1,6 @@
 """The compatibility suite (issue 11): real projects' test suites and real tools, in a venv and venv-less.
 
-    /tmp/ci-venv/bin/python bench/compat.py [--only KEY,KEY] [--work DIR] [--json FILE] [--docs]
+    /tmp/ci-venv/bin/python bench/compat.py [--only KEY,KEY [--merge]] [--work DIR] [--json FILE] [--docs]
 
 Each project is an sdist from the index that ships its tests. It is locked with its own tool (uv for
 uv and generic pyproject projects, poetry for poetry projects, pip-compile for pip-tools ones), then
@@ -854,9 +854,22 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def commits_text(rows: List[Dict[str, Any]], default: str) -> str:
+    """`A` when every row ran at one commit; else the commit of most rows and the others by row."""
+    by_commit: Dict[str, List[str]] = {}
+    for row in rows:
+        key = row["project"]["key"] if "project" in row else row.get("scenario", "?")
+        by_commit.setdefault(row.get("commit") or default, []).append(key)
+    if len(by_commit) <= 1:
+        return f"`{next(iter(by_commit), default)}`"
+    main = max(by_commit, key=lambda commit: len(by_commit[commit]))
+    others = "; ".join(f"{', '.join(keys)} at `{commit}`" for commit, keys in by_commit.items() if commit != main)
+    return f"`{main}` ({others})"
+
+
 def markdown(projects: List[Dict[str, Any]], scenarios: List[Dict[str, Any]], monotrail_commit: str) -> str:
     lines = [
-        f"Last run: {time.strftime('%Y-%m-%d')}, monotrail at `{monotrail_commit}`, "
+        f"Last run: {time.strftime('%Y-%m-%d')}, monotrail at {commits_text(projects + scenarios, monotrail_commit)}, "
         f"uv {UV_VERSION}, pip-tools {PIP_TOOLS_VERSION}, poetry {POETRY_VERSION}. "
         "Results are passed / failed / errors / skipped (xfailed, xpassed when any); times are the pytest run "
         "alone (setup: the tool's sync, or monotrail's first run that installs the environment).",
@@ -911,6 +924,16 @@ def group_differences(diffs: List[Dict[str, str]]) -> Dict[Tuple[str, str, str],
     return groups
 
 
+def merge_rows(previous: List[Dict[str, Any]], new: List[Dict[str, Any]], previous_commit: str) -> List[Dict[str, Any]]:
+    """`previous` in its order with the rows of the same key replaced by `new`'s; rows new here last."""
+    def key(row: Dict[str, Any]) -> str:
+        return row["project"]["key"] if "project" in row else row["scenario"]
+
+    fresh = {key(row): row for row in new}
+    merged = [fresh.pop(key(row), None) or dict(row, commit=row.get("commit") or previous_commit) for row in previous]
+    return merged + list(fresh.values())
+
+
 def write_doc(table: str) -> None:
     begin, end = "<!-- compat:begin (written by bench/compat.py) -->", "<!-- compat:end -->"
     text = DOC.read_text() if DOC.exists() else f"# Compatibility\n\n{begin}\n{end}\n"
@@ -935,6 +958,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--commit", default=None, help="the monotrail commit tested (default: this checkout's HEAD)")
     parser.add_argument("--no-scenarios", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="rewrite the docs from the last results.json")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other rows of the last results.json: the rows run now (--only) replace "
+                             "theirs, each row keeps the commit it ran at")
     args = parser.parse_args(argv)
 
     monotrail = args.monotrail or str(Path(sys.executable).parent / "monotrail")
@@ -958,6 +984,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         scenarios = [] if args.no_scenarios else [run_scenario(ctx, s) for s in SCENARIOS if not only or s.key in only]
         commit = args.commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                                text=True).stdout.strip()
+        for row in projects + scenarios:
+            row["commit"] = commit
+        if args.merge and (ctx.work / "results.json").is_file():
+            previous = json.loads((ctx.work / "results.json").read_text())
+            projects = merge_rows(previous["projects"], projects, previous["commit"])
+            scenarios = merge_rows(previous["scenarios"], scenarios, previous["commit"])
         results = {"monotrail": monotrail, "commit": commit, "work": str(ctx.work), "runs": str(ctx.runs),
                    "projects": projects, "scenarios": scenarios}
         (ctx.work / "results.json").write_text(json.dumps(results, indent=1))
