@@ -186,6 +186,7 @@ def _discard(cache: Path, root: Path) -> None:
     from monotrail.store import _new_temp_dir
 
     aside = _new_temp_dir(root, create=False)
+    aside.parent.mkdir(parents=True, exist_ok=True)
     os.rename(cache, aside)
     shutil.rmtree(aside, ignore_errors=True)
 
