@@ -247,3 +247,9 @@ def activate(manifest_path):
     position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(position, finder)
     _process_pth_files(manifest.get("pth", ()))
+
+
+if __name__ == "__main__":
+    # Started as a program: a front door older than this file (it ran the bootstrap of format 1).
+    sys.exit("monotrail: %s is the environments' import hook, not a program; the `monotrail` "
+             "front door that started it is older than its launcher: reinstall monotrail" % __file__)

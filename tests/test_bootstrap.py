@@ -425,6 +425,12 @@ def test_the_hook_module_runs_nothing_on_import():
     assert result.stdout.strip() == "True", result.stderr
 
 
+def test_the_hook_run_as_a_program_says_the_front_door_is_stale():
+    """A front door of format 1 (`python -S <hook dir>/... MANIFEST TARGET`) must not run nothing quietly."""
+    result = run([sys.executable, "-S", str(HOOK), "/nowhere/manifest.json", "app.py"])
+    assert result.returncode == 1 and "front door that started it is older than its launcher" in result.stderr
+
+
 def run_on_terminal(command: list, session: bytes, env: dict) -> tuple:
     """Run ``command`` with a pty as stdin/stdout/stderr, type ``session``, return (rc, output)."""
     import pty
