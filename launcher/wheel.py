@@ -98,7 +98,7 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tup
         "dist_info": dist_info,
         "pth": sorted(p.name for p in (target / LIB).glob("*.pth") if p.is_file()),
         "entry_points": parse_entry_points(entry_points),
-        "data_scripts": sorted(p.name for p in (target / "bin").iterdir()) if (target / "bin").is_dir() else [],
+        "data_scripts": sorted(p.name for p in (target / "bin").iterdir() if p.is_file()) if (target / "bin").is_dir() else [],
     }
 
 
@@ -304,7 +304,7 @@ class _StoreDestination(WheelDestination):
         parent = os.path.dirname(destination)
         if parent not in self._made:
             os.makedirs(parent, mode=0o755, exist_ok=True)
-            if destination.endswith(".py"):
+            if destination.endswith(".py") and scheme in ("purelib", "platlib"):
                 # Made now with 0o755: CPython would create it at first import with the program's
                 # umask, possibly world-writable, in a store every project shares.
                 os.makedirs(os.path.join(parent, "__pycache__"), mode=0o755, exist_ok=True)

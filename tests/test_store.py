@@ -370,12 +370,13 @@ def test_marker_describes_the_entry(server, root, tmp_path):
             "85cae5375ceb5d1ca6c6__mypyc.cpython-312-x86_64-linux-gnu.so": b"\x7fELF",  # mypyc's helper
             "mypkg.libs/libz.so": b"\x7fELF",  # auditwheel's vendored libraries: not a module
             "distutils-precedence.pth": "import os\n",
+            "My.Pkg-2.0.data/scripts/jp.py": b"#!python\nprint('jp')\n",  # a .py script (jmespath's jp.py)
             "My.Pkg-2.0.data/scripts/tool": b"#!python\nprint('hi')\n",
             "My.Pkg-2.0.data/data/share/doc.txt": "doc",
             "My.Pkg-2.0.data/headers/pkg.h": "/* h */",
         },
         entry_points="[console_scripts]\nMyTool = mypkg.cli:main [extra]\n\n[gui_scripts]\ngui = mypkg.gui:run\n\n[other]\nx = y\n",
-        executables=("My.Pkg-2.0.data/scripts/tool",),
+        executables=("My.Pkg-2.0.data/scripts/tool", "My.Pkg-2.0.data/scripts/jp.py"),
     )
     artifact = server.add(wheel)
     entry = install_one(server, root, selected("my-pkg", "2.0", artifact))
@@ -393,7 +394,8 @@ def test_marker_describes_the_entry(server, root, tmp_path):
         "console_scripts": {"MyTool": "mypkg.cli:main [extra]"},
         "gui_scripts": {"gui": "mypkg.gui:run"},
     }
-    assert meta["data_scripts"] == ["tool"]
+    assert meta["data_scripts"] == ["jp.py", "tool"]  # scripts only: no __pycache__ beside them
+    assert not (entry.path / "bin" / "__pycache__").exists()
     tool = entry.path / "bin" / "tool"
     assert tool.read_bytes() == b"#!python\nprint('hi')\n"  # bytes as in the wheel
     assert os.access(tool, os.X_OK)
