@@ -224,6 +224,7 @@ class Context:
             POETRY_CACHE_DIR=str(work / "cache" / "poetry"),
             PIP_CACHE_DIR=str(work / "cache" / "pip"),
             UV_PYTHON_DOWNLOADS="never",
+            UV_SYSTEM_CERTS="1",  # the system's trust store, as monotrail's own client uses (index._ssl_context)
             NO_PROXY="127.0.0.1,localhost",
         )
         self._pythons: Dict[str, str] = {}
