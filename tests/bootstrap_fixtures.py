@@ -2,7 +2,7 @@
 
 The store is written as plain files, the way the launcher leaves unpacked wheels, and the
 manifest by hand per docs/architecture.md; the environment around it is the launcher's own
-(`monotrail.env_layout`: a venv whose site-packages hook reads the manifest), so these tests
+(`monotrail.environment.layout`: a venv whose site-packages hook reads the manifest), so these tests
 depend on the hook and the environment's shape, not on resolving or installing.
 """
 
@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "bootstrap"
+BOOTSTRAP_DIR = Path(__file__).resolve().parent.parent / "bootstrap" / "monotrail_bootstrap"
 HOOK = BOOTSTRAP_DIR / "_monotrail_finder.py"  # what every environment's site-packages links
 SUPPORTED_MINORS = (8, 9, 10, 11, 12, 13)
 # What tests that run monotrail with a reduced PATH give it (the shims' and the launcher's tests):
@@ -29,7 +29,7 @@ def discovery_environ() -> dict:
     """Where monotrail finds Pythons for this test run, as variables a child honours whatever its
     PATH and HOME: the pyenv root and uv's directory, resolved from this process' environment
     (PYENV_ROOT, pyenv's shims on PATH, HOME) exactly as the product resolves them."""
-    from monotrail.interpreters import SearchDirs
+    from monotrail.interpreters.discovery import SearchDirs
 
     search = SearchDirs.from_environ(os.environ)
     return {"PYENV_ROOT": search.pyenv_root, "UV_PYTHON_INSTALL_DIR": search.uv_dir}
@@ -40,13 +40,13 @@ _FOUND: list = []
 
 def discovered() -> list:
     """Every Python a monotrail child with REDUCED_PATH and `discovery_environ()` finds, probed
-    by the product's own discovery (`monotrail.interpreters.list_interpreters`) once per session."""
+    by the product's own discovery (`monotrail.interpreters.discovery.list_interpreters`) once per session."""
     if not _FOUND:
         import atexit
         import shutil
         import tempfile
 
-        from monotrail.interpreters import list_interpreters
+        from monotrail.interpreters.discovery import list_interpreters
 
         probes = tempfile.mkdtemp(prefix="monotrail-test-probes-")
         atexit.register(shutil.rmtree, probes, True)
@@ -236,7 +236,7 @@ def make_env(store: Store, python: Path, name: str, with_setuptools: bool = Fals
     """Write ``envs/<name>/manifest.json`` and the venv around it, as the launcher would."""
     from types import SimpleNamespace
 
-    from monotrail.env_layout import write_layout
+    from monotrail.environment.layout import write_layout
 
     env_dir = store.root / "envs" / name
     env_dir.mkdir(parents=True)

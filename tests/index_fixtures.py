@@ -21,19 +21,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Union
 
-from monotrail.lock import Artifact
+from monotrail.lock.model import Artifact
 
-try:
-    from monotrail.selection import Selected
-except ImportError:  # selection.py is written in parallel; same shape as docs/architecture.md
-
-    @dataclass(frozen=True)
-    class Selected:  # type: ignore[no-redef]
-        name: str
-        version: str
-        artifact: Optional[Artifact]
-        index: Optional[str]
-        directory: Optional[str]
+from monotrail.selection import Selected
 
 
 def _record_hash(data: bytes) -> str:
@@ -95,7 +85,7 @@ def build_wheel(
 
 def metadata_text(name: str, version: str, requires: tuple = (), requires_python: Optional[str] = None,
                   provides_extras: tuple = ()) -> str:
-    lines = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Provides-Extra: {extra}" for extra in provides_extras]
@@ -287,8 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 def install_in_child(root: str, name: str, version: str, artifact: Artifact, results: "object") -> None:
     """multiprocessing target: one `ensure_installed` in a fresh process; reports path or error."""
-    from monotrail.index import Sources
-    from monotrail.store import ensure_installed
+    from monotrail.store.index import Sources
+    from monotrail.store.entries import ensure_installed
 
     try:
         [entry] = ensure_installed([Selected(name, version, artifact, None, None)], Sources(), Path(root), False)

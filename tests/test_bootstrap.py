@@ -8,7 +8,6 @@ and compare what the program sees; the rest check the store-specific behaviour (
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bootstrap_fixtures import (BOOTSTRAP_DIR, HOOK, SUPPORTED_MINORS, build_store, clean_env,
-                                find_python, find_setuptools_wheel, make_env, run, write)
+                                find_python, make_env, run, write)
 
 
 @pytest.fixture(scope="session")
@@ -403,7 +402,7 @@ def test_pkg_resources_and_distutils_hack_from_the_store(store, python, tmp_path
     (["-c"], ["-c"], []),
 ])
 def test_split_python_argv(argv, flags, target):
-    from monotrail.python_argv import split_python_argv
+    from monotrail.cli.python_argv import split_python_argv
 
     assert split_python_argv(argv) == (flags, target)
 
@@ -411,7 +410,7 @@ def test_split_python_argv(argv, flags, target):
 @pytest.mark.parametrize("argv", [["-u", "x.py", "-v"], ["--", "-weird.py", "a"], ["-uc", "pass"], ["-", "a"], ["-Wignore"]])
 def test_python_command_line_gives_the_interpreter_the_same_meaning(argv):
     """What the launcher execs for `monotrail run python ARGV`: split, then joined again."""
-    from monotrail.python_argv import python_command_line, split_python_argv
+    from monotrail.cli.python_argv import python_command_line, split_python_argv
 
     flags, target = split_python_argv(argv)
     assert split_python_argv(python_command_line(flags, target)) == (flags, target)

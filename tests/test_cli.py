@@ -95,7 +95,8 @@ def test_every_option_a_hand_parser_accepts_is_in_its_help(monotrail: Monotrail,
                                                            command: List[str]) -> None:
     """`run` and `x` parse by hand (the warm path cannot pay for argparse): their option tables and
     their help must not drift apart."""
-    from monotrail import cli, tool_command
+    from monotrail import cli
+    from monotrail.commands import tool as tool_command
 
     table = cli.RUN_OPTIONS if command == ["run"] else tool_command.OPTIONS
     text = ok(monotrail.run(*command, "--help", cwd=tmp_path)).stdout

@@ -200,7 +200,7 @@ def test_lock_writes_vcs_directory_and_archive_and_runs_them(monotrail: Monotrai
                                                              wheel_index: IndexServer) -> None:
     from packaging.pylock import Pylock
 
-    from monotrail.lockfiles.tomlfile import load_toml
+    from monotrail.lock.tomlfile import load_toml
 
     project = tmp_path / "demo"
     source_tree(project / "libs" / "tree-lib", "tree-lib", "0.1", "TREE = True\n", requires=("colors",))
@@ -304,7 +304,7 @@ def test_pylock_vcs_commit_that_does_not_exist_is_one_error(monotrail: Monotrail
 
 @pytest.fixture(scope="module")
 def interpreter(tmp_path_factory, py312):
-    from monotrail.interpreters import find_interpreter
+    from monotrail.interpreters.discovery import find_interpreter
 
     root = tmp_path_factory.mktemp("interp-root")
     return find_interpreter(str(py312), requires_python=None, start_dir=root, root=root)
@@ -312,23 +312,24 @@ def interpreter(tmp_path_factory, py312):
 
 def test_resolver_direct_reference_conflicts_with_a_version_specifier(tmp_path: Path, interpreter, repo) -> None:
     from monotrail.errors import ResolutionError
-    from monotrail.index import Sources
-    from monotrail.resolver import resolve
+    from monotrail.store.index import Sources
+    from monotrail.builds.builder import Builds
+    from monotrail.resolve.resolver import resolve
 
     with IndexServer() as server:
         resolution = resolve({"": [f"gitpkg @ {repo['url']}@v1"]}, interpreter, Sources((f"{server.url}/simple",)),
-                             tmp_path / "root", where="test")
+                             tmp_path / "root", where="test", builder=Builds())
         [package] = resolution.packages
         assert (package.name, package.version, package.direct.commit) == ("gitpkg", "1.0", repo["v1"])
         with pytest.raises(ResolutionError, match="no version of gitpkg satisfies"):
             resolve({"": [f"gitpkg @ {repo['url']}@v1", "gitpkg>=2"]}, interpreter, Sources((f"{server.url}/simple",)),
-                    tmp_path / "root", where="test")
+                    tmp_path / "root", where="test", builder=Builds())
 
 
 def test_unknown_package_suggests_close_names(tmp_path: Path, interpreter) -> None:
     from monotrail.errors import ResolutionError
-    from monotrail.index import Sources
-    from monotrail.resolver import resolve
+    from monotrail.store.index import Sources
+    from monotrail.resolve.resolver import resolve
 
     wheels = tmp_path / "wheels"
     wheels.mkdir()

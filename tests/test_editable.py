@@ -15,7 +15,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict, Iterator
+from types import MappingProxyType
+from typing import Dict, Iterator, Mapping
 
 import pytest
 
@@ -140,7 +141,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 '''
 
 
-def tree_project(directory: Path, name: str, version: str = "1.0", code: str = "", scripts: Dict[str, str] = {},
+def tree_project(directory: Path, name: str, version: str = "1.0", code: str = "", scripts: Mapping[str, str] = MappingProxyType({}),
                  fail: bool = False, generate: str = "", noise: bool = False) -> Path:
     """A flat project whose in-tree backend makes `<name>.py` importable from the directory."""
     write(directory / "pyproject.toml", f"""

@@ -21,7 +21,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import pytest
 
@@ -358,7 +358,7 @@ def test_store_files_are_not_world_writable_even_with_umask_0(monotrail: Monotra
 
 def test_bootstrap_claim_costs_little() -> None:
     """Creating `<env>/pids/<pid>` and registering its removal: well under 0.3 ms."""
-    sys.path.insert(0, str(REPO / "bootstrap"))
+    sys.path.insert(0, str(REPO / "bootstrap" / "monotrail_bootstrap"))
     try:
         import _monotrail_finder as finder
     finally:
@@ -515,11 +515,11 @@ def test_disk_full_while_unpacking_is_one_line_with_path_and_size(tmp_path: Path
     import errno
 
     from index_fixtures import Selected
-    from monotrail import wheel as wheels
+    from monotrail.store import wheel as wheels
     from monotrail.errors import StoreError
-    from monotrail.index import Sources
-    from monotrail.lock import Artifact
-    from monotrail.store import ensure_installed
+    from monotrail.store.index import Sources
+    from monotrail.lock.model import Artifact
+    from monotrail.store.entries import ensure_installed
 
     [wheel, _] = two_wheels(tmp_path / "wheels")
     artifact = Artifact(wheel.name, None, (("sha256", sha256_of(wheel)),), path=str(wheel))

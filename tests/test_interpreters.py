@@ -13,13 +13,13 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import pytest
 
-from monotrail import interpreters
+from monotrail.interpreters import discovery as interpreters
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
-from monotrail.interpreters import (
+from monotrail.interpreters.discovery import (
     PythonRequest,
     SearchDirs,
     compute_tags,
@@ -172,7 +172,7 @@ def test_python_version_file_absent(tmp_path: Path):
 
 
 def test_warm_path_import_is_light():
-    code = ("import sys, monotrail.python_version_file as i; i.read_python_version_file('.');"
+    code = ("import sys, monotrail.interpreters.version_file as i; i.read_python_version_file('.');"
             "print(sorted(m for m in ('packaging', 'subprocess', 'hashlib', 'tempfile') if m in sys.modules))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"

@@ -29,7 +29,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE / "lock_corpus"))
 
 import corpus_universe as universe  # noqa: E402
-from cli_checks import ok  # noqa: E402
 from conftest import Monotrail  # noqa: E402
 
 CASES = HERE / "lock_corpus" / "cases"
@@ -91,7 +90,7 @@ _interpreters: Dict[str, object] = {}
 def interpreter_for(python: str, root: Path):
     """The interpreter `+python` gets, found as the product finds it; a loud skip if there is none."""
     from monotrail.errors import InterpreterNotFound
-    from monotrail.interpreters import find_interpreter
+    from monotrail.interpreters.discovery import find_interpreter
 
     if python not in _interpreters:
         try:
@@ -118,7 +117,7 @@ def copy_case(name: str, url: str, tmp_path: Path) -> Path:
 
 
 def selection_problems(lock_path: Path, interpreter, expected: Dict[str, str], project: List[str]) -> List[str]:
-    from monotrail.lockfiles import read_lock
+    from monotrail.lock.files import read_lock
     from monotrail.selection import select
 
     try:

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cli_checks import clean_error, ok  # noqa: E402
 from conftest import Monotrail  # noqa: E402
-from index_fixtures import IndexServer, build_wheel, sha256_of  # noqa: E402
+from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
 
 def write(path: Path, text: str) -> Path:

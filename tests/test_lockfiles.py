@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from monotrail.errors import LockError, MonotrailError
-from monotrail.lock import Artifact, Dependency
-from monotrail.lockfiles import find_lock, lock_format, read_lock
+from monotrail.lock.model import Artifact, Dependency
+from monotrail.lock.files import find_lock, lock_format, read_lock
 
 BENCH = Path("/work/shared/bench")
 SHA_A = "a" * 64

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from monotrail.interpreters import normalize_requires_python
+from monotrail.interpreters.discovery import normalize_requires_python
 from monotrail.poetry_constraint import ConstraintError, python_to_marker, python_to_pep440, to_pep440
 
 

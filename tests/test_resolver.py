@@ -1,7 +1,7 @@
 """The resolver over a local index (tests/index_fixtures.IndexServer): versions, extras, markers,
 yanked files, requires-python, metadata files present or absent, conflicts, the store preference.
 
-In-process: `monotrail.resolver.resolve` against wheels built in the test; no network.
+In-process: `monotrail.resolve.resolver.resolve` against wheels built in the test; no network.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from index_fixtures import IndexServer, build_wheel  # noqa: E402
 
 from monotrail.errors import ResolutionError  # noqa: E402
-from monotrail.index import Sources  # noqa: E402
-from monotrail.interpreters import find_interpreter  # noqa: E402
-from monotrail.resolver import resolve  # noqa: E402
+from monotrail.store.index import Sources  # noqa: E402
+from monotrail.interpreters.discovery import find_interpreter  # noqa: E402
+from monotrail.resolve.resolver import resolve  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,10 @@ def publish(index: IndexServer, wheels: Path, name: str, version: str, *requires
 def pins(index: IndexServer, interpreter, root: Path, requirements: Dict[str, List[str]], api: str = "simple",
          **options) -> Dict[str, str]:
     """`api`: "simple" negotiates PEP 691 JSON; "html/simple" forces PEP 503 HTML."""
-    resolution = resolve(requirements, interpreter, Sources((f"{index.url}/{api}",)), root, where="test", **options)
+    from monotrail.builds.builder import Builds
+
+    resolution = resolve(requirements, interpreter, Sources((f"{index.url}/{api}",)), root, where="test",
+                         builder=Builds(), **options)
     return {p.name: p.version for p in resolution.packages}
 
 
@@ -171,7 +174,7 @@ def test_unknown_package_is_not_found_on_the_index(index, wheels, tmp_path, inte
 
 
 def test_a_broken_sdist_is_one_build_error(index, wheels, tmp_path, interpreter) -> None:
-    from monotrail.sdist_build import BuildError
+    from monotrail.builds.sdist import BuildError
 
     sdist = wheels / "src_only-1.0.tar.gz"
     sdist.write_bytes(b"not really")

@@ -9,7 +9,6 @@ against the real PyPI.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket

@@ -119,7 +119,7 @@ def test_shebang_script_through_the_front_door(monotrail: Monotrail, tmp_path: P
 def test_lock_script_writes_a_lock_beside_it_that_later_runs_use(monotrail: Monotrail, tmp_path: Path, published) -> None:
     from packaging.pylock import Pylock
 
-    from monotrail.lockfiles.tomlfile import load_toml
+    from monotrail.lock.tomlfile import load_toml
 
     script = write(tmp_path / "tool.py", TOOL.replace('"greet>=1"', '"greet==1.0"'))
     ok(monotrail.run("lock", "--script", str(script), env=index_env(published)))
@@ -271,7 +271,7 @@ def test_sdist_only_package_is_built_once_and_cached(monotrail: Monotrail, tmp_p
 def test_locked_sdist_is_built_when_installed(monotrail: Monotrail, tmp_path: Path, published) -> None:
     from packaging.pylock import Pylock
 
-    from monotrail.lockfiles.tomlfile import load_toml
+    from monotrail.lock.tomlfile import load_toml
 
     published.add(build_sdist(tmp_path / "wheels", "from-source", "2.0"))
     script = write(tmp_path / "tool.py", '# /// script\n# dependencies = ["from-source"]\n# ///\n'
@@ -305,14 +305,14 @@ def test_three_sdist_only_packages_are_built_side_by_side_in_one_run(monotrail: 
 
 
 def test_builds_nest_two_levels_deep_per_chain(tmp_path: Path) -> None:
-    from monotrail.sdist_build import BuildError, _cached_or_built
+    from monotrail.builds.sdist import BuildError, cached_or_built
 
     def build(cache: Path, work: Path) -> Path:
         return work
 
-    assert _cached_or_built(tmp_path / "b", "b-1.tar.gz", tmp_path, build, ("a-1.tar.gz",)).parent == tmp_path / "tmp"
+    assert cached_or_built(tmp_path / "b", "b-1.tar.gz", tmp_path, build, ("a-1.tar.gz",)).parent == tmp_path / "tmp"
     with pytest.raises(BuildError, match="several levels deep \\(a-1.tar.gz -> b-1.tar.gz -> c-1.tar.gz\\)"):
-        _cached_or_built(tmp_path / "c", "c-1.tar.gz", tmp_path, build, ("a-1.tar.gz", "b-1.tar.gz"))
+        cached_or_built(tmp_path / "c", "c-1.tar.gz", tmp_path, build, ("a-1.tar.gz", "b-1.tar.gz"))
 
 
 def test_a_build_backend_that_cannot_be_imported_is_one_error(monotrail: Monotrail, tmp_path: Path, published) -> None:

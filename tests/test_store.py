@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from index_fixtures import IndexServer, Selected, build_wheel, install_in_child, sha256_of
-from monotrail import index as index_module
+from monotrail.store import index as index_module
 from monotrail.errors import DownloadError, IndexError_, StoreError, WheelError
-from monotrail.index import IndexClient, Sources, redact_url, sources_from_env
-from monotrail.lock import Artifact
+from monotrail.store.index import IndexClient, Sources, redact_url, sources_from_env
+from monotrail.lock.model import Artifact
 from monotrail.root import store_root
-from monotrail.store import StoreEntry, ensure_installed, read_entry
+from monotrail.store.entries import StoreEntry, ensure_installed, read_entry
 
 SIX_FILES = {"six.py": "X = 1\n"}
 
@@ -178,7 +178,7 @@ def test_entries_keep_selection_order(server, root, tmp_path):
 
 
 def test_big_wheels_unpack_in_worker_processes_with_the_same_result(server, root, tmp_path, monkeypatch):
-    import monotrail.store as store
+    import monotrail.store.entries as store
 
     monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)  # every wheel counts as big
     monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
@@ -192,7 +192,7 @@ def test_big_wheels_unpack_in_worker_processes_with_the_same_result(server, root
 
 
 def test_hostile_big_wheel_is_refused_from_a_worker_process(server, root, tmp_path, monkeypatch):
-    import monotrail.store as store
+    import monotrail.store.entries as store
 
     monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)
     monkeypatch.setattr(store.os, "cpu_count", lambda: 2)

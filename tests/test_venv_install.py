@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 from typing import Dict, Tuple
 
@@ -304,7 +303,7 @@ def test_bad_wheels_are_rejected_with_one_line_and_nothing_written(monotrail: Mo
     assert result.returncode != 0
     lines = result.stderr.splitlines()
     assert lines[0].startswith("error: ") and expected in lines[0], result.stderr
-    assert "Traceback" not in result.stderr and len([l for l in lines if l.startswith("error:")]) == 1
+    assert "Traceback" not in result.stderr and len([line for line in lines if line.startswith("error:")]) == 1
     assert {p: os.lstat(venv / p).st_mtime_ns for p in tree(venv)} == before
     assert not (tmp_path / "escape.py").exists() and not Path("/tmp/evil-absolute.py").exists()
 

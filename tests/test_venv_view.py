@@ -300,7 +300,7 @@ def test_console_scripts_never_replace_the_interpreter_or_leave_bin(tmp_path: Pa
     links the real interpreter, and writing through that link would overwrite it."""
     from types import SimpleNamespace
 
-    from monotrail.env_layout import write_layout
+    from monotrail.environment.layout import write_layout
 
     env = tmp_path / "env"
     env.mkdir()
@@ -308,7 +308,7 @@ def test_console_scripts_never_replace_the_interpreter_or_leave_bin(tmp_path: Pa
     scripts = {"python": {"entry_point": "evil:main"}, "python3": {"entry_point": "evil:main"},
                "../escape": {"entry_point": "evil:main"}, "tool": {"entry_point": "pkg.cli:main"}}
     before = py312.read_bytes()[:64]
-    write_layout(env, str(env), interpreter, str(REPO / "bootstrap" / "_monotrail_finder.py"), scripts)
+    write_layout(env, str(env), interpreter, str(REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py"), scripts)
     assert sorted(p.name for p in (env / "bin").iterdir()) == ["python", "python3", "python3.12", "tool"]
     assert os.path.realpath(env / "bin" / "python") == os.path.realpath(py312)
     assert py312.read_bytes()[:64] == before and not (tmp_path / "escape").exists()
@@ -330,10 +330,10 @@ def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: 
     import time
     from types import SimpleNamespace
 
-    from monotrail.envs import read_launch, write_env
+    from monotrail.environment.envs import read_launch, write_env
 
     hook = tmp_path / "_monotrail_finder.py"
-    hook.write_text((REPO / "bootstrap" / "_monotrail_finder.py").read_text())
+    hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())
     interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
     env = tmp_path / "envs" / "key"
     manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})

@@ -20,8 +20,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from monotrail import elf
-from monotrail.interpreters import (
+from monotrail.interpreters import elf
+from monotrail.interpreters.discovery import (
     _native_linux_first,
     list_interpreters,
     musl_version,

@@ -1,0 +1,255 @@
+"""monotrail's hook in an environment: the locked-package finder, installed from a ``.pth`` file.
+
+An environment (``<root>/envs/<key>/``) is shaped like a venv: ``pyvenv.cfg``, ``bin/python``
+linking the real interpreter, console scripts as Python files, and a site-packages that holds
+only ``_monotrail.pth`` and a link to this file. The interpreter starts as it starts in any venv
+(``site`` finds ``pyvenv.cfg``, sets ``sys.prefix``, reads the site-packages); the ``.pth`` line
+imports this module and calls :func:`activate` with the environment's manifest, which adds what
+a site-packages full of packages would have added: the finder for the locked packages (they stay
+in the store, one copy for every environment), their own ``.pth`` files and the extra
+``sys.path`` entries. Every process started through ``sys.executable`` goes the same way, and
+``sys.argv``, ``__main__``, the REPL and exit codes are the interpreter's own
+(docs/architecture.md, "The environment").
+
+Stdlib only, Python 3.8+. It imports little, for every start pays for it: what a particular API
+needs (``importlib.metadata``, ``pathlib``) is imported where it is used, and the manifest is
+parsed with the C scanner of ``_json`` rather than ``json`` (which would import ``re``).
+"""
+
+import os
+import site
+import sys
+# What importlib.machinery re-exports, taken from the frozen module the interpreter already
+# runs on: `import importlib` would add the package (and `warnings`, 3.12+) to every start.
+from _frozen_importlib_external import PathFinder
+
+
+def _normalize(name):
+    """PEP 503 normalization (``re.sub(r"[-_.]+", "-", name).lower()`` without importing re)."""
+    return "-".join(filter(None, name.lower().replace("_", "-").replace(".", "-").split("-")))
+
+
+class _JSONContext:
+    """The attributes ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # 'NaN', 'Infinity', '-Infinity' are what float() accepts too
+
+
+def _load_manifest(path):
+    """Parse the manifest with the C scanner directly: ``import json`` pulls in ``re`` and its
+    dependencies, a good part of a bare interpreter's startup time. Any problem falls back to
+    ``json`` for its error message."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8")
+    try:
+        import _json
+        start = len(text) - len(text.lstrip())
+        manifest, end = _json.make_scanner(_JSONContext())(text, start)  # type: ignore[arg-type]  # duck-typed, as json.scanner's
+        if text[end:].strip() or not isinstance(manifest, dict):
+            raise ValueError
+        return manifest
+    except (ImportError, ValueError, StopIteration):
+        import json
+        return json.loads(text)
+
+
+class _PkgResourcesLoader:
+    """Wraps the loader of ``pkg_resources`` to add the locked distributions to its working set.
+
+    ``pkg_resources`` builds its master working set from ``sys.path`` at import, where the store
+    is not. Adding each lib dir afterwards (with the activation callbacks muted, since activating
+    a distribution inserts its location into ``sys.path``) makes ``require``,
+    ``get_distribution`` and ``iter_entry_points`` see exactly the locked distributions.
+    """
+
+    def __init__(self, loader, lib_dirs):
+        self._loader = loader
+        self._lib_dirs = lib_dirs
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        # pkg_resources picks a resource provider by the type of its own __loader__.
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        working_set = module.working_set
+        callbacks, working_set.callbacks = working_set.callbacks, []
+        try:
+            for lib_dir in self._lib_dirs:
+                working_set.add_entry(lib_dir)
+        finally:
+            working_set.callbacks = callbacks
+
+
+def _is_namespace(spec):
+    return spec.loader is None and spec.submodule_search_locations is not None
+
+
+class MonotrailFinder:
+    """Meta path finder for the locked packages, placed just before ``PathFinder``.
+
+    It answers exactly as ``PathFinder`` would if the store's lib dirs were one site-packages at
+    the end of ``sys.path``: a module or regular package on ``sys.path`` (the script's directory,
+    the stdlib, the project) shadows the store, as the stdlib shadows site-packages in a venv; but
+    a bare directory on ``sys.path`` is only a namespace portion, and a regular package in the
+    store wins over it, merging with it when the store's copy is a namespace portion too. Being
+    last instead would let a data directory beside a script hide an installed package.
+
+    Names that are not locked cost one dict miss. The search is ``PathFinder.find_spec``
+    restricted to that name's lib dirs, so packages, modules, extension modules and namespace
+    packages split over several lib dirs all work as usual. Submodules are found by the normal
+    machinery through their parent's ``__path__``.
+    """
+
+    def __init__(self, modules, distributions, lib_dirs):
+        self._modules = modules
+        self._distributions = distributions
+        self._lib_dirs = lib_dirs
+
+    def __repr__(self):
+        return "<MonotrailFinder: %d modules>" % len(self._modules)
+
+    def find_spec(self, fullname, path=None, target=None):
+        dirs = self._modules.get(fullname)
+        if dirs is None or path is not None:
+            return None
+        on_sys_path = PathFinder.find_spec(fullname, None, target)
+        if on_sys_path is not None and not _is_namespace(on_sys_path):
+            return on_sys_path
+        spec = PathFinder.find_spec(fullname, dirs, target)
+        if spec is None:
+            return on_sys_path
+        if _is_namespace(spec):
+            if on_sys_path is not None:
+                spec = PathFinder.find_spec(fullname, list(sys.path) + list(dirs), target)
+            self._keep_namespace_portions(spec.submodule_search_locations, dirs)  # type: ignore[union-attr]  # found in dirs above
+        elif fullname == "pkg_resources":
+            spec.loader = _PkgResourcesLoader(spec.loader, self._lib_dirs)  # type: ignore[assignment]
+        return spec
+
+    @staticmethod
+    def _keep_namespace_portions(namespace_path, dirs):
+        """A top-level ``_NamespacePath`` recomputes itself from ``sys.path`` whenever
+        ``sys.path`` changes (all of 3.8-3.13), which would drop the store portions as soon as a
+        ``sys.path`` entry holds a portion too; search the store dirs after ``sys.path``."""
+        if not hasattr(namespace_path, "_path_finder"):
+            return
+
+        def find_portions(name, parent_path):
+            return PathFinder._get_spec(name, list(parent_path) + dirs)  # type: ignore[attr-defined]
+
+        namespace_path._path_finder = find_portions
+
+    def find_distributions(self, context=None):
+        """The locked distributions, for ``importlib.metadata`` (entry points, versions, files).
+
+        A caller that passes an explicit ``path`` asks about those directories only; the stdlib
+        ``PathFinder`` answers that.
+        """
+        if context is not None and "path" in vars(context):
+            return iter(())
+        name = getattr(context, "name", None)
+        if name is None:
+            paths = list(self._distributions.values())
+        else:
+            path = self._distributions.get(_normalize(name))
+            paths = [path] if path else []
+        if not paths:
+            return iter(())
+        import pathlib
+        from importlib.metadata import PathDistribution
+        return iter([PathDistribution(pathlib.Path(path)) for path in paths])
+
+    def iter_modules(self, prefix=""):
+        """What ``pkgutil.iter_modules()`` lists for meta path finders: ``(name, ispkg)``."""
+        for name in sorted(self._modules):
+            ispkg = any(os.path.isdir(os.path.join(d, name)) for d in self._modules[name])
+            yield prefix + name, ispkg
+
+
+def _process_pth_files(pth):
+    """``.pth`` files in the order ``site.addsitedir`` would read one site-packages: by name.
+
+    ``site.addpackage`` itself does the work, so each Python version keeps its own rules
+    (3.13 skips hidden files and decodes utf-8-sig before the locale encoding). The store's
+    site-packages dir is the "sitedir" for relative path lines but, unlike ``addsitedir``, is
+    not put on sys.path: the finder answers for its modules.
+    """
+    for lib_dir, name in sorted(pth, key=lambda entry: (entry[1], entry[0])):
+        if not name.startswith("."):
+            site.addpackage(lib_dir, name, None)
+
+
+
+
+def _claim(env):
+    """``ENV/pids/PID`` while this process runs: ``monotrail store gc`` keeps an environment that
+    a live process claims (it checks liveness, so a killed process's claim expires). Removed at
+    exit; an ``os.exec*`` keeps the pid, and with it the claim, alive. About 20 us."""
+    path = os.path.join(env, "pids", str(os.getpid()))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+    except OSError:
+        return  # a read-only store: no claim
+    import atexit
+    atexit.register(_release, path, os.getpid(), os.getpid, os.unlink)
+
+
+def _release(path, pid, getpid, unlink):
+    if getpid() != pid:
+        return  # a forked child exiting normally: the claim is its parent's
+    try:
+        unlink(path)
+    except OSError:
+        pass
+
+
+_active = None  # the manifest path once activated: `site.addsitedir` may read the .pth again
+
+
+def activate(manifest_path):
+    """Make the environment's locked packages importable; called by its ``_monotrail.pth``.
+
+    In the order ``site`` would have processed a site-packages holding them: the extra
+    ``sys.path`` entries (the project, path sources) as an editable install's ``.pth`` adds them,
+    the finder, then the packages' own ``.pth`` files (after the finder: setuptools'
+    ``distutils-precedence.pth`` imports ``_distutils_hack`` from the store). ``sitecustomize``
+    runs after this, from ``site``, and may be a locked module. A manifest that cannot be read is
+    one line on stderr: the program then runs without the packages, as in a broken venv, and the
+    next ``monotrail run`` rebuilds the environment.
+    """
+    global _active
+    if _active is not None:
+        return
+    try:
+        manifest = _load_manifest(manifest_path)
+        if manifest.get("version") != 1:
+            raise ValueError("unsupported manifest version %r" % (manifest.get("version"),))
+    except (OSError, ValueError) as exc:
+        sys.stderr.write("monotrail: cannot read the environment's manifest %s: %s "
+                         "(`monotrail run` rebuilds it)\n" % (manifest_path, exc))
+        return
+    _active = manifest_path
+    _claim(manifest["env"])
+    for path in manifest.get("paths", ()):
+        if path not in sys.path:
+            sys.path.append(path)
+    finder = MonotrailFinder(manifest.get("modules", {}), manifest.get("distributions", {}),
+                             manifest.get("lib_dirs", []))
+    position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
+    sys.meta_path.insert(position, finder)
+    _process_pth_files(manifest.get("pth", ()))
+
+
+if __name__ == "__main__":
+    # Started as a program: a front door older than this file (it ran the bootstrap of format 1).
+    sys.exit("monotrail: %s is the environments' import hook, not a program; the `monotrail` "
+             "front door that started it is older than its launcher: reinstall monotrail" % __file__)

@@ -1,0 +1,1 @@
+"""PEP 517/660 builds: sdists, source trees and git references to wheels, editable projects."""

@@ -1,0 +1,39 @@
+"""The builder the stages below are handed: what they need built, the builds stage does.
+
+The store meets sdists and source trees, the resolver needs their metadata, an environment needs
+its editable projects as wheels; a build in turn needs an environment of its build requirements,
+resolved and installed. Rather than the store and the resolver importing the builds (a cycle
+through every stage), the command that starts the work passes `Builds()` down, and the builds
+pass it on to the environments they make.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Sequence, Tuple
+
+from monotrail.builds.editable import resolve_editables
+from monotrail.builds.sdist import built_tree_wheel, built_wheel
+from monotrail.lock.model import Artifact
+from monotrail.store import direct
+
+__all__ = ["Builds"]
+
+
+class Builds:
+    """`monotrail.environment.install.EnvironmentBuilder` (and so `monotrail.store.entries.Builder`)."""
+
+    def sdist_wheel(self, sdist: Path, artifact: Artifact, interpreter: Any, sources: Any, root: Path,
+                    building: Tuple[str, ...] = ()) -> Path:
+        return built_wheel(sdist, artifact, interpreter, sources, root, building, self)
+
+    def source_wheel(self, ref: direct.DirectRef, name: str, interpreter: Any, sources: Any, root: Path,
+                     building: Tuple[str, ...] = ()) -> Path:
+        def build_tree(tree: Path, key: str, label: str) -> Path:
+            return built_tree_wheel(tree, key, label, interpreter, sources, root, building, self)
+
+        return direct.built_wheel(ref, name, interpreter, sources, root, build_tree)
+
+    def editables(self, selected: Sequence[Any], interpreter: Any, sources: Any, root: Path,
+                  building: Tuple[str, ...] = (), quiet: bool = False) -> Tuple[List[Any], List[Tuple[str, str]]]:
+        return resolve_editables(selected, interpreter, sources, root, building, quiet, builder=self)

@@ -1,0 +1,1 @@
+"""One module per `monotrail` command: each takes parsed options and returns an exit code."""

@@ -1,0 +1,270 @@
+"""`monotrail run`: from a request to an exec of the target interpreter.
+
+Two paths lead to the same exec:
+- warm: the environment for this key exists (see `monotrail.environment.envs`): read three lines, exec.
+  Nothing heavy is imported (no httpx, packaging, rich, json for most targets), nothing is
+  probed, resolved, downloaded or listed.
+- cold: read the lock, find the interpreter, select, install into the store, write the
+  environment, then exec exactly as the warm path does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from monotrail.cli import RunRequest
+from monotrail.environment.envs import Launch, env_key, python_request_key, read_launch, watched_files, write_warm_entry
+from monotrail.root import store_root
+from monotrail.errors import MonotrailError, UsageError
+from monotrail.log import debug
+
+
+def run(request: RunRequest) -> int:
+    start_dir = _start_dir(request)
+    python_key, python_source = python_request_key(request.python, start_dir)
+    root = store_root()
+    try:
+        lock_path, also_watched = _lock_path(request, start_dir, root, python_key)
+    except MonotrailError:
+        _check_python_request(request, start_dir, root)
+        raise
+    key = env_key(lock_path, python_key, request.extras, request.all_extras, request.groups, request.no_default_groups)
+    env_dir = os.path.join(root, "envs", key)
+    debug(f"lock {lock_path}, python request {python_key!r} from {python_source}, env {env_dir}")
+    launch = read_launch(env_dir)
+    if launch is None:
+        debug("cold: environment missing, installing")
+        launch = _cold(request, start_dir, lock_path, python_key, root, env_dir)
+    else:
+        debug("warm: environment exists")
+    if request.verbose:
+        from monotrail.log import info
+
+        info(f"monotrail: lock {lock_path}, interpreter {launch.python}, environment {env_dir}")
+    if _front_door_can_serve(request):
+        watched = watched_files(start_dir, lock_path, launch.python, request.python is not None, launch.inputs)
+        watched += also_watched
+        name = "run"
+        if request.target_kind == "script":
+            # One entry per script, watching the script itself: a PEP 723 block added, edited
+            # or removed sends the next run back here (see shims/monotrail).
+            name = "script-" + os.path.basename(request.target[0])
+            watched.append(os.path.realpath(request.target[0]))
+        write_warm_entry(root, start_dir, request.python, launch, watched, name=name)
+    return _exec(launch, request)
+
+
+def _front_door_can_serve(request: RunRequest) -> bool:
+    """The sh front door handles `[+VERSION] run TARGET` without options or MONOTRAIL_ env."""
+    plain = RunRequest(python=request.python, target_kind=request.target_kind, target=request.target,
+                       python_flags=request.python_flags)
+    return (
+        vars(plain) == vars(request)
+        and not os.environ.get("MONOTRAIL_EXTRAS")
+        and not os.environ.get("MONOTRAIL_PYTHON")
+        and not request.python_flags
+    )
+
+
+def _check_python_request(request: RunRequest, start_dir: str, root: str) -> None:
+    """Say what is wrong with the Python request before what is wrong with the lock: `+3.99` or
+    `+abc` in a directory without a lock is about the request. Only on the lock's error path: a
+    warm run never looks at interpreters, and the cold path checks the request when it picks one."""
+    from pathlib import Path
+
+    from monotrail.interpreters.discovery import find_interpreter, python_request_source
+
+    if python_request_source(request.python, start_dir=Path(start_dir)).text is None:
+        return
+    find_interpreter(request.python, requires_python=None, start_dir=Path(start_dir), root=Path(root))
+
+
+def _start_dir(request: RunRequest) -> str:
+    """Locks are searched from the script's directory, else from the working directory."""
+    if request.target_kind == "script":
+        script = request.target[0]
+        if not os.path.exists(script):
+            raise UsageError(
+                f"can't open file {os.path.abspath(script)!r}: no such file", hint="check the script's path"
+            )
+        return os.path.dirname(os.path.realpath(script))
+    return os.getcwd()
+
+
+def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) -> tuple[str, list[str]]:
+    """The lock that decides the environment: `--lock`, a PEP 723 script's own (which wins over a
+    lock found upwards, as in uv), the nearest lock, or a pylock.toml written for a project that
+    has none. `--with` requirements make a resolution of their own on top of that lock's pins.
+
+    Also the files the sh front door must watch beyond the lock's own (see `watched_files`): a lock
+    kept in the store for a read-only project watches that project."""
+    from monotrail.errors import LockError
+    from monotrail.lock.files import find_lock
+
+    also_watched: list[str] = []
+    if request.lock:
+        path = os.path.abspath(request.lock)
+        if not os.path.isfile(path):
+            raise LockError(f"lockfile {request.lock} does not exist", hint="check the path given to --lock")
+    elif request.target_kind == "script" and _has_block(request.target[0]):
+        return _script_lock(request, start_dir, root, python_key), also_watched
+    else:
+        try:
+            path = find_lock(start_dir)
+        except LockError as error:
+            path, also_watched = _lock_new_project(request, start_dir, error, root, python_key)
+    if request.with_requirements:
+        return _with_lock(request, path, start_dir, root, python_key), also_watched
+    return path, also_watched
+
+
+def _has_block(script: str) -> bool:
+    """The `# /// script` opener anywhere in the file (`monotrail.lock.script_block.MARKER`, inlined:
+    this runs on the warm path of every script). A false positive only costs the block parse."""
+    try:
+        with open(script, "rb") as file:
+            return b"# /// script" in file.read()
+    except OSError:
+        return False
+
+
+def _script_lock(request: RunRequest, start_dir: str, root: str, python_key: str) -> str:
+    """`tool.py.lock` beside the script (`monotrail lock --script`), else a resolution cached in
+    the store, keyed by the block's text and the Python request: the second run is a warm run."""
+    from monotrail.environment.envs import resolved_lock_path
+    from monotrail.lock.script_block import read_block
+
+    script = request.target[0]
+    sibling = os.path.realpath(script) + ".lock"
+    if not request.with_requirements and os.path.isfile(sibling):
+        return sibling
+    block = read_block(script)
+    text = block[0] if block is not None else ""
+    path = resolved_lock_path(root, "script", text, python_key, *_sources_key(request), "\0".join(request.with_requirements))
+    if not os.path.isfile(path) or request.refresh or request.upgrade:
+        from pathlib import Path
+
+        from monotrail.commands.lock import lock_script
+
+        lock_script(Path(script), _resolve_options(request), Path(path), request.with_requirements)
+    return path
+
+
+def _with_lock(request: RunRequest, lock_path: str, start_dir: str, root: str, python_key: str) -> str:
+    """The lock's packages for this target, pinned, plus `--with` requirements, resolved once."""
+    from monotrail.environment.envs import file_digest, resolved_lock_path
+
+    extras = ",".join(sorted(request.extras)) + ("+all" if request.all_extras else "")
+    groups = ",".join(sorted(request.groups)) + ("-defaults" if request.no_default_groups else "")
+    path = resolved_lock_path(root, "with", lock_path, file_digest(lock_path), python_key, extras, groups,
+                              *_sources_key(request), "\0".join(request.with_requirements))
+    if not os.path.isfile(path) or request.refresh or request.upgrade:
+        from monotrail.commands.lock import lock_with
+
+        lock_with(request, lock_path, start_dir, _resolve_options(request), path)
+    return path
+
+
+def _lock_new_project(request: RunRequest, start_dir: str, error: Exception, root: str,
+                      python_key: str) -> tuple[str, list[str]]:
+    """No lock anywhere up: a pyproject.toml with [project] gets its pylock.toml (as `uv run`
+    writes uv.lock); anything else is the original error.
+
+    A project that cannot be written (a read-only checkout or container) gets its lock kept in
+    the store instead, keyed by the pyproject's bytes and the Python request as a script's is, so
+    later runs use it without resolving; they come back here while the project has no lock."""
+    from pathlib import Path
+
+    from monotrail.environment.envs import file_digest, resolved_lock_path
+    from monotrail.commands.lock import find_project, lock_project
+
+    project = find_project(Path(start_dir))
+    if project is None:
+        raise error
+    out = project.path.parent / "pylock.toml"
+    kept = resolved_lock_path(root, "project", str(project.path), file_digest(str(project.path)), python_key,
+                              *_sources_key(request))
+    watched = [str(project.path), str(out), *_directories_between(start_dir, str(out.parent))]
+    if os.path.isfile(kept) and not (request.refresh or request.upgrade):
+        debug(f"{out} could not be written before: using the lock kept in the store, {kept}")
+        return kept, watched
+    lock_project(project, _resolve_options(request), out, fallback=Path(kept))
+    if not out.is_file():
+        return kept, watched
+    if not request.quiet:
+        from monotrail.log import info
+
+        info(f"monotrail: wrote {out}")
+    return str(out), []
+
+
+def _directories_between(start_dir: str, top: str) -> list[str]:
+    """`start_dir` and its parents up to `top`: where a lock appearing would be found first."""
+    found = [start_dir]
+    while start_dir != top and os.path.dirname(start_dir) != start_dir:
+        start_dir = os.path.dirname(start_dir)
+        found.append(start_dir)
+    return found
+
+
+def _sources_key(request: RunRequest) -> list:
+    return [request.index_url or "", *request.extra_index_urls, "|", *request.find_links]
+
+
+def _resolve_options(request: RunRequest):
+    from monotrail.commands.lock import ResolveOptions
+
+    return ResolveOptions(
+        python=request.python, index_url=request.index_url, extra_index_urls=request.extra_index_urls,
+        find_links=request.find_links, offline=request.offline, refresh=request.refresh,
+        upgrade=request.upgrade, quiet=request.quiet,
+    )
+
+
+def _cold(request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str) -> Launch:
+    from monotrail.builds.builder import Builds
+    from monotrail.environment.install import install_environment
+
+    return install_environment(request.environment_spec(), start_dir, lock_path, python_key, root, env_dir,
+                               builder=Builds())
+
+
+def _exec(launch: Launch, request: RunRequest) -> int:
+    """Start the target as it starts in a venv: `<env>/bin/python [FLAGS] TARGET...`, or a console
+    script's file in `<env>/bin/` (whose shebang names that python), with the environment's bin/
+    first on PATH. The interpreter itself handles scripts, -c, -m, stdin and the REPL."""
+    os.environ["PATH"] = launch.bin + os.pathsep + os.environ.get("PATH", os.defpath)
+    # A shim's loop guard (see monotrail.commands.shims) ends where a real interpreter starts: the target's
+    # own `python3` children go through the shim again, legitimately.
+    os.environ.pop("MONOTRAIL_SHIM", None)
+    if request.target_kind == "command":
+        name, args = request.target[0], request.target[1:]
+        path = os.path.join(launch.bin, name)
+        argv = [path, *args]
+        if not os.path.isfile(path):
+            return _exec_foreign_command(request.target)
+    else:
+        from monotrail.cli.python_argv import python_command_line
+
+        path = os.path.join(launch.bin, "python")
+        argv = [path, *python_command_line(request.python_flags, request.target)]
+    debug(f"exec {argv}")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(path, argv)
+    return 0  # not reached
+
+
+def _exec_foreign_command(target: list[str]) -> int:
+    """A command that is not a Python entry point: run it with the environment's bin/ on PATH."""
+    import shutil
+
+    path = shutil.which(target[0])
+    if path is None:
+        raise MonotrailError(
+            f"command {target[0]!r} not found: it is neither a file, a console script of the locked packages, nor on PATH",
+            hint="for a script give its path (./name.py); `monotrail run python -c ...` runs code",
+        )
+    os.execv(path, [target[0], *target[1:]])
+    return 0  # not reached

@@ -1,0 +1,169 @@
+"""The cold path of `monotrail run`: lock -> interpreter -> selection -> store -> environment.
+
+Everything heavy (packaging, httpx, rich) is imported from here down, never from the warm path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, List, Protocol, Sequence, Tuple
+
+from monotrail.environment.envs import Launch, write_env
+from monotrail.environment.spec import EnvironmentSpec
+from monotrail.lock.model import Lock
+from monotrail.log import debug, info
+from monotrail.store.entries import Builder
+
+__all__ = ["EnvironmentBuilder", "install_environment", "read_lock_for", "select_for"]
+
+
+class EnvironmentBuilder(Builder, Protocol):
+    """A `Builder` that also turns editable projects into wheels (`monotrail.builds.builder.Builds`)."""
+
+    def editables(self, selected: Sequence[Any], interpreter: Any, sources: Any, root: Path,
+                  building: Tuple[str, ...] = (), quiet: bool = False) -> Tuple[List[Any], List[Tuple[str, str]]]: ...
+
+
+def install_environment(
+    spec: EnvironmentSpec, start_dir: str | Path, lock_path: str | Path, python_key: str, root: str | Path, env_dir: str | Path,
+    *, builder: EnvironmentBuilder, building: Tuple[str, ...] = (),
+) -> Launch:
+    """The environment of `lock_path` for `spec`, installed into the store and written.
+    `builder` builds what cannot be downloaded; `building`: the sdist builds this is the build
+    environment of (see `monotrail.builds.sdist`)."""
+    from monotrail.interpreters.discovery import find_interpreter
+    from monotrail.environment.manifest import build_manifest, dumps
+    from monotrail.faults import crash_point
+    from monotrail.store.entries import ensure_installed, gc_lock, remove_stale_temp
+
+    start_dir, lock_path, root, env_dir = Path(start_dir), Path(lock_path), Path(root), Path(env_dir)
+    lock = read_lock_for(spec, lock_path)
+    python_request = python_key.split(":", 1)[1] if python_key.startswith("cli:") else None
+    interpreter = find_interpreter(
+        python_request, requires_python=lock.requires_python, start_dir=start_dir, root=root
+    )
+    debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
+    selected = select_for(lock, interpreter, spec)
+    debug(f"selected {len(selected)} packages from {lock.path.name}")
+    sources = _sources(spec, lock)
+    # Shared: many runs install at once; `monotrail store gc` (exclusive) waits for them, and they
+    # for it, so gc never removes an entry between its install here and its environment's write.
+    _warn_deleted_entries(env_dir)
+    with gc_lock(root, shared=True):
+        # The editable projects become wheels first (built, or found by their inputs' hash).
+        wheels, inputs = builder.editables(selected, interpreter, sources, root, building, quiet=spec.quiet)
+        entries = ensure_installed(
+            [item for item in wheels if item.directory is None],
+            sources,
+            root,
+            progress=not spec.quiet,
+            tags=interpreter.tags,
+            interpreter=interpreter,
+            building=building,
+            builder=builder,
+        )
+        crash_point("install-entries-ready")
+        paths = _extra_paths(wheels)
+        manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
+        launch = write_env(
+            str(env_dir), dumps(manifest), interpreter, _bootstrap_path(), manifest["scripts"],
+            str(root / "tmp"), lock_path=str(lock_path), inputs=inputs,
+        )
+    if _has_children(root / "tmp"):
+        remove_stale_temp(root)  # what a killed run left, even when this run installed nothing
+    if spec.verbose:
+        info(f"monotrail: installed an environment of {len(selected)} packages for Python {interpreter.full_version}")
+    return launch
+
+
+def _warn_deleted_entries(env_dir: Path) -> None:
+    """An environment exists but a store entry it used is gone: say so (store.py warns about
+    entries that are there but damaged); the install below puts it back."""
+    try:
+        sentinels = (env_dir / "launch").read_text("utf-8").splitlines()[3:]
+    except OSError:
+        return
+    for sentinel in sentinels:
+        if sentinel.startswith("="):
+            continue  # an editable build's input (monotrail.environment.envs.read_launch)
+        entry = Path(sentinel).parents[2]  # <entry>/site-packages/<dist-info>/RECORD
+        if not entry.exists():
+            info(f"warning: the store entry {entry} was deleted; reinstalling it")
+
+
+def _has_children(directory: Path) -> bool:
+    try:
+        with os.scandir(directory) as children:
+            return any(True for _ in children)
+    except OSError:
+        return False
+
+
+def read_lock_for(spec: EnvironmentSpec, lock_path: Path) -> Lock:
+    """The lock found first, or a sibling lock that defines the requested extras and groups.
+
+    A directory often holds several locks of one project (uv.lock and its flattened export
+    pylock.toml); the export has no extras or groups left. When the first lock in the search
+    order lacks a requested extra or group and the user did not name the lock, use the next lock
+    in the same directory that has them, as a user of both tools would expect.
+    """
+    from monotrail.lock.files import read_lock, sibling_locks
+
+    lock = read_lock(lock_path)
+    wanted_extras, wanted_groups = set(spec.extras), set(spec.groups)
+    if spec.lock or _defines(lock, wanted_extras, wanted_groups):
+        return lock
+    for sibling in map(Path, sibling_locks(str(lock_path))):
+        try:
+            candidate = read_lock(sibling)
+        except Exception as error:  # a broken sibling must not hide the first lock's real error
+            debug(f"skipping {sibling}: {error}")
+            continue
+        if _defines(candidate, wanted_extras, wanted_groups):
+            debug(f"{lock_path.name} lacks extras {sorted(wanted_extras)} / groups {sorted(wanted_groups)}; using {sibling.name}")
+            return candidate
+    return lock  # selection raises the error naming what the lock defines
+
+
+def _defines(lock: Lock, extras: set, groups: set) -> bool:
+    return extras <= set(lock.extras) and groups <= set(lock.groups)
+
+
+def select_for(lock: Lock, interpreter, spec: EnvironmentSpec) -> Tuple:
+    from monotrail.selection import select
+
+    extras: Sequence[str] = tuple(lock.extras) if spec.all_extras else spec.extras
+    return select(lock, interpreter, extras, spec.groups, spec.no_default_groups)
+
+
+def _sources(spec: EnvironmentSpec, lock: Lock):
+    from monotrail.store.index import sources_from_env
+
+    return sources_from_env(
+        index_url=spec.index_url,
+        extra_index_urls=spec.extra_index_urls,
+        find_links=(*spec.find_links, *lock.find_links),
+        offline=spec.offline,
+        lock_index_urls=lock.index_urls,
+    )
+
+
+def _extra_paths(selected: Sequence) -> List[str]:
+    """Local directories the lock installs as they are (a uv `directory` or `virtual` source, a
+    poetry path dependency without `develop`): importable from their `src/` or the directory
+    itself. Editable projects are not among them: they are built (`monotrail.builds.editable`)."""
+    paths: List[str] = []
+    for item in selected:
+        if item.directory is not None:
+            directory = Path(item.directory)
+            paths.append(str(directory / "src" if (directory / "src").is_dir() else directory))
+    return list(dict.fromkeys(paths))
+
+
+def _bootstrap_path() -> str:
+    """The hook every environment's site-packages links (`monotrail.environment.layout`)."""
+    import monotrail_bootstrap
+
+    return os.path.join(os.path.dirname(os.path.abspath(monotrail_bootstrap.__file__)), "_monotrail_finder.py")
+

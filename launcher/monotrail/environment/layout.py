@@ -1,0 +1,152 @@
+"""The environment directory's files: a venv with no packages in it.
+
+`<root>/envs/<key>/` is shaped like the venv `python -m venv` makes, so that everything a program
+and its children look at says "venv", as it would in the venv of any other tool:
+
+    pyvenv.cfg                          home = the real interpreter's directory
+    bin/python, python3, python3.X      symlinks to the real interpreter (as venv's default)
+    bin/<console script>                a Python file with a `#!<env>/bin/python` shebang, as pip
+                                        and installer write them; `.data/scripts` files copied,
+                                        `#!python` rewritten the same way
+    lib/pythonX.Y/site-packages/
+        _monotrail.pth                  one `import` line: activate the manifest (below)
+        _monotrail_finder.py            a copy of monotrail's bootstrap/_monotrail_finder.py
+
+The interpreter finds `pyvenv.cfg` beside `bin/` and starts as in any venv: `sys.executable` is
+`<env>/bin/python`, `sys.prefix` the environment and `sys.base_prefix` the real installation (so
+virtualenv, tox, nox, pre-commit and `python -m venv` build on the real interpreter), and `site`
+reads the site-packages, whose `.pth` hook installs the finder for the locked packages. Those
+stay in the store, one copy for every environment; the finder answers for them as if they were
+in this site-packages. Children started through `sys.executable` go the same way, and console
+scripts run with `python SCRIPT` as well as by their shebang. Why not sh wrappers: see
+docs/architecture.md, "The environment".
+
+Cold path only (imported by `monotrail.environment.envs.write_env`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict
+
+from monotrail import __version__
+
+if TYPE_CHECKING:  # pragma: no cover
+    from monotrail.interpreters.discovery import Interpreter
+
+HOOK_PTH = "_monotrail.pth"
+HOOK_MODULE = "_monotrail_finder"
+
+
+def site_packages(interpreter: "Interpreter") -> str:
+    """The venv's site-packages relative to the environment, where `site` looks for it."""
+    major, minor = interpreter.version[:2]
+    if interpreter.implementation == "pypy":
+        return f"lib/pypy{major}.{minor}/site-packages"
+    return f"lib/python{major}.{minor}{'t' if interpreter.free_threaded else ''}/site-packages"
+
+
+def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str, scripts: Dict[str, dict]) -> None:
+    """Write the environment's files into `tmp`, which becomes `env_dir` by a rename: links and
+    shebangs name `env_dir`."""
+    real = os.path.realpath(interpreter.path)
+    (tmp / "pyvenv.cfg").write_text(_pyvenv_cfg(interpreter, real), "utf-8")
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    for name in _python_names(interpreter, real):
+        os.symlink(real, bin_dir / name)
+    lib = tmp / site_packages(interpreter)
+    lib.mkdir(parents=True)
+    # A copy, not a link: tools that resolve links before deciding what is installed code
+    # (coverage's third-party filter, debuggers' "just my code") must find the hook inside this
+    # site-packages, not in monotrail's own tree. `monotrail.environment.envs` rebuilds the environment when
+    # the original changes.
+    shutil.copyfile(hook, lib / f"{HOOK_MODULE}.py")
+    # The hook's bytecode is cached here even under -B / PYTHONDONTWRITEBYTECODE, which are about
+    # the user's files: every start imports it. `__pycache__` is made now (with the store's umask),
+    # not by the interpreter with whatever umask the first program has.
+    (lib / "__pycache__").mkdir()
+    manifest = os.path.join(env_dir, "manifest.json")
+    (lib / HOOK_PTH).write_text(
+        "import sys; _b = sys.dont_write_bytecode; sys.dont_write_bytecode = False; "
+        f"import {HOOK_MODULE}; sys.dont_write_bytecode = _b; {HOOK_MODULE}.activate({ascii(manifest)})\n",
+        "utf-8",
+    )
+    python = os.path.join(env_dir, "bin", "python")
+    taken = set(os.listdir(bin_dir))
+    for name, script in scripts.items():
+        if name in taken or not _is_file_name(name):
+            continue  # `bin/python` stays the interpreter; a name with a slash is not a file here
+        if ":" in script.get("entry_point", ""):
+            _write_new(bin_dir / name, _console_script(name, script["entry_point"], python), 0o755)
+        elif "path" in script:
+            _copy_data_script(Path(script["path"]), bin_dir / name, python)
+
+
+def _pyvenv_cfg(interpreter: "Interpreter", real: str) -> str:
+    """What `python -m venv` writes, plus who wrote it (as virtualenv and uv add theirs). `home`
+    is the directory the interpreter's prefix is found from: the real binary's, or, for an
+    interpreter that is itself a venv's copy, that venv's own `home`."""
+    version = ".".join(str(part) for part in interpreter.version[:3])
+    return (
+        f"home = {_home(real)}\n"
+        "include-system-site-packages = false\n"
+        f"version = {version}\n"
+        f"executable = {real}\n"
+        f"monotrail = {__version__}\n"
+    )
+
+
+def _home(real: str) -> str:
+    directory = os.path.dirname(real)
+    for candidate in (os.path.join(directory, "pyvenv.cfg"), os.path.join(os.path.dirname(directory), "pyvenv.cfg")):
+        try:
+            with open(candidate, encoding="utf-8") as file:
+                for line in file:
+                    key, equals, value = line.partition("=")
+                    if equals and key.strip().lower() == "home":
+                        return value.strip()
+        except OSError:
+            continue
+    return directory
+
+
+def _python_names(interpreter: "Interpreter", real: str) -> list:
+    major, minor = interpreter.version[:2]
+    names = ["python", f"python{major}", f"python{major}.{minor}", os.path.basename(real)]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def _console_script(name: str, entry_point: str, python: str) -> bytes:
+    """The launcher pip and installer write (installer's template and shebang rules: a path too
+    long or with a space gets the `/bin/sh` re-exec header they use too)."""
+    from installer.scripts import Script
+
+    module, _, attribute = entry_point.partition(":")
+    _, data = Script(name, module.strip(), attribute.strip(), section="console").generate(python, "posix")
+    return data
+
+
+def _copy_data_script(source: Path, target: Path, python: str) -> None:
+    """A wheel's `.data/scripts` file, as installer places it: a `#!python` first line (the wheel
+    spec's placeholder) becomes the environment's interpreter, anything else is copied as it is."""
+    from installer.utils import fix_shebang
+
+    with open(source, "rb") as stream, fix_shebang(stream, python) as fixed:
+        data = fixed.read()
+    _write_new(target, data, stat.S_IMODE(os.stat(source).st_mode) | 0o555)
+
+
+def _is_file_name(name: str) -> bool:
+    return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Never through an existing name or a link (the directory is fresh: nothing should be there)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with open(descriptor, "wb") as file:
+        file.write(data)
+    os.chmod(path, mode)

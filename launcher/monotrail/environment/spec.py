@@ -1,0 +1,27 @@
+"""What an environment is made of besides its lock and its interpreter, said once for every caller.
+
+`monotrail run` fills it from its command line (`monotrail.cli.RunRequest.environment_spec`), a
+build environment from the build requirements' lock: the install below the CLI never sees argv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+__all__ = ["EnvironmentSpec"]
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    lock: Optional[str] = None  # the lock the user named (`--lock`): no sibling lock stands in for it
+    extras: Tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: Tuple[str, ...] = ()
+    no_default_groups: bool = False
+    index_url: Optional[str] = None
+    extra_index_urls: Tuple[str, ...] = ()
+    find_links: Tuple[str, ...] = ()
+    offline: bool = False
+    quiet: bool = False
+    verbose: bool = False

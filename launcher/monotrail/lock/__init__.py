@@ -1,0 +1,1 @@
+"""The lock stage: the neutral model (`model`), finding a lock (`files`) and one reader per format."""

@@ -1,0 +1,143 @@
+"""The neutral lock model: what every lockfile format is parsed into.
+
+Readers in `monotrail.lock.files` validate at the edge and build these frozen objects; nothing
+downstream knows which format a lock came from. Names are PEP 503-normalized everywhere.
+
+Two shapes of lock exist and the model keeps both without pretending they are one:
+- flat locks (pylock.toml, requirements.txt, poetry.lock 2.1+): every package carries the marker
+  under which it is installed; selection keeps each package whose marker holds. `roots` is None.
+- graph locks (uv.lock, poetry.lock 1.x and 2.0): packages carry their dependency edges; selection walks
+  from `roots` (plus the chosen extras and groups), evaluating each edge's marker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Mapping, Optional, Tuple, Union, overload
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One distribution file (a wheel or an sdist).
+
+    `url` is None when the lock only names the file (poetry.lock 1.1): the index is asked for
+    the file of that name. `path` is set for local files (find-links directories, path sources).
+    """
+
+    filename: str
+    url: Optional[str] = None
+    hashes: Tuple[Tuple[str, str], ...] = ()  # (algorithm, hexdigest) pairs, e.g. ("sha256", "ab12...")
+    size: Optional[int] = None
+    path: Optional[str] = None
+
+    @property
+    def sha256(self) -> Optional[str]:
+        for algorithm, digest in self.hashes:
+            if algorithm == "sha256":
+                return digest
+        return None
+
+
+class LazyArtifacts(Sequence):
+    """A tuple of Artifacts built on first use; compares equal to the same tuple.
+
+    For readers of big universal locks: the data-science uv.lock lists 1716 wheels for every
+    platform, and building their Artifacts took 4-8 ms of a cold run whose selection looks at
+    the wheels of 17 packages only. The reader validates the entries before it hands out the
+    builder, so building later raises nothing.
+    """
+
+    __slots__ = ("_build", "_items")
+
+    def __init__(self, build: Callable[[], Tuple[Artifact, ...]]) -> None:
+        self._build: Optional[Callable[[], Tuple[Artifact, ...]]] = build
+        self._items: Tuple[Artifact, ...] = ()
+
+    def _tuple(self) -> Tuple[Artifact, ...]:
+        if self._build is not None:
+            self._items, self._build = tuple(self._build()), None
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> Artifact: ...
+    @overload
+    def __getitem__(self, index: slice) -> Tuple[Artifact, ...]: ...
+    def __getitem__(self, index: Union[int, slice]) -> Union[Artifact, Tuple[Artifact, ...]]:
+        return self._tuple()[index]
+
+    def __len__(self) -> int:
+        return len(self._tuple())
+
+    def __iter__(self) -> Iterator[Artifact]:
+        return iter(self._tuple())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyArtifacts):
+            other = other._tuple()
+        return self._tuple() == other if isinstance(other, tuple) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._tuple())
+
+    def __repr__(self) -> str:
+        return repr(self._tuple())
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """An edge of a graph lock: `name[extras] ; marker`, optionally pinned to a locked version.
+
+    `version` disambiguates when a universal lock holds several versions of one package (uv forks);
+    `specifier` (poetry 1.1) narrows the candidates when several versions exist. It is PEP 440; a
+    poetry union (`>=1,<1.5 || >1.5`) is kept as PEP 440 alternatives joined by " || ".
+    """
+
+    name: str
+    marker: Optional[str] = None
+    extras: Tuple[str, ...] = ()
+    version: Optional[str] = None
+    specifier: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    marker: Optional[str] = None  # flat locks: install only where this holds (may use extras/dependency_groups)
+    requires_python: Optional[str] = None
+    wheels: Tuple[Artifact, ...] = ()  # or a LazyArtifacts, which behaves as that tuple
+    sdist: Optional[Artifact] = None
+    index: Optional[str] = None  # the index the files come from (simple API base URL)
+    directory: Optional[str] = None  # a path source: a local project directory, made importable as-is
+    editable: bool = False
+    dependencies: Tuple[Dependency, ...] = ()
+    optional_dependencies: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)
+    # Added for requirements.txt and VCS sources (both optional, so older call sites still work):
+    # a package with no wheels, sdist, directory or vcs names no file at all (requirements.txt);
+    # the store looks it up on the index by name + version and accepts only files with one of
+    # these hashes (empty: any file, as pip without --require-hashes).
+    hashes: Tuple[Tuple[str, str], ...] = ()
+    vcs: Optional[str] = None  # a VCS source ("git+https://...@<commit>"): built by the store (monotrail.store.direct)
+    build: bool = False  # a non-editable directory source: built into a wheel, not made importable as-is
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: Path
+    format: str  # "pylock" | "uv" | "poetry" | "requirements"
+    packages: Tuple[LockedPackage, ...]
+    requires_python: Optional[str] = None
+    roots: Optional[Tuple[Dependency, ...]] = None  # graph locks: the project's own dependencies
+    extras: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)  # extra -> deps (flat locks: empty tuples)
+    groups: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)  # dependency group -> deps
+    default_groups: Tuple[str, ...] = ()
+    index_urls: Tuple[str, ...] = ()  # from the lock itself (requirements --index-url, poetry sources)
+    find_links: Tuple[str, ...] = ()
+    environments: Tuple[str, ...] = ()  # pylock `environments`: markers of which one must hold
+    project_dir: Optional[Path] = None  # the directory of the project the lock is for (beside the lock)
+    # The project itself when it is a package: installed editable through its own build backend
+    # (PEP 660), as `uv sync` / `poetry install` install it. None when the lock says it is not
+    # one (uv `virtual = "."`, poetry `package-mode = false`), or lists it among `packages`.
+    project: Optional[LockedPackage] = None

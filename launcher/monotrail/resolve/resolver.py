@@ -1,0 +1,695 @@
+"""Resolving requirements against the index for one target interpreter, with `resolvelib`.
+
+Not universal: every marker is evaluated for the target interpreter (its marker environment and
+wheel tags, never the running Python's), and the lock written from the result says so in its
+`environments` and `requires-python`. The shapes follow pip's provider:
+- an identifier is a project name, or `name[extra1,extra2]` for a requirement with extras; the
+  candidate of `name[x]` depends on `name==V` itself, so both always agree on the version;
+- a candidate is one version with a wheel for the target's tags, not yanked (PEP 592), whose
+  requires-python admits the target; Requires-Python found only in the metadata becomes a
+  dependency on the pseudo-project `<python>`, which has no candidate when it does not hold;
+- candidates come newest first, but versions already in the store come before all others
+  (unless `upgrade`), so a new script costs no download;
+- pre-releases only when asked (`prereleases`) or when a specifier names one, as PEP 440 says.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from monotrail.store.direct import DirectRef
+from monotrail.store.entries import Builder
+from monotrail.errors import IndexError_, ResolutionError
+from monotrail.store.index import FileDetails, IndexClient, Sources, redact_url
+from monotrail.interpreters.discovery import Interpreter
+from monotrail.lock.model import Artifact
+
+PYTHON = "<python>"
+ROOT = ""  # the label of the main requirements; extras and groups have their own
+
+
+@dataclass(frozen=True)
+class Req:
+    name: str  # normalized; PYTHON for a Requires-Python
+    extras: FrozenSet[str]
+    specifier: SpecifierSet
+    text: str  # as written, for messages
+    parent: Optional[str] = None  # "b 1.0" or None for a root requirement
+    direct: Optional[DirectRef] = None  # `name @ URL` (root requirements only)
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    version: Version
+    extras: FrozenSet[str]
+    wheel: Artifact  # the best wheel for the target (metadata is read from it)
+    details: FileDetails
+    index: str  # "" for find-links
+    direct: Optional[DirectRef] = None  # built (or downloaded) from a direct reference
+
+    @property
+    def key(self) -> str:
+        return self.name if not self.extras else f"{self.name}[{','.join(sorted(self.extras))}]"
+
+
+@dataclass(frozen=True)
+class ResolvedPackage:
+    name: str
+    version: str
+    wheels: Tuple[Artifact, ...]  # every wheel of that version the target can install, by name
+    sdist: Optional[Artifact]
+    requires_python: Optional[str]
+    index: Optional[str]
+    labels: FrozenSet[str]  # ROOT, "extra:x", "group:g": which requirement sets reach it
+    direct: Optional[DirectRef] = None  # a direct reference: the lock writes vcs/directory/archive
+
+
+@dataclass(frozen=True)
+class Resolution:
+    packages: Tuple[ResolvedPackage, ...]  # sorted by name
+
+
+class _Version:
+    """The files of one version, grouped cheaply (file names split, not parsed); tags and
+    requires-python are looked at only for the versions the resolver reaches (`Provider.wheels`):
+    botocore lists thousands of files, and parsing each name's tags took most of a resolution."""
+
+    __slots__ = ("files", "wheels", "sdists", "requires_python")
+
+    def __init__(self) -> None:
+        self.files: List[Tuple[str, Artifact, FileDetails]] = []
+        self.wheels: Optional[List[Tuple[int, Artifact, FileDetails, str]]] = None  # (rank, file, details, index)
+        self.sdists: List[Tuple[Artifact, str]] = []
+        self.requires_python: Optional[str] = None  # set when it excludes the target
+
+
+def parse_requirement(text: str, where: str, parent: Optional[str] = None, base: Optional[Path] = None) -> Req:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement as error:
+        raise ResolutionError(f"invalid requirement {text!r}: {error}", where=where) from None
+    direct = None
+    if requirement.url:
+        from monotrail.store import direct as directs
+
+        direct = directs.parse(requirement.url, base, where)
+    return Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
+               requirement.specifier, text, parent, direct)
+
+
+class Provider(AbstractProvider):
+    def __init__(
+        self,
+        client: IndexClient,
+        interpreter: Interpreter,
+        root: Path,
+        *,
+        prereleases: bool = False,
+        upgrade: bool = False,
+        refresh: bool = False,
+        building: Tuple[str, ...] = (),
+        builder: Optional[Builder] = None,
+    ) -> None:
+        self.client = client
+        self.interpreter = interpreter
+        self.root = root
+        self.building = building  # the sdist builds whose build requirements this resolves (monotrail.builds.sdist)
+        self.builder = builder  # builds sdists and source trees for their metadata (the caller's)
+        self.prereleases = prereleases
+        self.upgrade = upgrade
+        self.refresh = refresh
+        self.python_version = Version(interpreter.full_version or interpreter.python_version)
+        self.ranks = {tag: number for number, tag in enumerate(interpreter.tags)}
+        self.environment = dict(interpreter.markers)
+        self._versions: Dict[str, Dict[Version, _Version]] = {}
+        self._dependencies: Dict[Tuple[str, Version], Tuple[Tuple[Requirement, ...], Optional[str]]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=16)
+        self._prefetching: Dict[str, object] = {}
+        self._submitted: set = set()
+        import threading
+
+        self._prefetch_lock = threading.Lock()
+        self._fits: Dict[str, bool] = {}
+        self.direct: Dict[str, DirectRef] = {}  # name -> the root requirement's direct reference
+        self._direct_candidates: Dict[str, Candidate] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- resolvelib's interface ---------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate) -> str:
+        return requirement_or_candidate.key
+
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
+        causes = {info.requirement.name for info in backtrack_causes}
+        pinned = False
+        for info in information[identifier]:
+            pinned = pinned or any(spec.operator in ("==", "===") and "*" not in spec.version for spec in info.requirement.specifier)
+        return (identifier != PYTHON, identifier.split("[")[0] not in causes, not pinned, identifier)
+
+    def find_matches(self, identifier, requirements, incompatibilities):
+        requirements = list(requirements[identifier])
+        if identifier == PYTHON:
+            if all(r.specifier.contains(self.python_version, prereleases=True) for r in requirements):
+                return [Candidate(PYTHON, self.python_version, frozenset(), Artifact(""), FileDetails(), "")]
+            return []
+        name = identifier.split("[")[0]
+        extras = frozenset(identifier[len(name) + 1 : -1].split(",")) if "[" in identifier else frozenset()
+        if name in self.direct:
+            candidate = self._direct_candidate(name, extras)
+            if all(self.is_satisfied_by(r, candidate) for r in requirements):
+                return [candidate]
+            return []
+        excluded = {candidate.version for candidate in incompatibilities[identifier]}
+        allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
+        versions = self.versions(name)
+        stored = set() if self.upgrade else self._stored_versions(name)
+        ordered = sorted(versions, key=lambda v: (str(v) in stored, v), reverse=True)
+
+        def matches():  # lazily: resolvelib mostly takes the first
+            for version in ordered:
+                if version in excluded or not all(r.specifier.contains(version, prereleases=allow_pre) for r in requirements):
+                    continue
+                if self.wheels(name, version):
+                    yield self._candidate(name, version, extras)
+                elif self.versions(name)[version].sdists:  # built on demand (monotrail.builds.sdist)
+                    artifact, index = self.versions(name)[version].sdists[0]
+                    yield Candidate(name, version, extras, artifact, FileDetails(), index)
+
+        return matches
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.direct is not None and (candidate.direct is None or not _same_source(requirement.direct, candidate.direct)):
+            return False
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def _direct_candidate(self, name: str, extras: FrozenSet[str]) -> Candidate:
+        """The one candidate of a `name @ URL` requirement: its wheel built or downloaded now (the
+        metadata is in it), the git revision resolved to a commit."""
+        from dataclasses import replace
+
+        found = self._direct_candidates.get(name)
+        if found is None:
+            ref = self.direct[name]
+            wheel, ref = self._direct_wheel(name, ref)
+            from monotrail.store.index import file_sha256
+
+            split = _split_filename(wheel.name)
+            if split is None or canonicalize_name(split[0]) != name:
+                raise ResolutionError(f"{name} @ {ref.requirement_url()} is a distribution of {split[0] if split else wheel.name!r}, not of {name!r}",
+                                      hint="fix the name before '@'")
+            artifact = Artifact(wheel.name, None, (("sha256", file_sha256(wheel)),), wheel.stat().st_size, str(wheel))
+            found = Candidate(name, Version(split[1]), frozenset(), artifact, FileDetails(), "", ref)
+            self._direct_candidates[name] = found
+        return replace(found, extras=extras)
+
+    def _direct_wheel(self, name: str, ref: DirectRef) -> Tuple[Path, DirectRef]:
+        from monotrail.store import direct
+
+        sources = self.client.sources
+        if ref.kind == "git":
+            ref = direct.resolve_git(ref, self.root, offline=sources.offline)
+            return self._builder().source_wheel(ref, name, self.interpreter, sources, self.root, self.building), ref
+        if ref.kind == "directory":
+            return self._builder().source_wheel(ref, name, self.interpreter, sources, self.root, self.building), ref
+        from monotrail.store.download import download
+
+        artifact = Artifact(ref.filename, None if ref.path else ref.url, ref.hashes, None, ref.path)
+        if artifact.url:
+            self.client.check_url(artifact.url)
+        path = download(artifact, self.root, client=self.client.client, offline=sources.offline)
+        if not ref.hashes:
+            from dataclasses import replace
+
+            from monotrail.store.index import file_sha256
+
+            ref = replace(ref, hashes=(("sha256", file_sha256(path)),))
+        if ref.filename.endswith(".whl"):
+            import shutil
+
+            named = self.root / "cache" / "direct" / path.name[:16] / ref.filename  # the file name carries tags and version
+            if not named.is_file():
+                named.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, named)
+            return named, ref
+        artifact = Artifact(ref.filename, ref.url, ref.hashes)
+        return self._builder().sdist_wheel(path, artifact, self.interpreter, sources, self.root, self.building), ref
+
+    def _builder(self) -> Builder:
+        if self.builder is None:
+            raise ResolutionError("a requirement must be built from source and no builder was given",
+                                  hint="this is a bug in the caller: pass builder= to resolve()")
+        return self.builder
+
+    def get_dependencies(self, candidate: Candidate) -> List[Req]:
+        if candidate.name == PYTHON:
+            return []
+        parent = f"{candidate.name} {candidate.version}"
+        requirements, requires_python = self.dependencies(candidate)
+        found: List[Req] = []
+        if candidate.extras:
+            found.append(Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"), f"{candidate.name}=={candidate.version}", parent))
+        for requirement in requirements:
+            if not self._wanted(requirement, candidate.extras):
+                continue
+            found.append(Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
+                             requirement.specifier, str(requirement), parent))
+        if requires_python and candidate.details.requires_python is None:
+            found.append(Req(PYTHON, frozenset(), SpecifierSet(requires_python), f"Python {requires_python}", parent))
+        self.prefetch(r.name for r in found if r.name != PYTHON)
+        return found
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def versions(self, name: str) -> Dict[Version, _Version]:
+        if name not in self._versions:
+            self._versions[name] = self._load_versions(name)
+        return self._versions[name]
+
+    def _load_versions(self, name: str) -> Dict[Version, _Version]:
+        future = self._prefetching.pop(name, None)
+        try:
+            if future is not None:
+                return future.result()  # type: ignore[attr-defined]
+            files = self.client.index_files(name, refresh=self.refresh)
+        except IndexError_:
+            if not self.client.sources.offline:
+                raise
+            files = []
+        return self._group(name, files)
+
+    def _group(self, name: str, files) -> Dict[Version, _Version]:
+        if not files and self.client.sources.offline:
+            files = self._store_files(name)
+        if not files:
+            where = ", ".join(redact_url(u) for u in (*self.client.sources.index_urls, *self.client.sources.find_links))
+            close = _close_names(name, self._known_names(name))
+            raise ResolutionError(
+                f"package {name!r} was not found on the index" + (" cache or in the store (offline)" if self.client.sources.offline else "")
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""),
+                where=where,
+                hint="check the name's spelling" if not self.client.sources.offline else "run once without --offline to fill the cache",
+            )
+        versions: Dict[Version, _Version] = {}
+        parsed: Dict[str, Optional[Version]] = {}
+        names: Dict[str, bool] = {}
+        for entry in files:
+            if entry[2].yanked:
+                continue
+            split = _split_filename(entry[1].filename)
+            if split is None:
+                continue
+            project, raw = split
+            if project not in names:
+                names[project] = canonicalize_name(project) == name
+            if not names[project]:
+                continue
+            if raw not in parsed:
+                try:
+                    parsed[raw] = Version(raw)
+                except ValueError:
+                    parsed[raw] = None
+            version = parsed[raw]
+            if version is not None:
+                versions.setdefault(version, _Version()).files.append(entry)
+        return versions
+
+    def _known_names(self, missing: str) -> set:
+        """Project names that are cheap to know: the pages in the index cache (not empty ones),
+        the store's projects and what this resolution has seen."""
+        names = {name for name, versions in self._versions.items() if versions}
+        for page in (self.root / "cache" / "simple").glob("*/*.json"):
+            if page.stem == "_find_links" or page.stem == missing:
+                continue
+            try:
+                with open(page, "rb") as file:
+                    file.seek(max(page.stat().st_size - 16, 0))
+                    if b"[]}" in file.read().replace(b" ", b""):
+                        continue  # a cached 404: the index does not have it either
+            except OSError:
+                continue
+            names.add(page.stem)
+        try:
+            names.update(os.listdir(self.root / "store"))
+        except OSError:
+            pass
+        names.discard(missing)
+        return names
+
+    def wheels(self, name: str, version: Version) -> List[Tuple[int, Artifact, FileDetails, str]]:
+        """The version's wheels for the target, best tag first; sdists and requires-python noted."""
+        info = self.versions(name)[version]
+        if info.wheels is not None:
+            return info.wheels
+        wheels = []
+        for index, artifact, details in info.files:
+            if details.requires_python and not self._python_fits(details.requires_python):
+                info.requires_python = details.requires_python
+                continue
+            if not artifact.filename.endswith(".whl"):
+                info.sdists.append((artifact, index))
+                continue
+            tags = _wheel_tags(artifact.filename)
+            rank = min((self.ranks[tag] for tag in tags if tag in self.ranks), default=None)
+            if rank is not None:
+                wheels.append((rank, artifact, details, index))
+        wheels.sort(key=lambda item: (item[0], item[1].filename))
+        info.wheels = wheels
+        return wheels
+
+    def _python_fits(self, requires_python: str) -> bool:
+        fits = self._fits.get(requires_python)
+        if fits is None:
+            fits = self._fits[requires_python] = _python_fits(requires_python, self.python_version)
+        return fits
+
+    def _store_files(self, name: str) -> List[Tuple[str, Artifact, FileDetails]]:
+        """Offline without a cached page: the wheels unpacked in the store are the only versions."""
+        import json
+
+        found = []
+        base = self.root / "store" / name
+        for marker in sorted(base.glob("*/*/monotrail.json")):
+            try:
+                data = json.loads(marker.read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            download = self.root / "downloads" / f"{data['sha256']}.whl"
+            artifact = Artifact(data["wheel"], None, (("sha256", data["sha256"]),), None, str(download))
+            found.append(("", artifact, FileDetails()))
+        return found
+
+    def _stored_versions(self, name: str) -> set:
+        try:
+            return set(os.listdir(self.root / "store" / name))
+        except OSError:
+            return set()
+
+    def _candidate(self, name: str, version: Version, extras: FrozenSet[str]) -> Candidate:
+        _, wheel, details, index = self.wheels(name, version)[0]
+        return Candidate(name, version, extras, wheel, details, index)
+
+    def dependencies(self, candidate: Candidate) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
+        key = (candidate.name, candidate.version)
+        if key not in self._dependencies:
+            self._dependencies[key] = _parse_metadata(self._metadata(candidate), candidate.wheel.filename)
+        return self._dependencies[key]
+
+    def _metadata(self, candidate: Candidate) -> bytes:
+        from monotrail.resolve.metadata import core_metadata
+
+        if not candidate.wheel.filename.endswith(".whl"):
+            return self._sdist_metadata(candidate)
+
+        return core_metadata(self.client, candidate.name, str(candidate.version), candidate.wheel, candidate.details, self.root)
+
+    def _sdist_metadata(self, candidate: Candidate) -> bytes:
+        """METADATA of the wheel built from the sdist (cached by the sdist's hash, as the wheel is)."""
+        from monotrail.store.download import download
+        from monotrail.resolve.metadata import cache_path, read_metadata_member, write_atomic
+
+        cache = cache_path(self.root, candidate.wheel)
+        if cache is not None and cache.is_file():
+            return cache.read_bytes()
+        if candidate.wheel.url and not candidate.wheel.path:
+            self.client.check_url(candidate.wheel.url)
+        sdist = download(candidate.wheel, self.root, client=self.client.client, offline=self.client.sources.offline)
+        wheel = self._builder().sdist_wheel(sdist, candidate.wheel, self.interpreter, self.client.sources, self.root,
+                                            self.building)
+        import zipfile
+
+        with zipfile.ZipFile(wheel) as archive:
+            data = read_metadata_member(archive, wheel.name)
+        if cache is not None:
+            write_atomic(cache, data, self.root)
+        return data
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Fetch the pages (and the newest version's metadata) of coming projects in parallel:
+        resolvelib asks for one project at a time, the network answers many at once."""
+        with self._prefetch_lock:
+            for name in names:
+                if name in self._versions or name in self._submitted:
+                    continue
+                self._submitted.add(name)
+                self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
+
+    def _prefetch_one(self, name: str) -> Dict[Version, _Version]:
+        versions = self._group(name, self.client.index_files(name, refresh=self.refresh))
+        try:
+            for version in sorted((v for v in versions if not v.is_prerelease), reverse=True)[:1]:
+                info = versions[version]
+                wheel = self._best_of(info)
+                if wheel is not None:
+                    from monotrail.resolve.metadata import core_metadata
+
+                    data = core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
+                    # Walk on: the newest version's dependencies are what the resolver will most
+                    # likely ask for next, so the whole graph is fetched in parallel, not level by level.
+                    requirements, _ = _parse_metadata(data, wheel[0].filename)
+                    self.prefetch(canonicalize_name(r.name) for r in requirements if self._wanted(r, frozenset()))
+        except Exception:  # a prefetch is a guess; the resolver asks again and reports properly
+            pass
+        return versions
+
+    def _best_of(self, info: _Version) -> Optional[Tuple[Artifact, FileDetails]]:
+        best = None
+        for _, artifact, details in info.files:
+            if not artifact.filename.endswith(".whl"):
+                continue
+            rank = min((self.ranks[tag] for tag in _wheel_tags(artifact.filename) if tag in self.ranks), default=None)
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, artifact, details)
+        return None if best is None else (best[1], best[2])
+
+    def _wanted(self, requirement: Requirement, extras: FrozenSet[str]) -> bool:
+        """Base candidates take dependencies whose marker holds without an extra; `name[x]`
+        candidates take those that hold only with one of their extras."""
+        if requirement.marker is None:
+            return not extras
+        base = _evaluate(requirement.marker, self.environment, "")
+        if not extras:
+            return base
+        return not base and any(_evaluate(requirement.marker, self.environment, extra) for extra in extras)
+
+    def why_empty(self, name: str, requirements: Sequence[Req]) -> str:
+        try:
+            versions = self.versions(name)
+        except Exception:
+            return ""
+        allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
+        fitting = [v for v in versions if all(r.specifier.contains(v, prereleases=allow_pre) for r in requirements)]
+        if not fitting:
+            shown = ", ".join(str(v) for v in sorted(versions)[-8:])
+            return f"available versions: {shown}"
+        for version in sorted(fitting, reverse=True):
+            self.wheels(name, version)
+            info = versions[version]
+            if info.requires_python and not info.wheels:
+                return f"{name} {version} requires Python {info.requires_python}, the target is {self.python_version}"
+            if info.sdists and not info.wheels:
+                return f"{name} {version} has no wheel for this interpreter (best tag {self.interpreter.tags[0]}) and building from sdist is not supported yet"
+        return f"no wheel of {name} for this interpreter (best tag {self.interpreter.tags[0]})"
+
+
+def _close_names(name: str, known: Iterable[str]) -> List[str]:
+    """Up to two known names close to `name` (difflib), compared without separators too, so
+    `typing_extension` finds `typing-extensions` and `pyyaml` finds `py-yaml`."""
+    import difflib
+
+    folded: Dict[str, str] = {}
+    for known_name in sorted(known):
+        folded.setdefault(known_name.replace("-", ""), known_name)
+    target = name.replace("-", "")
+    if target in folded:
+        return [folded[target]]
+    matches = difflib.get_close_matches(target, list(folded), n=2, cutoff=0.8)
+    return [folded[match] for match in matches]
+
+
+def _same_source(a: DirectRef, b: DirectRef) -> bool:
+    return (a.kind, a.url, a.path, a.revision, a.subdirectory) == (b.kind, b.url, b.path, b.revision, b.subdirectory)
+
+
+def _evaluate(marker: Marker, environment: Mapping[str, str], extra: str) -> bool:
+    return marker.evaluate({**environment, "extra": extra})
+
+
+def _python_fits(requires_python: str, version: Version) -> bool:
+    try:
+        return SpecifierSet(requires_python).contains(version, prereleases=True)
+    except Exception:  # an invalid requires-python on the index: as pip, ignore it
+        return True
+
+
+def _split_filename(filename: str) -> Optional[Tuple[str, str]]:
+    """(project, version) of a wheel or sdist file name, by splitting only; None for junk."""
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        return (parts[0], parts[1]) if len(parts) in (5, 6) else None
+    for suffix in (".tar.gz", ".zip"):
+        if filename.endswith(suffix):
+            project, _, version = filename[: -len(suffix)].rpartition("-")
+            return (project, version) if project else None
+    return None
+
+
+def _wheel_tags(filename: str) -> List[str]:
+    from monotrail.selection import wheel_tags as tags
+
+    return tags(filename) or []
+
+
+def _parse_metadata(data: bytes, filename: str) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
+    from email.parser import BytesParser
+
+    message = BytesParser().parsebytes(data, headersonly=True)
+    requirements = []
+    for line in message.get_all("Requires-Dist") or ():
+        try:
+            requirements.append(Requirement(line))
+        except InvalidRequirement:
+            continue  # as pip: a broken dependency line of an old release is skipped
+    return tuple(requirements), (message.get("Requires-Python") or "").strip() or None
+
+
+class _Reporter(BaseReporter):
+    pass
+
+
+def resolve(
+    requirements: Mapping[str, Sequence[str]],
+    interpreter: Interpreter,
+    sources: Sources,
+    root: Path,
+    *,
+    where: str,
+    prereleases: bool = False,
+    upgrade: bool = False,
+    refresh: bool = False,
+    base: Optional[Path] = None,
+    building: Tuple[str, ...] = (),
+    builder: Optional[Builder] = None,
+) -> Resolution:
+    """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
+
+    Each resolved package carries the labels whose requirements reach it, so the lock can say
+    "only with extra x" without resolving twice. `base`: what relative paths of `name @ ./dir`
+    requirements are relative to (default: the current directory). `building`: the sdist builds
+    whose build requirements these are (`monotrail.builds.sdist` limits how deep builds nest).
+    `builder`: builds sdists and source trees whose metadata the resolution needs.
+    """
+    roots: Dict[str, List[Req]] = {
+        label: [parse_requirement(text, where, base=base) for text in texts] for label, texts in requirements.items()
+    }
+    client = IndexClient(sources, root)
+    provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
+                        building=building, builder=builder)
+    for req in (r for reqs in roots.values() for r in reqs):
+        if req.direct is None:
+            continue
+        other = provider.direct.setdefault(req.name, req.direct)
+        if not _same_source(other, req.direct):
+            raise ResolutionError(f"conflicting direct references for {req.name}: {other.requirement_url()} and "
+                                  f"{req.direct.requirement_url()}", where=where)
+    try:
+        provider.prefetch(req.name for reqs in roots.values() for req in reqs if req.name not in provider.direct)
+        try:
+            result = Resolver(provider, _Reporter()).resolve([r for reqs in roots.values() for r in reqs], max_rounds=20000)
+        except ResolutionImpossible as error:
+            raise _conflict(error, provider) from None
+        except ResolutionTooDeep:
+            raise ResolutionError("resolution took too many rounds", hint="pin some of the requirements more tightly") from None
+        return _resolution(result, roots, provider)
+    finally:
+        provider.close()
+        client.close()
+
+
+def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:
+    """pip's explanation: each requirement on the project that cannot be met, and who asked."""
+    causes = list(error.causes)
+    names = sorted({cause.requirement.name for cause in causes})
+    lines = []
+    for cause in causes:
+        who = cause.parent.name + " " + str(cause.parent.version) if cause.parent is not None else "the project"
+        if cause.parent is not None and cause.parent.name == PYTHON:
+            who = "the project"
+        what = cause.requirement.text
+        if cause.requirement.name == PYTHON:
+            what = f"Python {cause.requirement.specifier}"
+        lines.append(f"{who} requires {what}")
+    lines = list(dict.fromkeys(lines))
+    if len(names) == 1:
+        name = names[0]
+        why = provider.why_empty(name, [cause.requirement for cause in causes]) if name != PYTHON else ""
+        if name == PYTHON:
+            why = f"the target is Python {provider.python_version}"
+        return ResolutionError(
+            f"no version of {name if name != PYTHON else 'Python'} satisfies: {'; '.join(lines)}" + (f" ({why})" if why else ""),
+            hint="relax the requirement" if "available" in why else None,
+        )
+    return ResolutionError(
+        f"conflicting requirements on {', '.join(n if n != PYTHON else 'Python' for n in names)}: " + "; ".join(lines),
+        hint="the conflict is caused by the requirements above; loosen one of them",
+    )
+
+
+def _resolution(result, roots: Mapping[str, Sequence[Req]], provider: Provider) -> Resolution:
+    labels: Dict[str, set] = {}
+    for label, reqs in roots.items():
+        seen: set = set()
+        stack = [req.key for req in reqs]
+        while stack:
+            key = stack.pop()
+            if key in seen or key not in result.mapping:
+                continue
+            seen.add(key)
+            labels.setdefault(key.split("[")[0], set()).add(label)
+            stack.extend(result.graph.iter_children(key))
+    packages = []
+    for candidate in result.mapping.values():
+        if candidate.name == PYTHON or candidate.extras:
+            continue
+        if candidate.direct is not None:
+            _, requires_python = provider.dependencies(candidate)
+            packages.append(ResolvedPackage(
+                name=candidate.name, version=str(candidate.version), wheels=(), sdist=None,
+                requires_python=requires_python, index=None,
+                labels=frozenset(labels.get(candidate.name, {ROOT})), direct=candidate.direct,
+            ))
+            continue
+        info = provider.versions(candidate.name)[candidate.version]
+        wheels = tuple(sorted((item[1] for item in provider.wheels(candidate.name, candidate.version)), key=lambda a: a.filename))
+        if not wheels and candidate.wheel.filename and not candidate.wheel.filename.endswith(".whl"):
+            info.sdists[:] = [(candidate.wheel, candidate.index)]
+        sdist = info.sdists[0][0] if info.sdists else None
+        _, requires_python = provider.dependencies(candidate)
+        packages.append(ResolvedPackage(
+            name=candidate.name,
+            version=str(candidate.version),
+            wheels=wheels,
+            sdist=sdist,
+            requires_python=candidate.details.requires_python or requires_python,
+            index=candidate.index or None,
+            labels=frozenset(labels.get(candidate.name, {ROOT})),
+        ))
+    return Resolution(tuple(sorted(packages, key=lambda p: p.name)))

@@ -1,0 +1,706 @@
+"""A virtualenv as the second destination of the installer (the store is the first).
+
+A store entry (`<root>/store/<name>/<version>/<id>/`, see docs/architecture.md) is an unpacked,
+verified wheel; installing it into a venv is placing its files where the venv's scheme says and
+writing what pip would write:
+
+- `site-packages/` -> purelib (platlib when the wheel says `Root-Is-Purelib: false` and they differ),
+  `bin/` -> scripts, `data/` -> the venv prefix, `include/` -> `include/site/pythonX.Y/<Name>/`
+  (pip's header location inside a venv).
+- Files are hardlinked from the store where the filesystem allows, else copied (`--link-mode`).
+  A store file is never written through the venv: everything we produce ourselves (RECORD,
+  INSTALLER, REQUESTED, direct_url.json, console/GUI scripts, `.data/scripts` whose `#!python`
+  is rewritten) is written to a temp name and renamed over the destination, so an existing
+  hardlink at that path is replaced, never truncated.
+- RECORD lists venv paths relative to site-packages with sha256 and size, sorted, as pip writes
+  it; the hashes of linked files are the store's RECORD hashes, which were verified against the
+  wheel's bytes when the entry was unpacked, so nothing is hashed twice.
+
+Every destination of every package is computed and checked (inside the venv, not the venv's own
+interpreter or activation scripts) before the first file is written: a hostile or clashing wheel
+leaves the venv untouched. The venv's scheme and wheel tags come from one probe of its python,
+cached by the interpreter's and pyvenv.cfg's stat.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import errno
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from monotrail.errors import VenvError, WheelError
+from monotrail.interpreters.discovery import Interpreter, PROBE_SCRIPT, interpreter_from_facts
+from monotrail.names import normalize
+from monotrail.store.entries import StoreEntry
+
+LINK_MODES = ("hardlink", "copy", "symlink")
+INSTALLER = b"monotrail\n"
+SEEDED = frozenset({"pip", "setuptools", "wheel"})  # what venv/virtualenv put there themselves
+WORKERS = 8
+_OWN_RECORD_FILES = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+# Files of the venv itself a package may never replace (the interpreter and activation scripts).
+_PROTECTED_SCRIPTS = frozenset({
+    "python", "python3", "pythonw", "activate", "activate.csh", "activate.fish", "activate.nu",
+    "activate.ps1", "Activate.ps1", "activate.bat", "activate_this.py", "deactivate.bat", "deactivate.nu",
+})
+_VENV_HINT = "create one with `python3 -m venv .venv` (or `virtualenv .venv`) and activate it, or pass --venv DIR"
+
+# Runs in the venv's python (`-I`: no PYTHONPATH, no user site; `site` still runs, which is what
+# sets sys.prefix to the venv on old Pythons). The interpreter facts come from the same
+# `_probe.py` that `monotrail run` uses, so tags and markers are computed one way.
+_SCHEME_PROBE = r"""
+import json, sys, sysconfig, runpy
+sys.path.insert(0, "")
+facts = runpy.run_path(sys.argv[1])["facts"]()
+paths = sysconfig.get_paths()
+print(json.dumps({"facts": facts, "scheme": {k: paths[k] for k in ("purelib", "platlib", "scripts", "data")},
+                  "cache_tag": sys.implementation.cache_tag, "py_version_short": sysconfig.get_python_version()}))
+"""
+_PROBE_FORMAT = 1
+
+
+# --- the venv --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Venv:
+    """A virtualenv's layout and its interpreter's facts (tags, markers) as `select` needs them."""
+
+    prefix: Path
+    python: Path  # <prefix>/bin/python: what shebangs name, as pip in the venv writes them
+    purelib: Path
+    platlib: Path
+    scripts: Path
+    data: Path
+    headers_root: Path  # <prefix>/include/site/pythonX.Y; a package's headers go in <Name>/ below
+    cache_tag: Optional[str]
+    interpreter: Interpreter
+
+    def lib_dirs(self) -> Tuple[Path, ...]:
+        return (self.purelib,) if self.platlib == self.purelib else (self.purelib, self.platlib)
+
+    def protected(self, path: Path) -> bool:
+        """The venv's own interpreter, activation scripts and pyvenv.cfg."""
+        if path == self.prefix / "pyvenv.cfg":
+            return True
+        if path.parent != self.scripts:
+            return False
+        name = path.name
+        return name in _PROTECTED_SCRIPTS or (name.startswith("python3.") and name[8:].replace("t", "").isdigit())
+
+
+def active_venv(explicit: Optional[str]) -> Path:
+    """`--venv DIR`, else $VIRTUAL_ENV; a clear error when neither is set."""
+    if explicit:
+        return Path(explicit).absolute()
+    active = os.environ.get("VIRTUAL_ENV")
+    if active:
+        return Path(active).absolute()
+    raise VenvError("not in a virtualenv and no --venv given", hint=_VENV_HINT)
+
+
+def open_venv(prefix: Path, root: Path) -> Venv:
+    """Probe the venv at `prefix` (cached), refusing a directory that is not a virtualenv."""
+    prefix = prefix.absolute()
+    python = prefix / "bin" / "python"
+    if not (prefix / "pyvenv.cfg").is_file() or not os.path.exists(python):
+        raise VenvError("not a virtualenv (no pyvenv.cfg or bin/python)", where=str(prefix), hint=_VENV_HINT)
+    probed = _probe_venv(python, prefix, root)
+    facts = probed["facts"]
+    if os.path.realpath(facts.get("prefix", "")) != os.path.realpath(prefix):
+        raise VenvError(f"its python reports sys.prefix {facts.get('prefix')}", where=str(prefix), hint=_VENV_HINT)
+    scheme = {key: Path(value) for key, value in probed["scheme"].items()}
+    interpreter = interpreter_from_facts(str(python), os.stat(python).st_mtime, facts, "venv")
+    return Venv(
+        prefix=prefix,
+        python=python,
+        purelib=scheme["purelib"],
+        platlib=scheme["platlib"],
+        scripts=scheme["scripts"],
+        data=scheme["data"],
+        headers_root=prefix / "include" / "site" / f"python{probed['py_version_short']}",
+        cache_tag=probed.get("cache_tag"),
+        interpreter=interpreter,
+    )
+
+
+def venv_of_python(python: str, root: Path) -> Path:
+    """The venv a `--python PATH` belongs to; a system interpreter is refused (as uv does)."""
+    prefix = Path(python).absolute().parent.parent
+    if not (prefix / "pyvenv.cfg").is_file():
+        raise VenvError(
+            f"{python} is not the python of a virtualenv; monotrail installs only into virtualenvs",
+            hint=_VENV_HINT,
+        )
+    return prefix
+
+
+def _probe_venv(python: Path, prefix: Path, root: Path) -> dict:
+    """The probe's answer, cached per base interpreter and pyvenv.cfg content with the venv's
+    prefix abstracted out: a fresh venv of a known Python (every run of a benchmark, every CI
+    job) then costs no subprocess."""
+    key = _probe_key(python, prefix)
+    cache = root / "interpreters" / f"venv-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
+    placeholder = "\x00PREFIX\x00"
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return json.loads(cached["probe"].replace(json.dumps(placeholder)[1:-1], json.dumps(str(prefix))[1:-1]))
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    completed = subprocess.run(
+        [str(python), "-I", "-c", _SCHEME_PROBE, str(PROBE_SCRIPT)],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+    )
+    if completed.returncode != 0:
+        last = completed.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        raise VenvError(f"its python does not run: {last[0]}", where=str(prefix), hint="recreate the venv")
+    text = completed.stdout.decode("utf-8")
+    probed = json.loads(text)
+    escaped_prefix = json.dumps(str(prefix))[1:-1]
+    abstract = text.strip().replace(escaped_prefix, json.dumps(placeholder)[1:-1])
+    try:
+        _write_atomically(cache, json.dumps({"key": key, "probe": abstract}).encode())
+    except OSError:
+        pass  # a read-only store root only costs the next run a probe
+    return probed
+
+
+def _probe_key(python: Path, prefix: Path) -> list:
+    real = os.stat(python)  # follows the symlink: the interpreter binary itself
+    cfg = (prefix / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace").replace(str(prefix), "")
+    return [_PROBE_FORMAT + 1, str(os.path.realpath(python)), real.st_mtime, real.st_size, cfg]
+
+
+# --- what is installed -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalledDist:
+    name: str  # normalized
+    version: str
+    dist_info: Path
+
+    def read_text(self, name: str) -> Optional[str]:
+        try:
+            return (self.dist_info / name).read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+
+def installed(venv: Venv) -> Dict[str, InstalledDist]:
+    """`*.dist-info` directories of the venv's site-packages, by normalized name.
+
+    The directory name says name and version (PEP 427 escapes both, so the first `-` splits
+    them); egg-info installs (setup.py develop and older pips) are not seen.
+    """
+    found: Dict[str, InstalledDist] = {}
+    for lib in venv.lib_dirs():
+        try:
+            names = os.listdir(lib)
+        except OSError:
+            continue
+        for entry in names:
+            if not entry.endswith(".dist-info") or "-" not in entry:
+                continue
+            name, _, version = entry[: -len(".dist-info")].partition("-")
+            found[normalize(name)] = InstalledDist(normalize(name), version, lib / entry)
+    return found
+
+
+def uninstall(venv: Venv, dist: InstalledDist) -> int:
+    """Remove what the dist's RECORD lists (and the bytecode of its .py files), then its
+    dist-info and the directories left empty; return the number of files removed.
+
+    Paths outside the venv are never touched, whatever a RECORD says.
+    """
+    lib = dist.dist_info.parent
+    record = dist.read_text("RECORD") or ""
+    prefix = str(venv.prefix) + os.sep
+    removed = 0
+    directories = set()
+    for row in csv.reader(io.StringIO(record)):
+        if not row or not row[0]:
+            continue
+        path = os.path.normpath(os.path.join(lib, row[0]))
+        if not path.startswith(prefix) or venv.protected(Path(path)):
+            continue
+        removed += _unlink(path)
+        directories.add(os.path.dirname(path))
+        if path.endswith(".py"):
+            removed += _remove_bytecode(path)
+    shutil.rmtree(dist.dist_info, ignore_errors=True)
+    _prune_empty(directories, stop={str(lib), str(venv.prefix), str(venv.scripts), str(venv.data)})
+    return removed
+
+
+def _unlink(path: str) -> int:
+    try:
+        os.unlink(path)
+        return 1
+    except FileNotFoundError:
+        return 0
+    except IsADirectoryError:
+        return 0
+
+
+def _remove_bytecode(path: str) -> int:
+    cache = os.path.join(os.path.dirname(path), "__pycache__")
+    stem = os.path.basename(path)[:-3] + "."
+    try:
+        names = os.listdir(cache)
+    except OSError:
+        return 0
+    count = 0
+    for name in names:
+        if name.startswith(stem) and name.endswith(".pyc") and name[len(stem):].count(".") <= 2:
+            count += _unlink(os.path.join(cache, name))
+    return count
+
+
+def _prune_empty(directories: Iterable[str], stop: set) -> None:
+    """Remove now-empty directories bottom-up (an empty `__pycache__` counts as empty)."""
+    candidates = set()
+    for directory in directories:
+        while directory not in stop and len(directory) > 1:
+            candidates.add(directory)
+            directory = os.path.dirname(directory)
+    for directory in sorted(candidates, key=len, reverse=True):
+        cache = os.path.join(directory, "__pycache__")
+        try:
+            if os.path.isdir(cache) and not os.listdir(cache):
+                os.rmdir(cache)
+            os.rmdir(directory)
+        except OSError:
+            pass  # not empty: another package's files live there
+
+
+# --- installing a store entry ----------------------------------------------------------------
+# Paths are `str` from here on: a big wheel has >10,000 files, and pathlib's per-object cost was
+# most of the time of installing plotly from a warm store.
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One file of a package in the venv: linked from `source`, or written from `content`."""
+
+    destination: str
+    record_path: str  # relative to the package's site-packages directory, `/`-separated
+    source: Optional[str] = None
+    content: Optional[bytes] = None
+    mode: int = 0o644
+    hash_: str = ""  # "sha256=..." as RECORD writes it
+    size: Optional[int] = None
+
+
+@dataclass
+class Plan:
+    """Everything one package puts into the venv, checked before any of it is written."""
+
+    name: str
+    dist_info: str  # <lib>/<name>-<version>.dist-info in the venv
+    lib: str
+    files: List[Placement] = field(default_factory=list)
+    compile: List[str] = field(default_factory=list)  # .py files to byte-compile on --compile
+
+
+class _Targets:
+    """Where each part of a store entry goes in this venv, and each base as RECORD spells it."""
+
+    def __init__(self, venv: Venv, lib: Path, header_dir: Path) -> None:
+        self.lib = str(lib)
+        self.prefix = str(venv.prefix) + os.sep
+        self.scripts = str(venv.scripts)
+        self.bases = {"bin": self.scripts, "data": str(venv.data), "include": str(header_dir)}
+        self.relative = {key: os.path.relpath(base, lib).replace(os.sep, "/") for key, base in self.bases.items()}
+        self.venv = venv
+
+    def record_path(self, destination: str) -> str:
+        return os.path.relpath(destination, self.lib).replace(os.sep, "/")
+
+
+def plan_entry(
+    venv: Venv, entry: StoreEntry, *, requested: bool = True, direct_url: Optional[Mapping[str, object]] = None
+) -> Plan:
+    """The files of `entry` placed per the venv's scheme, plus the metadata and scripts we write.
+    `direct_url`: PEP 610 direct_url.json; by default the one the store wrote for the entry (a git
+    or source-tree build, an editable project), if any.
+
+    Raises WheelError when a file would land outside the venv or on the venv's own files.
+    """
+    meta = entry.meta
+    if direct_url is None and isinstance(meta.get("direct_url"), dict):
+        direct_url = meta["direct_url"]
+    entry_dir = str(entry.path)
+    dist_info_name = str(meta["dist_info"])
+    store_dist_info = entry.lib / dist_info_name
+    lib = venv.purelib if _root_is_purelib(store_dist_info) else venv.platlib
+    has_headers = (entry.path / "include").is_dir()
+    header_dir = venv.headers_root / (_metadata_name(store_dist_info, meta) if has_headers else str(meta["name"]))
+    targets = _Targets(venv, lib, header_dir)
+    plan = Plan(name=str(meta["name"]), dist_info=os.path.join(targets.lib, dist_info_name), lib=targets.lib)
+    data_scripts = set(meta.get("data_scripts") or ())
+    skip_prefix = dist_info_name + "/"
+    for path, hash_, size in _store_record(store_dist_info / "RECORD"):
+        if path.startswith(skip_prefix) and path[len(skip_prefix):] in _OWN_RECORD_FILES:
+            continue
+        scheme, rest = _split_scheme(path)
+        if scheme == "lib":
+            placement = Placement(os.path.join(targets.lib, rest), rest, f"{entry.lib}/{rest}",
+                                  hash_=hash_, size=size)
+            if rest.endswith(".py"):
+                plan.compile.append(placement.destination)
+        else:
+            destination = os.path.join(targets.bases[scheme], rest)
+            record_path = targets.relative[scheme] + "/" + rest
+            source = f"{entry_dir}/{scheme}/{rest}"
+            if scheme == "bin" and rest in data_scripts:
+                placement = _data_script(venv, source, destination, record_path, hash_, size)
+            else:
+                placement = Placement(destination, record_path, source, hash_=hash_, size=size)
+        plan.files.append(_checked(targets, placement, meta))
+    for placement in _entry_point_scripts(targets, meta.get("entry_points") or {}):
+        plan.files.append(_checked(targets, placement, meta))
+    plan.files.extend(_metadata_files(targets, plan.dist_info, requested, direct_url))
+    return plan
+
+
+def _store_record(path: Path) -> Iterable[Tuple[str, str, Optional[int]]]:
+    with open(path, newline="", encoding="utf-8") as file:
+        for row in csv.reader(file):
+            if row and row[0]:
+                size = row[2] if len(row) > 2 else ""
+                yield row[0], row[1] if len(row) > 1 else "", int(size) if size else None
+
+
+def _split_scheme(path: str) -> Tuple[str, str]:
+    """The store's RECORD names lib files relative to `site-packages/`, the others as `../bin/x` etc."""
+    if path.startswith("../"):
+        for scheme in ("bin", "data", "include"):
+            prefix = f"../{scheme}/"
+            if path.startswith(prefix):
+                return scheme, path[len(prefix):]
+    return "lib", path
+
+
+def _root_is_purelib(dist_info: Path) -> bool:
+    try:
+        text = (dist_info / "WHEEL").read_text(encoding="utf-8")
+    except OSError:
+        return True
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "root-is-purelib":
+            return value.strip().lower() == "true"
+    return True
+
+
+def _metadata_name(dist_info: Path, meta: Mapping[str, object]) -> str:
+    """The project name as METADATA spells it: pip names the header directory after it."""
+    try:
+        with open(dist_info / "METADATA", encoding="utf-8") as file:
+            for line in file:
+                if line.lower().startswith("name:"):
+                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break
+    except OSError:
+        pass
+    return str(meta["name"])
+
+
+def _checked(targets: _Targets, placement: Placement, meta: Mapping[str, object]) -> Placement:
+    """Inside the venv and not over its interpreter or activation scripts. The store refused
+    `..` and absolute members already; normpath catches what a scheme base could add."""
+    destination = os.path.normpath(placement.destination)
+    inside = destination.startswith(targets.prefix)
+    if inside and os.path.dirname(destination) != targets.scripts and not destination.endswith("pyvenv.cfg"):
+        return placement
+    if not inside or targets.venv.protected(Path(destination)):
+        problem = "outside the venv" if not inside else "over the venv's own " + os.path.basename(destination)
+        raise WheelError(
+            f"refusing to install: it would write {destination} ({problem})",
+            where=str(meta.get("wheel", meta.get("name"))),
+            hint="the wheel is malformed or hostile; nothing was installed",
+        )
+    return placement
+
+
+def _data_script(venv: Venv, source: str, destination: str, record_path: str, hash_: str,
+                 size: Optional[int]) -> Placement:
+    """`.data/scripts/*`: `#!python` (and `#!pythonw`) becomes the venv's interpreter, as pip
+    does; other scripts are linked untouched."""
+    mode = os.stat(source).st_mode & 0o7777
+    with open(source, "rb") as file:
+        first = file.readline()
+        if not first.startswith(b"#!python"):  # pip drops the whole `#!python ...` line
+            return Placement(destination, record_path, source, mode=mode, hash_=hash_, size=size)
+        rest = file.read()
+    content = b"#!" + os.fsencode(venv.python) + os.linesep.encode() + rest
+    return _fresh(destination, record_path, content, mode)
+
+
+def _fresh(destination: str, record_path: str, content: bytes, mode: int = 0o644) -> Placement:
+    return Placement(destination, record_path, content=content, mode=mode, hash_=record_hash(content), size=len(content))
+
+
+def record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode("ascii").rstrip("=")
+
+
+# pip's (distlib's) launcher, byte for byte, so a RECORD written here equals pip's.
+_SCRIPT = """# -*- coding: utf-8 -*-
+import re
+import sys
+from {module} import {import_name}
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit({func}())
+"""
+
+
+def _entry_point_scripts(targets: _Targets, entry_points: Mapping[str, Mapping[str, str]]) -> List[Placement]:
+    shebang = shebang_for(targets.venv.python)
+    placements = []
+    for group in ("console_scripts", "gui_scripts"):
+        for name, value in sorted((entry_points.get(group) or {}).items()):
+            name = _script_name(name)
+            destination = os.path.join(targets.scripts, name)
+            record_path = targets.relative["bin"] + "/" + name
+            placements.append(_fresh(destination, record_path, shebang + script_body(value), 0o755))
+    return placements
+
+
+def script_body(value: str) -> bytes:
+    module, _, attr = value.partition(":")
+    func = attr.split("[", 1)[0].strip() or "main"
+    module = module.strip()
+    return _SCRIPT.format(module=module, import_name=func.split(".")[0], func=func).encode("utf-8")
+
+
+def _script_name(name: str) -> str:
+    if not name or "/" in name or "\\" in name or name in (".", "..") or "\x00" in name:
+        raise WheelError(f"refusing to install: entry point name {name!r} is not a file name",
+                         hint="the wheel is malformed or hostile; nothing was installed")
+    return name
+
+
+def shebang_for(python: Path) -> bytes:
+    """distlib's rule, which pip follows: a plain `#!` line when it fits the kernel's 127 bytes
+    and has no space, else the `/bin/sh` trampoline that re-execs the interpreter."""
+    executable = os.fsencode(python)
+    if b" " not in executable and len(executable) + 3 <= 127:
+        return b"#!" + executable + b"\n"
+    quoted = b'"' + executable + b'"' if b" " in executable else executable
+    return b"#!/bin/sh\n'''exec' " + quoted + b' "$0" "$@"\n' + b"' '''\n"
+
+
+def _metadata_files(targets: _Targets, dist_info: str, requested: bool,
+                    direct_url: Optional[Mapping[str, object]]) -> List[Placement]:
+    def fresh(name: str, content: bytes) -> Placement:
+        destination = os.path.join(dist_info, name)
+        return _fresh(destination, targets.record_path(destination), content)
+
+    files = [fresh("INSTALLER", INSTALLER)]
+    if requested:
+        files.append(fresh("REQUESTED", b""))
+    if direct_url is not None:
+        files.append(fresh("direct_url.json", json.dumps(dict(direct_url), sort_keys=True).encode()))
+    return files
+
+
+def check_plans(plans: Sequence[Plan]) -> None:
+    """Two packages of one install writing the same file is a broken lock or wheel set."""
+    owners: Dict[str, str] = {}
+    for plan in plans:
+        for placement in plan.files:
+            other = owners.setdefault(placement.destination, plan.name)
+            if other != plan.name:
+                raise WheelError(
+                    f"{other} and {plan.name} both install {placement.destination}",
+                    hint="install one of them at a time, or fix the lock",
+                )
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+class Linker:
+    """Places store files: hardlink (falling back to copy once the filesystem refuses), copy or
+    symlink. Shared by the worker threads; the fallback is sticky so a cross-device venv does
+    not pay a failed link() per file."""
+
+    def __init__(self, mode: str) -> None:
+        if mode not in LINK_MODES:
+            raise VenvError(f"unknown link mode {mode!r}; choose one of {', '.join(LINK_MODES)}")
+        self.mode = mode
+
+    def place(self, source: str, destination: str) -> None:
+        if self.mode == "hardlink":
+            try:
+                _replace_with(os.link, source, destination)
+                return
+            except OSError as error:
+                if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                    raise
+                self.mode = "copy"
+        if self.mode == "symlink":
+            _replace_with(os.symlink, source, destination)
+            return
+        _replace_with(_copy, source, destination)
+
+
+def _copy(source: str, destination: str) -> None:
+    shutil.copyfile(source, destination)
+    shutil.copymode(source, destination)
+
+
+def _replace_with(make, source: str, destination: str) -> None:
+    try:
+        make(source, destination)
+    except FileExistsError:  # a file of a package we replace, or a stale one: never write into it
+        os.unlink(destination)
+        make(source, destination)
+
+
+def _write_atomically(path, content: bytes, mode: int = 0o644) -> None:
+    """Write to a temp name and rename: an existing (possibly hardlinked) file is replaced, not
+    written through."""
+    path = str(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.monotrail-{os.getpid()}")
+    with open(temp, "wb") as file:
+        file.write(content)
+    os.chmod(temp, mode)
+    os.replace(temp, path)
+
+
+def record_of(plan: Plan, pycs: Mapping[str, Tuple[str, int]] = {}) -> bytes:
+    """RECORD as pip writes it: paths relative to site-packages, sorted, RECORD itself `,,`."""
+    rows = [(p.record_path, p.hash_, "" if p.size is None else str(p.size)) for p in plan.files]
+    for path, (hash_, size) in pycs.items():
+        rows.append((os.path.relpath(path, plan.lib).replace(os.sep, "/"), hash_, str(size)))
+    rows.append((os.path.basename(plan.dist_info) + "/RECORD", "", ""))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(sorted(rows))
+    return out.getvalue().encode("utf-8")
+
+
+def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: bool = False) -> None:
+    """Write the planned packages: directories, then files in chunks over a thread pool (mkdir,
+    link and copy release the GIL; one big wheel is as parallel as many small ones), then each
+    package's RECORD last: a package without RECORD is not installed. On a failure, the files
+    placed so far are removed again."""
+    if not plans:
+        return
+    linker = Linker(link_mode)
+    placements = [placement for plan in plans for placement in plan.files]
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="monotrail-venv") as pool:
+            _make_directories(pool, {os.path.dirname(p.destination) for p in placements})
+            chunks = [placements[i:i + 512] for i in range(0, len(placements), 512)]
+            list(pool.map(lambda chunk: _place(chunk, linker), chunks))
+            list(pool.map(lambda plan: _write_atomically(os.path.join(plan.dist_info, "RECORD"), record_of(plan)), plans))
+    except OSError as error:
+        for placement in placements:
+            _unlink(placement.destination)
+        raise VenvError(f"cannot install into the venv: {error}", where=str(venv.prefix),
+                        hint="check that the venv is writable and the disk has free space") from None
+    if compile_:
+        byte_compile(venv, plans)
+
+
+def _make_directories(pool: ThreadPoolExecutor, directories: set) -> None:
+    """Parents before children: one depth level at a time, each level in parallel."""
+    by_depth: Dict[int, List[str]] = {}
+    for directory in directories:
+        by_depth.setdefault(directory.count(os.sep), []).append(directory)
+    for depth in sorted(by_depth):
+        list(pool.map(lambda d: os.makedirs(d, exist_ok=True), by_depth[depth]))
+
+
+def _place(chunk: Sequence[Placement], linker: Linker) -> None:
+    for placement in chunk:
+        if placement.content is not None:
+            _write_atomically(placement.destination, placement.content, placement.mode)
+        else:
+            linker.place(placement.source, placement.destination)  # type: ignore[arg-type]
+
+
+def byte_compile(venv: Venv, plans: Sequence[Plan]) -> None:
+    """`python -m compileall` in the venv's own interpreter (its bytecode version), then RECORD
+    is rewritten with the .pyc files pip would list."""
+    sources = [path for plan in plans for path in plan.compile]
+    if not sources:
+        return
+    subprocess.run(
+        [str(venv.python), "-I", "-m", "compileall", "-q", "-j", "0", "-i", "-"],
+        input="\n".join(sources).encode(), stdout=subprocess.DEVNULL, check=False,
+    )
+    for plan in plans:
+        pycs = {}
+        for source in plan.compile:
+            directory, name = os.path.split(source)
+            pyc = os.path.join(directory, "__pycache__", f"{name[:-3]}.{venv.cache_tag}.pyc")
+            try:
+                with open(pyc, "rb") as file:
+                    data = file.read()
+            except OSError:
+                continue
+            pycs[pyc] = (record_hash(data), len(data))
+        _write_atomically(os.path.join(plan.dist_info, "RECORD"), record_of(plan, pycs))
+
+
+# --- editable installs of local projects -----------------------------------------------------
+
+
+def plan_editable(
+    venv: Venv, name: str, version: str, import_root: Path, project_dir: Path,
+    scripts: Mapping[str, str] = {}, requires: Sequence[str] = (),
+) -> Plan:
+    """A project importable from its source tree: `<name>.pth` naming the import root (as poetry
+    and setuptools' legacy editables do), a dist-info pip understands (`pip uninstall` removes
+    the .pth), direct_url.json with `dir_info.editable` (PEP 610), and its console scripts."""
+    dist = normalize(name).replace("-", "_")
+    targets = _Targets(venv, venv.purelib, venv.headers_root / name)
+    dist_info = os.path.join(targets.lib, f"{dist}-{version}.dist-info")
+    plan = Plan(name=normalize(name), dist_info=dist_info, lib=targets.lib)
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
+    plan.files.append(_fresh(os.path.join(targets.lib, f"{dist}.pth"), f"{dist}.pth", (str(import_root) + "\n").encode()))
+    plan.files.append(_fresh(os.path.join(dist_info, "METADATA"), targets.record_path(os.path.join(dist_info, "METADATA")),
+                             metadata.encode()))
+    plan.files.extend(_entry_point_scripts(targets, {"console_scripts": dict(scripts)}))
+    url = {"url": project_dir.absolute().as_uri(), "dir_info": {"editable": True}}
+    plan.files.extend(_metadata_files(targets, dist_info, True, url))
+    return plan
+
+
+def editable_url(dist: InstalledDist) -> Optional[str]:
+    """The project directory URL of an editable install (direct_url.json), else None."""
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and (data.get("dir_info") or {}).get("editable"):
+        return data.get("url")
+    return None
+
+
+__all__ = [
+    "InstalledDist", "LINK_MODES", "Plan", "SEEDED", "Venv", "active_venv", "check_plans", "install_plans",
+    "installed", "open_venv", "plan_editable", "plan_entry", "uninstall", "venv_of_python",
+]

@@ -1,0 +1,1 @@
+"""Package data: the python shim template rendered by `monotrail shims install`."""
