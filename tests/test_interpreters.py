@@ -172,7 +172,7 @@ def test_python_version_file_absent(tmp_path: Path):
 
 
 def test_warm_path_import_is_light():
-    code = ("import sys, monotrail.interpreters.version_file as i; i.read_python_version_file('.');"
+    code = ("import sys, monotrail.interpreters as i; i.read_python_version_file('.');"
             "print(sorted(m for m in ('packaging', 'subprocess', 'hashlib', 'tempfile') if m in sys.modules))")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"

@@ -54,7 +54,7 @@ def lock(monotrail: Monotrail, project: Path, index: IndexServer, *args: str) ->
 def test_lock_writes_a_valid_pylock_with_extras_and_groups(monotrail: Monotrail, project: Path, index) -> None:
     from packaging.pylock import Pylock
 
-    from monotrail.lock.files import read_lock
+    from monotrail.lock import read_lock
     from monotrail.lock.tomlfile import load_toml
 
     ok(lock(monotrail, project, index))

@@ -117,7 +117,7 @@ def copy_case(name: str, url: str, tmp_path: Path) -> Path:
 
 
 def selection_problems(lock_path: Path, interpreter, expected: Dict[str, str], project: List[str]) -> List[str]:
-    from monotrail.lock.files import read_lock
+    from monotrail.lock import read_lock
     from monotrail.selection import select
 
     try:

@@ -9,7 +9,7 @@ import pytest
 
 from monotrail.errors import LockError, MonotrailError
 from monotrail.lock.model import Artifact, Dependency
-from monotrail.lock.files import find_lock, lock_format, read_lock
+from monotrail.lock import find_lock, lock_format, read_lock
 
 BENCH = Path("/work/shared/bench")
 SHA_A = "a" * 64

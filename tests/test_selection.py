@@ -12,7 +12,7 @@ from packaging import tags as packaging_tags
 from monotrail.errors import MonotrailError, SelectionError
 from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact, Dependency, Lock, LockedPackage
-from monotrail.lock.files import read_lock
+from monotrail.lock import read_lock
 from monotrail.selection import Selected, select, select_wheel
 
 BENCH = Path("/work/shared/bench")

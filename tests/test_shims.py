@@ -369,4 +369,4 @@ def test_front_door_passes_sh_syntax_check() -> None:
     for shell in ("sh", "dash"):
         if shutil.which(shell):
             assert subprocess.run([shell, "-n", str(REPO / "shims" / "monotrail")]).returncode == 0
-            assert subprocess.run([shell, "-n", str(REPO / "shims" / "python-shim.sh")]).returncode == 0
+            assert subprocess.run([shell, "-n", str(REPO / "shims" / "monotrail_shims" / "python-shim.sh")]).returncode == 0

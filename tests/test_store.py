@@ -21,7 +21,7 @@ from monotrail.store import index as index_module
 from monotrail.errors import DownloadError, IndexError_, StoreError, WheelError
 from monotrail.store.index import IndexClient, Sources, redact_url, sources_from_env
 from monotrail.lock.model import Artifact
-from monotrail.root import store_root
+from monotrail import store_root
 from monotrail.store.entries import StoreEntry, ensure_installed, read_entry
 
 SIX_FILES = {"six.py": "X = 1\n"}

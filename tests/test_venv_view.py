@@ -330,7 +330,7 @@ def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: 
     import time
     from types import SimpleNamespace
 
-    from monotrail.environment.envs import read_launch, write_env
+    from monotrail.environment import read_launch, write_env
 
     hook = tmp_path / "_monotrail_finder.py"
     hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())

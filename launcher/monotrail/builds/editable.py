@@ -13,7 +13,7 @@ setup.py, setup.cfg and MANIFEST.in, whether `src/` exists, and the files named 
 `[tool.uv] cache-keys = [{ file = "glob" }]`. Sources are not watched: an editable install
 reads them in place, except what the backend compiles (C extensions, Rust): list those in
 `cache-keys` to rebuild when they change, as with uv. The same files, with their mtime and size,
-are recorded in the environment (`monotrail.environment.envs`), so the warm path notices an edit with one
+are recorded in the environment (`monotrail.environment`), so the warm path notices an edit with one
 stat per file and never hashes or builds anything.
 
 An editable build may leave files in the project tree that the install needs: setuptools compiles
@@ -34,7 +34,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
-from monotrail.environment.envs import PRODUCT, input_state
+from monotrail.environment import PRODUCT, input_state
 from monotrail.lock.model import Artifact
 from monotrail.log import debug, info
 from monotrail.builds.sdist import BuildError

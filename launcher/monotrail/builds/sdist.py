@@ -157,7 +157,7 @@ def build_env(requires: Sequence[str], interpreter, sources, root: Path, filenam
     import hashlib
 
     from monotrail.environment.spec import EnvironmentSpec
-    from monotrail.environment.envs import env_key, read_launch
+    from monotrail.environment import env_key, read_launch
     from monotrail.environment.install import install_environment
     from monotrail.resolve import pylock_writer
     from monotrail.resolve.resolver import resolve

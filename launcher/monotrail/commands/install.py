@@ -34,7 +34,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def install(specs: Sequence[str], venv_dir, python, settings: Dict[str, object]) -> int:
-    from monotrail.root import store_root
+    from monotrail import store_root
     from monotrail.commands.sync import SyncRequest, apply_changes
     from monotrail.venv import active_venv, open_venv, venv_of_python
 

@@ -255,7 +255,7 @@ def _lock(
 ) -> bool:
     from monotrail.store.index import sources_from_env
     from monotrail.interpreters.discovery import find_interpreter
-    from monotrail.root import store_root
+    from monotrail import store_root
 
     root = Path(store_root())
     interpreter = find_interpreter(options.python, requires_python=requires_python, start_dir=start_dir, root=root)
@@ -318,7 +318,7 @@ def lock_with(request, lock_path: str, start_dir: str, options: ResolveOptions, 
     """`run --with REQ`: the lock's selection for this target pinned (`name==version`), plus REQ."""
     from monotrail.environment.install import read_lock_for, select_for
     from monotrail.interpreters.discovery import find_interpreter
-    from monotrail.root import store_root
+    from monotrail import store_root
 
     spec = request.environment_spec()
     lock = read_lock_for(spec, Path(lock_path))

@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from monotrail.errors import InterpreterNotFound, LockError, MonotrailError, SelectionError
 from monotrail.interpreters.discovery import Found, PythonRequest, find_interpreter, list_interpreters
-from monotrail.root import store_root
+from monotrail import store_root
 
 
 def list_command(*, show_all: bool, as_json: bool) -> int:
@@ -107,7 +107,7 @@ def pin_command(*, request: str) -> int:
 def _requires_python(start: Path) -> Tuple[Optional[str], Optional[str]]:
     """The requires-python of the lock found from `start` upwards, and the lock's path; (None, None)
     outside a project. A lock that does not parse is reported where it is used (`monotrail run`)."""
-    from monotrail.lock.files import find_lock, read_lock
+    from monotrail.lock import find_lock, read_lock
 
     try:
         path = find_lock(str(start))

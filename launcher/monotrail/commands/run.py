@@ -1,7 +1,7 @@
 """`monotrail run`: from a request to an exec of the target interpreter.
 
 Two paths lead to the same exec:
-- warm: the environment for this key exists (see `monotrail.environment.envs`): read three lines, exec.
+- warm: the environment for this key exists (see `monotrail.environment`): read three lines, exec.
   Nothing heavy is imported (no httpx, packaging, rich, json for most targets), nothing is
   probed, resolved, downloaded or listed.
 - cold: read the lock, find the interpreter, select, install into the store, write the
@@ -14,8 +14,8 @@ import os
 import sys
 
 from monotrail.cli import RunRequest
-from monotrail.environment.envs import Launch, env_key, python_request_key, read_launch, watched_files, write_warm_entry
-from monotrail.root import store_root
+from monotrail.environment import Launch, env_key, python_request_key, read_launch, watched_files, write_warm_entry
+from monotrail import store_root
 from monotrail.errors import MonotrailError, UsageError
 from monotrail.log import debug
 
@@ -100,7 +100,7 @@ def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) 
     Also the files the sh front door must watch beyond the lock's own (see `watched_files`): a lock
     kept in the store for a read-only project watches that project."""
     from monotrail.errors import LockError
-    from monotrail.lock.files import find_lock
+    from monotrail.lock import find_lock
 
     also_watched: list[str] = []
     if request.lock:
@@ -132,7 +132,7 @@ def _has_block(script: str) -> bool:
 def _script_lock(request: RunRequest, start_dir: str, root: str, python_key: str) -> str:
     """`tool.py.lock` beside the script (`monotrail lock --script`), else a resolution cached in
     the store, keyed by the block's text and the Python request: the second run is a warm run."""
-    from monotrail.environment.envs import resolved_lock_path
+    from monotrail.environment import resolved_lock_path
     from monotrail.lock.script_block import read_block
 
     script = request.target[0]
@@ -153,7 +153,7 @@ def _script_lock(request: RunRequest, start_dir: str, root: str, python_key: str
 
 def _with_lock(request: RunRequest, lock_path: str, start_dir: str, root: str, python_key: str) -> str:
     """The lock's packages for this target, pinned, plus `--with` requirements, resolved once."""
-    from monotrail.environment.envs import file_digest, resolved_lock_path
+    from monotrail.environment import file_digest, resolved_lock_path
 
     extras = ",".join(sorted(request.extras)) + ("+all" if request.all_extras else "")
     groups = ",".join(sorted(request.groups)) + ("-defaults" if request.no_default_groups else "")
@@ -176,7 +176,7 @@ def _lock_new_project(request: RunRequest, start_dir: str, error: Exception, roo
     later runs use it without resolving; they come back here while the project has no lock."""
     from pathlib import Path
 
-    from monotrail.environment.envs import file_digest, resolved_lock_path
+    from monotrail.environment import file_digest, resolved_lock_path
     from monotrail.commands.lock import find_project, lock_project
 
     project = find_project(Path(start_dir))

@@ -19,7 +19,7 @@ from typing import Dict, List, NamedTuple, Optional
 
 from monotrail.errors import ShimError
 from monotrail.interpreters.discovery import Interpreter, is_monotrail_shim, list_interpreters
-from monotrail.root import store_root
+from monotrail import store_root
 
 TEMPLATE = "python-shim.sh"
 

@@ -188,7 +188,7 @@ def _plan(root: Path, older_than: Optional[float], everything: bool, prune_claim
 
 def _stale_reason(env: Env, now: float, older_than: Optional[float]) -> Optional[str]:
     if env.lock is not None:
-        from monotrail.environment.envs import file_digest
+        from monotrail.environment import file_digest
 
         if not os.path.isfile(env.lock):
             return f"its lockfile {env.lock} is gone"
@@ -463,7 +463,7 @@ def parse_age(text: str) -> float:
 
 
 def main(args: Sequence[str]) -> int:
-    from monotrail.root import store_root
+    from monotrail import store_root
 
     parser = _parser()
     options = parser.parse_args(list(args))

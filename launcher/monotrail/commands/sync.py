@@ -126,8 +126,8 @@ def _find_poetry_lock(start: Path) -> Path:
 
 
 def sync(request: SyncRequest) -> int:
-    from monotrail.lock.files import find_lock, read_lock
-    from monotrail.root import store_root
+    from monotrail.lock import find_lock, read_lock
+    from monotrail import store_root
     from monotrail.venv import open_venv
 
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """`monotrail x TOOL [ARGS]` / `monotrail x --from PKG==V CMD [ARGS]`: a tool from the index, venv-less.
 
 The tool's requirements are resolved once into a lock kept in the store (keyed by the request
-and the Python request, see `monotrail.environment.envs.resolved_lock_path`); later calls are warm runs of its
+and the Python request, see `monotrail.environment.resolved_lock_path`); later calls are warm runs of its
 console script. `--upgrade`/`--refresh` resolve again.
 """
 
@@ -89,9 +89,9 @@ def _run(spec: str, command: str, args: List[str], values: dict) -> int:
     from pathlib import Path
 
     from monotrail.cli import RunRequest
-    from monotrail.environment.envs import python_request_key, resolved_lock_path
+    from monotrail.environment import python_request_key, resolved_lock_path
     from monotrail.commands.lock import ResolveOptions, lock_requirements
-    from monotrail.root import store_root
+    from monotrail import store_root
     from monotrail.commands.run import run
 
     root = store_root()

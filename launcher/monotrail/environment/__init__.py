@@ -1,1 +1,353 @@
-"""An environment: the key, the venv without packages around a manifest, and the install into it."""
+"""Environments: where a run's manifest lives, the key that finds it, and writing one.
+
+The package's own module (its `__init__`, so that the warm path imports one module here, not
+two); `spec` says what an environment is made of, `layout` builds the venv around it,
+`manifest` what the hook reads, `install` the cold path that fills it.
+
+An environment is `<root>/envs/<key>/`, a venv without packages (`monotrail.environment.layout`:
+`pyvenv.cfg`, `bin/python` linking the real interpreter, console scripts, and a site-packages
+whose `.pth` hook reads the manifest), plus `manifest.json` (read by the hook), `launch` (the
+three facts the warm path needs, as plain text so it needs no json import, then one file per
+store entry that must exist: `<entry>/site-packages/<dist-info>/RECORD`), `lock` (the lockfile's
+path and sha256 when the environment was written: `monotrail store gc` removes environments whose
+lock is gone or changed) and `pids/` (one empty file per process running in it, written and
+removed by the hook: gc never removes an environment with a live process).
+
+The key is a hash of everything that decides the selection: the lockfile's path and bytes, the
+pyproject beside it (extras and groups are defined there for poetry), the Python request as the
+user gave it, the extras and groups, monotrail's version and the environment's format (a new
+format makes new environments, never reads old ones). Computing it reads two small files
+and hashes them: no interpreter probing, no parsing, no store listing. The environment directory is
+built in a temp dir and renamed into place, so an existing directory is always complete.
+
+This module is on the warm path: stdlib imports only, and few of them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from monotrail import __version__
+
+# The environment directory's shape: 2 = a venv whose .pth hook reads the manifest (1 was sh
+# shims in bin/ that started a bootstrap script with `python -S`); 3 = `launch` lists the files
+# editable builds left in project trees, and editable dist-infos have direct_url.json.
+ENV_FORMAT = "3"
+# The state of an editable build's product in `launch` (`=+\tPATH`): a file that must exist.
+PRODUCT = "+"
+
+
+def _sha256():
+    """hashlib.sha256 without importing hashlib when the interpreter has the builtin module.
+
+    `import hashlib` loads OpenSSL (several ms); the builtin `_sha2` (3.12+) / `_sha256`
+    (3.9-3.11) computes the same digest and imports in a fraction of that. Fall back to hashlib
+    where neither exists.
+    """
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
+def env_key(
+    lock_path: str,
+    python_request: str,
+    extras: tuple[str, ...],
+    all_extras: bool,
+    groups: tuple[str, ...],
+    no_default_groups: bool,
+) -> str:
+    digest = _sha256()
+    for part in (
+        __version__,
+        ENV_FORMAT,
+        lock_path,
+        file_digest(lock_path),
+        file_digest(os.path.join(os.path.dirname(lock_path), "pyproject.toml")),
+        python_request,
+        ",".join(sorted(extras)),
+        str(all_extras),
+        ",".join(sorted(groups)),
+        str(no_default_groups),
+    ):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:24]
+
+
+def file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as file:
+            digest = _sha256()
+            digest.update(file.read())
+            return digest.hexdigest()
+    except FileNotFoundError:
+        return "-"
+
+
+class Launch:
+    """The warm path's view of an environment: the real interpreter (`bin/python` links it), the
+    hook the environment's site-packages links, the manifest."""
+
+    def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str, sentinels: list | None = None,
+                 inputs: list | None = None) -> None:
+        self.env_dir = env_dir
+        self.python = python
+        self.python_mtime = python_mtime
+        self.bootstrap = bootstrap
+        self.sentinels = sentinels or []  # a file per store entry; one missing means a damaged store
+        self.inputs = inputs or []  # (path, state): the inputs of editable builds (monotrail.builds.editable)
+        self.manifest = os.path.join(env_dir, "manifest.json")
+        self.bin = os.path.join(env_dir, "bin")
+
+
+def read_launch(env_dir: str, check_inputs: bool = True) -> Launch | None:
+    """The environment if it exists and still fits: its python unchanged, the hook present,
+    each store entry's RECORD in place (one stat each: an entry deleted by hand sends the run
+    to the cold path, which reinstalls it, instead of to an ImportError), each input of an
+    editable build (`=STATE\tPATH` lines) as it was when the wheel was built, and each file the
+    build left in the project tree (`=+\tPATH`) still there (monotrail.builds.editable)."""
+    try:
+        with open(os.path.join(env_dir, "launch"), encoding="utf-8") as file:
+            python, python_mtime, bootstrap, *lines = file.read().splitlines()
+        if repr(os.stat(python).st_mtime) != python_mtime or not os.path.exists(bootstrap):
+            return None
+        sentinels, inputs = [], []
+        for line in lines:
+            if line.startswith("="):
+                state, _, path = line[1:].partition("\t")
+                if check_inputs and (not os.path.isfile(path) if state == PRODUCT else input_state(path) != state):
+                    return None
+                inputs.append((path, state))
+            elif not os.path.isfile(line):
+                return None
+            else:
+                sentinels.append(line)
+    except (OSError, ValueError):
+        return None
+    return Launch(env_dir, python, python_mtime, bootstrap, sentinels, inputs)
+
+
+def input_state(path: str) -> str:
+    """What decides whether an editable build's input changed: a file's mtime and size, `dir`
+    for a directory (only its presence matters, as uv watches `src/`), `-` when absent."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return "-"
+    if stat.S_ISDIR(info.st_mode):
+        return "dir"
+    return f"{info.st_mtime_ns}:{info.st_size}"
+
+
+def write_env(
+    env_dir: str,
+    manifest_json: str,
+    interpreter,
+    bootstrap: str,
+    scripts: dict[str, dict],
+    tmp_root: str,
+    lock_path: str | None = None,
+    inputs: list | None = None,
+) -> Launch:
+    """Build the environment in a temp dir, then rename it into place (complete or absent).
+    `interpreter`: the `monotrail.interpreters.discovery.Interpreter` it runs; `bootstrap`: the hook module
+    its site-packages links (bootstrap/_monotrail_finder.py).
+    `inputs`: (path, state) of the files editable builds were made from (`read_launch`)."""
+    import json
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from monotrail.environment.layout import write_layout
+    from monotrail.faults import crash_point
+    from monotrail.store.entries import fsync_directory, private_umask
+
+    python = interpreter.path
+    # The hook is copied into the environment (monotrail.environment.layout): watched like an editable
+    # build's input, so a changed original makes the environment stale.
+    inputs = [*(inputs or ()), (bootstrap, input_state(bootstrap))]
+    env_path, tmp_root_path = Path(env_dir), Path(tmp_root)
+    sentinels = [f"{path}/RECORD" for path in json.loads(manifest_json).get("distributions", {}).values()]
+
+    with private_umask():
+        tmp_root_path.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"env-{os.getpid()}-", dir=tmp_root_path))
+    try:
+        with private_umask():
+            os.chmod(tmp, 0o755)
+            (tmp / "manifest.json").write_text(manifest_json, "utf-8")
+            crash_point("env-manifest-written")
+            (tmp / "pids").mkdir()
+            write_layout(tmp, str(env_path), interpreter, bootstrap, scripts)
+            if lock_path is not None:
+                (tmp / "lock").write_text(f"{lock_path}\n{file_digest(lock_path)}\n", "utf-8")
+            mtime = repr(os.stat(python).st_mtime)
+            watched = [f"={state}\t{path}" for path, state in inputs or () if "\n" not in path]
+            (tmp / "launch").write_text("\n".join([python, mtime, bootstrap, *sentinels, *watched]) + "\n", "utf-8")
+            crash_point("env-launch-written")
+            env_path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(tmp, env_path)
+            except OSError:
+                # Another run finished the same environment first, or a stale one is in the way.
+                if read_launch(str(env_path)) is None:
+                    shutil.rmtree(env_path, ignore_errors=True)
+                    os.rename(tmp, env_path)
+            fsync_directory(env_path.parent)
+            crash_point("env-renamed")
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    # An input edited during this run is the next run's to notice: this one used what it built.
+    launch = read_launch(str(env_dir), check_inputs=False)
+    if launch is None:
+        from monotrail.errors import StoreError
+
+        raise StoreError(f"could not create the environment {env_dir}", hint="check permissions of MONOTRAIL_ROOT")
+    return launch
+
+
+def python_request_key(cli: str | None, start_dir: str) -> tuple[str, str]:
+    """The Python request as a string for the key, and where it came from (for debug output).
+
+    Mirrors the precedence of interpreter selection (CLI > MONOTRAIL_PYTHON > .python-version >
+    the lock's requires-python) without resolving anything: the cold path resolves, the key only
+    needs to change when the request does.
+    """
+    if cli:
+        return f"cli:{cli}", "the command line"
+    env = os.environ.get("MONOTRAIL_PYTHON")
+    if env:
+        return f"env:{env}", "MONOTRAIL_PYTHON"
+    from monotrail.interpreters import read_python_version_file
+
+    found = read_python_version_file(start_dir)
+    if found:
+        request, path = found
+        return f"file:{request}", path
+    return "default", "the lock's requires-python"
+
+
+def write_warm_entry(
+    root: str, start_dir: str, python_cli: str | None, launch: Launch, watched: list, name: str = "run"
+) -> None:
+    """Record for the sh front door (shims/monotrail) which environment this directory runs.
+
+    `<root>/warm/<start dir>/run[+VERSION]` holds the environment, the interpreter, the bootstrap,
+    then every file whose change must send the next run back to the Python launcher: the lock,
+    pyproject.toml, .python-version, the interpreter, and the directories searched (a new lock or
+    .python-version appearing there changes the directory's mtime). The front door compares them
+    with `-nt`, which may have one-second resolution: an entry is not written while any of them
+    changed within the last two seconds, so an edit can never hide inside the entry's second.
+    """
+    import time
+
+    name = name if python_cli is None else f"{name}+{python_cli}"
+    if any(char in name for char in "/\n") or not os.path.isabs(root):
+        return
+    if name.startswith("script-") and not _front_door_name(name.split("+", 1)[0]):
+        return  # the front door sends such names to the launcher anyway
+    newest = 0.0
+    for path in watched:
+        try:
+            newest = max(newest, os.stat(path).st_mtime)
+        except OSError:
+            continue
+    if newest > time.time() - 2:
+        return
+    entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
+    # `?PATH` lines: files that must exist (each store entry's RECORD, each editable build's
+    # product), checked with `[ -f ]`.
+    products = [path for path, state in launch.inputs if state == PRODUCT and "\n" not in path]
+    checks = ["?" + sentinel for sentinel in [*launch.sentinels, *products]]
+    text = "\n".join([launch.env_dir, launch.python, launch.bootstrap, *watched, *checks]) + "\n"
+    try:
+        with open(entry, encoding="utf-8") as file:
+            if file.read() == text and os.stat(entry).st_mtime >= newest:
+                return
+    except OSError:
+        pass
+    from monotrail.faults import crash_point
+
+    tmp = os.path.join(root, "tmp", f"{os.getpid()}-{os.urandom(8).hex()}.warm")
+    try:
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        os.makedirs(os.path.dirname(tmp), exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+        crash_point("warm-entry-temp-written")
+        os.replace(tmp, entry)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass  # the front door then takes the Python launcher: slower, never wrong
+
+
+def _front_door_name(name: str) -> bool:
+    return all(char.isascii() and (char.isalnum() or char in "._-") for char in name)
+
+
+def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool, inputs: list | tuple = ()) -> list:
+    """What decided an environment: see `write_warm_entry`.
+
+    Directories are watched only as far up as a search went: the lock search stopped at the
+    lock's directory; the `.python-version` search (irrelevant with `+VERSION`) stopped where it
+    found one, or went up to `/`. Watching more (say `/tmp`, whose mtime changes all the time)
+    would only send runs to the slower launcher for nothing.
+
+    `inputs` (a `Launch`'s editable build inputs): each file, and the directory of each absent
+    one or directory (`-nt` cannot see a file appear; its directory's mtime does). The Python
+    launcher then compares the exact states (`read_launch`).
+    """
+    from monotrail.interpreters import read_python_version_file
+
+    lock_dir = os.path.dirname(lock_path)
+    files = [lock_path, os.path.join(lock_dir, "pyproject.toml"), python]
+    for path, state in inputs:
+        if state != PRODUCT:  # a product must exist, whatever its mtime: a `?` check (write_warm_entry)
+            files.append(os.path.dirname(path) if state in ("-", "dir") else path)
+    files = list(dict.fromkeys(files))
+    top = lock_dir
+    if not python_from_cli:
+        found = read_python_version_file(start_dir)
+        if found is None:
+            top = os.sep
+        else:
+            files.append(found[1])
+            top = _higher(os.path.dirname(found[1]), lock_dir)
+    directory = start_dir
+    while True:
+        files.append(directory)
+        parent = os.path.dirname(directory)
+        if directory == top or parent == directory or not _is_within(top, directory):
+            return files
+        directory = parent
+
+
+def _higher(a: str, b: str) -> str:
+    """Of two ancestors of one directory, the one closer to the root."""
+    return a if len(a) <= len(b) else b
+
+
+def _is_within(ancestor: str, path: str) -> bool:
+    return path == ancestor or path.startswith(ancestor.rstrip(os.sep) + os.sep)
+
+
+def resolved_lock_path(root: str, kind: str, *parts: str) -> str:
+    """`<root>/resolved/<kind>/<key>/pylock.toml`: a resolution kept in the store for inputs that
+    have no lock file of their own (a PEP 723 script block, `--with` requirements, a tool of
+    `monotrail x`), keyed by what decided it and the Python request. It then serves as the
+    environment's lock path, so its key is computed as a project's is."""
+    digest = _sha256()
+    for part in (__version__, kind, *parts):
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return os.path.join(root, "resolved", kind, digest.hexdigest()[:24], "pylock.toml")

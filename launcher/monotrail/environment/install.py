@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any, List, Protocol, Sequence, Tuple
 
-from monotrail.environment.envs import Launch, write_env
+from monotrail.environment import Launch, write_env
 from monotrail.environment.spec import EnvironmentSpec
 from monotrail.lock.model import Lock
 from monotrail.log import debug, info
@@ -86,7 +86,7 @@ def _warn_deleted_entries(env_dir: Path) -> None:
         return
     for sentinel in sentinels:
         if sentinel.startswith("="):
-            continue  # an editable build's input (monotrail.environment.envs.read_launch)
+            continue  # an editable build's input (monotrail.environment.read_launch)
         entry = Path(sentinel).parents[2]  # <entry>/site-packages/<dist-info>/RECORD
         if not entry.exists():
             info(f"warning: the store entry {entry} was deleted; reinstalling it")
@@ -108,7 +108,7 @@ def read_lock_for(spec: EnvironmentSpec, lock_path: Path) -> Lock:
     order lacks a requested extra or group and the user did not name the lock, use the next lock
     in the same directory that has them, as a user of both tools would expect.
     """
-    from monotrail.lock.files import read_lock, sibling_locks
+    from monotrail.lock import read_lock, sibling_locks
 
     lock = read_lock(lock_path)
     wanted_extras, wanted_groups = set(spec.extras), set(spec.groups)

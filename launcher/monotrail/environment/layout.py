@@ -21,7 +21,7 @@ in this site-packages. Children started through `sys.executable` go the same way
 scripts run with `python SCRIPT` as well as by their shebang. Why not sh wrappers: see
 docs/architecture.md, "The environment".
 
-Cold path only (imported by `monotrail.environment.envs.write_env`).
+Cold path only (imported by `monotrail.environment.write_env`).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str,
     lib.mkdir(parents=True)
     # A copy, not a link: tools that resolve links before deciding what is installed code
     # (coverage's third-party filter, debuggers' "just my code") must find the hook inside this
-    # site-packages, not in monotrail's own tree. `monotrail.environment.envs` rebuilds the environment when
+    # site-packages, not in monotrail's own tree. `monotrail.environment` rebuilds the environment when
     # the original changes.
     shutil.copyfile(hook, lib / f"{HOOK_MODULE}.py")
     # The hook's bytecode is cached here even under -B / PYTHONDONTWRITEBYTECODE, which are about

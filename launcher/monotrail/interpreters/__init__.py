@@ -1,1 +1,54 @@
-"""Which Python: the request (`+3.12`, `.python-version`, a path), discovery, and probed facts."""
+"""Which Python: this package's own module reads `.python-version`, the file pyenv and uv use to
+pin a project's Python; `discovery` finds and probes interpreters (`_probe.py` runs inside each
+candidate), `elf` reads the facts a binary states.
+
+Reading `.python-version` is the package's `__init__` because the warm path reads it on every
+run to build the environment key, and must not pay for importing the rest of interpreter
+discovery (nor pathlib: paths are `str`), nor for a second module.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def read_python_version_file(start_dir) -> tuple[str, str] | None:
+    """The first non-comment line of the nearest `.python-version` in start_dir or its parents.
+
+    Warm path: the launcher builds its cache key from this, so it only touches `os`.
+    An empty or comment-only file is skipped, as pyenv skips it.
+    """
+    directory = os.path.abspath(os.fspath(start_dir))
+    while True:
+        candidate = os.path.join(directory, ".python-version")
+        value = _first_line(candidate)
+        if value is not None:
+            return value, candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _first_line(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as file:
+            for line in file:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    return line
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def line_number(path: str, value: str) -> int:
+    """The 1-based line of `path` whose stripped text is `value` (for error messages); 1 if none."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            for number, line in enumerate(file, 1):
+                if line.strip() == value:
+                    return number
+    except (OSError, UnicodeDecodeError):
+        pass
+    return 1

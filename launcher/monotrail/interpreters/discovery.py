@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
-from monotrail.interpreters.version_file import read_python_version_file
+from monotrail.interpreters import read_python_version_file
 
 MINIMUM_VERSION = (3, 8)
 PROBE_TIMEOUT = 10.0
@@ -932,7 +932,7 @@ def _parse_from(origin: RequestOrigin) -> PythonRequest:
         where = origin.where or origin.source
         message = error.message
         if origin.where:
-            from monotrail.interpreters.version_file import line_number
+            from monotrail.interpreters import line_number
 
             message = f"line {line_number(origin.where, origin.text)}: {message}"
         raise UsageError(message, where=where, hint=error.hint) from None

@@ -1,6 +1,6 @@
 """The neutral lock model: what every lockfile format is parsed into.
 
-Readers in `monotrail.lock.files` validate at the edge and build these frozen objects; nothing
+Readers in `monotrail.lock` validate at the edge and build these frozen objects; nothing
 downstream knows which format a lock came from. Names are PEP 503-normalized everywhere.
 
 Two shapes of lock exist and the model keeps both without pretending they are one:
