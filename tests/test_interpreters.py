@@ -27,8 +27,8 @@ from monotrail.interpreters.discovery import (
     list_interpreters,
     normalize_requires_python,
     probe,
-    read_python_version_file,
 )
+from monotrail.interpreters import read_python_version_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

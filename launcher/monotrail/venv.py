@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from monotrail.atomic import write_atomic
 from monotrail.errors import VenvError, WheelError
 from monotrail.interpreters.discovery import Interpreter, PROBE_SCRIPT, interpreter_from_facts
 from monotrail.names import normalize
@@ -170,7 +171,7 @@ def _probe_venv(python: Path, prefix: Path, root: Path) -> dict:
     escaped_prefix = json.dumps(str(prefix))[1:-1]
     abstract = text.strip().replace(escaped_prefix, json.dumps(placeholder)[1:-1])
     try:
-        _write_atomically(cache, json.dumps({"key": key, "probe": abstract}).encode())
+        write_atomic(cache, json.dumps({"key": key, "probe": abstract}).encode(), mode=0o644)
     except OSError:
         pass  # a read-only store root only costs the next run a probe
     return probed
@@ -573,18 +574,6 @@ def _replace_with(make, source: str, destination: str) -> None:
         make(source, destination)
 
 
-def _write_atomically(path, content: bytes, mode: int = 0o644) -> None:
-    """Write to a temp name and rename: an existing (possibly hardlinked) file is replaced, not
-    written through."""
-    path = str(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.monotrail-{os.getpid()}")
-    with open(temp, "wb") as file:
-        file.write(content)
-    os.chmod(temp, mode)
-    os.replace(temp, path)
-
-
 def record_of(plan: Plan, pycs: Mapping[str, Tuple[str, int]] = {}) -> bytes:
     """RECORD as pip writes it: paths relative to site-packages, sorted, RECORD itself `,,`."""
     rows = [(p.record_path, p.hash_, "" if p.size is None else str(p.size)) for p in plan.files]
@@ -610,7 +599,7 @@ def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: b
             _make_directories(pool, {os.path.dirname(p.destination) for p in placements})
             chunks = [placements[i:i + 512] for i in range(0, len(placements), 512)]
             list(pool.map(lambda chunk: _place(chunk, linker), chunks))
-            list(pool.map(lambda plan: _write_atomically(os.path.join(plan.dist_info, "RECORD"), record_of(plan)), plans))
+            list(pool.map(lambda plan: write_atomic(os.path.join(plan.dist_info, "RECORD"), record_of(plan), mode=0o644), plans))
     except OSError as error:
         for placement in placements:
             _unlink(placement.destination)
@@ -632,7 +621,7 @@ def _make_directories(pool: ThreadPoolExecutor, directories: set) -> None:
 def _place(chunk: Sequence[Placement], linker: Linker) -> None:
     for placement in chunk:
         if placement.content is not None:
-            _write_atomically(placement.destination, placement.content, placement.mode)
+            write_atomic(placement.destination, placement.content, mode=placement.mode)
         else:
             linker.place(placement.source, placement.destination)  # type: ignore[arg-type]
 
@@ -658,7 +647,7 @@ def byte_compile(venv: Venv, plans: Sequence[Plan]) -> None:
             except OSError:
                 continue
             pycs[pyc] = (record_hash(data), len(data))
-        _write_atomically(os.path.join(plan.dist_info, "RECORD"), record_of(plan, pycs))
+        write_atomic(os.path.join(plan.dist_info, "RECORD"), record_of(plan, pycs), mode=0o644)
 
 
 # --- editable installs of local projects -----------------------------------------------------

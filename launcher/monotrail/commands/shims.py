@@ -167,10 +167,9 @@ def _check_writable(target: Path, shims: List[Shim]) -> None:
 
 def _write(path: Path, text: str) -> None:
     """Atomically: a shell running the old shim never reads half a new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o755)
-    os.replace(tmp, path)
+    from monotrail.atomic import write_atomic
+
+    write_atomic(path, text, mode=0o755)
 
 
 def _installed(directory: Path) -> List[str]:

@@ -221,17 +221,15 @@ def python_request_key(cli: str | None, start_dir: str) -> tuple[str, str]:
     the lock's requires-python) without resolving anything: the cold path resolves, the key only
     needs to change when the request does.
     """
-    if cli:
-        return f"cli:{cli}", "the command line"
-    env = os.environ.get("MONOTRAIL_PYTHON")
-    if env:
-        return f"env:{env}", "MONOTRAIL_PYTHON"
-    from monotrail.interpreters import read_python_version_file
+    from monotrail.interpreters import python_request
 
-    found = read_python_version_file(start_dir)
-    if found:
-        request, path = found
-        return f"file:{request}", path
+    text, source, pin_file = python_request(cli, start_dir)
+    if source == "command line":
+        return f"cli:{text}", "the command line"
+    if source == "MONOTRAIL_PYTHON":
+        return f"env:{text}", "MONOTRAIL_PYTHON"
+    if pin_file is not None:
+        return f"file:{text}", pin_file
     return "default", "the lock's requires-python"
 
 

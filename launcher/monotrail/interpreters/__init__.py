@@ -30,6 +30,26 @@ def read_python_version_file(start_dir) -> tuple[str, str] | None:
         directory = parent
 
 
+def python_request(cli: str | None, start_dir, environ=None) -> tuple[str | None, str, str | None]:
+    """The Python request that wins, as (text, source, .python-version file or None).
+
+    The one precedence (as uv's: the command line, then the environment, then the pin file):
+    `+3.8` / `-p` > MONOTRAIL_PYTHON > the nearest `.python-version` > none (source "default":
+    the newest Python fitting the lock's requires-python). The warm path keys environments by it,
+    discovery resolves it, and neither can disagree with the other.
+    """
+    if cli:
+        return cli, "command line", None
+    environ = os.environ if environ is None else environ
+    from_env = environ.get("MONOTRAIL_PYTHON")
+    if from_env:
+        return from_env, "MONOTRAIL_PYTHON", None
+    found = read_python_version_file(start_dir)
+    if found is not None:
+        return found[0], ".python-version", found[1]
+    return None, "default", None
+
+
 def _first_line(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8") as file:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
-from monotrail.interpreters import read_python_version_file
+from monotrail.interpreters import python_request
 
 MINIMUM_VERSION = (3, 8)
 PROBE_TIMEOUT = 10.0
@@ -260,16 +260,8 @@ class RequestOrigin(NamedTuple):
 def python_request_source(
     request: Optional[str], *, start_dir: Path, environ: Optional[Mapping[str, str]] = None
 ) -> RequestOrigin:
-    """Precedence: explicit request (`+3.8`) > MONOTRAIL_PYTHON > `.python-version` > none."""
-    environ = os.environ if environ is None else environ
-    if request:
-        return RequestOrigin(request, "command line", None)
-    if environ.get("MONOTRAIL_PYTHON"):
-        return RequestOrigin(environ["MONOTRAIL_PYTHON"], "MONOTRAIL_PYTHON", None)
-    found = read_python_version_file(start_dir)
-    if found is not None:
-        return RequestOrigin(found[0], ".python-version", str(found[1]))
-    return RequestOrigin(None, "default", None)
+    """`monotrail.interpreters.python_request`'s answer, with names for the messages."""
+    return RequestOrigin(*python_request(request, start_dir, environ))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -539,21 +531,13 @@ def _read_cache(cache: Path, key: Mapping[str, Any]) -> Optional[Dict[str, Any]]
 
 
 def _write_cache(cache: Path, key: Mapping[str, Any], facts: Mapping[str, Any]) -> None:
-    """Atomic (temp file + os.replace) so a concurrent reader never sees half a record.
-    A failed write only costs a re-probe next time, so it is not an error."""
-    import tempfile
+    """Atomic so a concurrent reader never sees half a record (0600, as the mkstemp file it
+    used to be). A failed write only costs a re-probe next time, so it is not an error."""
+    from monotrail.atomic import write_atomic
 
     record = dict(key, format=CACHE_FORMAT, facts=facts)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=cache.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(record, file, sort_keys=True)
-            os.replace(temp, cache)
-        except BaseException:
-            os.unlink(temp)
-            raise
+        write_atomic(cache, json.dumps(record, sort_keys=True), mode=0o600)
     except OSError:
         pass
 

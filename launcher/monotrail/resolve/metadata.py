@@ -50,7 +50,7 @@ def core_metadata(
             )
         data = _from_network(client, artifact, details)
     if cache is not None:
-        write_atomic(cache, data, root)
+        cache_metadata(cache, data, root)
     return data
 
 
@@ -196,12 +196,12 @@ class _RangeReader(io.RawIOBase):
         return content[: end - start]
 
 
-def write_atomic(path: Path, data: bytes, root: Path) -> None:
+def cache_metadata(path: Path, data: bytes, root: Path) -> None:
+    """Keep METADATA under `<root>/cache/metadata/`; the cache is an optimization, so a failed
+    write (a read-only store) is not an error."""
+    from monotrail.atomic import write_atomic
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = root / "tmp" / f"{os.getpid()}-{os.urandom(6).hex()}.metadata"
-        temp.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(data)
-        os.replace(temp, path)
+        write_atomic(path, data, temp_dir=root / "tmp")
     except OSError:
-        pass  # the cache is an optimization
+        pass

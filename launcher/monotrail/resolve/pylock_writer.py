@@ -167,27 +167,18 @@ def write(path: Path, text: str) -> bool:
     same lock (the build environment shared by sdists built side by side). A directory that
     cannot be written (a read-only checkout) is a `LockWriteError` naming the lock, not the temp
     file; `monotrail run` then keeps the lock in the store (see `monotrail.commands.run`)."""
-    import os
+    from monotrail.atomic import write_atomic
 
     try:
         if path.read_text("utf-8") == text:
             return False
     except OSError:
         pass
-    temp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with temp.open("x", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temp, path)
+        write_atomic(path, text)
     except OSError as error:
         raise LockWriteError(f"cannot write {path}: {error.strerror or error}", errno=error.errno,
                              hint=f"monotrail writes this lock into {path.parent}: make it writable, or run where it is") from None
-    finally:
-        try:
-            temp.unlink()
-        except OSError:
-            pass  # renamed into place, or never created
     return True
 
 

@@ -424,7 +424,7 @@ class Provider(AbstractProvider):
     def _sdist_metadata(self, candidate: Candidate) -> bytes:
         """METADATA of the wheel built from the sdist (cached by the sdist's hash, as the wheel is)."""
         from monotrail.store.download import download
-        from monotrail.resolve.metadata import cache_path, read_metadata_member, write_atomic
+        from monotrail.resolve.metadata import cache_metadata, cache_path, read_metadata_member
 
         cache = cache_path(self.root, candidate.wheel)
         if cache is not None and cache.is_file():
@@ -439,7 +439,7 @@ class Provider(AbstractProvider):
         with zipfile.ZipFile(wheel) as archive:
             data = read_metadata_member(archive, wheel.name)
         if cache is not None:
-            write_atomic(cache, data, self.root)
+            cache_metadata(cache, data, self.root)
         return data
 
     def prefetch(self, names: Iterable[str]) -> None:

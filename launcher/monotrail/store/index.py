@@ -730,16 +730,13 @@ def _write_cache(path: Path, url: str, files: List[Tuple[Artifact, FileDetails]]
             for f, d in files
         ],
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # In <root>/tmp (same filesystem), named by pid: what a killed run leaves, gc removes.
-        temp = root_tmp(path) / f"{os.getpid()}-{time.monotonic_ns()}.page"
-        temp.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_text(json.dumps(data, separators=(",", ":")), "utf-8")
-        from monotrail.faults import crash_point
+    from monotrail.atomic import write_atomic
+    from monotrail.faults import crash_point
 
-        crash_point("index-page-temp-written")
-        os.replace(temp, path)
+    try:
+        # The temp file in <root>/tmp (same filesystem), named by pid: what a killed run leaves, gc removes.
+        write_atomic(path, json.dumps(data, separators=(",", ":")), temp_dir=root_tmp(path),
+                     before_rename=lambda: crash_point("index-page-temp-written"))
     except OSError:
         pass  # the cache is an optimization; a read-only cache dir must not fail the run
 
