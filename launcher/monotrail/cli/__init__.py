@@ -1,4 +1,6 @@
-"""The command line: argv -> a request, then dispatch to the command's function.
+"""The command line: argv -> a request (`RunRequest`), the usage texts, and the one way errors
+are printed (`report`). `monotrail.__main__` dispatches to the commands; the commands use this
+package's parsers (`usage`, `python_argv`), so it sits below them.
 
 `monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]` is parsed by hand, not with argparse:
 the warm path of `run` must not pay for argparse's import, and TARGET ends option parsing
