@@ -1,4 +1,4 @@
-"""Helpers for tests/test_bootstrap.py: the interpreters to test on and a fake store + env.
+"""Helpers for tests/bootstrap/test_bootstrap.py: the interpreters to test on and a fake store + env.
 
 The store is written as plain files, the way the launcher leaves unpacked wheels, and the
 manifest by hand per docs/architecture.md; the environment around it is the launcher's own

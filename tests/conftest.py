@@ -1,4 +1,4 @@
-"""Shared fixtures for the end-to-end tests of the CLI (tests/test_run.py).
+"""Shared fixtures for the end-to-end tests of the CLI (tests/e2e/test_run.py).
 
 `monotrail` runs as a subprocess (`python -m monotrail`) with its own MONOTRAIL_ROOT under the
 test's tmp_path and an environment stripped of anything that would reach a real index or change
@@ -15,10 +15,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bootstrap_fixtures import discovery_environ, find_python  # noqa: E402
-from index_fixtures import IndexServer  # noqa: E402
+from bootstrap_fixtures import discovery_environ, find_python
+from index_fixtures import IndexServer
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,11 +12,9 @@ from typing import List
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import ok  # noqa: E402
-from conftest import Monotrail, base_env  # noqa: E402
-from index_fixtures import build_wheel, sha256_of  # noqa: E402
+from cli_checks import ok
+from conftest import Monotrail, base_env
+from index_fixtures import build_wheel, sha256_of
 
 
 @pytest.fixture

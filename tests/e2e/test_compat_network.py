@@ -16,9 +16,7 @@ from typing import Dict
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from conftest import REPO, base_env  # noqa: E402
+from conftest import REPO, base_env
 
 # A flat project on the oldest Python, a src-layout project with its own C extension, a project
 # its own test dependencies depend on, and a tool that re-executes itself through sys.executable:

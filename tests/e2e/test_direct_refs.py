@@ -11,17 +11,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import ok  # noqa: E402
-from conftest import Monotrail  # noqa: E402
-from index_fixtures import IndexServer, build_wheel  # noqa: E402
+from cli_checks import ok
+from conftest import REPO, Monotrail
+from index_fixtures import IndexServer, build_wheel
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -384,7 +381,7 @@ def test_pylock_vcs_with_a_relative_path_and_a_directory(monotrail: Monotrail, t
     assert ok(monotrail.run("+3.12", "run", "main.py", cwd=project)).stdout.strip() == "2 vendored True"
 
 
-UV = Path(__file__).resolve().parents[1] / "bench" / ".venv" / "bin" / "uv"
+UV = REPO / "bench" / ".venv" / "bin" / "uv"
 
 
 @pytest.mark.skipif(not UV.exists(), reason="uv is not installed in bench/.venv")

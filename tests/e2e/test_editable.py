@@ -20,11 +20,9 @@ from typing import Dict, Iterator, Mapping
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import clean_error, ok  # noqa: E402
-from conftest import REPO, Monotrail, base_env  # noqa: E402
-from index_fixtures import IndexServer  # noqa: E402
+from cli_checks import clean_error, ok
+from conftest import REPO, Monotrail, base_env
+from index_fixtures import IndexServer
 
 VERSION_OF = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
 

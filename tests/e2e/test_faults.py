@@ -25,13 +25,11 @@ from typing import Dict, List
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_checks import ok
+from conftest import REPO, Monotrail, base_env
+from index_fixtures import IndexServer, _Handler, build_wheel, sha256_of
 
-from cli_checks import ok  # noqa: E402
-from conftest import REPO, Monotrail, base_env  # noqa: E402
-from index_fixtures import IndexServer, _Handler, build_wheel, sha256_of  # noqa: E402
-
-CORPUS = Path(__file__).resolve().parent / "corpus"
+CORPUS = REPO / "tests" / "corpus"
 IMPORT_BOTH = "import alpha_pkg, beta_pkg; print(alpha_pkg.NAME, beta_pkg.NAME)"
 
 

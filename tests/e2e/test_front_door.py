@@ -17,12 +17,10 @@ from typing import Dict, List, Optional
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_checks import ok
+from conftest import REPO, base_env
 
-from cli_checks import ok  # noqa: E402
-from conftest import REPO, base_env  # noqa: E402
-
-from monotrail import __version__  # noqa: E402
+from monotrail import __version__
 
 
 @pytest.fixture

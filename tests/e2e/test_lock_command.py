@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import clean_error, ok  # noqa: E402
-from conftest import REPO, Monotrail, base_env  # noqa: E402
-from index_fixtures import IndexServer, build_wheel  # noqa: E402
+from cli_checks import clean_error, ok
+from conftest import REPO, Monotrail, base_env
+from index_fixtures import IndexServer, build_wheel
 
 PYPROJECT = """
 [project]

@@ -24,14 +24,14 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE / "lock_corpus"))
+from conftest import REPO, Monotrail
+
+LOCK_CORPUS = REPO / "tests" / "lock_corpus"
+sys.path.insert(0, str(LOCK_CORPUS))
 
 import corpus_universe as universe  # noqa: E402
-from conftest import Monotrail  # noqa: E402
 
-CASES = HERE / "lock_corpus" / "cases"
+CASES = LOCK_CORPUS / "cases"
 
 # Prints {name: version} of every distribution the program sees and {name: __version__} of
 # each module asked for (argv[1]: JSON list of names), as one JSON line.

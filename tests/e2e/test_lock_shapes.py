@@ -17,11 +17,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import clean_error, ok  # noqa: E402
-from conftest import Monotrail  # noqa: E402
-from index_fixtures import IndexServer, build_wheel  # noqa: E402
+from cli_checks import clean_error, ok
+from conftest import Monotrail
+from index_fixtures import IndexServer, build_wheel
 
 
 def write(path: Path, text: str) -> Path:

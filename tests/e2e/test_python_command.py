@@ -14,12 +14,10 @@ from typing import List
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bootstrap_fixtures import REDUCED_PATH, discovered, python_facts  # noqa: E402
-from cli_checks import ok, clean_error  # noqa: E402
-from conftest import base_env  # noqa: E402
-from index_fixtures import build_wheel, sha256_of  # noqa: E402
+from bootstrap_fixtures import REDUCED_PATH, discovered, python_facts
+from cli_checks import ok, clean_error
+from conftest import base_env
+from index_fixtures import build_wheel, sha256_of
 
 
 def monotrail(root: Path, cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:

@@ -13,18 +13,15 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import ok  # noqa: E402
-from conftest import REPO, Monotrail  # noqa: E402
-from index_fixtures import IndexServer, build_wheel, sha256_of  # noqa: E402
+from cli_checks import ok
+from conftest import REPO, Monotrail
+from index_fixtures import IndexServer, build_wheel, sha256_of
 
 PROBE = "import json, sys; print(json.dumps({})); sys.stdout.flush()"
 
@@ -148,7 +145,7 @@ def test_script_exit_code_is_propagated(monotrail: Monotrail, project: Path, cod
 
 def test_script_runs_without_a_venv_from_the_store(monotrail: Monotrail, project: Path) -> None:
     """The program's sys.prefix is the environment (a venv without packages: see
-    tests/test_venv_view.py); the packages are where the store unpacked them."""
+    tests/e2e/test_venv_view.py); the packages are where the store unpacked them."""
     data = last_json(ok(monotrail.run("+3.12", "run", "app.py", cwd=project)))
     assert Path(data["prefix"]).parent == monotrail.root / "envs"
     assert not any(Path(data["prefix"]).rglob("locked_mod*"))
@@ -608,7 +605,7 @@ def test_debug_log_prints_decisions(monotrail: Monotrail, project: Path) -> None
 
 # --- real PyPI -----------------------------------------------------------------------------------
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = REPO.parent / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,9 @@ from typing import Optional, Tuple
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import clean_error, ok  # noqa: E402
-from conftest import REPO, Monotrail, base_env  # noqa: E402
-from index_fixtures import IndexServer, build_wheel  # noqa: E402
+from cli_checks import clean_error, ok
+from conftest import REPO, Monotrail, base_env
+from index_fixtures import IndexServer, build_wheel
 
 TOOL = """\
 #!/usr/bin/env monotrail
@@ -302,17 +300,6 @@ def test_three_sdist_only_packages_are_built_side_by_side_in_one_run(monotrail: 
     result = ok(monotrail.run("+3.12", "run", "python", "-c", code, cwd=project, env=index_env(published), timeout=120))
     assert result.stdout.strip() == "True True True"
     assert sorted(path.name for path in started.iterdir()) == ["src-a", "src-b", "src-c"]
-
-
-def test_builds_nest_two_levels_deep_per_chain(tmp_path: Path) -> None:
-    from monotrail.builds.sdist import BuildError, cached_or_built
-
-    def build(cache: Path, work: Path) -> Path:
-        return work
-
-    assert cached_or_built(tmp_path / "b", "b-1.tar.gz", tmp_path, build, ("a-1.tar.gz",)).parent == tmp_path / "tmp"
-    with pytest.raises(BuildError, match="several levels deep \\(a-1.tar.gz -> b-1.tar.gz -> c-1.tar.gz\\)"):
-        cached_or_built(tmp_path / "c", "c-1.tar.gz", tmp_path, build, ("a-1.tar.gz", "b-1.tar.gz"))
 
 
 def test_a_build_backend_that_cannot_be_imported_is_one_error(monotrail: Monotrail, tmp_path: Path, published) -> None:

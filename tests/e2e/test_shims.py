@@ -22,12 +22,10 @@ from typing import Dict, List, Optional
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bootstrap_fixtures import REDUCED_PATH  # noqa: E402
-from cli_checks import ok, clean_error  # noqa: E402
-from conftest import REPO, base_env  # noqa: E402
-from index_fixtures import build_wheel, sha256_of  # noqa: E402
+from bootstrap_fixtures import REDUCED_PATH
+from cli_checks import ok, clean_error
+from conftest import REPO, base_env
+from index_fixtures import build_wheel, sha256_of
 
 SHOW = "import json, sys; print(json.dumps({'argv': sys.argv, 'version': list(sys.version_info[:2])}))"
 SHOW_LOCKED = (

@@ -17,10 +17,8 @@ from typing import Dict, Tuple
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from conftest import Monotrail  # noqa: E402
-from index_fixtures import build_wheel, sha256_of  # noqa: E402
+from conftest import Monotrail
+from index_fixtures import build_wheel, sha256_of
 
 ALPHA_FILES = {
     "alpha/__init__.py": "def main():\n    print('alpha main')\n",

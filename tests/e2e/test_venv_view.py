@@ -23,11 +23,9 @@ from typing import Dict, List
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_checks import ok  # noqa: E402
-from conftest import REPO, Monotrail, base_env  # noqa: E402
-from index_fixtures import build_wheel, sha256_of  # noqa: E402
+from cli_checks import ok
+from conftest import REPO, Monotrail, base_env
+from index_fixtures import build_wheel, sha256_of
 
 PROBE_CLI = """
 import json, os, sys
@@ -292,27 +290,7 @@ def test_a_mypyc_helper_module_imports(monotrail: Monotrail, project: Path) -> N
     assert ok(monotrail.run("run", "-c", code, cwd=project)).stdout.strip() == "compiled compiled"
 
 
-# --- the environment's bin/ --------------------------------------------------------------------------
-
-
-def test_console_scripts_never_replace_the_interpreter_or_leave_bin(tmp_path: Path, py312: Path) -> None:
-    """A wheel's console script named `python`, or with a slash in its name, writes nothing: bin/python
-    links the real interpreter, and writing through that link would overwrite it."""
-    from types import SimpleNamespace
-
-    from monotrail.environment.layout import write_layout
-
-    env = tmp_path / "env"
-    env.mkdir()
-    interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
-    scripts = {"python": {"entry_point": "evil:main"}, "python3": {"entry_point": "evil:main"},
-               "../escape": {"entry_point": "evil:main"}, "tool": {"entry_point": "pkg.cli:main"}}
-    before = py312.read_bytes()[:64]
-    write_layout(env, str(env), interpreter, str(REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py"), scripts)
-    assert sorted(p.name for p in (env / "bin").iterdir()) == ["python", "python3", "python3.12", "tool"]
-    assert os.path.realpath(env / "bin" / "python") == os.path.realpath(py312)
-    assert py312.read_bytes()[:64] == before and not (tmp_path / "escape").exists()
-    assert (env / "bin" / "tool").read_text().startswith(f"#!{env}/bin/python\n")
+# --- the hook's place -------------------------------------------------------------------------------
 
 
 def test_the_hook_is_installed_code_of_the_environment(monotrail: Monotrail, project: Path) -> None:
@@ -322,23 +300,3 @@ def test_the_hook_is_installed_code_of_the_environment(monotrail: Monotrail, pro
             "print(json.dumps([os.path.realpath(_monotrail_finder.__file__), sysconfig.get_paths()['purelib']]))")
     hook, purelib = last_json(ok(monotrail.run("run", "-c", code, cwd=project)))
     assert os.path.dirname(hook) == purelib
-
-
-def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: Path) -> None:
-    """The hook is copied into each environment; a changed original (an upgrade in place, a
-    developer's edit) makes the environment stale instead of leaving the old copy in use."""
-    import time
-    from types import SimpleNamespace
-
-    from monotrail.environment import read_launch, write_env
-
-    hook = tmp_path / "_monotrail_finder.py"
-    hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())
-    interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
-    env = tmp_path / "envs" / "key"
-    manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})
-    write_env(str(env), manifest, interpreter, str(hook), {}, str(tmp_path / "tmp"))
-    assert read_launch(str(env)) is not None
-    time.sleep(0.01)
-    hook.write_text(hook.read_text() + "\n# changed\n")
-    assert read_launch(str(env)) is None

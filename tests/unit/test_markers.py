@@ -9,16 +9,11 @@ finds them), whatever Python runs the tests.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bootstrap_fixtures import SUPPORTED_MINORS, find_python, python_facts
 
-from bootstrap_fixtures import SUPPORTED_MINORS, find_python, python_facts  # noqa: E402
-
-from monotrail import markers  # noqa: E402
+from monotrail import markers
 
 MARKERS = [
     "python_version >= '3.8'",

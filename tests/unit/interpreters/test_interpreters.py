@@ -30,9 +30,7 @@ from monotrail.interpreters.discovery import (
 )
 from monotrail.interpreters import read_python_version_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bootstrap_fixtures import discovery_environ, find_python  # noqa: E402
+from bootstrap_fixtures import discovery_environ, find_python
 
 ARCH = platform.machine()
 

@@ -20,6 +20,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
+from conftest import REPO
+
 from monotrail.interpreters import elf
 from monotrail.interpreters.discovery import (
     _native_linux_first,
@@ -203,7 +205,7 @@ def test_the_launcher_uses_no_private_module_of_packaging() -> None:
     """`packaging>=25` has no upper bound: only its public API may be relied on."""
     import re
 
-    launcher = Path(__file__).resolve().parents[1] / "launcher"
+    launcher = REPO / "launcher"
     private = re.compile(r"from\s+packaging(\.\w+)*\s+import\s+_(?!_)|packaging\._(?!_)")  # dunders are public
     uses = [f"{path.name}:{number}" for path in sorted(launcher.rglob("*.py"))
             for number, line in enumerate(path.read_text("utf-8").splitlines(), 1) if private.search(line)]

@@ -6,20 +6,17 @@ In-process: `monotrail.resolve.resolver.resolve` against wheels built in the tes
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Dict, List
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from index_fixtures import IndexServer, build_wheel
 
-from index_fixtures import IndexServer, build_wheel  # noqa: E402
-
-from monotrail.errors import ResolutionError  # noqa: E402
-from monotrail.store.index import Sources  # noqa: E402
-from monotrail.interpreters.discovery import find_interpreter  # noqa: E402
-from monotrail.resolve.resolver import resolve  # noqa: E402
+from monotrail.errors import ResolutionError
+from monotrail.store.index import Sources
+from monotrail.interpreters.discovery import find_interpreter
+from monotrail.resolve.resolver import resolve
 
 
 @pytest.fixture(scope="module")
