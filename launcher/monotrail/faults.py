@@ -1,6 +1,6 @@
 """Named crash points for the fault tests: `MONOTRAIL_TEST_CRASH_AT=<name>` kills the process there.
 
-tests/test_faults.py SIGKILLs an install at each point and checks that the next run succeeds and
+tests/e2e/test_faults.py SIGKILLs an install at each point and checks that the next run succeeds and
 `monotrail store verify` is clean. The check is one dict lookup; nothing else lives here.
 """
 
