@@ -62,6 +62,8 @@ def resolve_editables(selected: Sequence, interpreter, sources, root: Path, buil
     (state `PRODUCT`), for the warm path. `builder` builds what the build requirements need."""
     from dataclasses import replace
 
+    from monotrail.store.wheel import name_version
+
     out, watched = [], []
     for item in selected:
         if item.editable is None:
@@ -70,7 +72,7 @@ def resolve_editables(selected: Sequence, interpreter, sources, root: Path, buil
         directory = Path(item.editable)
         inputs = watched_inputs(directory)  # stat first: an edit after this is seen on the next run
         wheel, products = editable_wheel(directory, item.name, inputs, interpreter, sources, root, builder, building, quiet)
-        name, version = wheel.name.split("-")[:2]
+        name, version = name_version(wheel.name)
         artifact = Artifact(filename=wheel.name, path=str(wheel), hashes=(("sha256", _file_sha256(wheel)),))
         out.append(replace(item, name=normalize(name), version=version, artifact=artifact, editable=None,
                            direct_url=direct_url(directory)))

@@ -347,7 +347,9 @@ def _without_credentials(url: str) -> str:
 
 
 def wheel_version(wheel: Path) -> str:
-    return wheel.name.split("-")[1]
+    from monotrail.store.wheel import name_version
+
+    return name_version(wheel.name)[1]
 
 
 def from_locked(vcs: Optional[str], directory: Optional[str]) -> Optional[DirectRef]:

@@ -495,10 +495,10 @@ def _check_project(selected: Pinned, filename: str) -> None:
     """The wheel's file name must state the selected name and (when the lock gives one) version,
     whatever the lock says about its files: a poetry.lock 1.1 that handed idna 3.4 the files of
     2.10 was installed as 3.4. `wheel.unpack` checks the same of its METADATA."""
-    from monotrail.store.wheel import check_name_version
+    from monotrail.store.wheel import check_name_version, name_version
 
-    stated = filename.split("-")
-    check_name_version(selected.name, selected.version, stated[0], stated[1] if len(stated) > 1 else "", filename)
+    name, version = name_version(filename)
+    check_name_version(selected.name, selected.version, name, version, filename)
 
 
 def _move_into_place(temp: Path, final: Path, root: Path) -> None:

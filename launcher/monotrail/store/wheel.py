@@ -180,6 +180,17 @@ def _check_metadata(source: _VerifiedWheel, filename: str, expected: Tuple[str, 
     check_name_version(expected[0], expected[1], str(name), str(version), f"{filename} ({source.dist_info_dir}/METADATA)")
 
 
+def name_version(filename: str) -> Tuple[str, str]:
+    """The name and version a wheel's file name states, as written there (installer's
+    `parse_wheel_filename`: the same split installer's `WheelFile` makes); one `WheelError` for a
+    name that is not NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl."""
+    try:
+        parsed = parse_wheel_filename(filename)
+    except ValueError as exc:
+        raise WheelError(str(exc), where=filename, hint="wheel filenames are NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl") from None
+    return parsed.distribution, parsed.version
+
+
 def check_name_version(selected_name: str, selected_version: str, name: str, version: str, what: str) -> None:
     """Refuse a wheel that is not the selected package: one line naming both, whatever the lock says.
 
@@ -224,10 +235,7 @@ class _VerifiedWheel(WheelFile):
     `get_contents` checks each member against RECORD as the destination reads it."""
 
     def __init__(self, archive: zipfile.ZipFile, filename: str) -> None:
-        try:
-            parse_wheel_filename(filename)
-        except ValueError as exc:
-            raise WheelError(str(exc), where=filename, hint="wheel filenames are NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl") from None
+        name_version(filename)
         # WheelFile parses name and version from `archive.filename`, which for a download is
         # `<sha256>.whl`; zipfile only uses the attribute in messages once the archive is open.
         archive.filename = filename
