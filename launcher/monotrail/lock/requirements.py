@@ -247,7 +247,7 @@ def _named_direct_reference(text: str, line: _Line) -> str:
     if egg:
         name = egg.group(1)
     elif basename(url).endswith(".whl"):
-        name = basename(url).split("-")[0]
+        name = _wheel_name(basename(url))
     else:
         name = _project_name(_local_path(url, line.base)) if url.startswith("file:") else None
     if not name:
@@ -318,6 +318,17 @@ def _direct_package(name: str, url: str, marker: Optional[str], line: _Line) -> 
     if filename.endswith(".whl"):
         return LockedPackage(name=name, version=_wheel_version(filename, line), marker=marker, wheels=(artifact,))
     return LockedPackage(name=name, version="", marker=marker, sdist=artifact)
+
+
+def _wheel_name(filename: str) -> Optional[str]:
+    """The project name as the wheel's file name writes it (installer's `parse_wheel_filename`),
+    None when it is not a wheel name."""
+    from installer.utils import parse_wheel_filename
+
+    try:
+        return parse_wheel_filename(filename).distribution
+    except ValueError:
+        return None
 
 
 def _wheel_version(filename: str, line: _Line) -> str:
