@@ -21,6 +21,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import posixpath
@@ -621,14 +622,18 @@ def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -
     return _with_sha256(min(found, key=lambda item: item[0])[1])
 
 
+@functools.lru_cache(maxsize=8192)
 def _project_of(filename: str) -> Optional[str]:
-    """The normalized project name of a wheel or sdist filename, None for anything else."""
-    if filename.endswith(".whl"):
-        return normalize(filename.split("-", 1)[0])
-    for suffix in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
-        if filename.endswith(suffix):
-            return normalize(filename[: -len(suffix)].rpartition("-")[0])
-    return None
+    """The normalized project name of a wheel or sdist filename, None for anything else
+    (packaging's `parse_wheel_filename` / `parse_sdist_filename` through
+    `lock.values.file_name_version`). Cached: every project's lookup filters every find-links
+    file, and packaging takes ~11 us a name (0.5 us for the split it replaced)."""
+    from monotrail.lock.values import file_name_version
+
+    if not filename.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")):
+        return None
+    parsed = file_name_version(filename)
+    return parsed[0] if parsed is not None else None
 
 
 def _directory_files(directory: Path) -> List[Artifact]:
