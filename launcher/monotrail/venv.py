@@ -395,29 +395,27 @@ def _split_scheme(path: str) -> Tuple[str, str]:
 
 
 def _root_is_purelib(dist_info: Path) -> bool:
+    """WHEEL's `Root-Is-Purelib` (installer's header parser; absent or unreadable: true)."""
+    from installer.utils import parse_metadata_file
+
     try:
         text = (dist_info / "WHEEL").read_text(encoding="utf-8")
     except OSError:
         return True
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() == "root-is-purelib":
-            return value.strip().lower() == "true"
-    return True
+    value = parse_metadata_file(text).get("Root-Is-Purelib")
+    return value is None or str(value).strip().lower() == "true"
 
 
 def _metadata_name(dist_info: Path, meta: Mapping[str, object]) -> str:
     """The project name as METADATA spells it: pip names the header directory after it."""
+    from installer.utils import parse_metadata_file
+
     try:
-        with open(dist_info / "METADATA", encoding="utf-8") as file:
-            for line in file:
-                if line.lower().startswith("name:"):
-                    return line.split(":", 1)[1].strip()
-                if not line.strip():
-                    break
+        text = (dist_info / "METADATA").read_text(encoding="utf-8", errors="surrogateescape")  # a latin-1 description
     except OSError:
-        pass
-    return str(meta["name"])
+        return str(meta["name"])
+    name = parse_metadata_file(text).get("Name")
+    return str(name).strip() if name else str(meta["name"])
 
 
 def _checked(targets: _Targets, placement: Placement, meta: Mapping[str, object]) -> Placement:
