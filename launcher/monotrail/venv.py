@@ -438,14 +438,15 @@ def _checked(targets: _Targets, placement: Placement, meta: Mapping[str, object]
 def _data_script(venv: Venv, source: str, destination: str, record_path: str, hash_: str,
                  size: Optional[int]) -> Placement:
     """`.data/scripts/*`: `#!python` (and `#!pythonw`) becomes the venv's interpreter, as pip
-    does; other scripts are linked untouched."""
+    does; other scripts are linked untouched. installer's `fix_shebang` drops the whole
+    `#!python ...` line, as pip does, and hands back the file itself when there is none."""
+    from installer.utils import fix_shebang
+
     mode = os.stat(source).st_mode & 0o7777
-    with open(source, "rb") as file:
-        first = file.readline()
-        if not first.startswith(b"#!python"):  # pip drops the whole `#!python ...` line
+    with open(source, "rb") as file, fix_shebang(file, str(venv.python)) as fixed:
+        if fixed is file:
             return Placement(destination, record_path, source, mode=mode, hash_=hash_, size=size)
-        rest = file.read()
-    content = b"#!" + os.fsencode(venv.python) + os.linesep.encode() + rest
+        content = fixed.read()
     return _fresh(destination, record_path, content, mode)
 
 
