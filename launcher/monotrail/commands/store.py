@@ -351,9 +351,9 @@ def _last_used(env: Path) -> float:
 
 def _record_problem(entry: Path) -> Optional[str]:
     """The first file that does not match the entry's RECORD (rewritten relative to site-packages/)."""
-    import base64
     import csv
-    import hashlib
+
+    from installer.records import InvalidRecordEntry, RecordEntry, parse_record_file
 
     marker = read_marker(entry)
     assert marker is not None  # damage() said the entry is whole
@@ -361,26 +361,27 @@ def _record_problem(entry: Path) -> Optional[str]:
     record = lib / marker.meta["dist_info"] / "RECORD"
     try:
         with open(record, newline="", encoding="utf-8") as file:
-            rows = list(csv.reader(file))
+            records = [RecordEntry.from_elements(*row) for row in parse_record_file(file)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         return f"unreadable RECORD: {exc}"
+    except InvalidRecordEntry as exc:
+        return f"unreadable RECORD: {'; '.join(exc.issues)}"
     base = os.path.abspath(entry) + os.sep
-    for row in rows:
-        if len(row) < 3 or not row[1]:
+    for row in records:
+        if row.hash_ is None:
             continue  # RECORD itself, and installer's unhashed rows
-        target = os.path.normpath(os.path.join(lib, row[0]))
+        target = os.path.normpath(os.path.join(lib, row.path))
         if not target.startswith(base):
-            return f"RECORD names {row[0]!r} outside the entry"
-        algorithm, _, expected = row[1].partition("=")
+            return f"RECORD names {row.path!r} outside the entry"
         try:
             with open(target, "rb") as file:
-                digest = hashlib.new(algorithm, file.read()).digest()
+                matches = row.validate_stream(file)
         except FileNotFoundError:
-            return f"{row[0]} is missing"
+            return f"{row.path} is missing"
         except (OSError, ValueError) as exc:
-            return f"{row[0]} cannot be checked: {exc}"
-        if base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=") != expected:
-            return f"{row[0]} does not match its RECORD hash"
+            return f"{row.path} cannot be checked: {exc}"
+        if not matches:
+            return f"{row.path} does not match its RECORD hash"
     return None
 
 
