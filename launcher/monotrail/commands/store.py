@@ -375,7 +375,7 @@ def _record_problem(entry: Path) -> Optional[str]:
             return f"RECORD names {row.path!r} outside the entry"
         try:
             with open(target, "rb") as file:
-                matches = row.validate_stream(file)
+                matches = row.hash_.validate(file.read())
         except FileNotFoundError:
             return f"{row.path} is missing"
         except (OSError, ValueError) as exc:
