@@ -230,6 +230,8 @@ def uninstall(venv: Venv, dist: InstalledDist) -> int:
     prefix = str(venv.prefix) + os.sep
     removed = 0
     directories = set()
+    # Not installer's parse_record_file: as pip's uninstall, any row's first column is a path
+    # (a RECORD another tool wrote need not have three columns in every row).
     for row in csv.reader(io.StringIO(record)):
         if not row or not row[0]:
             continue
@@ -377,11 +379,19 @@ def plan_entry(
 
 
 def _store_record(path: Path) -> Iterable[Tuple[str, str, Optional[int]]]:
+    """The store entry's RECORD (written by installer's rules, read by its `parse_record_file`)
+    as (path, "sha256=...", size) rows."""
+    from installer.records import InvalidRecordEntry, parse_record_file
+
     with open(path, newline="", encoding="utf-8") as file:
-        for row in csv.reader(file):
-            if row and row[0]:
-                size = row[2] if len(row) > 2 else ""
-                yield row[0], row[1] if len(row) > 1 else "", int(size) if size else None
+        try:
+            rows = list(parse_record_file(file))
+        except InvalidRecordEntry as exc:
+            raise WheelError(f"unreadable RECORD: {'; '.join(exc.issues)}", where=str(path),
+                             hint="run `monotrail store verify --repair`") from None
+    for name, hash_, size in rows:
+        if name:
+            yield name, hash_, int(size) if size else None
 
 
 def _split_scheme(path: str) -> Tuple[str, str]:
@@ -574,14 +584,19 @@ def _replace_with(make, source: str, destination: str) -> None:
 
 
 def record_of(plan: Plan, pycs: Mapping[str, Tuple[str, int]] = {}) -> bytes:
-    """RECORD as pip writes it: paths relative to site-packages, sorted, RECORD itself `,,`."""
+    """RECORD as pip writes it: paths relative to site-packages, sorted, RECORD itself `,,`
+    (installer's `construct_record_file`, which sorts by path and quotes as csv does)."""
+    from installer.records import RecordEntry
+    from installer.utils import Scheme, construct_record_file
+
     rows = [(p.record_path, p.hash_, "" if p.size is None else str(p.size)) for p in plan.files]
     for path, (hash_, size) in pycs.items():
         rows.append((os.path.relpath(path, plan.lib).replace(os.sep, "/"), hash_, str(size)))
     rows.append((os.path.basename(plan.dist_info) + "/RECORD", "", ""))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(sorted(rows))
-    return out.getvalue().encode("utf-8")
+    scheme = Scheme("purelib")  # paths are relative to site-packages already: no prefix
+    records = [(scheme, RecordEntry.from_elements(*row)) for row in rows]
+    with construct_record_file(records) as stream:
+        return stream.read()
 
 
 def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: bool = False) -> None:
