@@ -85,7 +85,9 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tup
             if expected is not None:
                 _check_metadata(source, filename, expected)
             _validate_record(source, filename)
-            entry_points = _read_optional(source, "entry_points.txt")
+            # Before installing: installer's `install()` parses the file too, and its errors
+            # (configparser's, an assert) are not installer's own exceptions.
+            entry_points = parse_entry_points(_read_optional(source, "entry_points.txt"), filename)
             # A wheel that ships one of these keeps its own (no two writes of one path).
             added = {name: data for name, data in (metadata or {}).items() if name not in source.dist_info_filenames}
             _install(source, target, filename, added)
@@ -97,7 +99,7 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tup
         "top_level": top_level_names(target / LIB),
         "dist_info": dist_info,
         "pth": sorted(p.name for p in (target / LIB).glob("*.pth") if p.is_file()),
-        "entry_points": parse_entry_points(entry_points),
+        "entry_points": entry_points,
         "data_scripts": sorted(p.name for p in (target / "bin").iterdir() if p.is_file()) if (target / "bin").is_dir() else [],
     }
 
@@ -395,19 +397,22 @@ def _importable_name(entry: Path) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def parse_entry_points(text: Optional[str]) -> Dict[str, Dict[str, str]]:
-    """console_scripts and gui_scripts of entry_points.txt (an INI file; `=` is the only
-    delimiter because values contain `:`; keys are case-sensitive script names)."""
+def parse_entry_points(text: Optional[str], filename: str = "") -> Dict[str, Dict[str, str]]:
+    """console_scripts and gui_scripts of entry_points.txt as {group: {name: "module:attr"}}, by
+    installer's `parse_entrypoints` (the parser its `install()` generates scripts from; extras
+    are dropped, as every launcher ignores them)."""
+    from installer.utils import parse_entrypoints
+
     result: Dict[str, Dict[str, str]] = {"console_scripts": {}, "gui_scripts": {}}
     if not text:
         return result
-    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None, strict=False)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
-        parser.read_string(text)
+        for name, module, attr, section in parse_entrypoints(text):
+            result[f"{section}_scripts"][name] = f"{module}:{attr}"
     except configparser.Error as exc:
-        raise WheelError(f"unreadable entry_points.txt: {exc}", hint=_REDOWNLOAD) from None
-    for group in result:
-        if parser.has_section(group):
-            result[group] = {key: value.strip() for key, value in parser.items(group)}
+        raise WheelError(f"unreadable entry_points.txt: {' '.join(str(exc).split())}", where=filename or None,
+                         hint=_REDOWNLOAD) from None
+    except (AssertionError, AttributeError):  # installer asserts that a value is `module:attr`
+        raise WheelError("unreadable entry_points.txt: a console or GUI script is not `name = module:attr`",
+                         where=filename or None, hint=_REDOWNLOAD) from None
     return result

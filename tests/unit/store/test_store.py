@@ -391,7 +391,7 @@ def test_marker_describes_the_entry(server, root, tmp_path):
     assert meta["dist_info"] == "My.Pkg-2.0.dist-info"
     assert meta["pth"] == ["distutils-precedence.pth"]
     assert meta["entry_points"] == {
-        "console_scripts": {"MyTool": "mypkg.cli:main [extra]"},
+        "console_scripts": {"MyTool": "mypkg.cli:main"},  # installer's parser drops extras, as launchers do
         "gui_scripts": {"gui": "mypkg.gui:run"},
     }
     assert meta["data_scripts"] == ["jp.py", "tool"]  # scripts only: no __pycache__ beside them
@@ -519,3 +519,14 @@ def test_unwritable_root_is_a_store_error(server, tmp_path):
     with pytest.raises(StoreError) as caught:
         install_one(server, root, selected("six", "1.16.0", artifact))
     assert "MONOTRAIL_ROOT" in caught.value.hint
+
+
+@pytest.mark.parametrize("text", ["[console_scripts]\nx = a:main\nx = a:other\n", "[console_scripts\nx = a:main\n", "[console_scripts]\nx = a\n"])
+def test_unreadable_entry_points_is_a_wheel_error(server, root, tmp_path, text):
+    """installer's entry_points.txt parser raises configparser errors and asserts, which were an
+    'internal error'; they are the wheel's fault, one line, nothing stored."""
+    artifact = server.add(build_wheel(tmp_path, "evil", "1.0", {"evil.py": ""}, entry_points=text))
+    with pytest.raises(WheelError, match="unreadable entry_points.txt") as raised:
+        install_one(server, root, selected("evil", "1.0", artifact))
+    assert "\n" not in str(raised.value)
+    assert store_is_empty(root) or not list((root / "store").rglob("*"))
