@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import configparser
-import csv
 import hashlib
 import io
 import os
@@ -47,7 +46,7 @@ from installer.exceptions import InstallerError
 from installer.destinations import WheelDestination
 from installer.records import RecordEntry
 from installer.sources import WheelFile
-from installer.utils import parse_wheel_filename
+from installer.utils import Scheme, parse_wheel_filename
 
 from monotrail.errors import WheelError
 from monotrail.faults import crash_point
@@ -363,12 +362,16 @@ class _StoreDestination(WheelDestination):
         return path if directory == LIB else posixpath.join("..", directory, path)
 
     def finalize_installation(self, scheme: str, record_file_path: str, records: Iterable[Tuple[str, RecordEntry]]) -> None:
-        rows = [record.to_row() for _, record in records if record.path]
+        """RECORD by installer's `construct_record_file` (sorted by path, as installer's own
+        destination writes it); the script rows `write_script` returned empty are left out."""
+        from installer.utils import construct_record_file
+
+        kept = [(Scheme(name), record) for name, record in records if record.path]
         record_path = self.target / LIB / record_file_path
         record_path.parent.mkdir(parents=True, exist_ok=True)
         crash_point("wheel-before-record")
-        with open(record_path, "w", newline="", encoding="utf-8") as out:
-            csv.writer(out, lineterminator="\n").writerows(rows)
+        with construct_record_file(kept) as stream, open(record_path, "wb") as out:
+            shutil.copyfileobj(stream, out)
 
 
 def top_level_names(lib: Path) -> List[str]:
