@@ -26,7 +26,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
 PYENV = Path(os.path.expanduser("~/.pyenv"))
@@ -46,10 +45,10 @@ def environment(**extra: str) -> dict:
     return env
 
 
-def timed(commands: List[Tuple[List[str], dict]], runs: int, cwd: Path) -> List[Tuple[float, float]]:
+def timed(commands: list[tuple[list[str], dict]], runs: int, cwd: Path) -> list[tuple[float, float]]:
     """Best and mean wall time in ms of each command over `runs` rounds (after one warm-up),
     interleaved round by round so that load on the machine falls on all of them alike."""
-    samples: List[List[float]] = [[] for _ in commands]
+    samples: list[list[float]] = [[] for _ in commands]
     for round_ in range(runs + 1):
         for index, (command, env) in enumerate(commands):
             start = time.perf_counter()
@@ -73,7 +72,7 @@ def install_shims(work: Path) -> Path:
     return shim_dir
 
 
-def line(label: str, best: float, mean: float, base: Tuple[float, float]) -> None:
+def line(label: str, best: float, mean: float, base: tuple[float, float]) -> None:
     print(f"{label:<58} best {best:6.1f} ms  mean {mean:6.1f} ms  "
           f"ratio {best / base[0]:5.2f}x / {mean / base[1]:5.2f}x  (+{mean - base[1]:.1f} ms mean)")
 

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -42,7 +42,7 @@ PY38 = PYENV / "3.8.18" / "bin" / "python3.8"
 PEERS = HERE / ".venv-peers"
 MONOTRAIL = [sys.executable, "-m", "monotrail"]
 
-RESULTS: List[Dict[str, object]] = []
+RESULTS: list[dict[str, object]] = []
 
 
 def environment(**extra: str) -> dict:
@@ -70,7 +70,7 @@ def make_venv(path: Path, python: Path) -> Path:
     return path
 
 
-def timed(command: List[str], env: dict, cwd: Path) -> Optional[float]:
+def timed(command: list[str], env: dict, cwd: Path) -> float | None:
     started = time.perf_counter()
     completed = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -84,7 +84,7 @@ def timed(command: List[str], env: dict, cwd: Path) -> Optional[float]:
 class Tool:
     """One way to install a project: a command line, its cache dir variable and its env."""
 
-    def __init__(self, name: str, command: Callable[[Path], List[str]], cache_env: Callable[[Path], dict],
+    def __init__(self, name: str, command: Callable[[Path], list[str]], cache_env: Callable[[Path], dict],
                  venv_env: Callable[[Path], dict] = lambda venv: {"VIRTUAL_ENV": str(venv)}) -> None:
         self.name, self.command, self.cache_env, self.venv_env = name, command, cache_env, venv_env
 
@@ -161,7 +161,7 @@ def bench_seed(work: Path, runs: int, bin_: Path) -> None:
         measure("seed-data-science", tool, project, PY38, work, runs)
 
 
-def bench_project(name: str, extras: List[str], work: Path, runs: int, bin_: Path) -> None:
+def bench_project(name: str, extras: list[str], work: Path, runs: int, bin_: Path) -> None:
     project = copy_project(name, work)
     print(f"\n{name} (uv.lock, main{''.join(' + ' + e for e in extras)}, Python 3.12)")
     extra_args = [arg for extra in extras for arg in ("--extra", extra)]
@@ -183,7 +183,7 @@ def bench_project(name: str, extras: List[str], work: Path, runs: int, bin_: Pat
 # --- the table -----------------------------------------------------------------------------------
 
 
-def figure(case: str, tool: str, mode: str) -> Optional[float]:
+def figure(case: str, tool: str, mode: str) -> float | None:
     for row in RESULTS:
         if row["case"] == case and row["tool"] == tool and row["mode"] == mode:
             return row["seconds"]  # type: ignore[return-value]

@@ -43,7 +43,8 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable
+from collections.abc import Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -85,15 +86,15 @@ class Project:
     python: str
     tool: str  # "uv", "poetry" or "pip-tools"
     shape: str
-    extras: Tuple[str, ...] = ()
-    add_dev: Tuple[str, ...] = ()  # test requirements the project does not declare: `uv add --dev`
-    pytest_args: Tuple[str, ...] = ()
-    members: Tuple[Member, ...] = ()  # uv workspace members
-    edits: Tuple[Tuple[str, str], ...] = ()  # (old, new) replacements in pyproject.toml before locking
+    extras: tuple[str, ...] = ()
+    add_dev: tuple[str, ...] = ()  # test requirements the project does not declare: `uv add --dev`
+    pytest_args: tuple[str, ...] = ()
+    members: tuple[Member, ...] = ()  # uv workspace members
+    edits: tuple[tuple[str, str], ...] = ()  # (old, new) replacements in pyproject.toml before locking
     requirements_in: str = ""  # pip-tools: the requirements.in written at the root
 
 
-PROJECTS: Tuple[Project, ...] = (
+PROJECTS: tuple[Project, ...] = (
     Project("more-itertools", "more-itertools", "10.5.0", "3.12", "uv", "flat layout, flit", add_dev=("pytest",)),
     Project("more-itertools-py38", "more-itertools", "10.5.0", "3.8", "uv", "flat layout, flit", add_dev=("pytest",)),
     Project("markupsafe", "markupsafe", "3.0.2", "3.12", "uv", "src layout, C extension (setuptools)",
@@ -124,13 +125,13 @@ PROJECTS: Tuple[Project, ...] = (
 class TestRun:
     """One pytest run: its counts, exit code, time and per-test outcomes."""
 
-    counts: Dict[str, int] = field(default_factory=dict)
-    exit_code: Optional[int] = None
+    counts: dict[str, int] = field(default_factory=dict)
+    exit_code: int | None = None
     setup_s: float = 0.0
     test_s: float = 0.0
     summary: str = ""
-    outcomes: Dict[str, str] = field(default_factory=dict)
-    messages: Dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
     note: str = ""  # why there are no counts: the setup failed, pytest crashed
 
     def same_as(self, other: "TestRun") -> bool:
@@ -148,7 +149,7 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def base_env(**extra: str) -> Dict[str, str]:
+def base_env(**extra: str) -> dict[str, str]:
     """The caller's environment as a user has it: no venv, no PYTHON* knobs, no monotrail settings."""
     env = {
         key: value
@@ -164,7 +165,7 @@ def base_env(**extra: str) -> Dict[str, str]:
 Command = Sequence[Any]  # str or Path items
 
 
-def run(command: Command, cwd: Path, env: Dict[str, str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+def run(command: Command, cwd: Path, env: dict[str, str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(list(map(str, command)), cwd=cwd, env=env, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
@@ -176,7 +177,7 @@ def _text(value) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else (value or "")
 
 
-def check(command: Command, cwd: Path, env: Dict[str, str]) -> subprocess.CompletedProcess:
+def check(command: Command, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
     completed = run(command, cwd, env)
     if completed.returncode != 0:
         tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
@@ -190,7 +191,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http_get(url: str, timeout: float = 3) -> Tuple[int, str]:
+def http_get(url: str, timeout: float = 3) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # loopback only
             return response.status, response.read().decode(errors="replace")
@@ -227,7 +228,7 @@ class Context:
             UV_SYSTEM_CERTS="1",  # the system's trust store, as monotrail's own client uses (index._ssl_context)
             NO_PROXY="127.0.0.1,localhost",
         )
-        self._pythons: Dict[str, str] = {}
+        self._pythons: dict[str, str] = {}
 
     def python(self, version: str) -> str:
         """The interpreter as monotrail finds it, so both modes use the very same binary."""
@@ -381,12 +382,12 @@ def _poetry_venv(ctx: Context, tree: Path, venv: Path, python: str) -> str:
     return "poetry export + pip install (poetry install failed)"
 
 
-def monotrail_prefix(ctx: Context, project: Project) -> List[str]:
+def monotrail_prefix(ctx: Context, project: Project) -> list[str]:
     extras = [arg for extra in project.extras for arg in ("-E", extra)]
     return [ctx.monotrail, "run", "-q", "-p", ctx.python(project.python), *extras]
 
 
-def pytest_run(command: List[str], project_args: Sequence[str], tree: Path, env: Dict[str, str], junit: Path,
+def pytest_run(command: list[str], project_args: Sequence[str], tree: Path, env: dict[str, str], junit: Path,
                setup_s: float) -> TestRun:
     args = [*project_args, "-p", "no:cacheprovider", "--color=no", f"--junitxml={junit}"]
     if junit.exists():
@@ -407,7 +408,7 @@ SUMMARY = re.compile(r"^=*\s*(?:(?:\d+ \w+(?: \w+)?,? ?)+|no tests ran) in [\d.]
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)\b")
 
 
-def parse_summary(output: str) -> Tuple[str, Dict[str, int]]:
+def parse_summary(output: str) -> tuple[str, dict[str, int]]:
     """pytest's last line: `== 3 failed, 10 passed, 2 skipped in 1.2s ==` -> counts (subtests apart)."""
     for line in reversed(output.splitlines()):
         if SUMMARY.match(line.strip()):
@@ -418,9 +419,9 @@ def parse_summary(output: str) -> Tuple[str, Dict[str, int]]:
     return "", {}
 
 
-def parse_junit(path: Path) -> Tuple[Dict[str, str], Dict[str, str]]:
-    outcomes: Dict[str, str] = {}
-    messages: Dict[str, str] = {}
+def parse_junit(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    outcomes: dict[str, str] = {}
+    messages: dict[str, str] = {}
     if not path.is_file():
         return outcomes, messages
     for case in ElementTree.parse(path).iter("testcase"):
@@ -440,9 +441,9 @@ def parse_junit(path: Path) -> Tuple[Dict[str, str], Dict[str, str]]:
     return outcomes, messages
 
 
-def run_project(ctx: Context, project: Project) -> Dict[str, Any]:
+def run_project(ctx: Context, project: Project) -> dict[str, Any]:
     log(f"{project.key}: {project.dist} {project.version} ({project.tool}, Python {project.python})")
-    row: Dict[str, Any] = {"project": asdict(project)}
+    row: dict[str, Any] = {"project": asdict(project)}
     try:
         locked = locked_tree(ctx, project)
         python = ctx.python(project.python)
@@ -493,7 +494,7 @@ def _describe(result: TestRun) -> str:
     return f"{counts or 'nothing'} (exit {result.exit_code}) setup {result.setup_s:.1f} s, tests {result.test_s:.1f} s"
 
 
-def differences(venv_run: TestRun, mt_run: TestRun) -> List[Dict[str, str]]:
+def differences(venv_run: TestRun, mt_run: TestRun) -> list[dict[str, str]]:
     """Tests whose outcome differs, with each side's first message line."""
     found = []
     for name in sorted(set(venv_run.outcomes) | set(mt_run.outcomes)):
@@ -505,9 +506,9 @@ def differences(venv_run: TestRun, mt_run: TestRun) -> List[Dict[str, str]]:
     return found
 
 
-def locked_versions(tree: Path) -> Dict[str, str]:
+def locked_versions(tree: Path) -> dict[str, str]:
     """name -> version of the lock's packages (uv.lock, poetry.lock or requirements.txt)."""
-    versions: Dict[str, str] = {}
+    versions: dict[str, str] = {}
     for lock in ("uv.lock", "poetry.lock"):
         if (tree / lock).is_file():
             text = (tree / lock).read_text()
@@ -526,30 +527,30 @@ def locked_versions(tree: Path) -> Dict[str, str]:
 class Scenario:
     key: str
     what: str
-    dependencies: Tuple[str, ...]
-    files: Tuple[Tuple[str, str], ...]
-    check: Callable[["Runner", Path], Tuple[bool, str]]
+    dependencies: tuple[str, ...]
+    files: tuple[tuple[str, str], ...]
+    check: Callable[["Runner", Path], tuple[bool, str]]
     git: bool = False
 
 
 class Runner:
     """How one mode runs a console script or python in a scenario's tree."""
 
-    def __init__(self, mode: str, ctx: Context, python: str, venv: Optional[Path]) -> None:
+    def __init__(self, mode: str, ctx: Context, python: str, venv: Path | None) -> None:
         self.mode, self.ctx, self.venv = mode, ctx, venv
         if venv is not None:
             self.env = dict(ctx.env, VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}:{ctx.env['PATH']}")
-            self.prefix: List[str] = []
+            self.prefix: list[str] = []
         else:
             self.env = dict(ctx.env)
             self.prefix = [ctx.monotrail, "run", "-q", "-p", python]
 
-    def script(self, name: str, *args: str) -> List[str]:
+    def script(self, name: str, *args: str) -> list[str]:
         if self.venv is not None:
             return [str(self.venv / "bin" / name), *args]
         return [*self.prefix, name, *args]
 
-    def python(self, *args: str) -> List[str]:
+    def python(self, *args: str) -> list[str]:
         if self.venv is not None:
             return [str(self.venv / "bin" / "python"), *args]
         return [*self.prefix, "python", *args]
@@ -561,10 +562,10 @@ def _tail(text: str, lines: int = 2) -> str:
     return " | ".join(found[-1:] or [line.strip() for line in text.strip().splitlines()[-lines:]])[:300]
 
 
-def check_command(command: Callable[[Runner], List[str]], expect: Callable[[Path, str], Optional[str]]):
+def check_command(command: Callable[[Runner], list[str]], expect: Callable[[Path, str], str | None]):
     """A scenario that runs one command to its end: exit 0 and `expect` says nothing is wrong."""
 
-    def scenario_check(runner: Runner, tree: Path) -> Tuple[bool, str]:
+    def scenario_check(runner: Runner, tree: Path) -> tuple[bool, str]:
         completed = run(command(runner), tree, runner.env, timeout=600)
         output = completed.stdout + completed.stderr
         (tree / "scenario.log").write_text(output)
@@ -579,13 +580,13 @@ def check_command(command: Callable[[Runner], List[str]], expect: Callable[[Path
 class Server:
     """A server started in its own process group, always stopped (SIGTERM, then SIGKILL)."""
 
-    def __init__(self, command: List[str], tree: Path, env: Dict[str, str]) -> None:
+    def __init__(self, command: list[str], tree: Path, env: dict[str, str]) -> None:
         self.log = open(tree / "server.log", "w")
         self.process = subprocess.Popen(command, cwd=tree, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
         self.tree = tree
 
-    def wait_for(self, url: str, ok: Callable[[int, str], bool], seconds: float) -> Tuple[int, str]:
+    def wait_for(self, url: str, ok: Callable[[int, str], bool], seconds: float) -> tuple[int, str]:
         deadline = time.monotonic() + seconds
         status, body = 0, ""
         while time.monotonic() < deadline and self.process.poll() is None:
@@ -611,9 +612,9 @@ class Server:
         self.log.close()
 
 
-def descendants(pid: int) -> List[int]:
+def descendants(pid: int) -> list[int]:
     """Every process below `pid` (from /proc/<pid>/task/*/children)."""
-    found: List[int] = []
+    found: list[int] = []
     pending = [pid]
     while pending:
         current = pending.pop()
@@ -627,7 +628,7 @@ def descendants(pid: int) -> List[int]:
     return found
 
 
-def flask_reload(runner: Runner, tree: Path) -> Tuple[bool, str]:
+def flask_reload(runner: Runner, tree: Path) -> tuple[bool, str]:
     """`flask --app app run --reload`: serves, then serves the edited file after the reloader restarts."""
     port = free_port()
     server = Server(runner.script("flask", "--app", "app", "run", "--reload", "--port", str(port)), tree, runner.env)
@@ -645,7 +646,7 @@ def flask_reload(runner: Runner, tree: Path) -> Tuple[bool, str]:
         server.stop()
 
 
-def gunicorn_workers(runner: Runner, tree: Path) -> Tuple[bool, str]:
+def gunicorn_workers(runner: Runner, tree: Path) -> tuple[bool, str]:
     """gunicorn -w 2: both workers up and serving; USR2 re-executes the master (a new master with workers)."""
     port = free_port()
     server = Server(runner.script("gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"), tree, runner.env)
@@ -672,7 +673,7 @@ def gunicorn_workers(runner: Runner, tree: Path) -> Tuple[bool, str]:
         server.stop()
 
 
-def streamlit_serves(runner: Runner, tree: Path) -> Tuple[bool, str]:
+def streamlit_serves(runner: Runner, tree: Path) -> tuple[bool, str]:
     """`streamlit run app.py --server.port P --server.headless true`: / answers 200, not in development mode."""
     port = free_port()
     command = runner.script("streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true",
@@ -691,14 +692,14 @@ def streamlit_serves(runner: Runner, tree: Path) -> Tuple[bool, str]:
         server.stop()
 
 
-def built(tree: Path, output: str) -> Optional[str]:
+def built(tree: Path, output: str) -> str | None:
     names = sorted(p.name for p in (tree / "dist").glob("*")) if (tree / "dist").is_dir() else []
     if not any(n.endswith(".whl") for n in names) or not any(n.endswith(".tar.gz") for n in names):
         return f"dist/ holds {names}"
     return None
 
 
-def nothing_else(tree: Path, output: str) -> Optional[str]:
+def nothing_else(tree: Path, output: str) -> str | None:
     return None
 
 
@@ -750,7 +751,7 @@ name = "tiny"
 version = "1.0"
 """
 
-SCENARIOS: Tuple[Scenario, ...] = (
+SCENARIOS: tuple[Scenario, ...] = (
     Scenario("pre-commit", "`pre-commit run --all-files`, a `repo: local` hook of `language: python`",
              ("pre-commit",), (("ok.py", "import os\n\nprint(os.sep)\n"), (".pre-commit-config.yaml", PRE_COMMIT_CONFIG)),
              check_command(lambda r: r.script("pre-commit", "run", "--all-files"), nothing_else), git=True),
@@ -793,9 +794,9 @@ def scenario_tree(ctx: Context, scenario: Scenario, python: str) -> Path:
     return tree
 
 
-def run_scenario(ctx: Context, scenario: Scenario, python_version: str = "3.12") -> Dict[str, Any]:
+def run_scenario(ctx: Context, scenario: Scenario, python_version: str = "3.12") -> dict[str, Any]:
     log(f"scenario {scenario.key}: {scenario.what}")
-    row: Dict[str, Any] = {"scenario": scenario.key, "what": scenario.what}
+    row: dict[str, Any] = {"scenario": scenario.key, "what": scenario.what}
     try:
         python = ctx.python(python_version)
         locked = scenario_tree(ctx, scenario, python)
@@ -836,7 +837,7 @@ def run_scenario(ctx: Context, scenario: Scenario, python_version: str = "3.12")
 # --- report ----------------------------------------------------------------------------------------
 
 
-def counts_text(side: Dict[str, Any]) -> str:
+def counts_text(side: dict[str, Any]) -> str:
     counts = side.get("counts") or {}
     if not counts:
         return f"— ({str(side.get('note', ''))[:200]})"
@@ -845,7 +846,7 @@ def counts_text(side: Dict[str, Any]) -> str:
     return text + (f" ({extra})" if extra else "")
 
 
-def times_text(side: Dict[str, Any]) -> str:
+def times_text(side: dict[str, Any]) -> str:
     if not side.get("counts"):
         return "—"
     return f"{side['test_s']:.1f} s (setup {side['setup_s']:.1f} s)"
@@ -855,9 +856,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def commits_text(rows: List[Dict[str, Any]], default: str) -> str:
+def commits_text(rows: list[dict[str, Any]], default: str) -> str:
     """`A` when every row ran at one commit; else the commit of most rows and the others by row."""
-    by_commit: Dict[str, List[str]] = {}
+    by_commit: dict[str, list[str]] = {}
     for row in rows:
         key = row["project"]["key"] if "project" in row else row.get("scenario", "?")
         by_commit.setdefault(row.get("commit") or default, []).append(key)
@@ -868,7 +869,7 @@ def commits_text(rows: List[Dict[str, Any]], default: str) -> str:
     return f"`{main}` ({others})"
 
 
-def markdown(projects: List[Dict[str, Any]], scenarios: List[Dict[str, Any]], monotrail_commit: str) -> str:
+def markdown(projects: list[dict[str, Any]], scenarios: list[dict[str, Any]], monotrail_commit: str) -> str:
     lines = [
         f"Last run: {time.strftime('%Y-%m-%d')}, monotrail at {commits_text(projects + scenarios, monotrail_commit)}, "
         f"uv {UV_VERSION}, pip-tools {PIP_TOOLS_VERSION}, poetry {POETRY_VERSION}. "
@@ -916,8 +917,8 @@ def markdown(projects: List[Dict[str, Any]], scenarios: List[Dict[str, Any]], mo
     return "\n".join(lines)
 
 
-def group_differences(diffs: List[Dict[str, str]]) -> Dict[Tuple[str, str, str], Tuple[int, str]]:
-    groups: Dict[Tuple[str, str, str], Tuple[int, str]] = {}
+def group_differences(diffs: list[dict[str, str]]) -> dict[tuple[str, str, str], tuple[int, str]]:
+    groups: dict[tuple[str, str, str], tuple[int, str]] = {}
     for diff in diffs:
         key = (diff["venv"], diff["monotrail"], diff["monotrail_message"] or diff["venv_message"])
         count, example = groups.get(key, (0, diff["test"]))
@@ -925,9 +926,9 @@ def group_differences(diffs: List[Dict[str, str]]) -> Dict[Tuple[str, str, str],
     return groups
 
 
-def merge_rows(previous: List[Dict[str, Any]], new: List[Dict[str, Any]], previous_commit: str) -> List[Dict[str, Any]]:
+def merge_rows(previous: list[dict[str, Any]], new: list[dict[str, Any]], previous_commit: str) -> list[dict[str, Any]]:
     """`previous` in its order with the rows of the same key replaced by `new`'s; rows new here last."""
-    def key(row: Dict[str, Any]) -> str:
+    def key(row: dict[str, Any]) -> str:
         return row["project"]["key"] if "project" in row else row["scenario"]
 
     fresh = {key(row): row for row in new}
@@ -945,7 +946,7 @@ def write_doc(table: str) -> None:
     DOC.write_text(f"{head}{begin}\n{table}\n{end}{tail}")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated project and scenario keys (default: all)")
     parser.add_argument("--work", type=Path, default=HERE / ".compat-work")

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 
@@ -40,7 +39,7 @@ def py312() -> Path:
     return _python(12)
 
 
-def base_env(root: Path, **extra: str) -> Dict[str, str]:
+def base_env(root: Path, **extra: str) -> dict[str, str]:
     """The test process' environment without pip/uv index settings, venvs or Python start-up knobs,
     and with the pyenv root and uv directory named, so that a test may reduce PATH (or HOME) and
     monotrail still finds the Pythons the fixtures found."""
@@ -66,9 +65,9 @@ class Monotrail:
     def run(
         self,
         *args: str,
-        cwd: Optional[Path] = None,
-        input: Optional[str] = None,
-        env: Optional[Dict[str, str]] = None,
+        cwd: Path | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -82,14 +81,14 @@ class Monotrail:
             timeout=timeout,
         )
 
-    def store_listing(self) -> List[str]:
+    def store_listing(self) -> list[str]:
         """Every file and directory under <root>/store, relative, sorted."""
         store = self.root / "store"
         if not store.exists():
             return []
         return sorted(str(path.relative_to(store)) for path in store.rglob("*"))
 
-    def envs(self) -> List[str]:
+    def envs(self) -> list[str]:
         envs = self.root / "envs"
         return sorted(p.name for p in envs.iterdir()) if envs.exists() else []
 

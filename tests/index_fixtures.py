@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Union
+from collections.abc import Mapping
 
 from monotrail.lock.model import Artifact
 
@@ -34,16 +34,16 @@ def build_wheel(
     tmp_path: Path,
     name: str,
     version: str,
-    files: Mapping[str, Union[str, bytes]],
-    entry_points: Optional[str] = None,
+    files: Mapping[str, str | bytes],
+    entry_points: str | None = None,
     tag: str = "py3-none-any",
     *,
     symlinks: Mapping[str, str] = {},
-    corrupt_record: Optional[str] = None,
-    dist_info_name: Optional[str] = None,
+    corrupt_record: str | None = None,
+    dist_info_name: str | None = None,
     executables: tuple = (),
     requires: tuple = (),
-    requires_python: Optional[str] = None,
+    requires_python: str | None = None,
     provides_extras: tuple = (),
 ) -> Path:
     """A wheel `{name}-{version}-{tag}.whl` in `tmp_path` holding `files` (paths used verbatim).
@@ -54,7 +54,7 @@ def build_wheel(
     """
     dist = name.replace("-", "_")
     dist_info = f"{dist_info_name or dist}-{version}.dist-info"
-    members: Dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
+    members: dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
     members[f"{dist_info}/METADATA"] = metadata_text(name, version, requires, requires_python, provides_extras).encode()
     members[f"{dist_info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()
     if entry_points is not None:
@@ -83,7 +83,7 @@ def build_wheel(
     return wheel
 
 
-def metadata_text(name: str, version: str, requires: tuple = (), requires_python: Optional[str] = None,
+def metadata_text(name: str, version: str, requires: tuple = (), requires_python: str | None = None,
                   provides_extras: tuple = ()) -> str:
     lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
@@ -105,14 +105,14 @@ def sha256_of(path: Path) -> str:
 
 @dataclass
 class ServerState:
-    files: Dict[str, Path] = field(default_factory=dict)  # filename -> wheel
+    files: dict[str, Path] = field(default_factory=dict)  # filename -> wheel
     # filename -> {"yanked": str|bool, "requires_python": str, "metadata": bool (serve <file>.metadata),
     #              "advertise": bool (PEP 658/714 attribute on the page)}
-    attributes: Dict[str, dict] = field(default_factory=dict)
-    log: List[str] = field(default_factory=list)  # request paths, in order
-    failures: Dict[str, List[int]] = field(default_factory=dict)  # path -> statuses to answer first
-    retry_after: Optional[str] = None  # Retry-After header sent with injected failures
-    delays: Dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
+    attributes: dict[str, dict] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)  # request paths, in order
+    failures: dict[str, list[int]] = field(default_factory=dict)  # path -> statuses to answer first
+    retry_after: str | None = None  # Retry-After header sent with injected failures
+    delays: dict[str, float] = field(default_factory=dict)  # path -> seconds before answering
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -143,8 +143,8 @@ class IndexServer:
         self,
         wheel: Path,
         *,
-        yanked: Union[bool, str] = False,
-        requires_python: Optional[str] = None,
+        yanked: bool | str = False,
+        requires_python: str | None = None,
         metadata: bool = True,
         advertise: bool = False,
     ) -> Artifact:
@@ -158,7 +158,7 @@ class IndexServer:
         }
         return Artifact(wheel.name, f"{self.url}/files/{wheel.name}", (("sha256", sha256_of(wheel)),))
 
-    def requests(self, prefix: str) -> List[str]:
+    def requests(self, prefix: str) -> list[str]:
         with self.state.lock:
             return [p for p in self.state.log if p.startswith(prefix)]
 
@@ -227,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry["core-metadata"] = True
         return entry
 
-    def _html(self, names: List[str], relative: str = "/files/") -> str:
+    def _html(self, names: list[str], relative: str = "/files/") -> str:
         links = "".join(
             f'<a href="{relative}{html.escape(n)}#sha256={sha256_of(self.state.files[n])}"{self._html_attributes(n)}>'
             f'{html.escape(n)}</a><br/>\n'
@@ -265,7 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body[start:end + 1])
 
-    def _send(self, status: int, body: bytes, content_type: str, retry_after: Optional[str] = None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, retry_after: str | None = None) -> None:
         self.send_response(status)
         if retry_after is not None:
             self.send_header("Retry-After", retry_after)

@@ -10,18 +10,18 @@ download`) write their temp files themselves.
 from __future__ import annotations
 
 import os
-from typing import Callable, Optional, Union
+from typing import Callable
 
 __all__ = ["write_atomic"]
 
 
 def write_atomic(
-    path: Union[str, "os.PathLike[str]"],
-    data: Union[bytes, str],
+    path: str | "os.PathLike[str]",
+    data: bytes | str,
     *,
-    temp_dir: Union[str, "os.PathLike[str]", None] = None,
-    mode: Optional[int] = None,
-    before_rename: Optional[Callable[[], None]] = None,
+    temp_dir: str | "os.PathLike[str]" | None = None,
+    mode: int | None = None,
+    before_rename: Callable[[], None] | None = None,
 ) -> None:
     """Write `data` (str: UTF-8) to `path`, creating its directory.
 

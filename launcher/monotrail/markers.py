@@ -12,12 +12,13 @@ environment) answers None, and the caller asks packaging, so no answer ever diff
 from __future__ import annotations
 
 import re
-from typing import Mapping, Optional, Tuple, Union
+from typing import Union
+from collections.abc import Mapping
 from monotrail.names import normalize
 
 # A variable compared to a literal; a parsed marker is a tree of these, and/or lists.
-Compare = Tuple[str, str, str]  # (variable, operator, literal)
-Node = Union[Compare, Tuple[str, list]]  # ("and" | "or", [nodes])
+Compare = tuple[str, str, str]  # (variable, operator, literal)
+Node = Union[Compare, tuple[str, list]]  # ("and" | "or", [nodes])
 
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|(and|or)\b|([a-z_]+)\s*(==|!=|<=|>=|<|>)\s*(?:'([^']*)'|\"([^\"]*)\"))")
 _VERSION_VARIABLES = {"python_version", "python_full_version"}
@@ -30,7 +31,7 @@ _PLAIN_CLAUSE = re.compile(r"\s*(==|!=|<=|>=|<|>)\s*([0-9]+(?:\.[0-9]+)*)(\.\*)?
 _MAYBE_VERSION = re.compile(r"\s*[vV]?[0-9]")  # a literal packaging might compare as a version
 
 
-def parse(marker: str) -> Optional[Node]:
+def parse(marker: str) -> Node | None:
     """The marker as a tree, or None when it is not in the shapes this module handles."""
     tokens: list = []  # (variable, operator, literal) comparisons and the words between them
     position = 0
@@ -61,15 +62,15 @@ def _handled(variable: str, operator: str, literal: str) -> bool:
     return variable in _STRING_VARIABLES and operator in ("==", "!=")
 
 
-def _parse_or(tokens: list, i: int) -> Tuple[Optional[Node], int]:
+def _parse_or(tokens: list, i: int) -> tuple[Node | None, int]:
     return _parse_logical(tokens, i, "or", _parse_and)
 
 
-def _parse_and(tokens: list, i: int) -> Tuple[Optional[Node], int]:
+def _parse_and(tokens: list, i: int) -> tuple[Node | None, int]:
     return _parse_logical(tokens, i, "and", _parse_atom)
 
 
-def _parse_logical(tokens: list, i: int, word: str, inner) -> Tuple[Optional[Node], int]:
+def _parse_logical(tokens: list, i: int, word: str, inner) -> tuple[Node | None, int]:
     first, i = inner(tokens, i)
     items = [first]
     while first is not None and i < len(tokens) and tokens[i] == word:
@@ -80,7 +81,7 @@ def _parse_logical(tokens: list, i: int, word: str, inner) -> Tuple[Optional[Nod
     return (first if len(items) == 1 else (word, items)), i
 
 
-def _parse_atom(tokens: list, i: int) -> Tuple[Optional[Node], int]:
+def _parse_atom(tokens: list, i: int) -> tuple[Node | None, int]:
     if i >= len(tokens):
         return None, i
     token = tokens[i]
@@ -94,7 +95,7 @@ def _parse_atom(tokens: list, i: int) -> Tuple[Optional[Node], int]:
     return None, i
 
 
-def evaluate(node: Node, environment: Mapping[str, object]) -> Optional[bool]:
+def evaluate(node: Node, environment: Mapping[str, object]) -> bool | None:
     """Does the parsed marker hold? None when packaging must decide (an unusual value)."""
     if isinstance(node[1], list):
         results = [evaluate(item, environment) for item in node[1]]
@@ -114,7 +115,7 @@ def evaluate(node: Node, environment: Mapping[str, object]) -> Optional[bool]:
     return (value == literal) == (operator == "==")
 
 
-def contains(specifier: str, version: str) -> Optional[bool]:
+def contains(specifier: str, version: str) -> bool | None:
     """PEP 440 `specifier` (comma-separated clauses) contains `version` (prereleases allowed);
     None unless both are plain release numbers, where packaging's rules reduce to comparing
     zero-padded tuples (and prefixes for `==X.*` / `!=X.*`)."""
@@ -138,7 +139,7 @@ def contains(specifier: str, version: str) -> Optional[bool]:
     return True
 
 
-def _compare(have: Tuple[int, ...], operator: str, wanted: Tuple[int, ...]) -> bool:
+def _compare(have: tuple[int, ...], operator: str, wanted: tuple[int, ...]) -> bool:
     width = max(len(have), len(wanted))
     a, b = have + (0,) * (width - len(have)), wanted + (0,) * (width - len(wanted))
     return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[operator]

@@ -26,10 +26,9 @@ Pure and import-light (`re` only): the interpreter stage imports it.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
 
-Clause = Tuple[str, str]  # (PEP 440 operator, version), e.g. (">=", "1.2")
-Alternatives = Tuple[Tuple[Clause, ...], ...]  # OR of ANDs; an empty AND accepts any version
+Clause = tuple[str, str]  # (PEP 440 operator, version), e.g. (">=", "1.2")
+Alternatives = tuple[tuple[Clause, ...], ...]  # OR of ANDs; an empty AND accepts any version
 
 _CLAUSE = re.compile(r"(\^|~=|~|===|==|!=|<>|<=|>=|<|>|=)?\s*(v?[0-9][0-9A-Za-z.*+!_-]*|[*xX](?:\.[*xX])*)")
 _ANY = re.compile(r"v?[*xX](?:\.[*xX])*")
@@ -49,7 +48,7 @@ class ConstraintError(ValueError):
     """A constraint poetry's grammar does not allow; callers add where it was (file, key)."""
 
 
-def split(constraint: str) -> List[List[str]]:
+def split(constraint: str) -> list[list[str]]:
     """The `||` alternatives of a constraint, each as its clause texts (`>=1.0`, `^2`)."""
     if not _balanced(constraint):
         raise ConstraintError(f"cannot read the version constraint {constraint!r}: unbalanced parentheses")
@@ -103,7 +102,7 @@ def _closing(text: str) -> int:
     return -1
 
 
-def clause(text: str, python: bool = False) -> Tuple[Clause, ...]:
+def clause(text: str, python: bool = False) -> tuple[Clause, ...]:
     """One clause as PEP 440 (operator, version) pairs; () accepts any version.
 
     `python`: the version is a Python version, compared as poetry's markers compare it (module
@@ -135,7 +134,7 @@ def _minor_only(version: str) -> bool:
     return re.fullmatch(r"[0-9]+\.[0-9]+", version) is not None
 
 
-def _minor_series(op: str, version: str) -> Tuple[Clause, ...]:
+def _minor_series(op: str, version: str) -> tuple[Clause, ...]:
     """`python_version OP "X.Y"` as PEP 440 on the full version: what the marker accepts."""
     following = _bump(_release(version, version), 1)
     return {
@@ -146,9 +145,9 @@ def _minor_series(op: str, version: str) -> Tuple[Clause, ...]:
     }.get(op, ((op, version),))
 
 
-def _release(version: str, text: str) -> List[int]:
+def _release(version: str, text: str) -> list[int]:
     """The numeric release parts (`1.0.0a1` -> [1, 0, 0]) for caret and tilde bounds."""
-    parts: List[int] = []
+    parts: list[int] = []
     for part in version.split("."):
         match = re.match(r"\d+", part)
         if not match:
@@ -161,13 +160,13 @@ def _release(version: str, text: str) -> List[int]:
     return parts
 
 
-def _bump(parts: List[int], index: int) -> str:
+def _bump(parts: list[int], index: int) -> str:
     bumped = parts[: index + 1]
     bumped[index] += 1
     return ".".join(str(p) for p in bumped + [0] * (len(parts) - index - 1))
 
 
-def parse(constraint: str, python: bool = False) -> Optional[Alternatives]:
+def parse(constraint: str, python: bool = False) -> Alternatives | None:
     """The constraint as OR-ed AND-ed PEP 440 clauses; None when it accepts any version."""
     texts = split(constraint)
     try:
@@ -179,24 +178,24 @@ def parse(constraint: str, python: bool = False) -> Optional[Alternatives]:
     return alternatives
 
 
-def to_pep440(constraint: str) -> Optional[str]:
+def to_pep440(constraint: str) -> str | None:
     """A package version constraint as PEP 440 (alternatives joined by " || "); None = any."""
     return _render(parse(constraint))
 
 
-def python_to_pep440(constraint: str) -> Optional[str]:
+def python_to_pep440(constraint: str) -> str | None:
     """A Python version constraint as PEP 440 on the full version, as poetry's markers mean it
     (`3.8` -> `==3.8.*`, `<=3.8` -> `<3.9`); alternatives joined by " || "; None = any."""
     return _render(parse(constraint, python=True))
 
 
-def _render(alternatives: Optional[Alternatives]) -> Optional[str]:
+def _render(alternatives: Alternatives | None) -> str | None:
     if alternatives is None:
         return None
     return " || ".join(",".join(f"{op}{version}" for op, version in clauses) for clauses in alternatives)
 
 
-def python_to_marker(constraint: str) -> Optional[str]:
+def python_to_marker(constraint: str) -> str | None:
     """A Python version constraint as the marker poetry writes for it: two-part versions compare
     `python_version`, longer ones `python_full_version`; None = any."""
     alternatives = parse(constraint)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
 
 from monotrail.errors import SelectionError
 from monotrail.interpreters.discovery import Interpreter
@@ -41,19 +42,19 @@ class Selected:
 
     name: str  # normalized
     version: str
-    artifact: Optional[Artifact]  # the wheel chosen for the target's tags (None for a directory source)
-    index: Optional[str]  # index to find `artifact` on when the lock has no URL (None: the default)
-    directory: Optional[str]  # path source: made importable as-is (sys.path entry)
-    tags: Tuple[str, ...] = ()
+    artifact: Artifact | None  # the wheel chosen for the target's tags (None for a directory source)
+    index: str | None  # index to find `artifact` on when the lock has no URL (None: the default)
+    directory: str | None  # path source: made importable as-is (sys.path entry)
+    tags: tuple[str, ...] = ()
     # A source to build (`monotrail.store.direct`): "git+URL@commit" or the file:// URI of a source tree.
     # artifact and directory are None; the store builds the wheel and names the entry by its hash.
-    build: Optional[str] = None
+    build: str | None = None
     # A local project to install editable: its directory (the project itself, workspace members
     # and path dependencies marked editable). artifact, directory and build are None.
-    editable: Optional[str] = None
+    editable: str | None = None
     # PEP 610 direct_url.json (JSON text) the store writes into the entry's dist-info, as pip and
     # uv write it for a direct reference: set by `monotrail.builds.editable` for an editable wheel.
-    direct_url: Optional[str] = None
+    direct_url: str | None = None
 
 
 def select(
@@ -62,7 +63,7 @@ def select(
     extras: Sequence[str],
     groups: Sequence[str],
     no_default_groups: bool = False,
-) -> Tuple[Selected, ...]:
+) -> tuple[Selected, ...]:
     """The packages of `lock` to install for `interpreter`, sorted by name."""
     from monotrail.names import normalize as canonicalize_name
 
@@ -86,7 +87,7 @@ def select(
 # --- checks --------------------------------------------------------------------------------------
 
 
-def _check_names(lock: Lock, kind: str, requested: List[str], defined: Mapping[str, object]) -> Tuple[str, ...]:
+def _check_names(lock: Lock, kind: str, requested: list[str], defined: Mapping[str, object]) -> tuple[str, ...]:
     unknown = [name for name in requested if name not in defined]
     if unknown:
         listed = ", ".join(sorted(defined)) or "none"
@@ -157,17 +158,17 @@ class _Environment:
     ""; `'x' in extras` and `'g' in dependency_groups` (PEP 751) see the whole selection.
     """
 
-    def __init__(self, lock: Lock, interpreter: Interpreter, extras: Tuple[str, ...], groups: Tuple[str, ...]) -> None:
+    def __init__(self, lock: Lock, interpreter: Interpreter, extras: tuple[str, ...], groups: tuple[str, ...]) -> None:
         self.lock = lock
         self.interpreter = interpreter
         self.extras = extras
-        self.base: Dict[str, object] = dict(interpreter.markers)
+        self.base: dict[str, object] = dict(interpreter.markers)
         self.base["extras"] = frozenset(extras)
         self.base["dependency_groups"] = frozenset(groups)
-        self._parsed: Dict[str, object] = {}
-        self._fast: Dict[str, Optional[markers.Node]] = {}  # monotrail.markers trees (None: packaging decides)
+        self._parsed: dict[str, object] = {}
+        self._fast: dict[str, markers.Node | None] = {}  # monotrail.markers trees (None: packaging decides)
 
-    def holds(self, marker: Optional[str], where: str, extra: Optional[str] = None) -> bool:
+    def holds(self, marker: str | None, where: str, extra: str | None = None) -> bool:
         """Does `marker` hold? With `extra` None, for any selected extra (or none)."""
         if not marker:
             return True
@@ -203,8 +204,8 @@ def _package_where(lock: Lock, package: LockedPackage) -> str:
     return f"{lock.path}: package {package.name} {package.version}".rstrip()
 
 
-def _select_flat(lock: Lock, env: _Environment) -> List[LockedPackage]:
-    chosen: Dict[str, LockedPackage] = {}
+def _select_flat(lock: Lock, env: _Environment) -> list[LockedPackage]:
+    chosen: dict[str, LockedPackage] = {}
     for package in lock.packages:
         if not env.holds(package.marker, _package_where(lock, package)):
             continue
@@ -212,7 +213,7 @@ def _select_flat(lock: Lock, env: _Environment) -> List[LockedPackage]:
     return list(chosen.values())
 
 
-def _choose(lock: Lock, chosen: Dict[str, LockedPackage], package: LockedPackage) -> bool:
+def _choose(lock: Lock, chosen: dict[str, LockedPackage], package: LockedPackage) -> bool:
     """Record `package`; False if it was already chosen. Two versions of one name is an error."""
     other = chosen.get(package.name)
     if other is None:
@@ -231,19 +232,19 @@ def _choose(lock: Lock, chosen: Dict[str, LockedPackage], package: LockedPackage
 
 
 def _select_graph(
-    lock: Lock, env: _Environment, extras: Tuple[str, ...], groups: Tuple[str, ...]
-) -> List[LockedPackage]:
-    by_name: Dict[str, List[LockedPackage]] = {}
+    lock: Lock, env: _Environment, extras: tuple[str, ...], groups: tuple[str, ...]
+) -> list[LockedPackage]:
+    by_name: dict[str, list[LockedPackage]] = {}
     for package in lock.packages:
         by_name.setdefault(package.name, []).append(package)
     # (edge, extra context its marker is evaluated with, who asked: for error messages)
-    pending: List[Tuple[Dependency, str, str]] = [(dep, "", "the project") for dep in lock.roots or ()]
+    pending: list[tuple[Dependency, str, str]] = [(dep, "", "the project") for dep in lock.roots or ()]
     for extra in extras:
         pending += [(dep, extra, f"extra {extra!r}") for dep in lock.extras[extra]]
     for group in groups:
         pending += [(dep, "", f"group {group!r}") for dep in lock.groups[group]]
-    chosen: Dict[str, LockedPackage] = {}
-    expanded: Set[Tuple[str, str, str]] = set()  # (name, version, extra or "")
+    chosen: dict[str, LockedPackage] = {}
+    expanded: set[tuple[str, str, str]] = set()  # (name, version, extra or "")
     while pending:
         dep, extra, parent = pending.pop()
         if not env.holds(dep.marker, f"{lock.path}: {parent} -> {dep.name}", extra=extra):
@@ -265,7 +266,7 @@ def _select_graph(
 
 
 def _resolve_edge(
-    lock: Lock, by_name: Mapping[str, List[LockedPackage]], dep: Dependency, parent: str, env: _Environment
+    lock: Lock, by_name: Mapping[str, list[LockedPackage]], dep: Dependency, parent: str, env: _Environment
 ) -> LockedPackage:
     """The locked package an edge means: by version (uv), else specifier (poetry), else python."""
     candidates = by_name.get(dep.name, [])
@@ -293,7 +294,7 @@ def _resolve_edge(
         return candidates[0]
     from packaging.version import InvalidVersion, Version
 
-    def key(package: LockedPackage) -> Tuple[int, Version]:
+    def key(package: LockedPackage) -> tuple[int, Version]:
         try:
             return (1, Version(package.version))
         except InvalidVersion:
@@ -325,14 +326,14 @@ def _version_matches(version: str, specifier: str) -> bool:
 # --- artifacts -----------------------------------------------------------------------------------
 
 
-def select_wheel(filenames: Sequence[str], tags: Sequence[str]) -> Optional[int]:
+def select_wheel(filenames: Sequence[str], tags: Sequence[str]) -> int | None:
     """Index of the best wheel for `tags` (best first), or None. Ties keep lock order."""
     ranks = {tag: i for i, tag in enumerate(tags)}
     return _best_wheel(filenames, ranks)
 
 
-def _best_wheel(filenames: Sequence[str], ranks: Mapping[str, int]) -> Optional[int]:
-    best: Optional[Tuple[int, int]] = None
+def _best_wheel(filenames: Sequence[str], ranks: Mapping[str, int]) -> int | None:
+    best: tuple[int, int] | None = None
     for i, filename in enumerate(filenames):
         tags_of_file = wheel_tags(filename)
         if tags_of_file is None:
@@ -349,7 +350,7 @@ def _best_wheel(filenames: Sequence[str], ranks: Mapping[str, int]) -> Optional[
 _PLAIN_WHEEL = re.compile(r"[A-Za-z0-9_.]+-[0-9]+(?:\.[0-9]+)*(?:-[0-9][A-Za-z0-9_.]*)?-([^-]+)-([^-]+)-([^-]+)\.whl")
 
 
-def wheel_tags(filename: str) -> Optional[List[str]]:
+def wheel_tags(filename: str) -> list[str] | None:
     """The wheel's tags as `interpreter-abi-platform` strings (lowercase), None if not a wheel."""
     match = _PLAIN_WHEEL.fullmatch(filename)
     if match is not None:

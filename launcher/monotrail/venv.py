@@ -36,7 +36,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
 
 from monotrail.atomic import write_atomic
 from monotrail.errors import VenvError, WheelError
@@ -84,10 +84,10 @@ class Venv:
     scripts: Path
     data: Path
     headers_root: Path  # <prefix>/include/site/pythonX.Y; a package's headers go in <Name>/ below
-    cache_tag: Optional[str]
+    cache_tag: str | None
     interpreter: Interpreter
 
-    def lib_dirs(self) -> Tuple[Path, ...]:
+    def lib_dirs(self) -> tuple[Path, ...]:
         return (self.purelib,) if self.platlib == self.purelib else (self.purelib, self.platlib)
 
     def protected(self, path: Path) -> bool:
@@ -100,7 +100,7 @@ class Venv:
         return name in _PROTECTED_SCRIPTS or (name.startswith("python3.") and name[8:].replace("t", "").isdigit())
 
 
-def active_venv(explicit: Optional[str]) -> Path:
+def active_venv(explicit: str | None) -> Path:
     """`--venv DIR`, else $VIRTUAL_ENV; a clear error when neither is set."""
     if explicit:
         return Path(explicit).absolute()
@@ -192,20 +192,20 @@ class InstalledDist:
     version: str
     dist_info: Path
 
-    def read_text(self, name: str) -> Optional[str]:
+    def read_text(self, name: str) -> str | None:
         try:
             return (self.dist_info / name).read_text(encoding="utf-8")
         except OSError:
             return None
 
 
-def installed(venv: Venv) -> Dict[str, InstalledDist]:
+def installed(venv: Venv) -> dict[str, InstalledDist]:
     """`*.dist-info` directories of the venv's site-packages, by normalized name.
 
     The directory name says name and version (PEP 427 escapes both, so the first `-` splits
     them); egg-info installs (setup.py develop and older pips) are not seen.
     """
-    found: Dict[str, InstalledDist] = {}
+    found: dict[str, InstalledDist] = {}
     for lib in venv.lib_dirs():
         try:
             names = os.listdir(lib)
@@ -299,11 +299,11 @@ class Placement:
 
     destination: str
     record_path: str  # relative to the package's site-packages directory, `/`-separated
-    source: Optional[str] = None
-    content: Optional[bytes] = None
+    source: str | None = None
+    content: bytes | None = None
     mode: int = 0o644
     hash_: str = ""  # "sha256=..." as RECORD writes it
-    size: Optional[int] = None
+    size: int | None = None
 
 
 @dataclass
@@ -313,8 +313,8 @@ class Plan:
     name: str
     dist_info: str  # <lib>/<name>-<version>.dist-info in the venv
     lib: str
-    files: List[Placement] = field(default_factory=list)
-    compile: List[str] = field(default_factory=list)  # .py files to byte-compile on --compile
+    files: list[Placement] = field(default_factory=list)
+    compile: list[str] = field(default_factory=list)  # .py files to byte-compile on --compile
 
 
 class _Targets:
@@ -333,7 +333,7 @@ class _Targets:
 
 
 def plan_entry(
-    venv: Venv, entry: StoreEntry, *, requested: bool = True, direct_url: Optional[Mapping[str, object]] = None
+    venv: Venv, entry: StoreEntry, *, requested: bool = True, direct_url: Mapping[str, object] | None = None
 ) -> Plan:
     """The files of `entry` placed per the venv's scheme, plus the metadata and scripts we write.
     `direct_url`: PEP 610 direct_url.json; by default the one the store wrote for the entry (a git
@@ -378,7 +378,7 @@ def plan_entry(
     return plan
 
 
-def _store_record(path: Path) -> Iterable[Tuple[str, str, Optional[int]]]:
+def _store_record(path: Path) -> Iterable[tuple[str, str, int | None]]:
     """The store entry's RECORD (written by installer's rules, read by its `parse_record_file`)
     as (path, "sha256=...", size) rows."""
     from installer.records import InvalidRecordEntry, parse_record_file
@@ -394,7 +394,7 @@ def _store_record(path: Path) -> Iterable[Tuple[str, str, Optional[int]]]:
             yield name, hash_, int(size) if size else None
 
 
-def _split_scheme(path: str) -> Tuple[str, str]:
+def _split_scheme(path: str) -> tuple[str, str]:
     """The store's RECORD names lib files relative to `site-packages/`, the others as `../bin/x` etc."""
     if path.startswith("../"):
         for scheme in ("bin", "data", "include"):
@@ -446,7 +446,7 @@ def _checked(targets: _Targets, placement: Placement, meta: Mapping[str, object]
 
 
 def _data_script(venv: Venv, source: str, destination: str, record_path: str, hash_: str,
-                 size: Optional[int]) -> Placement:
+                 size: int | None) -> Placement:
     """`.data/scripts/*`: `#!python` (and `#!pythonw`) becomes the venv's interpreter, as pip
     does; other scripts are linked untouched. installer's `fix_shebang` drops the whole
     `#!python ...` line, as pip does, and hands back the file itself when there is none."""
@@ -479,7 +479,7 @@ if __name__ == '__main__':
 """
 
 
-def _entry_point_scripts(targets: _Targets, entry_points: Mapping[str, Mapping[str, str]]) -> List[Placement]:
+def _entry_point_scripts(targets: _Targets, entry_points: Mapping[str, Mapping[str, str]]) -> list[Placement]:
     shebang = shebang_for(targets.venv.python)
     placements = []
     for group in ("console_scripts", "gui_scripts"):
@@ -516,7 +516,7 @@ def shebang_for(python: Path) -> bytes:
 
 
 def _metadata_files(targets: _Targets, dist_info: str, requested: bool,
-                    direct_url: Optional[Mapping[str, object]]) -> List[Placement]:
+                    direct_url: Mapping[str, object] | None) -> list[Placement]:
     def fresh(name: str, content: bytes) -> Placement:
         destination = os.path.join(dist_info, name)
         return _fresh(destination, targets.record_path(destination), content)
@@ -531,7 +531,7 @@ def _metadata_files(targets: _Targets, dist_info: str, requested: bool,
 
 def check_plans(plans: Sequence[Plan]) -> None:
     """Two packages of one install writing the same file is a broken lock or wheel set."""
-    owners: Dict[str, str] = {}
+    owners: dict[str, str] = {}
     for plan in plans:
         for placement in plan.files:
             other = owners.setdefault(placement.destination, plan.name)
@@ -583,7 +583,7 @@ def _replace_with(make, source: str, destination: str) -> None:
         make(source, destination)
 
 
-def record_of(plan: Plan, pycs: Mapping[str, Tuple[str, int]] = {}) -> bytes:
+def record_of(plan: Plan, pycs: Mapping[str, tuple[str, int]] = {}) -> bytes:
     """RECORD as pip writes it: paths relative to site-packages, sorted, RECORD itself `,,`
     (installer's `construct_record_file`, which sorts by path and quotes as csv does)."""
     from installer.records import RecordEntry
@@ -625,7 +625,7 @@ def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: b
 
 def _make_directories(pool: ThreadPoolExecutor, directories: set) -> None:
     """Parents before children: one depth level at a time, each level in parallel."""
-    by_depth: Dict[int, List[str]] = {}
+    by_depth: dict[int, list[str]] = {}
     for directory in directories:
         by_depth.setdefault(directory.count(os.sep), []).append(directory)
     for depth in sorted(by_depth):
@@ -689,7 +689,7 @@ def plan_editable(
     return plan
 
 
-def editable_url(dist: InstalledDist) -> Optional[str]:
+def editable_url(dist: InstalledDist) -> str | None:
     """The project directory URL of an editable install (direct_url.json), else None."""
     text = dist.read_text("direct_url.json")
     if not text:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -38,7 +37,7 @@ def filled(monotrail: Monotrail, tmp_path: Path) -> Monotrail:
     ["--help"], ["run", "--help"], ["store", "--help"], ["python", "list"], ["python", "list", "--json"],
     ["store", "path"], ["store", "list"], ["store", "list", "--json"],
 ])
-def test_a_closed_pipe_ends_the_command_quietly(filled: Monotrail, tmp_path: Path, args: List[str]) -> None:
+def test_a_closed_pipe_ends_the_command_quietly(filled: Monotrail, tmp_path: Path, args: list[str]) -> None:
     """Output is buffered (no PYTHONUNBUFFERED), so the write that meets the closed pipe may be the
     flush at exit: it must end as `ls | head` does, without `Exception ignored ... BrokenPipeError`."""
     process = subprocess.Popen([sys.executable, "-m", "monotrail", *args], cwd=tmp_path, env=base_env(filled.root),
@@ -60,7 +59,7 @@ COMMANDS = [
 ]
 
 
-def undescribed_options(text: str) -> List[str]:
+def undescribed_options(text: str) -> list[str]:
     """Option lines (`  -x, --long VALUE   what it does`) that say nothing about the option: no
     text after the names on the line, and no deeper-indented line under it (argparse's layout
     for long names)."""
@@ -79,7 +78,7 @@ def undescribed_options(text: str) -> List[str]:
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_command_has_its_own_help_describing_every_option(monotrail: Monotrail, tmp_path: Path,
-                                                                command: List[str]) -> None:
+                                                                command: list[str]) -> None:
     top = ok(monotrail.run("--help", cwd=tmp_path)).stdout
     result = ok(monotrail.run(*command, "--help", cwd=tmp_path))
     assert result.stdout != top
@@ -90,7 +89,7 @@ def test_every_command_has_its_own_help_describing_every_option(monotrail: Monot
 
 @pytest.mark.parametrize("command", [["run"], ["x"]])
 def test_every_option_a_hand_parser_accepts_is_in_its_help(monotrail: Monotrail, tmp_path: Path,
-                                                           command: List[str]) -> None:
+                                                           command: list[str]) -> None:
     """`run` and `x` parse by hand (the warm path cannot pay for argparse): their option tables and
     their help must not drift apart."""
     from monotrail import cli
@@ -112,7 +111,7 @@ def test_every_option_a_hand_parser_accepts_is_in_its_help(monotrail: Monotrail,
     (["rnu", "hello.py"], "monotrail", "run"),
     (["stroe", "list"], "monotrail", "store"),
 ])
-def test_an_unknown_command_is_one_line_with_a_close_name(monotrail: Monotrail, tmp_path: Path, argv: List[str],
+def test_an_unknown_command_is_one_line_with_a_close_name(monotrail: Monotrail, tmp_path: Path, argv: list[str],
                                                           command: str, suggestion: str) -> None:
     result = monotrail.run(*argv, cwd=tmp_path)
     assert result.returncode == 2, result

@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict
 
 import pytest
 
@@ -26,7 +25,7 @@ SCENARIOS = ("flask-reload",)
 
 
 @pytest.fixture(scope="module")
-def compat(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, dict]:
+def compat(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     monotrail = Path(sys.executable).parent / "monotrail"
     if not monotrail.is_file():
         pytest.skip(f"SKIPPED LOUDLY: {monotrail} is absent; install this checkout (pip install -e .) to run it")
@@ -50,7 +49,7 @@ def compat(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, dict]:
 
 @pytest.mark.network
 @pytest.mark.parametrize("key", PROJECTS)
-def test_project_suite_counts_match_its_venv(compat: Dict[str, dict], key: str) -> None:
+def test_project_suite_counts_match_its_venv(compat: dict[str, dict], key: str) -> None:
     row = compat[key]
     assert "error" not in row, row["error"]
     venv, monotrail = row["venv"], row["monotrail"]
@@ -61,7 +60,7 @@ def test_project_suite_counts_match_its_venv(compat: Dict[str, dict], key: str) 
 
 @pytest.mark.network
 @pytest.mark.parametrize("key", SCENARIOS)
-def test_scenario_works_as_in_its_venv(compat: Dict[str, dict], key: str) -> None:
+def test_scenario_works_as_in_its_venv(compat: dict[str, dict], key: str) -> None:
     row = compat[key]
     assert "error" not in row, row["error"]
     assert row["venv"]["ok"], row["venv"]["detail"]

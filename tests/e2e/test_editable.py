@@ -16,7 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 from types import MappingProxyType
-from typing import Dict, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -34,7 +34,7 @@ def write(path: Path, text: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def setuptools_index() -> Iterator[Dict[str, str]]:
+def setuptools_index() -> Iterator[dict[str, str]]:
     """An index serving setuptools (the wheel virtualenv seeds 3.12 venvs with): the environment
     variables that point a run's build requirements at it."""
     try:
@@ -162,7 +162,7 @@ def tree_project(directory: Path, name: str, version: str = "1.0", code: str = "
 # --- the project itself, with setuptools -----------------------------------------------------------
 
 
-def test_uv_project_has_its_metadata(monotrail: Monotrail, tmp_path: Path, setuptools_index: Dict[str, str]) -> None:
+def test_uv_project_has_its_metadata(monotrail: Monotrail, tmp_path: Path, setuptools_index: dict[str, str]) -> None:
     project = setuptools_project(tmp_path / "app")
     uv_lock(project)
     result = ok(monotrail.run("+3.12", "run", "python", "-c", VERSION_OF, "app", cwd=project, env=setuptools_index))
@@ -170,7 +170,7 @@ def test_uv_project_has_its_metadata(monotrail: Monotrail, tmp_path: Path, setup
 
 
 def test_project_console_script_runs_and_reads_the_source(monotrail: Monotrail, tmp_path: Path,
-                                                          setuptools_index: Dict[str, str]) -> None:
+                                                          setuptools_index: dict[str, str]) -> None:
     project = setuptools_project(tmp_path / "app")
     uv_lock(project)
     run = lambda *args: ok(monotrail.run("+3.12", "run", *args, cwd=project, env=setuptools_index))  # noqa: E731
@@ -183,7 +183,7 @@ def test_project_console_script_runs_and_reads_the_source(monotrail: Monotrail, 
 
 
 def test_editing_the_build_inputs_rebuilds_and_nothing_else_does(monotrail: Monotrail, tmp_path: Path,
-                                                                  setuptools_index: Dict[str, str]) -> None:
+                                                                  setuptools_index: dict[str, str]) -> None:
     project = setuptools_project(tmp_path / "app")
     uv_lock(project)
     run = lambda *args: ok(monotrail.run("+3.12", "run", *args, cwd=project, env=setuptools_index))  # noqa: E731
@@ -212,7 +212,7 @@ def front_door(directory: Path) -> Path:
 
 
 def test_front_door_notices_an_edited_setup_cfg(monotrail: Monotrail, tmp_path: Path,
-                                                 setuptools_index: Dict[str, str]) -> None:
+                                                 setuptools_index: dict[str, str]) -> None:
     bin_dir = front_door(tmp_path)
     project = setuptools_project(tmp_path / "app")
     # metadata from setup.cfg: the environment's key (lock + pyproject.toml) does not see it
@@ -240,7 +240,7 @@ def test_front_door_notices_an_edited_setup_cfg(monotrail: Monotrail, tmp_path: 
 
 
 def test_sync_venv_installs_the_project_editable(monotrail: Monotrail, tmp_path: Path,
-                                                  setuptools_index: Dict[str, str]) -> None:
+                                                  setuptools_index: dict[str, str]) -> None:
     project = setuptools_project(tmp_path / "app")
     uv_lock(project)
     ok(monotrail.run("sync", "--venv", ".venv", "-p", "3.12", cwd=project, env=setuptools_index))
@@ -269,7 +269,7 @@ def test_sync_venv_installs_the_project_editable(monotrail: Monotrail, tmp_path:
 
 @pytest.mark.slow
 def test_c_extension_of_the_project_is_built(monotrail: Monotrail, tmp_path: Path,
-                                              setuptools_index: Dict[str, str]) -> None:
+                                              setuptools_index: dict[str, str]) -> None:
     if shutil.which("cc") is None:
         pytest.skip("SKIPPED LOUDLY: no C compiler (cc) to build the project's extension")
     project = setuptools_project(tmp_path / "app")
@@ -294,7 +294,7 @@ def test_c_extension_of_the_project_is_built(monotrail: Monotrail, tmp_path: Pat
 
 @pytest.mark.slow
 def test_c_extension_comes_back_when_deleted_or_the_tree_is_made_again(monotrail: Monotrail, tmp_path: Path,
-                                                                       setuptools_index: Dict[str, str]) -> None:
+                                                                       setuptools_index: dict[str, str]) -> None:
     """setuptools' build_editable compiles into the source tree (`build_ext --inplace`); the cached
     editable wheel only points there. A deleted extension, `git clean -xdf` or a fresh clone at the
     same path (same build inputs, same cache key) must not leave the project without it."""

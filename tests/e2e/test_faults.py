@@ -21,7 +21,6 @@ import sys
 import time
 import zipfile
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 
@@ -36,7 +35,7 @@ IMPORT_BOTH = "import alpha_pkg, beta_pkg; print(alpha_pkg.NAME, beta_pkg.NAME)"
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def two_wheels(directory: Path) -> List[Path]:
+def two_wheels(directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     return [
         build_wheel(directory, name, "1.0", {
@@ -52,7 +51,7 @@ def pin(wheel: Path) -> str:
     return f"{name.replace('_', '-')}=={version} --hash=sha256:{sha256_of(wheel)}"
 
 
-def make_project(directory: Path, index_url: str, wheels: List[Path]) -> Path:
+def make_project(directory: Path, index_url: str, wheels: list[Path]) -> Path:
     """A requirements.txt locking `wheels` on `index_url`, its mtimes 10 s in the past (so the
     warm entry may be written at once)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -82,9 +81,9 @@ def verify_clean(monotrail: Monotrail) -> None:
     assert result.stdout.startswith("ok:"), result.stdout
 
 
-def snapshot(root: Path) -> Dict[str, object]:
+def snapshot(root: Path) -> dict[str, object]:
     """Every path under store/ and envs/ with its mode and bytes (or link target)."""
-    state: Dict[str, object] = {}
+    state: dict[str, object] = {}
     for part in ("store", "envs"):
         for path in sorted((root / part).rglob("*")) if (root / part).exists() else []:
             info = path.lstat()
@@ -98,13 +97,13 @@ def snapshot(root: Path) -> Dict[str, object]:
     return state
 
 
-def leftovers(root: Path) -> List[str]:
+def leftovers(root: Path) -> list[str]:
     tmp = root / "tmp"
     return sorted(p.name for p in tmp.iterdir()) if tmp.exists() else []
 
 
 @pytest.fixture
-def wheels(tmp_path: Path, index: IndexServer) -> List[Path]:
+def wheels(tmp_path: Path, index: IndexServer) -> list[Path]:
     built = two_wheels(tmp_path / "wheels")
     for wheel in built:
         index.add(wheel)
@@ -112,7 +111,7 @@ def wheels(tmp_path: Path, index: IndexServer) -> List[Path]:
 
 
 @pytest.fixture
-def project(tmp_path: Path, index: IndexServer, wheels: List[Path]) -> Path:
+def project(tmp_path: Path, index: IndexServer, wheels: list[Path]) -> Path:
     return make_project(tmp_path / "project", f"{index.url}/simple", wheels)
 
 
@@ -121,7 +120,7 @@ def project(tmp_path: Path, index: IndexServer, wheels: List[Path]) -> Path:
 
 @pytest.mark.slow
 def test_sixteen_cold_runs_at_once_download_and_unpack_each_wheel_once(
-    monotrail: Monotrail, project: Path, index: IndexServer, wheels: List[Path]
+    monotrail: Monotrail, project: Path, index: IndexServer, wheels: list[Path]
 ) -> None:
     env = base_env(monotrail.root, MONOTRAIL_LOG="debug")
     processes = [
@@ -201,7 +200,7 @@ def test_sigkill_while_replacing_a_damaged_entry(monotrail: Monotrail, project: 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ["gc-envs-removed", "gc-moved-aside"])
 def test_sigkill_during_gc_then_next_run_recovers(monotrail: Monotrail, project: Path, index: IndexServer,
-                                                  wheels: List[Path], point: str) -> None:
+                                                  wheels: list[Path], point: str) -> None:
     ok(monotrail.run("+3.12", "run", "-c", IMPORT_BOTH, cwd=project))
     lock = project / "requirements.txt"
     lock.write_text(lock.read_text() + "\n")  # the environment's lock changed: gc removes it
@@ -271,7 +270,7 @@ def test_verify_reports_and_repairs_a_changed_file(monotrail: Monotrail, project
 
 
 def test_gc_removes_environments_of_changed_locks_and_what_only_they_used(
-    monotrail: Monotrail, tmp_path: Path, project: Path, index: IndexServer, wheels: List[Path]
+    monotrail: Monotrail, tmp_path: Path, project: Path, index: IndexServer, wheels: list[Path]
 ) -> None:
     ok(monotrail.run("+3.12", "run", "-c", IMPORT_BOTH, cwd=project))
     other = make_project(tmp_path / "other", f"{index.url}/simple", wheels[:1])
@@ -538,7 +537,7 @@ def test_disk_full_while_unpacking_is_one_line_with_path_and_size(tmp_path: Path
 # --- the hostile-input corpus ---------------------------------------------------------------------
 
 
-def corpus_cases() -> List[str]:
+def corpus_cases() -> list[str]:
     return sorted(p.name for p in CORPUS.iterdir() if p.name != "README.md")
 
 
@@ -567,7 +566,7 @@ def test_hostile_input_is_one_error_and_leaves_the_store_unchanged(corpus_world:
     assert snapshot(monotrail.root) == before
 
 
-def _prepare_case(source: Path, directory: Path, server: IndexServer, good: List[Path]) -> List[str]:
+def _prepare_case(source: Path, directory: Path, server: IndexServer, good: list[Path]) -> list[str]:
     """`NAME__LOCKFILE`: a lock, placeholders filled; `NAME.wheel.json`: a wheel built from the
     spec and pinned by hash; `NAME.args.json`: a command line run in an empty project."""
     values = {"{index}": f"{server.url}/simple", "{files}": f"{server.url}/files",
@@ -593,7 +592,7 @@ def _prepare_case(source: Path, directory: Path, server: IndexServer, good: List
     return ["+3.12", "run", "-c", "pass"]
 
 
-def _fill(text: str, values: Dict[str, str]) -> str:
+def _fill(text: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         text = text.replace(key, value)
     return text

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 
@@ -36,9 +35,9 @@ def tool_bin(tmp_path: Path) -> Path:
     return directory
 
 
-def front_door(argv: List[str], cwd: Path, root: Path, path: Optional[List[Path]] = None,
+def front_door(argv: list[str], cwd: Path, root: Path, path: list[Path] | None = None,
                **extra: str) -> subprocess.CompletedProcess:
-    env: Dict[str, str] = base_env(root, **extra)
+    env: dict[str, str] = base_env(root, **extra)
     env["PATH"] = os.pathsep.join([*map(str, path or []), "/usr/bin", "/bin"])
     return subprocess.run([str(part) for part in argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60)
@@ -70,7 +69,7 @@ def test_a_link_to_the_front_door_finds_the_launcher_beside_the_file(
     else:
         link(tmp_path / "links" / "monotrail", str(tool_bin / "monotrail"))
         entry = link(local_bin / "monotrail", "../../../links/monotrail")
-    argv: List[object] = [entry] if how == "by path" else ["monotrail"]
+    argv: list[object] = [entry] if how == "by path" else ["monotrail"]
     path = [local_bin] if how == "on PATH" else []
     result = ok(front_door([*argv, "--version"], tmp_path, tmp_path / "root", path))
     assert result.stdout.strip() == f"monotrail {__version__}"

@@ -20,7 +20,6 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
 
 import pytest
 
@@ -49,7 +48,7 @@ print(json.dumps({"distributions": dists, "modules": modules}))
 """
 
 
-def _params() -> List[Tuple[str, str]]:
+def _params() -> list[tuple[str, str]]:
     out = []
     for meta in sorted(CASES.glob("*/meta.json")):
         for python in json.loads(meta.read_text())["pythons"]:
@@ -57,7 +56,7 @@ def _params() -> List[Tuple[str, str]]:
     return out
 
 
-def _expected(case: Path, python: str) -> Dict[str, str]:
+def _expected(case: Path, python: str) -> dict[str, str]:
     lines = (case / f"expected-{python}.txt").read_text().splitlines()
     pins = [line.split("==") for line in lines if line.strip() and not line.startswith("#")]
     return {name: version for name, version in pins}
@@ -84,7 +83,7 @@ def monotrail_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("root")
 
 
-_interpreters: Dict[str, object] = {}
+_interpreters: dict[str, object] = {}
 
 
 def interpreter_for(python: str, root: Path):
@@ -116,7 +115,7 @@ def copy_case(name: str, url: str, tmp_path: Path) -> Path:
     return target
 
 
-def selection_problems(lock_path: Path, interpreter, expected: Dict[str, str], project: List[str]) -> List[str]:
+def selection_problems(lock_path: Path, interpreter, expected: dict[str, str], project: list[str]) -> list[str]:
     from monotrail.lock import read_lock
     from monotrail.selection import select
 
@@ -130,8 +129,8 @@ def selection_problems(lock_path: Path, interpreter, expected: Dict[str, str], p
     return [f"selection: got {_pins(got)}\n           want {_pins(expected)}"]
 
 
-def install_problems(monotrail: Monotrail, case: Path, python: str, args: List[str], expected: Dict[str, str],
-                     project: List[str]) -> List[str]:
+def install_problems(monotrail: Monotrail, case: Path, python: str, args: list[str], expected: dict[str, str],
+                     project: list[str]) -> list[str]:
     result = monotrail.run(f"+{python}", "run", "-q", *args, "-c", PROBE, json.dumps(sorted(expected)), cwd=case,
                            timeout=300)
     if result.returncode != 0 or "Traceback" in result.stderr:
@@ -146,7 +145,7 @@ def install_problems(monotrail: Monotrail, case: Path, python: str, args: List[s
     return problems
 
 
-def _pins(found: Dict[str, str]) -> str:
+def _pins(found: dict[str, str]) -> str:
     return " ".join(f"{name}=={version}" for name, version in sorted(found.items()))
 
 

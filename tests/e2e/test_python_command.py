@@ -10,7 +10,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -126,8 +125,8 @@ def test_a_good_python_request_without_a_lock_is_the_lock_error(root: Path, empt
     ],
     ids=["malformed request", "malformed .python-version", "explicit request wins"],
 )
-def test_malformed_requests(root: Path, empty: Path, py38: Path, pin_file: str, args: List[str],
-                            mentions: List[str]) -> None:
+def test_malformed_requests(root: Path, empty: Path, py38: Path, pin_file: str, args: list[str],
+                            mentions: list[str]) -> None:
     if pin_file:
         (empty / ".python-version").write_text(pin_file)
     result = monotrail(root, empty, *args)
@@ -205,7 +204,7 @@ def test_pin_writes_python_version(root: Path, empty: Path, py312: Path, request
     ids=["requires-python excludes", "no such python", "malformed"],
 )
 def test_pin_refuses(root: Path, tmp_path: Path, py38: Path, requires_python: str, request_: str,
-                     mentions: List[str]) -> None:
+                     mentions: list[str]) -> None:
     directory = project_with(tmp_path / "p", requires_python=requires_python)
     error = clean_error(monotrail(root, directory, "python", "pin", request_))
     for text in mentions:
@@ -232,7 +231,7 @@ CHECK = "import sys, locked_mod; print(sys.version_info[:2]); sys.exit(0 if sys.
     ids=["-p -p", "+ +", "--python= +"],
 )
 def test_several_pythons_run_once_each_with_a_summary(root: Path, project: Path, py38: Path, py312: Path,
-                                                       prefix: List[str]) -> None:
+                                                       prefix: list[str]) -> None:
     result = monotrail(root, project, *prefix, "run", "-c", CHECK)
     assert result.returncode == 1, result.stderr
     assert result.stdout.splitlines() == ["(3, 8)", "(3, 12)"]
@@ -252,7 +251,7 @@ def test_several_pythons_all_ok_exit_0_and_script_form(root: Path, project: Path
      (["+3.8", "+3.12", "run", "--bogus", "-c", "pass"], "--bogus")],
     ids=["not run", "empty request", "bad run option"],
 )
-def test_several_pythons_bad_input(root: Path, project: Path, args: List[str], mentions: str) -> None:
+def test_several_pythons_bad_input(root: Path, project: Path, args: list[str], mentions: str) -> None:
     assert mentions in clean_error(monotrail(root, project, *args))
 
 
@@ -262,6 +261,6 @@ def test_several_pythons_bad_input(root: Path, project: Path, args: List[str], m
      (["shims", "install", "--dir"], "--dir")],
     ids=["pin without REQ", "unknown option", "+VERSION", "--dir without value"],
 )
-def test_subcommand_usage_errors(root: Path, empty: Path, args: List[str], mentions: str) -> None:
+def test_subcommand_usage_errors(root: Path, empty: Path, args: list[str], mentions: str) -> None:
     result = monotrail(root, empty, *args)
     assert mentions in clean_error(result) and result.returncode == 2

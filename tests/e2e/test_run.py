@@ -15,7 +15,7 @@ import socket
 import subprocess
 import textwrap
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable
 
 import pytest
 
@@ -70,12 +70,12 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def requirements(project: Path, index_url: str, lines: List[str]) -> Path:
+def requirements(project: Path, index_url: str, lines: list[str]) -> Path:
     """A hashed requirements.txt whose index is `index_url`."""
     return write(project / "requirements.txt", "\n".join([f"--index-url {index_url}", *lines]) + "\n")
 
 
-def pin(wheel: Path, marker: str = "", sha: Optional[str] = None) -> str:
+def pin(wheel: Path, marker: str = "", sha: str | None = None) -> str:
     name, version = wheel.name.split("-")[:2]
     marker = f" ; {marker}" if marker else ""
     return f"{name.replace('_', '-')}=={version}{marker} --hash=sha256:{sha or sha256_of(wheel)}"
@@ -175,7 +175,7 @@ def test_module_target_with_args(monotrail: Monotrail, project: Path) -> None:
     [["-c"], ["python", "-c"], ["python3", "-c"]],
     ids=["-c", "python -c", "python3 -c"],
 )
-def test_code_target_with_args(monotrail: Monotrail, project: Path, target: List[str]) -> None:
+def test_code_target_with_args(monotrail: Monotrail, project: Path, target: list[str]) -> None:
     code = "import json, sys, locked_mod; print(json.dumps([sys.argv, locked_mod.VERSION]))"
     result = ok(monotrail.run("+3.12", "run", *target, code, "a", "--b", cwd=project))
     assert json.loads(result.stdout) == [["-c", "a", "--b"], "1.0"]
@@ -194,7 +194,7 @@ def test_code_target_with_args(monotrail: Monotrail, project: Path, target: List
     ids=["-u", "-O", "-OO", "-B", "-X", "-W"],
 )
 def test_python_flags_reach_the_interpreter(
-    monotrail: Monotrail, project: Path, flags: List[str], expression: str, expected: object
+    monotrail: Monotrail, project: Path, flags: list[str], expression: str, expected: object
 ) -> None:
     code = f"import json, sys, locked_mod; print(json.dumps([{expression}, sys.argv, locked_mod.VERSION]))"
     result = ok(monotrail.run("+3.12", "run", "python", *flags, "-c", code, "arg", cwd=project))
@@ -212,7 +212,7 @@ def test_unbuffered_is_off_without_u(monotrail: Monotrail, project: Path) -> Non
     [([], [""]), (["-"], ["-"]), (["-", "a", "b"], ["-", "a", "b"])],
     ids=["python", "python -", "python - a b"],
 )
-def test_python_reads_the_program_from_piped_stdin(monotrail: Monotrail, project: Path, args: List[str], argv: List[str]) -> None:
+def test_python_reads_the_program_from_piped_stdin(monotrail: Monotrail, project: Path, args: list[str], argv: list[str]) -> None:
     program = "import json, sys, locked_mod\nprint(json.dumps([sys.argv, locked_mod.VERSION]))\n"
     result = ok(monotrail.run("+3.12", "run", "python", *args, cwd=project, input=program))
     assert json.loads(result.stdout) == [argv, "1.0"]
@@ -306,7 +306,7 @@ FIND = "import importlib.util, json; print(json.dumps([n for n in %r if importli
          "-G dev", "-G lint", "mixed"],
 )
 def test_extras_and_groups(
-    monotrail: Monotrail, uv_project: Path, options: List[str], env: Dict[str, str], expected: List[str]
+    monotrail: Monotrail, uv_project: Path, options: list[str], env: dict[str, str], expected: list[str]
 ) -> None:
     result = ok(monotrail.run("+3.12", "run", *options, "-c", FIND, cwd=uv_project, env=env))
     assert json.loads(result.stdout) == expected
@@ -321,7 +321,7 @@ def test_extras_and_groups(
     ids=["-E", "MONOTRAIL_EXTRAS"],
 )
 def test_unknown_extra_names_the_defined_extras(
-    monotrail: Monotrail, uv_project: Path, options: List[str], env: Dict[str, str], named: str
+    monotrail: Monotrail, uv_project: Path, options: list[str], env: dict[str, str], named: str
 ) -> None:
     result = monotrail.run("+3.12", "run", *options, "-c", "pass", cwd=uv_project, env=env)
     errors = assert_clean_error(result).splitlines()

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Optional, Tuple
 
 import pytest
 
@@ -220,7 +219,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), fail: bool = False,
-                wait_for: Optional[Tuple[Path, int]] = None, backend: str = "backend") -> Path:
+                wait_for: tuple[Path, int] | None = None, backend: str = "backend") -> Path:
     """An sdist whose in-tree backend (`backend-path = ["."]`, no build requirements) writes a wheel.
 
     `wait_for=(directory, n)`: its build_wheel marks `directory` and waits until `n` builds have.

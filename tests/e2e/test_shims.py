@@ -18,7 +18,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 
@@ -53,16 +52,16 @@ def bin_dir(tmp_path: Path) -> Path:
 class Env:
     """Runs commands with PATH = the test's bin dirs + REDUCED_PATH and its own MONOTRAIL_ROOT."""
 
-    def __init__(self, root: Path, path: List[Path]) -> None:
+    def __init__(self, root: Path, path: list[Path]) -> None:
         self.root = root
         self.path = path
 
-    def environ(self, **extra: str) -> Dict[str, str]:
+    def environ(self, **extra: str) -> dict[str, str]:
         env = base_env(self.root, **extra)
         env["PATH"] = os.pathsep.join([*map(str, self.path), REDUCED_PATH])
         return env
 
-    def run(self, argv: List[str], cwd: Path, input: Optional[str] = None, **extra: str) -> subprocess.CompletedProcess:
+    def run(self, argv: list[str], cwd: Path, input: str | None = None, **extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(part) for part in argv], cwd=cwd, env=self.environ(**extra), input=input,
             stdin=None if input is not None else subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
@@ -223,7 +222,7 @@ def test_shim_runs_venv(installed: Path, env: Env, outside: Path, py312: Path) -
 
 @pytest.mark.parametrize(("pin", "expected"), [("3.8", [3, 8]), ("3.12", [3, 12]), ("", None)])
 def test_python3_follows_python_version_outside_a_project(
-    installed: Path, env: Env, outside: Path, py38: Path, pin: str, expected: Optional[List[int]]
+    installed: Path, env: Env, outside: Path, py38: Path, pin: str, expected: list[int] | None
 ) -> None:
     if pin:
         (outside / ".python-version").write_text(f"{pin}\n")
@@ -250,7 +249,7 @@ def test_python3_with_a_malformed_python_version_is_one_clean_error(installed: P
     ids=["-c", "script", "-u script", "-m"],
 )
 def test_shim_inside_a_project_runs_the_locked_environment(
-    installed: Path, env: Env, project: Path, minor: int, argv: List[str]
+    installed: Path, env: Env, project: Path, minor: int, argv: list[str]
 ) -> None:
     (project / "sub" / "show.py").write_text(SHOW_LOCKED + "\n")
     (project / "show_mod.py").write_text(SHOW_LOCKED + "\n")

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Dict, Tuple
 
 import pytest
 
@@ -75,7 +74,7 @@ def site_packages(venv: Path) -> Path:
     return next((venv / "lib").glob("python3*/site-packages"))
 
 
-def tree(venv: Path) -> Dict[str, Tuple[str, int]]:
+def tree(venv: Path) -> dict[str, tuple[str, int]]:
     """Every path below the venv (no bytecode, no pyvenv.cfg) with its kind and permission bits."""
     result = {}
     for directory, dirs, files in os.walk(venv):

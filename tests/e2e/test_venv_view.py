@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 
@@ -42,7 +41,7 @@ def main():
 MYPYC_NAME = "85cae5375ceb5d1ca6c6__mypyc"
 
 
-def wheels_for(directory: Path) -> List[Path]:
+def wheels_for(directory: Path) -> list[Path]:
     return [
         build_wheel(directory, "probe-pkg", "1.0", {"probe_pkg/__init__.py": "", "probe_pkg/cli.py": PROBE_CLI},
                     entry_points="[console_scripts]\nprobe-cli = probe_pkg.cli:main\n"),
@@ -100,7 +99,7 @@ def installed_wheel(directory: Path, dist_name: str) -> Path:
     """A wheel of a distribution installed next to the tests (virtualenv and what it needs), so the
     test gets virtualenv without the network."""
     dist = importlib.metadata.distribution(dist_name)
-    files: Dict[str, bytes] = {}
+    files: dict[str, bytes] = {}
     for file in dist.files or ():
         parts = Path(str(file)).parts
         if parts[0].endswith(".dist-info") or parts[0] in ("..", "__pycache__") or "__pycache__" in parts:

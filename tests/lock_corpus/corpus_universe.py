@@ -42,7 +42,7 @@ import threading
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from collections.abc import Iterator, Sequence
 
 GENERATION_PORT = 38751
 GENERATION_URL = f"http://127.0.0.1:{GENERATION_PORT}"
@@ -61,7 +61,7 @@ _GIT_DATE = "2020-02-02T00:00:00+0000"
 # old-style parenthesized Requires-Dist (`mt-chain-b (>=1.0)`), a dependency group's own package, a
 # package only wanted on Windows / old Pythons, a plugin depending back on the project that uses it
 # (mt-plugin -> mt-app), and a package only on the second index.
-WHEELS: Tuple[Tuple[str, str, Optional[str], Tuple[str, ...], Tuple[str, ...], str, str], ...] = (
+WHEELS: tuple[tuple[str, str, str | None, tuple[str, ...], tuple[str, ...], str, str], ...] = (
     ("mt-idna", "2.10", ">=2.7", (), (), "py2.py3-none-any", "simple"),
     ("mt-idna", "3.4", ">=3.5", (), (), "py3-none-any", "simple"),
     ("mt-web", "1.0", ">=3.8", ("mt-chain-b>=1.0", 'mt-speedups>=1.0; extra == "fast"'), ("fast",), "py3-none-any", "simple"),
@@ -79,7 +79,7 @@ WHEELS: Tuple[Tuple[str, str, Optional[str], Tuple[str, ...], Tuple[str, ...], s
     ("mt-private", "1.0", None, (), (), "py3-none-any", "private"),
 )
 # name, version, Requires-Dist: packages that exist only as an sdist (built with the in-tree backend)
-SDISTS: Tuple[Tuple[str, str, Tuple[str, ...]], ...] = (
+SDISTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("mt-sdistonly", "0.1.4", ()),
 )
 GIT_PROJECT = ("mt-gitdep", "0.3.0", ("mt-chain-c<3",))
@@ -189,7 +189,7 @@ def pyproject_source(name: str, version: str, requires: Sequence[str]) -> str:
     )
 
 
-def source_tree(directory: Path, name: str, version: str, requires: Sequence[str]) -> Dict[str, str]:
+def source_tree(directory: Path, name: str, version: str, requires: Sequence[str]) -> dict[str, str]:
     """The files of a buildable source tree (relative path -> text), also written to `directory`."""
     files = {
         "pyproject.toml": pyproject_source(name, version, requires),
@@ -210,7 +210,7 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def metadata_text(name: str, version: str, requires_python: Optional[str], requires: Sequence[str],
+def metadata_text(name: str, version: str, requires_python: str | None, requires: Sequence[str],
                   extras: Sequence[str], metadata_version: str = "2.1") -> str:
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}"]
     if requires_python:
@@ -220,11 +220,11 @@ def metadata_text(name: str, version: str, requires_python: Optional[str], requi
     return "\n".join(lines) + "\n"
 
 
-def wheel_bytes(name: str, version: str, requires_python: Optional[str], requires: Sequence[str],
+def wheel_bytes(name: str, version: str, requires_python: str | None, requires: Sequence[str],
                 extras: Sequence[str], tag: str) -> bytes:
     module = module_name(name)
     dist_info = f"{module}-{version}.dist-info"
-    members: List[Tuple[str, bytes]] = [
+    members: list[tuple[str, bytes]] = [
         (f"{module}/__init__.py", module_source(name, version).encode()),
         (f"{dist_info}/METADATA", metadata_text(name, version, requires_python, requires, extras).encode()),
         (f"{dist_info}/WHEEL", f"Wheel-Version: 1.0\nGenerator: corpus\nRoot-Is-Purelib: true\nTag: {tag}\n".encode()),
@@ -287,7 +287,7 @@ def sdist_filename(name: str, version: str) -> str:
 # --- the git source ------------------------------------------------------------------------------
 
 
-def _git(args: Sequence[str], cwd: Path, env: Optional[Dict[str, str]] = None) -> str:
+def _git(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     base = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     base.update({"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(cwd)})
     base.update(env or {})
@@ -324,7 +324,7 @@ def build_git_repo(target: Path) -> str:
 # --- the universe --------------------------------------------------------------------------------
 
 
-def _index_page(links: Sequence[Tuple[str, str, Optional[str]]]) -> str:
+def _index_page(links: Sequence[tuple[str, str, str | None]]) -> str:
     anchors = "".join(
         f'<a href="/files/{html.escape(filename)}#sha256={digest}"'
         + (f' data-requires-python="{html.escape(requires_python)}"' if requires_python else "")
@@ -334,7 +334,7 @@ def _index_page(links: Sequence[Tuple[str, str, Optional[str]]]) -> str:
     return f"<!DOCTYPE html>\n<html><body>\n{anchors}</body></html>\n"
 
 
-def distributions() -> List[Tuple[str, str, str, bytes, Optional[str]]]:
+def distributions() -> list[tuple[str, str, str, bytes, str | None]]:
     """(index, project, filename, bytes, requires-python) of every file, in a fixed order."""
     out = []
     for name, version, requires_python, requires, extras, tag, index in WHEELS:
@@ -345,12 +345,12 @@ def distributions() -> List[Tuple[str, str, str, bytes, Optional[str]]]:
     return out
 
 
-def build(target: Path) -> Dict[str, str]:
+def build(target: Path) -> dict[str, str]:
     """Write the universe under `target`; return {filename: sha256} (plus `git:<project>`: commit)."""
     files = target / "files"
     files.mkdir(parents=True, exist_ok=True)
-    pages: Dict[Tuple[str, str], List[Tuple[str, str, Optional[str]]]] = {}
-    digests: Dict[str, str] = {}
+    pages: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
+    digests: dict[str, str] = {}
     for index, project, filename, data, requires_python in distributions():
         (files / filename).write_bytes(data)
         digest = hashlib.sha256(data).hexdigest()
@@ -373,12 +373,12 @@ def build(target: Path) -> Dict[str, str]:
     return digests
 
 
-def digest_lines(digests: Dict[str, str]) -> str:
+def digest_lines(digests: dict[str, str]) -> str:
     return "".join(f"{digest}  {name}\n" for name, digest in sorted(digests.items()))
 
 
 @functools.lru_cache(maxsize=None)
-def recorded_digests() -> Dict[str, str]:
+def recorded_digests() -> dict[str, str]:
     """The hashes the committed locks were written with (`universe.sha256`)."""
     out = {}
     for line in UNIVERSE_SHA256.read_text().splitlines():

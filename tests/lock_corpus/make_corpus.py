@@ -29,7 +29,8 @@ import sys
 import tempfile
 import textwrap
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
+from collections.abc import Sequence
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -66,11 +67,11 @@ UV = tool(".venv-corpus", "uv")
 
 
 class Context:
-    def __init__(self, scratch: Path, pythons: Dict[str, str]) -> None:
+    def __init__(self, scratch: Path, pythons: dict[str, str]) -> None:
         self.scratch = scratch
         self.pythons = pythons  # "3.8" -> path
 
-    def env(self, **extra: str) -> Dict[str, str]:
+    def env(self, **extra: str) -> dict[str, str]:
         """No pip/uv/poetry/pdm configuration of this machine; caches and HOME in the scratch dir."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PIP_", "UV_", "POETRY_", "PDM_", "PYTHON", "VIRTUAL_ENV"))}
@@ -114,7 +115,7 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed(venv: Path) -> Dict[str, str]:
+def installed(venv: Path) -> dict[str, str]:
     """{normalized name: version} of every distribution a venv's interpreter sees."""
     code = ("import importlib.metadata as m, json; "
             "print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))")
@@ -122,7 +123,7 @@ def installed(venv: Path) -> Dict[str, str]:
     return {normalize(name): version for name, version in json.loads(out.stdout)}
 
 
-def venv_difference(ctx: Context, python: str, name: str, install: Callable[[Path], None], seed: bool = False) -> Dict[str, str]:
+def venv_difference(ctx: Context, python: str, name: str, install: Callable[[Path], None], seed: bool = False) -> dict[str, str]:
     """What `install(venv)` added to a fresh venv of `python` (seeded tools such as pip excluded)."""
     venv = ctx.venv(python, name, seed)
     before = installed(venv)
@@ -131,7 +132,7 @@ def venv_difference(ctx: Context, python: str, name: str, install: Callable[[Pat
     return {n: v for n, v in after.items() if before.get(n) != v}
 
 
-def pip_report(ctx: Context, python: str, args: Sequence[str], cwd: Path) -> Dict[str, str]:
+def pip_report(ctx: Context, python: str, args: Sequence[str], cwd: Path) -> dict[str, str]:
     """What `pip install --dry-run` of `python` (a target version's interpreter, or a path) would install."""
     report = ctx.scratch / "report.json"
     ctx.run([ctx.pythons.get(python, python), "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
@@ -166,7 +167,7 @@ def buildable(directory: Path, name: str, version: str, requires: Sequence[str],
         pyproject.write_text(pyproject.read_text() + "\n" + textwrap.dedent(extra_pyproject).lstrip("\n"))
 
 
-def record(directory: Path, meta: Dict[str, object], expected: Dict[str, Dict[str, str]], project: Sequence[str]) -> None:
+def record(directory: Path, meta: dict[str, object], expected: dict[str, dict[str, str]], project: Sequence[str]) -> None:
     """meta.json and expected-<python>.txt (the project's own distributions left out: monotrail
     runs a project in place, the tools install it into their venv)."""
     meta = dict(meta, project=list(project), pythons=sorted(expected, key=lambda v: tuple(map(int, v.split(".")))))
@@ -222,7 +223,7 @@ def uv_version(ctx: Context) -> str:
     return "uv " + ctx.run([UV, "--version"], ctx.scratch).split()[1]
 
 
-def uv_sync_expected(ctx: Context, case: Path, python: str, extra: Sequence[str] = ()) -> Dict[str, str]:
+def uv_sync_expected(ctx: Context, case: Path, python: str, extra: Sequence[str] = ()) -> dict[str, str]:
     def install(venv: Path) -> None:
         ctx.run([UV, "sync", "-q", "--frozen", *extra, "--python", ctx.pythons[python]], case, UV_PROJECT_ENVIRONMENT=str(venv))
     return venv_difference(ctx, python, f"{case.name}-{python}", install)
@@ -269,7 +270,7 @@ def case_uv_project(ctx: Context) -> None:
         for python in ("3.8", "3.12"):
             index_args = ["--index-url", INDEX, "--extra-index-url", PRIVATE] if fmt == "requirements-txt" else []
 
-            def install(venv: Path, lock: str = lock, index_args: List[str] = index_args) -> None:
+            def install(venv: Path, lock: str = lock, index_args: list[str] = index_args) -> None:
                 ctx.run([UV, "pip", "sync", "-q", "--python", str(venv / "bin/python"), *index_args, lock], out)
             expected[python] = venv_difference(ctx, python, f"{folder}-{python}", install)
         record(out, {
@@ -594,7 +595,7 @@ priority = "explicit"
                 "a flat lock (markers per package), an explicit secondary `[[package.source]]`; " + shape)
 
 
-CASES: Dict[str, Callable[[Context], None]] = {
+CASES: dict[str, Callable[[Context], None]] = {
     "uv-project": case_uv_project,  # also uv-export-requirements, uv-export-pylock
     "uv-app": case_uv_app,  # also uv-app-export-requirements
     "uv-workspace": case_uv_workspace,
@@ -628,7 +629,7 @@ def write_readme() -> None:
 # --- setup and main ------------------------------------------------------------------------------
 
 
-def find_python(minor: str, given: Optional[str]) -> str:
+def find_python(minor: str, given: str | None) -> str:
     if given:
         return given
     roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
@@ -644,7 +645,7 @@ def find_python(minor: str, given: Optional[str]) -> str:
     sys.exit(f"no Python {minor} found under pyenv; pass --python{minor.replace('.', '')} PATH")
 
 
-def setup(pythons: Dict[str, str]) -> None:
+def setup(pythons: dict[str, str]) -> None:
     for venv, (minor, requirements) in TOOLS.items():
         path = BENCH / venv
         if not path.exists():

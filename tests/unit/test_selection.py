@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Dict, Sequence, Tuple
+from collections.abc import Sequence
 
 import pytest
 from packaging import tags as packaging_tags
@@ -19,7 +19,7 @@ BENCH = Path("/work/shared/bench")
 SHA = "a" * 64
 
 
-def _manylinux_platforms() -> Tuple[str, ...]:
+def _manylinux_platforms() -> tuple[str, ...]:
     """What a glibc 2.36 x86_64 box supports, best first (as packaging.tags orders them)."""
     platforms = []
     for minor in range(36, 4, -1):
@@ -74,7 +74,7 @@ def write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def names(selected: Sequence[Selected]) -> Dict[str, str]:
+def names(selected: Sequence[Selected]) -> dict[str, str]:
     return {s.name: s.version for s in selected}
 
 
@@ -255,7 +255,7 @@ def test_bad_marker_at_selection_is_a_selection_error() -> None:
 # --- graph locks ---------------------------------------------------------------------------------
 
 
-def graph_lock(*packages: LockedPackage, roots: Tuple[Dependency, ...], **fields: object) -> Lock:
+def graph_lock(*packages: LockedPackage, roots: tuple[Dependency, ...], **fields: object) -> Lock:
     return Lock(path=Path("/p/uv.lock"), format="uv", packages=packages, roots=roots, **fields)  # type: ignore[arg-type]
 
 
@@ -386,7 +386,7 @@ BENCHMARKS = [
 FORMATS = ["uv.lock", "poetry.lock", "pylock.toml", "requirements.txt"]
 
 
-def benchmark_selection(project: str, minor: int, extras: list, filename: str) -> Tuple[Selected, ...]:
+def benchmark_selection(project: str, minor: int, extras: list, filename: str) -> tuple[Selected, ...]:
     lock = read_lock(BENCH / project / filename)
     # The exported formats already flattened the extras in; the project formats declare them.
     return select(lock, make_interpreter(minor), extras if lock.extras else [], [], no_default_groups=True)

@@ -10,7 +10,8 @@ pass it on to the environments they make.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
 
 if TYPE_CHECKING:
     from monotrail.lock.model import Artifact
@@ -27,13 +28,13 @@ class Builds:
     """`monotrail.environment.install.EnvironmentBuilder` (and so `monotrail.store.entries.Builder`)."""
 
     def sdist_wheel(self, sdist: Path, artifact: Artifact, interpreter: Any, sources: Any, root: Path,
-                    building: Tuple[str, ...] = ()) -> Path:
+                    building: tuple[str, ...] = ()) -> Path:
         from monotrail.builds.sdist import built_wheel
 
         return built_wheel(sdist, artifact, interpreter, sources, root, building, self)
 
     def source_wheel(self, ref: direct.DirectRef, name: str, interpreter: Any, sources: Any, root: Path,
-                     building: Tuple[str, ...] = ()) -> Path:
+                     building: tuple[str, ...] = ()) -> Path:
         from monotrail.builds.sdist import built_tree_wheel
         from monotrail.store import direct
 
@@ -43,7 +44,7 @@ class Builds:
         return direct.built_wheel(ref, name, interpreter, sources, root, build_tree)
 
     def editables(self, selected: Sequence[Any], interpreter: Any, sources: Any, root: Path,
-                  building: Tuple[str, ...] = (), quiet: bool = False) -> Tuple[List[Any], List[Tuple[str, str]]]:
+                  building: tuple[str, ...] = (), quiet: bool = False) -> tuple[list[Any], list[tuple[str, str]]]:
         if not any(item.editable is not None for item in selected):
             return list(selected), []
         from monotrail.builds.editable import resolve_editables

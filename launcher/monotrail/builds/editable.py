@@ -32,7 +32,8 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from monotrail.environment import PRODUCT, input_state
 from monotrail.lock.model import Artifact
@@ -55,8 +56,8 @@ _NOT_LISTED = frozenset({".git", ".hg", ".svn", ".bzr", "__pycache__", "node_mod
                          ".mypy_cache", ".pytest_cache", ".ruff_cache"})
 
 
-def resolve_editables(selected: Sequence, interpreter, sources, root: Path, building: Tuple[str, ...] = (),
-                      quiet: bool = False, *, builder: EnvironmentBuilder) -> Tuple[List, List[Tuple[str, str]]]:
+def resolve_editables(selected: Sequence, interpreter, sources, root: Path, building: tuple[str, ...] = (),
+                      quiet: bool = False, *, builder: EnvironmentBuilder) -> tuple[list, list[tuple[str, str]]]:
     """`selected` with each editable project replaced by a selection of its editable wheel (built,
     or found in the cache), and the (path, state) of every input file and build product
     (state `PRODUCT`), for the warm path. `builder` builds what the build requirements need."""
@@ -86,13 +87,13 @@ def direct_url(directory: Path) -> str:
     return json.dumps({"url": directory.absolute().as_uri(), "dir_info": {"editable": True}}, sort_keys=True)
 
 
-def watched_inputs(directory: Path) -> List[Tuple[str, str]]:
+def watched_inputs(directory: Path) -> list[tuple[str, str]]:
     """(path, state) of each file that decides the editable wheel of `directory`."""
     paths = [directory / name for name in INPUTS] + _cache_key_files(directory)
     return [(str(path), input_state(str(path))) for path in dict.fromkeys(paths)]
 
 
-def _cache_key_files(directory: Path) -> List[Path]:
+def _cache_key_files(directory: Path) -> list[Path]:
     """Files of `[tool.uv] cache-keys` `{ file = "glob" }` entries (`dir`, `git` and `env` entries
     are not read: see docs/how-to/projects.md)."""
     from monotrail.lock.tomlfile import read_pyproject
@@ -103,7 +104,7 @@ def _cache_key_files(directory: Path) -> List[Path]:
         return []
     uv = pyproject.get("tool", {}).get("uv", {})
     keys = uv.get("cache-keys", []) if isinstance(uv, dict) else []
-    found: List[Path] = []
+    found: list[Path] = []
     for key in keys if isinstance(keys, list) else []:
         pattern = key.get("file") if isinstance(key, dict) else None
         if isinstance(pattern, str) and pattern and not Path(pattern).is_absolute():
@@ -111,7 +112,7 @@ def _cache_key_files(directory: Path) -> List[Path]:
     return found
 
 
-def editable_key(directory: Path, inputs: Sequence[Tuple[str, str]]) -> str:
+def editable_key(directory: Path, inputs: Sequence[tuple[str, str]]) -> str:
     digest = hashlib.sha256(str(directory.absolute()).encode("utf-8", "surrogateescape") + b"\0")
     for path, state in inputs:
         digest.update(path.encode("utf-8", "surrogateescape") + b"\0")
@@ -126,8 +127,8 @@ def editable_key(directory: Path, inputs: Sequence[Tuple[str, str]]) -> str:
     return digest.hexdigest()[:32]
 
 
-def editable_wheel(directory: Path, name: str, inputs: Sequence[Tuple[str, str]], interpreter, sources, root: Path,
-                   builder: EnvironmentBuilder, building: Tuple[str, ...] = (), quiet: bool = False) -> Tuple[Path, List[Path]]:
+def editable_wheel(directory: Path, name: str, inputs: Sequence[tuple[str, str]], interpreter, sources, root: Path,
+                   builder: EnvironmentBuilder, building: tuple[str, ...] = (), quiet: bool = False) -> tuple[Path, list[Path]]:
     """The editable wheel of the project at `directory` for `interpreter`, and the files its build
     left in the tree: cached while those are all there, else built in place by its backend (one
     build at a time per project and inputs)."""
@@ -167,7 +168,7 @@ def editable_wheel(directory: Path, name: str, inputs: Sequence[Tuple[str, str]]
         return wheel, _read_products(cache, directory)
 
 
-def _cached(cache: Path, directory: Path) -> Optional[Tuple[Path, List[Path]]]:
+def _cached(cache: Path, directory: Path) -> tuple[Path, list[Path]] | None:
     """The cached wheel and the build's products, if the cache has a wheel and every product is there."""
     found = sorted(cache.glob("*.whl")) if cache.is_dir() else []
     if not found or not (cache / PRODUCTS).is_file():  # none: cached before products were recorded
@@ -178,7 +179,7 @@ def _cached(cache: Path, directory: Path) -> Optional[Tuple[Path, List[Path]]]:
     return found[0], products
 
 
-def _read_products(cache: Path, directory: Path) -> List[Path]:
+def _read_products(cache: Path, directory: Path) -> list[Path]:
     try:
         lines = (cache / PRODUCTS).read_text("utf-8").splitlines()
     except OSError:
@@ -199,7 +200,7 @@ def _discard(cache: Path, root: Path) -> None:
 
 
 def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path, cache: Path, work: Path,
-                    builder: EnvironmentBuilder, building: Tuple[str, ...], quiet: bool = False) -> Path:
+                    builder: EnvironmentBuilder, building: tuple[str, ...], quiet: bool = False) -> Path:
     """Run `build_editable` of the project's backend in the project's directory (extensions are
     compiled there, as `pip install -e` compiles them) and move the wheel into `cache`, with the
     list of what the build created or changed in the tree."""
@@ -231,9 +232,9 @@ def _build_in_place(directory: Path, name: str, interpreter, sources, root: Path
     return cache / wheel
 
 
-def _tree_listing(directory: Path) -> Dict[str, Tuple[int, int]]:
+def _tree_listing(directory: Path) -> dict[str, tuple[int, int]]:
     """Each file of the project tree with its (mtime, size); links are not followed."""
-    listing: Dict[str, Tuple[int, int]] = {}
+    listing: dict[str, tuple[int, int]] = {}
     for top, directories, files in os.walk(directory):
         directories[:] = [name for name in directories
                           if name not in _NOT_LISTED and not os.path.isfile(os.path.join(top, name, "pyvenv.cfg"))]
@@ -247,7 +248,7 @@ def _tree_listing(directory: Path) -> Dict[str, Tuple[int, int]]:
     return listing
 
 
-def build_products(before: Dict[str, Tuple[int, int]], after: Dict[str, Tuple[int, int]]) -> List[str]:
+def build_products(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
     """The files a build created or changed that the install needs: compiled extensions and
     Python files when there are any, else whatever else it left outside its metadata scratch
     (`*.egg-info`), at most MAX_PRODUCTS."""
@@ -266,7 +267,7 @@ def _progress(line: str) -> None:
         sys.stderr.flush()
 
 
-def _build_system(directory: Path, name: str) -> Tuple[str, Optional[List[str]], List[str]]:
+def _build_system(directory: Path, name: str) -> tuple[str, list[str] | None, list[str]]:
     """The project's [build-system]. Without one: poetry-core for a `[tool.poetry]` project
     (poetry installs those with its own builder, which poetry-core is), else setuptools' legacy
     backend, as pip and uv do (`monotrail.builds.sdist`)."""

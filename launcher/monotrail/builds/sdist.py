@@ -18,7 +18,8 @@ import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from monotrail.errors import MonotrailError
 from monotrail.lock.model import Artifact
@@ -36,7 +37,7 @@ class BuildError(MonotrailError):
 
 
 def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Path,
-                building: Tuple[str, ...], builder: EnvironmentBuilder) -> Path:
+                building: tuple[str, ...], builder: EnvironmentBuilder) -> Path:
     """The wheel built from `sdist` (a verified download of `artifact`) for `interpreter`.
 
     `building`: the builds this one serves, outermost first (empty for a package a user asked
@@ -52,7 +53,7 @@ def built_wheel(sdist: Path, artifact: Artifact, interpreter, sources, root: Pat
 
 
 def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, root: Path,
-                     building: Tuple[str, ...], builder: EnvironmentBuilder) -> Path:
+                     building: tuple[str, ...], builder: EnvironmentBuilder) -> Path:
     """The wheel built from the source tree `source` (a local directory or a git checkout) for
     `interpreter`, cached under `<root>/built/<key>/` (`key`: the tree's content hash or the commit).
     `label` names the tree in messages and in the build log's file name; `building` as in `built_wheel`."""
@@ -65,7 +66,7 @@ def built_tree_wheel(source: Path, key: str, label: str, interpreter, sources, r
     return cached_or_built(root / "built" / key / interpreter_key(interpreter), label, root, build, building)
 
 
-def cached_or_built(cache: Path, label: str, root: Path, build, building: Tuple[str, ...]) -> Path:
+def cached_or_built(cache: Path, label: str, root: Path, build, building: tuple[str, ...]) -> Path:
     """The wheel in `cache`, else `build(cache, work)` in a scratch dir under `<root>/tmp/`.
 
     Builds nest: a backend's own build requirements may need building. The chain of builds is
@@ -88,7 +89,7 @@ def cached_or_built(cache: Path, label: str, root: Path, build, building: Tuple[
 
 
 def _build_tree(source: Path, label: str, interpreter, sources, root: Path, cache: Path, work: Path,
-                building: Tuple[str, ...], builder: EnvironmentBuilder) -> Path:
+                building: tuple[str, ...], builder: EnvironmentBuilder) -> Path:
     """Run the backend of the tree at `source` (a scratch copy) and move its wheel into `cache`."""
     backend, backend_path, requires = build_system(source, label)
     chain = (*building, label)
@@ -132,7 +133,7 @@ def _unpack(sdist: Path, filename: str, target: Path) -> Path:
     return children[0]
 
 
-def build_system(source: Path, filename: str) -> Tuple[str, Optional[List[str]], List[str]]:
+def build_system(source: Path, filename: str) -> tuple[str, list[str] | None, list[str]]:
     pyproject = source / "pyproject.toml"
     if not pyproject.is_file():
         return DEFAULT_BACKEND[0], None, list(DEFAULT_BACKEND[1])
@@ -150,7 +151,7 @@ def build_system(source: Path, filename: str) -> Tuple[str, Optional[List[str]],
 
 
 def build_env(requires: Sequence[str], interpreter, sources, root: Path, filename: str,
-              building: Tuple[str, ...], builder: EnvironmentBuilder) -> str:
+              building: tuple[str, ...], builder: EnvironmentBuilder) -> str:
     """An environment (in the store, like a run's) holding the build requirements; its python shim.
     `building`: the chain of builds it serves, handed to the builds its requirements may need, by
     `builder` (the caller's: this module never names the builder, which calls it)."""

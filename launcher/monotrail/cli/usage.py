@@ -11,12 +11,13 @@ Only help and error paths import this module: it imports argparse.
 from __future__ import annotations
 
 import argparse
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Optional
+from collections.abc import Iterable, Sequence
 
 from monotrail.errors import UsageError
 
 # (names, key, metavar or None for a flag, description): one row per option of a hand parser.
-OptionRow = Tuple[Tuple[str, ...], str, Optional[str], str]
+OptionRow = tuple[tuple[str, ...], str, Optional[str], str]
 
 _NAME_WIDTH = 28  # argparse's max_help_position is 24; our option names are a little longer
 _LINE_WIDTH = 100
@@ -51,7 +52,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a mistake is a `UsageError` (one `error:` line, exit 2) like the rest, and an
     unknown subcommand is named as such, with the closest known one."""
 
-    _commands: Optional[Any] = None
+    _commands: Any | None = None
 
     def error(self, message: str):
         raise UsageError(message, hint=f"see `{self.prog} --help`")
@@ -61,7 +62,7 @@ class Parser(argparse.ArgumentParser):
         self._commands = super().add_subparsers(**kwargs)
         return self._commands
 
-    def parse_known_args(self, args: Optional[Sequence[str]] = None, namespace: Any = None) -> Any:  # type: ignore[override]
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         if args is not None and self._commands is not None:
             word = next((arg for arg in args if not arg.startswith("-")), None)
             if word is not None and word not in self._commands.choices:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from collections.abc import Sequence
 
 from monotrail.errors import UsageError, WheelError
 from monotrail.log import info
@@ -33,7 +33,7 @@ def main(argv: Sequence[str]) -> int:
     return install(options.specs, options.venv, options.python, install_options(options))
 
 
-def install(specs: Sequence[str], venv_dir, python, settings: Dict[str, object]) -> int:
+def install(specs: Sequence[str], venv_dir, python, settings: dict[str, object]) -> int:
     from monotrail import store_root
     from monotrail.commands.sync import SyncRequest, apply_changes
     from monotrail.venv import active_venv, open_venv, venv_of_python
@@ -50,11 +50,11 @@ def install(specs: Sequence[str], venv_dir, python, settings: Dict[str, object])
     return 0
 
 
-def parse_specs(specs: Sequence[str], tags: Sequence[str]) -> Tuple[List, Dict[str, dict]]:
+def parse_specs(specs: Sequence[str], tags: Sequence[str]) -> tuple[list, dict[str, dict]]:
     """Each spec as a `Selected`, plus the PEP 610 direct_url.json of file and URL installs."""
-    selected: List = []
-    direct_urls: Dict[str, dict] = {}
-    seen: Dict[str, str] = {}
+    selected: list = []
+    direct_urls: dict[str, dict] = {}
+    seen: dict[str, str] = {}
     for spec in specs:
         item, direct_url = _parse_spec(spec, tags)
         if item.name in seen and seen[item.name] != spec:
@@ -127,7 +127,7 @@ def _wheel_url(name: str, url: str, tags: Sequence[str]):
     return Selected(wheel_name, version, Artifact(filename, url=url), None, None), {"url": url, "archive_info": {}}
 
 
-def check_tags(filename: str, tags: Sequence[str]) -> Tuple[str, str]:
+def check_tags(filename: str, tags: Sequence[str]) -> tuple[str, str]:
     """Name and version of a wheel filename; refuse a wheel the venv's Python cannot load."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 

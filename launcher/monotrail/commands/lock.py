@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, Sequence
 
 from monotrail import __version__
 from monotrail.errors import LockWriteError, ProjectError, UsageError
@@ -25,10 +25,10 @@ from monotrail.names import normalize
 
 @dataclass(frozen=True)
 class ResolveOptions:
-    python: Optional[str] = None
-    index_url: Optional[str] = None
-    extra_index_urls: Tuple[str, ...] = ()
-    find_links: Tuple[str, ...] = ()
+    python: str | None = None
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
     offline: bool = False
     refresh: bool = False
     upgrade: bool = False
@@ -39,16 +39,16 @@ class ResolveOptions:
 @dataclass(frozen=True)
 class Project:
     path: Path  # pyproject.toml
-    requires_python: Optional[str]
-    dependencies: Tuple[str, ...]
-    extras: Dict[str, Tuple[str, ...]]
-    groups: Dict[str, Tuple[str, ...]]
+    requires_python: str | None
+    dependencies: tuple[str, ...]
+    extras: dict[str, tuple[str, ...]]
+    groups: dict[str, tuple[str, ...]]
 
 
 # --- the command ---------------------------------------------------------------------------------
 
 
-def main(args: List[str], python: Optional[str] = None) -> int:
+def main(args: list[str], python: str | None = None) -> int:
     options, parsed = _parse(args, python)
     if parsed.script:
         script = Path(parsed.script)
@@ -70,7 +70,7 @@ def main(args: List[str], python: Optional[str] = None) -> int:
     return 0
 
 
-def _parse(args: List[str], python: Optional[str]):
+def _parse(args: list[str], python: str | None):
     from monotrail.cli.usage import Parser
 
     parser = Parser(prog="monotrail lock", description="Resolve the project (or a PEP 723 script) into pylock.toml.")
@@ -101,7 +101,7 @@ def _parse(args: List[str], python: Optional[str]):
 # --- projects ------------------------------------------------------------------------------------
 
 
-def find_project(start: Path) -> Optional[Project]:
+def find_project(start: Path) -> Project | None:
     """The nearest pyproject.toml with a [project] table, from `start` upwards."""
     for directory in (start.resolve(), *start.resolve().parents):
         path = directory / "pyproject.toml"
@@ -112,7 +112,7 @@ def find_project(start: Path) -> Optional[Project]:
     return None
 
 
-def read_project(path: Path) -> Optional[Project]:
+def read_project(path: Path) -> Project | None:
     from monotrail.lock.tomlfile import load_toml, read_toml_text
 
     data = load_toml(path)
@@ -136,16 +136,16 @@ def read_project(path: Path) -> Optional[Project]:
     return Project(path, requires_python, dependencies, extras, groups)
 
 
-def _groups(table: object, path: Path, text: str) -> Dict[str, Tuple[str, ...]]:
+def _groups(table: object, path: Path, text: str) -> dict[str, tuple[str, ...]]:
     """PEP 735 groups, `{include-group = "x"}` expanded."""
     if not isinstance(table, dict):
         raise ProjectError("[dependency-groups] must be a table", where=_where(path, text, "[dependency-groups]"))
     raw = {normalize(name): items for name, items in table.items()}
 
-    def expand(name: str, seen: Tuple[str, ...]) -> Tuple[str, ...]:
+    def expand(name: str, seen: tuple[str, ...]) -> tuple[str, ...]:
         if name in seen:
             raise ProjectError(f"dependency group {name!r} includes itself", where=_where(path, text, name))
-        found: List[str] = []
+        found: list[str] = []
         items = raw.get(name)
         if not isinstance(items, list):
             raise ProjectError(f"dependency group {name!r} must be a list", where=_where(path, text, name))
@@ -159,13 +159,13 @@ def _groups(table: object, path: Path, text: str) -> Dict[str, Tuple[str, ...]]:
     return {name: expand(name, ()) for name in raw}
 
 
-def _strings(items: object, path: Path, text: str, key: str) -> Tuple[str, ...]:
+def _strings(items: object, path: Path, text: str, key: str) -> tuple[str, ...]:
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
         raise ProjectError(f"{key} must be a list of requirement strings", where=_where(path, text, key.split(".")[-1]))
     return tuple(items)
 
 
-def _check_requirements(path: Path, requirements: Dict[str, Sequence[str]]) -> None:
+def _check_requirements(path: Path, requirements: dict[str, Sequence[str]]) -> None:
     """PEP 508 syntax, with the line; only before resolving (an up-to-date lock's inputs were checked)."""
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -191,14 +191,14 @@ def _where(path: Path, text: str, needle: str) -> str:
 
 
 def lock_project(project: Project, options: ResolveOptions, out: Path, *, extras: Sequence[str] = (),
-                 groups: Sequence[str] = (), fallback: Optional[Path] = None) -> bool:
+                 groups: Sequence[str] = (), fallback: Path | None = None) -> bool:
     """Resolve main + extras + groups together and write `out`; False when it was up to date.
 
     `fallback`: where the lock goes when `out` cannot be written because the project is read-only
     (`monotrail run` in a mounted checkout keeps it in the store), with one warning saying so."""
     chosen_extras = _choose("extra", [normalize(e) for e in extras], project.extras, project.path)
     chosen_groups = _choose("dependency group", [normalize(g) for g in groups], project.groups, project.path)
-    requirements: Dict[str, Sequence[str]] = {"": project.dependencies}
+    requirements: dict[str, Sequence[str]] = {"": project.dependencies}
     requirements.update({f"extra:{name}": project.extras[name] for name in chosen_extras})
     requirements.update({f"group:{name}": project.groups[name] for name in chosen_groups})
     default_groups = ["dev"] if "dev" in chosen_groups else []
@@ -207,7 +207,7 @@ def lock_project(project: Project, options: ResolveOptions, out: Path, *, extras
                  check=lambda: _check_requirements(project.path, requirements), fallback=fallback)
 
 
-def _choose(kind: str, wanted: List[str], defined: Dict[str, Tuple[str, ...]], path: Path) -> List[str]:
+def _choose(kind: str, wanted: list[str], defined: dict[str, tuple[str, ...]], path: Path) -> list[str]:
     unknown = [name for name in wanted if name not in defined]
     if unknown:
         raise ProjectError(f"unknown {kind} {', '.join(map(repr, unknown))}; the project defines: "
@@ -231,7 +231,7 @@ def lock_script(script: Path, options: ResolveOptions, out: Path, with_requireme
 
 
 def lock_requirements(requirements: Sequence[str], options: ResolveOptions, out: Path, start_dir: Path,
-                      requires_python: Optional[str] = None) -> bool:
+                      requires_python: str | None = None) -> bool:
     """A lock for plain requirements (`monotrail x`, `--with` outside a script)."""
     return _lock({"": tuple(requirements)}, requires_python, start_dir, options, out, where="the command line")
 
@@ -241,7 +241,7 @@ def lock_requirements(requirements: Sequence[str], options: ResolveOptions, out:
 
 def _lock(
     requirements: Mapping[str, Sequence[str]],
-    requires_python: Optional[str],
+    requires_python: str | None,
     start_dir: Path,
     options: ResolveOptions,
     out: Path,
@@ -251,7 +251,7 @@ def _lock(
     default_groups: Sequence[str] = (),
     where: str,
     check=None,
-    fallback: Optional[Path] = None,
+    fallback: Path | None = None,
 ) -> bool:
     from monotrail.store.index import sources_from_env
     from monotrail.interpreters.discovery import find_interpreter
@@ -291,7 +291,7 @@ def _lock(
         return pylock_writer.write(fallback, text)
 
 
-def _recorded_inputs(path: Path) -> Optional[str]:
+def _recorded_inputs(path: Path) -> str | None:
     """`[tool.monotrail] inputs` of an existing lock (written last by `pylock_writer.render`)."""
     try:
         text = path.read_text("utf-8")

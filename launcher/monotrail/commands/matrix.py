@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import List, Sequence, Tuple
+from collections.abc import Sequence
 
 
 def run_each(requests: Sequence[str], argv: Sequence[str]) -> int:
     """Run `argv` (`run ...` or `SCRIPT ...`) once per request; 0 only when every run exited 0."""
-    results: List[Tuple[str, int]] = []
+    results: list[tuple[str, int]] = []
     for request in requests:
         sys.stderr.write(f"monotrail: +{request} {' '.join(argv)}\n")
         sys.stderr.flush()

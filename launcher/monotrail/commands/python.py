@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from monotrail.errors import InterpreterNotFound, LockError, MonotrailError, SelectionError
 from monotrail.interpreters.discovery import Found, PythonRequest, find_interpreter, list_interpreters
@@ -39,7 +39,7 @@ def list_command(*, show_all: bool, as_json: bool) -> int:
     return 0
 
 
-def _row(entry: Found, picked: Optional[str]) -> Dict[str, Any]:
+def _row(entry: Found, picked: str | None) -> dict[str, Any]:
     interpreter = entry.interpreter
     version = ""
     if interpreter is not None:
@@ -54,7 +54,7 @@ def _row(entry: Found, picked: Optional[str]) -> Dict[str, Any]:
     }
 
 
-def _project_pick(root: Path) -> Optional[str]:
+def _project_pick(root: Path) -> str | None:
     """The interpreter `monotrail run` would use here; None when that is an error."""
     try:
         requires_python, _ = _requires_python(Path.cwd())
@@ -63,7 +63,7 @@ def _project_pick(root: Path) -> Optional[str]:
         return None
 
 
-def find_command(*, request: Optional[str]) -> int:
+def find_command(*, request: str | None) -> int:
     """Print the interpreter a request gets (no request: what the current directory would run,
     by MONOTRAIL_PYTHON, `.python-version`, the lock's requires-python). Exit 1 when none."""
     root = Path(store_root())
@@ -104,7 +104,7 @@ def pin_command(*, request: str) -> int:
     return 0
 
 
-def _requires_python(start: Path) -> Tuple[Optional[str], Optional[str]]:
+def _requires_python(start: Path) -> tuple[str | None, str | None]:
     """The requires-python of the lock found from `start` upwards, and the lock's path; (None, None)
     outside a project. A lock that does not parse is reported where it is used (`monotrail run`)."""
     from monotrail.lock import find_lock, read_lock

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Optional
+from typing import NamedTuple
 
 from monotrail.errors import ShimError
 from monotrail.interpreters.discovery import Interpreter, is_monotrail_shim, list_interpreters
@@ -37,10 +37,10 @@ def default_dir() -> Path:
     return Path(os.path.expanduser("~/.local/bin"))
 
 
-def plan(interpreters: List[Interpreter]) -> List[Shim]:
+def plan(interpreters: list[Interpreter]) -> list[Shim]:
     """`python3.X` (and `python3.Xt`) for the newest patch of each installed minor version;
     `python` and `python3` for the newest stable, non-free-threaded one."""
-    best: Dict[str, Interpreter] = {}
+    best: dict[str, Interpreter] = {}
     for interpreter in interpreters:
         if interpreter.implementation != "cpython":
             continue
@@ -112,7 +112,7 @@ def front_door() -> tuple[str, str]:
                     hint="put monotrail's bin directory on PATH, e.g. install it with `pipx install monotrail`")
 
 
-def install_command(*, directory: Optional[str]) -> int:
+def install_command(*, directory: str | None) -> int:
     """Write the shims; replace our older ones; never overwrite a file we did not write."""
     target = Path(directory).expanduser() if directory else default_dir()
     target = target.absolute()
@@ -132,7 +132,7 @@ def install_command(*, directory: Optional[str]) -> int:
     return 0
 
 
-def _environ_without(directory: Path) -> Dict[str, str]:
+def _environ_without(directory: Path) -> dict[str, str]:
     """Discovery must not find the shims (nor the directory they are about to be written to)."""
     environ = dict(os.environ)
     keep = [d for d in environ.get("PATH", "").split(os.pathsep) if d and Path(d).absolute() != directory]
@@ -140,7 +140,7 @@ def _environ_without(directory: Path) -> Dict[str, str]:
     return environ
 
 
-def _check_writable(target: Path, shims: List[Shim]) -> None:
+def _check_writable(target: Path, shims: list[Shim]) -> None:
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -172,7 +172,7 @@ def _write(path: Path, text: str) -> None:
     write_atomic(path, text, mode=0o755)
 
 
-def _installed(directory: Path) -> List[str]:
+def _installed(directory: Path) -> list[str]:
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -180,7 +180,7 @@ def _installed(directory: Path) -> List[str]:
     return [name for name in names if (directory / name).is_file() and is_monotrail_shim(str(directory / name))]
 
 
-def _advise_path(target: Path, names: List[str]) -> None:
+def _advise_path(target: Path, names: list[str]) -> None:
     """Say when the shims would not be what `python3` runs, and the line that fixes it."""
     dirs = [Path(d).absolute() for d in os.environ.get("PATH", "").split(os.pathsep) if d]
     fix = f'export PATH="{target}:$PATH"'
@@ -194,7 +194,7 @@ def _advise_path(target: Path, names: List[str]) -> None:
         sys.stderr.write(f"note: PATH has other {', '.join(shadowed)} before {target}; put it first: {fix}\n")
 
 
-def uninstall_command(*, directory: Optional[str]) -> int:
+def uninstall_command(*, directory: str | None) -> int:
     target = (Path(directory).expanduser() if directory else default_dir()).absolute()
     names = _installed(target)
     for name in names:
@@ -208,7 +208,7 @@ def uninstall_command(*, directory: Optional[str]) -> int:
     return 0
 
 
-def list_command(*, directory: Optional[str]) -> int:
+def list_command(*, directory: str | None) -> int:
     target = (Path(directory).expanduser() if directory else default_dir()).absolute()
     names = _installed(target)
     for name in names:

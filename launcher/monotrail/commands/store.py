@@ -21,7 +21,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Set
+from typing import Any
+from collections.abc import Iterator, Sequence
 
 from monotrail.errors import StoreError, UsageError
 from monotrail.store.entries import (
@@ -40,10 +41,10 @@ class Env:
     """One `<root>/envs/<key>/` as gc sees it."""
 
     path: Path
-    lock: Optional[str]  # the lockfile it was written from (None: written before this was recorded)
-    lock_sha256: Optional[str]
-    entries: Set[Path]  # store entries its manifest uses
-    live_pids: List[int]
+    lock: str | None  # the lockfile it was written from (None: written before this was recorded)
+    lock_sha256: str | None
+    entries: set[Path]  # store entries its manifest uses
+    live_pids: list[int]
     last_used: float
 
     @property
@@ -55,10 +56,10 @@ class Env:
 class Plan:
     """What gc or clean removes, with the reason for each environment."""
 
-    envs: List[tuple] = field(default_factory=list)  # (Env, reason)
-    kept: List[tuple] = field(default_factory=list)  # (Env, reason) kept although removable
-    entries: List[Path] = field(default_factory=list)
-    downloads: List[Path] = field(default_factory=list)
+    envs: list[tuple] = field(default_factory=list)  # (Env, reason)
+    kept: list[tuple] = field(default_factory=list)  # (Env, reason) kept although removable
+    entries: list[Path] = field(default_factory=list)
+    downloads: list[Path] = field(default_factory=list)
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -79,7 +80,7 @@ def path_command(root: Path) -> int:
 def list_command(root: Path, as_json: bool) -> int:
     """Every entry: name, version, size, the environments (lockfiles) using it, last use."""
     envs = list(_read_envs(root))
-    rows: List[Dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     for path in _entry_dirs(root):
         entry = read_marker(path)
         users = [env for env in envs if path in env.entries]
@@ -137,7 +138,7 @@ def verify_command(root: Path, repair: bool) -> int:
     return 0
 
 
-def gc_command(root: Path, dry_run: bool, older_than: Optional[float]) -> int:
+def gc_command(root: Path, dry_run: bool, older_than: float | None) -> int:
     """Remove what nothing needs (see the module docstring); `dry_run` only says what."""
     with gc_lock(root, shared=False):
         plan = _plan(root, older_than, everything=False, prune_claims=not dry_run)
@@ -163,11 +164,11 @@ def clean_command(root: Path, yes: bool) -> int:
 # --- gc --------------------------------------------------------------------------------------------
 
 
-def _plan(root: Path, older_than: Optional[float], everything: bool, prune_claims: bool) -> Plan:
+def _plan(root: Path, older_than: float | None, everything: bool, prune_claims: bool) -> Plan:
     plan = Plan()
     now = time.time()
     envs = list(_read_envs(root, prune_claims))
-    keep: List[Env] = []
+    keep: list[Env] = []
     for env in envs:
         reason = "clean" if everything else _stale_reason(env, now, older_than)
         if reason is None:
@@ -186,7 +187,7 @@ def _plan(root: Path, older_than: Optional[float], everything: bool, prune_claim
     return plan
 
 
-def _stale_reason(env: Env, now: float, older_than: Optional[float]) -> Optional[str]:
+def _stale_reason(env: Env, now: float, older_than: float | None) -> str | None:
     if env.lock is not None:
         from monotrail.environment import file_digest
 
@@ -283,7 +284,7 @@ def _remove_empty_dirs(store: Path) -> None:
 # --- reading the store ---------------------------------------------------------------------------
 
 
-def _entry_dirs(root: Path) -> List[Path]:
+def _entry_dirs(root: Path) -> list[Path]:
     """`<root>/store/<name>/<version>/<id>` directories, with or without a marker."""
     store = root / "store"
     if not store.is_dir():
@@ -316,7 +317,7 @@ def _read_lock_record(env: Path) -> tuple:
         return None, None
 
 
-def _live_pids(env: Path, prune: bool) -> List[int]:
+def _live_pids(env: Path, prune: bool) -> list[int]:
     """Pids of `<env>/pids/*` still running; with `prune`, dead claims are deleted."""
     import psutil
 
@@ -349,7 +350,7 @@ def _last_used(env: Path) -> float:
     return max(stamps)
 
 
-def _record_problem(entry: Path) -> Optional[str]:
+def _record_problem(entry: Path) -> str | None:
     """The first file that does not match the entry's RECORD (rewritten relative to site-packages/)."""
     import csv
 

@@ -21,7 +21,8 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from monotrail.errors import LockError, VenvError
 from monotrail.log import debug, info
@@ -46,19 +47,19 @@ def add_install_options(parser: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class SyncRequest:
     venv: Path
-    lock: Optional[str]
-    extras: Tuple[str, ...] = ()
+    lock: str | None
+    extras: tuple[str, ...] = ()
     all_extras: bool = False
-    groups: Tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     no_default_groups: bool = False
-    python: Optional[str] = None  # for creating the venv
+    python: str | None = None  # for creating the venv
     install_project: bool = True  # the project itself, editable (`--no-install-project`, poetry's `--no-root`)
     link_mode: str = "hardlink"
     compile: bool = False
     offline: bool = False
-    index_url: Optional[str] = None
-    extra_index_urls: Tuple[str, ...] = ()
-    find_links: Tuple[str, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
     quiet: bool = False
 
 
@@ -106,7 +107,7 @@ def main_poetry_install(argv: Sequence[str]) -> int:
                             install_project=not options.no_root, **install_options(options)))
 
 
-def install_options(options: argparse.Namespace) -> Dict[str, Any]:
+def install_options(options: argparse.Namespace) -> dict[str, Any]:
     return {
         "link_mode": options.link_mode, "compile": options.compile, "offline": options.offline,
         "index_url": options.index_url, "extra_index_urls": tuple(options.extra_index_url),
@@ -145,7 +146,7 @@ def sync(request: SyncRequest) -> int:
     return 0
 
 
-def _wanted(lock, venv, request: SyncRequest) -> List:
+def _wanted(lock, venv, request: SyncRequest) -> list:
     from monotrail.selection import select
 
     extras = tuple(lock.extras) if request.all_extras else request.extras
@@ -190,7 +191,7 @@ def apply_changes(venv, wanted: Sequence, root: Path, request, *, lock=None, rem
             f"removed {len(to_remove) - replaced} packages")
 
 
-def _build_editables(venv, wanted: Sequence, root: Path, request, lock) -> Tuple[List, Dict[str, str]]:
+def _build_editables(venv, wanted: Sequence, root: Path, request, lock) -> tuple[list, dict[str, str]]:
     """`wanted` with each editable project as a selection of its editable wheel, and the project
     directory of each of them by name (built before the diff: the wheel says name and version)."""
     if not any(getattr(item, "editable", None) for item in wanted):
@@ -203,7 +204,7 @@ def _build_editables(venv, wanted: Sequence, root: Path, request, lock) -> Tuple
     return resolved, editables
 
 
-def _direct_url(direct_url: Optional[Mapping[str, object]], entry) -> Optional[Mapping[str, object]]:
+def _direct_url(direct_url: Mapping[str, object] | None, entry) -> Mapping[str, object] | None:
     """A URL install's PEP 610 hash is known only once the store has the wheel."""
     if direct_url is None or direct_url.get("archive_info") or direct_url.get("dir_info"):
         return direct_url
@@ -212,7 +213,7 @@ def _direct_url(direct_url: Optional[Mapping[str, object]], entry) -> Optional[M
 
 
 def diff(present: Mapping[str, object], wanted: Sequence, remove_unlisted: bool = True,
-         editables: Mapping[str, str] = {}) -> Tuple[List, List]:
+         editables: Mapping[str, str] = {}) -> tuple[list, list]:
     """(selected items to install, installed dists to remove); a changed version is both.
     `editables`: the project directory of each editable wheel among `wanted`, by name."""
     from monotrail.venv import SEEDED, editable_url
@@ -232,7 +233,7 @@ def diff(present: Mapping[str, object], wanted: Sequence, remove_unlisted: bool 
     return to_install, to_remove
 
 
-def _matches(dist, item, editable: Optional[str], project: Optional[str] = None) -> bool:
+def _matches(dist, item, editable: str | None, project: str | None = None) -> bool:
     if not same_version(dist.version, item.version):
         return False
     if project is not None:
@@ -295,7 +296,7 @@ class LocalProject:
     scripts: Mapping[str, str]
 
 
-def read_project(directory: Path) -> Optional[LocalProject]:
+def read_project(directory: Path) -> LocalProject | None:
     """Name, version and console scripts from pyproject.toml (PEP 621 or `[tool.poetry]`);
     None for a poetry project with `package-mode = false` or one without a name."""
     import tomli
@@ -335,7 +336,7 @@ def _plan_local(venv, item):
 # --- creating the venv -----------------------------------------------------------------------
 
 
-def create_venv(prefix: Path, requires_python: Optional[str], python: Optional[str], start_dir: Path,
+def create_venv(prefix: Path, requires_python: str | None, python: str | None, start_dir: Path,
                 root: Path, quiet: bool) -> None:
     """A new venv with `virtualenv` (seeded with pip, as `python -m venv` would), on the Python
     `monotrail run` would pick for this lock."""

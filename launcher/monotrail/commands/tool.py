@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
 
 from monotrail.errors import UsageError
 
@@ -45,7 +44,7 @@ _FLAGS = {name: key for names, key, metavar, _ in OPTIONS if not metavar and key
 _LISTS = {"with", "extra_index_urls", "find_links"}
 
 
-def main(args: List[str], python: Optional[str] = None) -> int:
+def main(args: list[str], python: str | None = None) -> int:
     values: dict = {"python": python, "with": [], "extra_index_urls": [], "find_links": []}
     i = 0
     while i < len(args) and args[i].startswith("-"):
@@ -85,7 +84,7 @@ def _command_of(tool: str) -> str:
         raise UsageError(f"invalid tool {tool!r}: {error}", hint="e.g. `monotrail x ruff` or `monotrail x 'ruff==0.8'`") from None
 
 
-def _run(spec: str, command: str, args: List[str], values: dict) -> int:
+def _run(spec: str, command: str, args: list[str], values: dict) -> int:
     from pathlib import Path
 
     from monotrail.cli import RunRequest

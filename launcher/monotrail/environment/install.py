@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, List, Protocol, Sequence, Tuple
+from typing import Any, Protocol
+from collections.abc import Sequence
 
 from monotrail.environment import Launch, write_env
 from monotrail.environment.spec import EnvironmentSpec
@@ -22,12 +23,12 @@ class EnvironmentBuilder(Builder, Protocol):
     """A `Builder` that also turns editable projects into wheels (`monotrail.builds.builder.Builds`)."""
 
     def editables(self, selected: Sequence[Any], interpreter: Any, sources: Any, root: Path,
-                  building: Tuple[str, ...] = (), quiet: bool = False) -> Tuple[List[Any], List[Tuple[str, str]]]: ...
+                  building: tuple[str, ...] = (), quiet: bool = False) -> tuple[list[Any], list[tuple[str, str]]]: ...
 
 
 def install_environment(
     spec: EnvironmentSpec, start_dir: str | Path, lock_path: str | Path, python_key: str, root: str | Path, env_dir: str | Path,
-    *, builder: EnvironmentBuilder, building: Tuple[str, ...] = (),
+    *, builder: EnvironmentBuilder, building: tuple[str, ...] = (),
 ) -> Launch:
     """The environment of `lock_path` for `spec`, installed into the store and written.
     `builder` builds what cannot be downloaded; `building`: the sdist builds this is the build
@@ -130,7 +131,7 @@ def _defines(lock: Lock, extras: set, groups: set) -> bool:
     return extras <= set(lock.extras) and groups <= set(lock.groups)
 
 
-def select_for(lock: Lock, interpreter, spec: EnvironmentSpec) -> Tuple:
+def select_for(lock: Lock, interpreter, spec: EnvironmentSpec) -> tuple:
     from monotrail.selection import select
 
     extras: Sequence[str] = tuple(lock.extras) if spec.all_extras else spec.extras
@@ -149,11 +150,11 @@ def _sources(spec: EnvironmentSpec, lock: Lock):
     )
 
 
-def _extra_paths(selected: Sequence) -> List[str]:
+def _extra_paths(selected: Sequence) -> list[str]:
     """Local directories the lock installs as they are (a uv `directory` or `virtual` source, a
     poetry path dependency without `develop`): importable from their `src/` or the directory
     itself. Editable projects are not among them: they are built (`monotrail.builds.editable`)."""
-    paths: List[str] = []
+    paths: list[str] = []
     for item in selected:
         if item.directory is not None:
             directory = Path(item.directory)

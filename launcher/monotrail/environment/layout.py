@@ -30,7 +30,7 @@ import os
 import shutil
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING
 
 from monotrail import __version__
 
@@ -49,7 +49,7 @@ def site_packages(interpreter: "Interpreter") -> str:
     return f"lib/python{major}.{minor}{'t' if interpreter.free_threaded else ''}/site-packages"
 
 
-def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str, scripts: Dict[str, dict]) -> None:
+def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str, scripts: dict[str, dict]) -> None:
     """Write the environment's files into `tmp`, which becomes `env_dir` by a rename: links and
     shebangs name `env_dir`."""
     real = os.path.realpath(interpreter.path)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, List, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 from monotrail.names import normalize
 
 if TYPE_CHECKING:
@@ -27,12 +28,12 @@ def build_manifest(
     python_mtime: float,
     env_dir: Path,
     paths: Sequence[str],
-) -> Dict:
-    modules: Dict[str, List[str]] = {}
-    distributions: Dict[str, str] = {}
-    pth: List[List[str]] = []
-    scripts: Dict[str, dict] = {}
-    lib_dirs: List[str] = []
+) -> dict:
+    modules: dict[str, list[str]] = {}
+    distributions: dict[str, str] = {}
+    pth: list[list[str]] = []
+    scripts: dict[str, dict] = {}
+    lib_dirs: list[str] = []
     for entry in entries:
         meta = entry.meta
         lib = str(entry.lib)
@@ -59,8 +60,8 @@ def build_manifest(
     }
 
 
-def _scripts_of(entry_path: Path, meta: Dict) -> Dict[str, dict]:
-    scripts: Dict[str, dict] = {}
+def _scripts_of(entry_path: Path, meta: dict) -> dict[str, dict]:
+    scripts: dict[str, dict] = {}
     for name in meta.get("data_scripts", ()):
         path = entry_path / "bin" / name
         scripts[name] = {"path": str(path), "python": _has_python_shebang(path)}
@@ -81,5 +82,5 @@ def _has_python_shebang(path: Path) -> bool:
     return first.startswith(b"#!") and b"python" in first
 
 
-def dumps(manifest: Dict) -> str:
+def dumps(manifest: dict) -> str:
     return json.dumps(manifest, indent=1, sort_keys=True)

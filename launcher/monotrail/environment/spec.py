@@ -7,21 +7,20 @@ build environment from the build requirements' lock: the install below the CLI n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 __all__ = ["EnvironmentSpec"]
 
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    lock: Optional[str] = None  # the lock the user named (`--lock`): no sibling lock stands in for it
-    extras: Tuple[str, ...] = ()
+    lock: str | None = None  # the lock the user named (`--lock`): no sibling lock stands in for it
+    extras: tuple[str, ...] = ()
     all_extras: bool = False
-    groups: Tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
     no_default_groups: bool = False
-    index_url: Optional[str] = None
-    extra_index_urls: Tuple[str, ...] = ()
-    find_links: Tuple[str, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
     offline: bool = False
     quiet: bool = False
     verbose: bool = False

@@ -17,7 +17,8 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, NamedTuple
+from collections.abc import Iterator, Mapping, Sequence
 
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
 from monotrail.interpreters import python_request
@@ -35,22 +36,22 @@ class Interpreter:
 
     path: str  # the real binary (symlinks resolved only as far as needed to not be a pyenv shim)
     mtime: float
-    version: Tuple[int, int, int]  # (3, 12, 1)
+    version: tuple[int, int, int]  # (3, 12, 1)
     implementation: str  # "cpython"
     free_threaded: bool
     markers: Mapping[str, str]  # PEP 508 marker environment of *that* interpreter
-    tags: Tuple[str, ...]  # supported wheel tags, best first, "cp312-cp312-manylinux_2_17_x86_64"
-    ext_suffixes: Tuple[str, ...]  # importlib.machinery.EXTENSION_SUFFIXES of that interpreter
+    tags: tuple[str, ...]  # supported wheel tags, best first, "cp312-cp312-manylinux_2_17_x86_64"
+    ext_suffixes: tuple[str, ...]  # importlib.machinery.EXTENSION_SUFFIXES of that interpreter
     stdlib: str  # sysconfig paths["stdlib"]
     platstdlib: str
     # Added by the interpreter module; defaults keep hand-built Interpreters in other tests valid.
     source: str = ""  # where it was found: "PATH", "pyenv", "uv", "system", "path"
     full_version: str = ""  # "3.13.0rc1": python_full_version, prerelease included
-    soabi: Optional[str] = None  # "cpython-312-x86_64-linux-gnu"
-    ext_suffix: Optional[str] = None  # ".cpython-312-x86_64-linux-gnu.so"
+    soabi: str | None = None  # "cpython-312-x86_64-linux-gnu"
+    ext_suffix: str | None = None  # ".cpython-312-x86_64-linux-gnu.so"
     sys_executable: str = ""  # sys.executable as the interpreter itself reports it
     machine: str = ""  # platform.machine()
-    libc: Tuple[str, str] = ("", "")  # ("glibc", "2.36"); ("", "") for musl / non-Linux
+    libc: tuple[str, str] = ("", "")  # ("glibc", "2.36"); ("", "") for musl / non-Linux
     pointer_bits: int = 64
 
     @property
@@ -94,12 +95,12 @@ class PythonRequest:
 
     raw: str
     kind: str
-    version: Tuple[int, ...] = ()  # 1 to 3 components
-    implementation: Optional[str] = None  # "cpython"; None = any
+    version: tuple[int, ...] = ()  # 1 to 3 components
+    implementation: str | None = None  # "cpython"; None = any
     free_threaded: bool = False  # `3.13t`; plain requests exclude free-threaded builds
-    specifier: Tuple[str, ...] = ()  # PEP 440 specifier sets, OR-ed (poetry's `||`)
-    path: Optional[str] = None
-    command: Optional[str] = None
+    specifier: tuple[str, ...] = ()  # PEP 440 specifier sets, OR-ed (poetry's `||`)
+    path: str | None = None
+    command: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> "PythonRequest":
@@ -131,7 +132,7 @@ class PythonRequest:
 
     @classmethod
     def _from_version(
-        cls, raw: str, match: "re.Match[str]", implementation: Optional[str]
+        cls, raw: str, match: "re.Match[str]", implementation: str | None
     ) -> "PythonRequest":
         version = tuple(int(part) for part in match.group("major", "minor", "micro") if part is not None)
         if match["minor"] is None and len(match["major"]) > 1:  # uv's `312` / `cp312` = 3.12
@@ -160,7 +161,7 @@ class PythonRequest:
             return version_satisfies(interpreter, self.specifier)
         return tuple(interpreter.version[: len(self.version)]) == self.version
 
-    def may_match_name(self, hint: Optional[Tuple[int, ...]], free_threaded: bool) -> bool:
+    def may_match_name(self, hint: tuple[int, ...] | None, free_threaded: bool) -> bool:
         """Cheap pre-filter on the version a file name promises (`python3.11`), so a request for
         3.12 does not probe every other Python on a cold cache."""
         if hint is None or self.kind != "version":
@@ -174,7 +175,7 @@ class PythonRequest:
 _PEP440_OPERATORS = ("===", "==", "!=", "<=", ">=", "~=", "<", ">")
 
 
-def _parse_specifier(text: str, *, what: str) -> Tuple[str, ...]:
+def _parse_specifier(text: str, *, what: str) -> tuple[str, ...]:
     """PEP 440 specifier(s) or a poetry constraint (`^3.8`, `~3.8`, bare `3.8`, `*`, `||`), as the
     OR-ed alternatives in PEP 440; "" means "any version".
 
@@ -184,10 +185,10 @@ def _parse_specifier(text: str, *, what: str) -> Tuple[str, ...]:
     """
     from monotrail.poetry_constraint import ConstraintError, clause, split
 
-    alternatives: List[str] = []
+    alternatives: list[str] = []
     try:
         for clauses in split(text):
-            parts: List[str] = []
+            parts: list[str] = []
             for item in clauses:
                 if item.startswith(_PEP440_OPERATORS):
                     parts.append(item)
@@ -221,7 +222,7 @@ def _plain_specifier(specifier: str) -> bool:
     return contains(specifier, "0") is not None
 
 
-def normalize_requires_python(requires_python: str) -> Tuple[str, ...]:
+def normalize_requires_python(requires_python: str) -> tuple[str, ...]:
     """A lock's requires-python (PEP 440, or poetry's syntax) as OR-ed PEP 440 specifier strings."""
     return _parse_specifier(requires_python, what=requires_python)
 
@@ -237,7 +238,7 @@ def version_satisfies(interpreter: Interpreter, specifiers: Sequence[str]) -> bo
     return any(_contains(contains(spec, version), spec, version) for spec in specifiers)
 
 
-def _contains(fast: Optional[bool], specifier: str, version: str) -> bool:
+def _contains(fast: bool | None, specifier: str, version: str) -> bool:
     if fast is not None:
         return fast
     from packaging.specifiers import SpecifierSet
@@ -252,13 +253,13 @@ def _contains(fast: Optional[bool], specifier: str, version: str) -> bool:
 class RequestOrigin(NamedTuple):
     """The request text that wins the precedence and where it came from (for messages)."""
 
-    text: Optional[str]  # None: no request anywhere, pick the newest fitting requires-python
+    text: str | None  # None: no request anywhere, pick the newest fitting requires-python
     source: str  # "command line", "MONOTRAIL_PYTHON", ".python-version", "default"
-    where: Optional[str]  # the .python-version file, when that is the source
+    where: str | None  # the .python-version file, when that is the source
 
 
 def python_request_source(
-    request: Optional[str], *, start_dir: Path, environ: Optional[Mapping[str, str]] = None
+    request: str | None, *, start_dir: Path, environ: Mapping[str, str] | None = None
 ) -> RequestOrigin:
     """`monotrail.interpreters.python_request`'s answer, with names for the messages."""
     return RequestOrigin(*python_request(request, start_dir, environ))
@@ -273,21 +274,21 @@ class Candidate(NamedTuple):
 
     path: str
     source: str  # "PATH", "pyenv", "uv", "system", "path"
-    name_version: Optional[Tuple[int, ...]]  # what the file name promises: python3.11 -> (3, 11)
+    name_version: tuple[int, ...] | None  # what the file name promises: python3.11 -> (3, 11)
     name_free_threaded: bool
-    problem: Optional[str] = None  # known unusable before probing (a virtual environment's python)
+    problem: str | None = None  # known unusable before probing (a virtual environment's python)
 
 
 class Found(NamedTuple):
     """One discovered file and what became of it, for listings and error messages."""
 
-    interpreter: Optional[Interpreter]  # None when unsupported or the probe failed
+    interpreter: Interpreter | None  # None when unsupported or the probe failed
     path: str
     source: str
-    problem: Optional[str]  # "Python 2.7 is not supported", "probe failed: ..."
+    problem: str | None  # "Python 2.7 is not supported", "probe failed: ..."
 
 
-def _pyenv_root_of_shims(path_dirs: Sequence[str]) -> Optional[str]:
+def _pyenv_root_of_shims(path_dirs: Sequence[str]) -> str | None:
     """pyenv's root from its shims directory on PATH, for when PYENV_ROOT is not exported
     (`pyenv init` puts `<root>/shims` on PATH; the root is wherever `versions/` sits beside it)."""
     for directory in path_dirs:
@@ -302,10 +303,10 @@ def _pyenv_root_of_shims(path_dirs: Sequence[str]) -> Optional[str]:
 class SearchDirs:
     """Where discovery looks, in order; `summary()` is what InterpreterNotFound reports."""
 
-    path_dirs: Tuple[str, ...]
+    path_dirs: tuple[str, ...]
     pyenv_root: str
     uv_dir: str
-    system_dirs: Tuple[str, ...] = SYSTEM_DIRS
+    system_dirs: tuple[str, ...] = SYSTEM_DIRS
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "SearchDirs":
@@ -323,7 +324,7 @@ class SearchDirs:
         pyenv = "pyenv" if os.path.isdir(versions) else f"pyenv (no {versions})"
         return ", ".join(["PATH", pyenv, "uv", *self.system_dirs])
 
-    def dirs(self) -> Iterator[Tuple[str, str]]:
+    def dirs(self) -> Iterator[tuple[str, str]]:
         """(source, directory) in discovery order; pyenv's shim directories are never yielded."""
         for directory in self.path_dirs:
             if not self.is_shim_dir(directory):
@@ -341,7 +342,7 @@ class SearchDirs:
         return os.path.basename(real) == "shims" and "pyenv" in real
 
 
-def _installation_bins(parent: str) -> List[str]:
+def _installation_bins(parent: str) -> list[str]:
     """`<parent>/*/bin`, newest-looking names first, skipping uv's `.temp`/`.cache`/`.lock`."""
     try:
         names = [n for n in os.listdir(parent) if not n.startswith(".")]
@@ -351,7 +352,7 @@ def _installation_bins(parent: str) -> List[str]:
     return [os.path.join(parent, name, "bin") for name in names]
 
 
-def _natural_key(name: str) -> List[Any]:
+def _natural_key(name: str) -> list[Any]:
     return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)]
 
 
@@ -380,7 +381,7 @@ def is_pyenv_shim(path: str) -> bool:
     return head.startswith(b"#!") and any(marker in head for marker in _SHIM_MARKERS)
 
 
-def _name_version(name: str) -> Optional[Tuple[Optional[Tuple[int, ...]], bool]]:
+def _name_version(name: str) -> tuple[tuple[int, ...] | None, bool] | None:
     """(version promised by the name, free-threaded) for python-ish names, None for the rest."""
     if name == "python":
         return None, False
@@ -391,7 +392,7 @@ def _name_version(name: str) -> Optional[Tuple[Optional[Tuple[int, ...]], bool]]
     return version, bool(match["t"])
 
 
-def _dir_candidates(source: str, directory: str) -> List[Candidate]:
+def _dir_candidates(source: str, directory: str) -> list[Candidate]:
     """Python executables in one directory: versioned names first (newest first), then
     `python3`, then `python`, so dedup-by-realpath keeps the most telling name."""
     try:
@@ -411,7 +412,7 @@ def _dir_candidates(source: str, directory: str) -> List[Candidate]:
     return found
 
 
-def _name_order(candidate: Candidate) -> Tuple[Any, ...]:
+def _name_order(candidate: Candidate) -> tuple[Any, ...]:
     version = candidate.name_version or ()
     return (len(version), version, candidate.name_free_threaded)
 
@@ -442,7 +443,7 @@ def discover(search: SearchDirs) -> Iterator[Candidate]:
             yield candidate
 
 
-def _venv_config(bin_dir: str) -> Optional[str]:
+def _venv_config(bin_dir: str) -> str | None:
     """The `pyvenv.cfg` that makes the interpreters of `bin_dir` a virtual environment's, if any.
 
     PEP 405: the file sits beside the executable or one directory above it, and has a `home` key.
@@ -460,7 +461,7 @@ def _venv_config(bin_dir: str) -> Optional[str]:
     return None
 
 
-def _unsupported(version: Optional[Tuple[int, ...]]) -> Optional[str]:
+def _unsupported(version: tuple[int, ...] | None) -> str | None:
     if version is None or len(version) < 2:
         if version and version[0] != 3:
             return f"Python {version[0]} is not supported"
@@ -478,7 +479,7 @@ class ProbeFailed(Exception):
     """Internal: the candidate did not run the probe (a broken binary, a timeout, a shim)."""
 
 
-def _run_probe(path: str) -> Dict[str, Any]:
+def _run_probe(path: str) -> dict[str, Any]:
     """Run `_probe.py` in the candidate; `-E -s -S` so the facts are the interpreter's own,
     not PYTHONPATH's or a sitecustomize's."""
     import subprocess
@@ -511,13 +512,13 @@ def _cache_file(root: Path, path: str) -> Path:
     return Path(root) / "interpreters" / f"{digest}.json"
 
 
-def _stat_key(path: str) -> Dict[str, Any]:
+def _stat_key(path: str) -> dict[str, Any]:
     """What invalidates a cached probe: the binary behind the path changed or was retargeted."""
     st = os.stat(path)
     return {"path": path, "realpath": os.path.realpath(path), "mtime": st.st_mtime, "size": st.st_size}
 
 
-def _read_cache(cache: Path, key: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+def _read_cache(cache: Path, key: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         record = json.loads(cache.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -542,7 +543,7 @@ def _write_cache(cache: Path, key: Mapping[str, Any], facts: Mapping[str, Any]) 
         pass
 
 
-def probe_facts(path: str, root: Path) -> Tuple[Dict[str, Any], float]:
+def probe_facts(path: str, root: Path) -> tuple[dict[str, Any], float]:
     """The probe's JSON for `path` and the binary's mtime, from the cache when still valid."""
     try:
         key = _stat_key(path)
@@ -563,7 +564,7 @@ def probe(path: str, root: Path, source: str = "path") -> Interpreter:
     return replace(interpreter, tags=cached_tags(facts, path, root))
 
 
-def cached_tags(facts: Mapping[str, Any], path: str, root: Path) -> Tuple[str, ...]:
+def cached_tags(facts: Mapping[str, Any], path: str, root: Path) -> tuple[str, ...]:
     """`compute_tags`, kept in the interpreter's cache record beside the probe's facts.
 
     Computing them needs `packaging.tags`, whose import (with `logging`, `subprocess`) costs the
@@ -621,7 +622,7 @@ def interpreter_from_facts(
 # Wheel tags of the target
 
 
-def compute_tags(facts: Mapping[str, Any], executable: str) -> Tuple[str, ...]:
+def compute_tags(facts: Mapping[str, Any], executable: str) -> tuple[str, ...]:
     """The target's supported tags, best first, as `packaging.tags.sys_tags()` would list them if
     it ran inside the target: same generators, fed the target's version, ABI flags and libc."""
     from packaging import tags as packaging_tags
@@ -632,7 +633,7 @@ def compute_tags(facts: Mapping[str, Any], executable: str) -> Tuple[str, ...]:
     implementation = facts.get("implementation", "cpython")
     if implementation == "cpython":
         generated = list(packaging_tags.cpython_tags(version, cpython_abis(facts), platforms))
-        compatible_interpreter: Optional[str] = f"cp{nodot}"
+        compatible_interpreter: str | None = f"cp{nodot}"
     else:
         short = packaging_tags.INTERPRETER_SHORT_NAMES.get(implementation, implementation)
         abis = _generic_abis(facts.get("ext_suffix"))
@@ -642,7 +643,7 @@ def compute_tags(facts: Mapping[str, Any], executable: str) -> Tuple[str, ...]:
     return tuple(str(tag) for tag in generated)
 
 
-def cpython_abis(facts: Mapping[str, Any]) -> List[str]:
+def cpython_abis(facts: Mapping[str, Any]) -> list[str]:
     """`cp312`, `cp313t`, `cp312d` + `cp312`: packaging's _cpython_abis for 3.8+, on the target's
     config vars (Py_DEBUG, Py_GIL_DISABLED) instead of the launcher's."""
     major, minor = (int(part) for part in facts["version"][:2])
@@ -655,7 +656,7 @@ def cpython_abis(facts: Mapping[str, Any]) -> List[str]:
     return abis
 
 
-def _generic_abis(ext_suffix: Optional[str]) -> List[str]:
+def _generic_abis(ext_suffix: str | None) -> list[str]:
     """packaging's _generic_abi: `.pypy310-pp73-x86_64-linux-gnu.so` -> `pypy310_pp73`."""
     parts = (ext_suffix or "").split(".")
     if len(parts) < 3 or not parts[1]:
@@ -750,7 +751,7 @@ def _manylinux_abi(executable: str, archs: Sequence[str]) -> bool:
     return any(arch in MANYLINUX_ARCHS for arch in archs)
 
 
-def _parse_glibc(version: str) -> Optional[Tuple[int, int]]:
+def _parse_glibc(version: str) -> tuple[int, int] | None:
     match = re.match(r"^(\d+)\.(\d+)", version or "")
     return (int(match[1]), int(match[2])) if match else None
 
@@ -770,7 +771,7 @@ def _musllinux_tags(facts: Mapping[str, Any], executable: str, archs: Sequence[s
             yield f"musllinux_{musl[0]}_{minor}_{arch}"
 
 
-def musl_version(loader: str) -> Optional[Tuple[int, int]]:
+def musl_version(loader: str) -> tuple[int, int] | None:
     """The version musl's dynamic loader prints when run bare (PEP 656's way to find it):
     `musl libc (x86_64)` / `Version 1.2.4` / ... on stderr. None for any other loader."""
     if "musl" not in loader:
@@ -797,10 +798,10 @@ class _Survey:
 
     search: SearchDirs
     root: Path
-    found: List[Found] = field(default_factory=list)
-    facts: Dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by path, for `complete`
+    found: list[Found] = field(default_factory=list)
+    facts: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by path, for `complete`
 
-    def interpreters(self) -> List[Interpreter]:
+    def interpreters(self) -> list[Interpreter]:
         return [f.interpreter for f in self.found if f.interpreter is not None]
 
     def complete(self, interpreter: Interpreter) -> Interpreter:
@@ -821,7 +822,7 @@ def _survey(search: SearchDirs, root: Path, request: PythonRequest) -> _Survey:
     return survey
 
 
-def _probe_candidate(candidate: Candidate, root: Path, facts: Dict[str, Mapping[str, Any]]) -> Found:
+def _probe_candidate(candidate: Candidate, root: Path, facts: dict[str, Mapping[str, Any]]) -> Found:
     try:
         facts[candidate.path], mtime = _supported_facts(candidate.path, root)
     except ProbeFailed as error:
@@ -831,7 +832,7 @@ def _probe_candidate(candidate: Candidate, root: Path, facts: Dict[str, Mapping[
     return Found(interpreter, candidate.path, candidate.source, None)
 
 
-def _supported_facts(path: str, root: Path) -> Tuple[Dict[str, Any], float]:
+def _supported_facts(path: str, root: Path) -> tuple[dict[str, Any], float]:
     """`probe_facts`, refusing a Python older than 3.8 or a Python 2 (as a ProbeFailed)."""
     facts, mtime = probe_facts(path, root)
     version = tuple(int(part) for part in facts["version"][:3])
@@ -848,7 +849,7 @@ def probe_supported(path: str, root: Path, source: str) -> Interpreter:
     return replace(interpreter, tags=cached_tags(facts, path, root))
 
 
-def list_interpreters(root: Path, environ: Optional[Mapping[str, str]] = None) -> List[Found]:
+def list_interpreters(root: Path, environ: Mapping[str, str] | None = None) -> list[Found]:
     """Every Python discovery sees, probed (through the cache); unsupported ones with a problem."""
     search = SearchDirs.from_environ(os.environ if environ is None else environ)
     survey = _survey(search, root, PythonRequest(raw="", kind="any"))
@@ -856,16 +857,16 @@ def list_interpreters(root: Path, environ: Optional[Mapping[str, str]] = None) -
             for found in survey.found]
 
 
-def _newest(interpreters: Sequence[Interpreter]) -> Optional[Interpreter]:
+def _newest(interpreters: Sequence[Interpreter]) -> Interpreter | None:
     """The newest version; among equals, the first discovered (PATH before pyenv before uv)."""
-    best: Optional[Interpreter] = None
+    best: Interpreter | None = None
     for interpreter in interpreters:
         if best is None or _sort_key(interpreter) > _sort_key(best):
             best = interpreter
     return best
 
 
-def _sort_key(interpreter: Interpreter) -> Tuple[Any, ...]:
+def _sort_key(interpreter: Interpreter) -> tuple[Any, ...]:
     from packaging.version import InvalidVersion, Version
 
     try:
@@ -875,12 +876,12 @@ def _sort_key(interpreter: Interpreter) -> Tuple[Any, ...]:
 
 
 def find_interpreter(
-    request: Optional[str],
+    request: str | None,
     *,
-    requires_python: Optional[str],
+    requires_python: str | None,
     start_dir: Path,
     root: Path,
-    environ: Optional[Mapping[str, str]] = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Interpreter:
     """The Python to run: explicit request > MONOTRAIL_PYTHON > .python-version > the newest
     interpreter satisfying requires_python. Several matches: the newest patch version wins.
@@ -923,7 +924,7 @@ def _parse_from(origin: RequestOrigin) -> PythonRequest:
 
 
 def _check_requires_python(
-    interpreter: Interpreter, allowed: Sequence[str], requires_python: Optional[str], origin: RequestOrigin
+    interpreter: Interpreter, allowed: Sequence[str], requires_python: str | None, origin: RequestOrigin
 ) -> None:
     if not allowed or version_satisfies(interpreter, allowed):
         return
@@ -976,7 +977,7 @@ def _through_shim(shim: str, root: Path) -> Interpreter:
     return probe_supported(real, root, "pyenv")
 
 
-def _locate(request: PythonRequest, search: SearchDirs, base: str) -> Optional[str]:
+def _locate(request: PythonRequest, search: SearchDirs, base: str) -> str | None:
     if request.kind == "path":
         return _locate_path(os.path.join(base, os.path.expanduser(request.path or "")))
     name = request.command or ""
@@ -994,7 +995,7 @@ def _locate(request: PythonRequest, search: SearchDirs, base: str) -> Optional[s
     return shim  # `+python` with only pyenv's shim on PATH: seen through in _resolve_named
 
 
-def _locate_path(path: str) -> Optional[str]:
+def _locate_path(path: str) -> str | None:
     """A file as is; a directory as an environment or prefix (`bin/python3`, `bin/python`)."""
     path = os.path.abspath(path)
     if os.path.isfile(path):
@@ -1008,7 +1009,7 @@ def _locate_path(path: str) -> Optional[str]:
 
 
 def _not_found(
-    request: PythonRequest, origin: RequestOrigin, survey: _Survey, requires_python: Optional[str]
+    request: PythonRequest, origin: RequestOrigin, survey: _Survey, requires_python: str | None
 ) -> InterpreterNotFound:
     """One line: what was asked, the versions that are here, where monotrail looked. No paths and
     no unsupported Pythons (`monotrail python list --all` lists both), so it stays readable."""
@@ -1021,7 +1022,7 @@ def _not_found(
     return InterpreterNotFound(message, where=origin.where, hint=_not_found_hint(request, survey.search, versions))
 
 
-def _found_versions(survey: _Survey) -> List[str]:
+def _found_versions(survey: _Survey) -> list[str]:
     """Every supported version here, also those the request's name filter left unprobed (probing
     them costs only on this error path, and the probe cache keeps it cheap next time)."""
     labels = set()
@@ -1069,7 +1070,7 @@ def _install_hint(request: PythonRequest, search: SearchDirs) -> str:
     return f"install {what} from python.org, pyenv, uv or your system's packages"
 
 
-def _pyenv_definitions(search: SearchDirs) -> Optional[List[str]]:
+def _pyenv_definitions(search: SearchDirs) -> list[str] | None:
     """The releases pyenv can build (python-build's definition files), or None without pyenv.
     Looked up beside the pyenv root and beside the `pyenv` executable (Homebrew's layout)."""
     places = [search.pyenv_root]
@@ -1085,7 +1086,7 @@ def _pyenv_definitions(search: SearchDirs) -> Optional[List[str]]:
     return None
 
 
-def _on_path(name: str, search: SearchDirs) -> Optional[str]:
+def _on_path(name: str, search: SearchDirs) -> str | None:
     for directory in search.path_dirs:
         path = os.path.join(directory, name)
         if os.path.isfile(path) and os.access(path, os.X_OK):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, Optional
+from typing import BinaryIO
 
 EM_386 = 3  # e_machine of 32-bit x86
 EM_ARM = 40  # e_machine of 32-bit ARM
@@ -28,10 +28,10 @@ class ElfHeader:
     little_endian: bool  # EI_DATA
     machine: int  # e_machine
     flags: int  # e_flags
-    interpreter: Optional[str]  # the dynamic loader (PT_INTERP); None for a static binary
+    interpreter: str | None  # the dynamic loader (PT_INTERP); None for a static binary
 
 
-def read_header(path: str) -> Optional[ElfHeader]:
+def read_header(path: str) -> ElfHeader | None:
     """The header of the ELF file at `path`; None when it is not one or cannot be read."""
     try:
         with open(path, "rb") as file:
@@ -40,11 +40,11 @@ def read_header(path: str) -> Optional[ElfHeader]:
         return None
 
 
-def is_i686(header: Optional[ElfHeader]) -> bool:
+def is_i686(header: ElfHeader | None) -> bool:
     return header is not None and header.bits == 32 and header.little_endian and header.machine == EM_386
 
 
-def is_armhf(header: Optional[ElfHeader]) -> bool:
+def is_armhf(header: ElfHeader | None) -> bool:
     """A 32-bit little-endian ARM EABI5 build using the hard-float ABI (what armv7l wheels need)."""
     return (
         header is not None
@@ -56,7 +56,7 @@ def is_armhf(header: Optional[ElfHeader]) -> bool:
     )
 
 
-def _parse(file: BinaryIO) -> Optional[ElfHeader]:
+def _parse(file: BinaryIO) -> ElfHeader | None:
     ident = file.read(16)
     if len(ident) < 16 or ident[:4] != b"\x7fELF":
         return None
@@ -72,7 +72,7 @@ def _parse(file: BinaryIO) -> Optional[ElfHeader]:
     return ElfHeader(bits, order == "<", machine, flags, interpreter)
 
 
-def _interpreter(file: BinaryIO, order: str, bits: int, offset: int, entry_size: int, entries: int) -> Optional[str]:
+def _interpreter(file: BinaryIO, order: str, bits: int, offset: int, entry_size: int, entries: int) -> str | None:
     """The path in the PT_INTERP program header, if there is one."""
     # 32-bit: p_type, p_offset, p_vaddr, p_paddr, p_filesz, ...; 64-bit: p_type, p_flags, p_offset, ...
     layout = order + ("IIIIIIII" if bits == 32 else "IIQQQQQQ")

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional, Tuple, Union, overload
+from typing import Callable, overload
+from collections.abc import Iterator, Mapping
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ class Artifact:
     """
 
     filename: str
-    url: Optional[str] = None
-    hashes: Tuple[Tuple[str, str], ...] = ()  # (algorithm, hexdigest) pairs, e.g. ("sha256", "ab12...")
-    size: Optional[int] = None
-    path: Optional[str] = None
+    url: str | None = None
+    hashes: tuple[tuple[str, str], ...] = ()  # (algorithm, hexdigest) pairs, e.g. ("sha256", "ab12...")
+    size: int | None = None
+    path: str | None = None
 
     @property
-    def sha256(self) -> Optional[str]:
+    def sha256(self) -> str | None:
         for algorithm, digest in self.hashes:
             if algorithm == "sha256":
                 return digest
@@ -51,11 +52,11 @@ class LazyArtifacts(Sequence):
 
     __slots__ = ("_build", "_items")
 
-    def __init__(self, build: Callable[[], Tuple[Artifact, ...]]) -> None:
-        self._build: Optional[Callable[[], Tuple[Artifact, ...]]] = build
-        self._items: Tuple[Artifact, ...] = ()
+    def __init__(self, build: Callable[[], tuple[Artifact, ...]]) -> None:
+        self._build: Callable[[], tuple[Artifact, ...]] | None = build
+        self._items: tuple[Artifact, ...] = ()
 
-    def _tuple(self) -> Tuple[Artifact, ...]:
+    def _tuple(self) -> tuple[Artifact, ...]:
         if self._build is not None:
             self._items, self._build = tuple(self._build()), None
         return self._items
@@ -63,8 +64,8 @@ class LazyArtifacts(Sequence):
     @overload
     def __getitem__(self, index: int) -> Artifact: ...
     @overload
-    def __getitem__(self, index: slice) -> Tuple[Artifact, ...]: ...
-    def __getitem__(self, index: Union[int, slice]) -> Union[Artifact, Tuple[Artifact, ...]]:
+    def __getitem__(self, index: slice) -> tuple[Artifact, ...]: ...
+    def __getitem__(self, index: int | slice) -> Artifact | tuple[Artifact, ...]:
         return self._tuple()[index]
 
     def __len__(self) -> int:
@@ -95,31 +96,31 @@ class Dependency:
     """
 
     name: str
-    marker: Optional[str] = None
-    extras: Tuple[str, ...] = ()
-    version: Optional[str] = None
-    specifier: Optional[str] = None
+    marker: str | None = None
+    extras: tuple[str, ...] = ()
+    version: str | None = None
+    specifier: str | None = None
 
 
 @dataclass(frozen=True)
 class LockedPackage:
     name: str
     version: str
-    marker: Optional[str] = None  # flat locks: install only where this holds (may use extras/dependency_groups)
-    requires_python: Optional[str] = None
-    wheels: Tuple[Artifact, ...] = ()  # or a LazyArtifacts, which behaves as that tuple
-    sdist: Optional[Artifact] = None
-    index: Optional[str] = None  # the index the files come from (simple API base URL)
-    directory: Optional[str] = None  # a path source: a local project directory, made importable as-is
+    marker: str | None = None  # flat locks: install only where this holds (may use extras/dependency_groups)
+    requires_python: str | None = None
+    wheels: tuple[Artifact, ...] = ()  # or a LazyArtifacts, which behaves as that tuple
+    sdist: Artifact | None = None
+    index: str | None = None  # the index the files come from (simple API base URL)
+    directory: str | None = None  # a path source: a local project directory, made importable as-is
     editable: bool = False
-    dependencies: Tuple[Dependency, ...] = ()
-    optional_dependencies: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)
+    dependencies: tuple[Dependency, ...] = ()
+    optional_dependencies: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)
     # Added for requirements.txt and VCS sources (both optional, so older call sites still work):
     # a package with no wheels, sdist, directory or vcs names no file at all (requirements.txt);
     # the store looks it up on the index by name + version and accepts only files with one of
     # these hashes (empty: any file, as pip without --require-hashes).
-    hashes: Tuple[Tuple[str, str], ...] = ()
-    vcs: Optional[str] = None  # a VCS source ("git+https://...@<commit>"): built by the store (monotrail.store.direct)
+    hashes: tuple[tuple[str, str], ...] = ()
+    vcs: str | None = None  # a VCS source ("git+https://...@<commit>"): built by the store (monotrail.store.direct)
     build: bool = False  # a non-editable directory source: built into a wheel, not made importable as-is
 
 
@@ -127,17 +128,17 @@ class LockedPackage:
 class Lock:
     path: Path
     format: str  # "pylock" | "uv" | "poetry" | "requirements"
-    packages: Tuple[LockedPackage, ...]
-    requires_python: Optional[str] = None
-    roots: Optional[Tuple[Dependency, ...]] = None  # graph locks: the project's own dependencies
-    extras: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)  # extra -> deps (flat locks: empty tuples)
-    groups: Mapping[str, Tuple[Dependency, ...]] = field(default_factory=dict)  # dependency group -> deps
-    default_groups: Tuple[str, ...] = ()
-    index_urls: Tuple[str, ...] = ()  # from the lock itself (requirements --index-url, poetry sources)
-    find_links: Tuple[str, ...] = ()
-    environments: Tuple[str, ...] = ()  # pylock `environments`: markers of which one must hold
-    project_dir: Optional[Path] = None  # the directory of the project the lock is for (beside the lock)
+    packages: tuple[LockedPackage, ...]
+    requires_python: str | None = None
+    roots: tuple[Dependency, ...] | None = None  # graph locks: the project's own dependencies
+    extras: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)  # extra -> deps (flat locks: empty tuples)
+    groups: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)  # dependency group -> deps
+    default_groups: tuple[str, ...] = ()
+    index_urls: tuple[str, ...] = ()  # from the lock itself (requirements --index-url, poetry sources)
+    find_links: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()  # pylock `environments`: markers of which one must hold
+    project_dir: Path | None = None  # the directory of the project the lock is for (beside the lock)
     # The project itself when it is a package: installed editable through its own build backend
     # (PEP 660), as `uv sync` / `poetry install` install it. None when the lock says it is not
     # one (uv `virtual = "."`, poetry `package-mode = false`), or lists it among `packages`.
-    project: Optional[LockedPackage] = None
+    project: LockedPackage | None = None

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable
+from collections.abc import Iterable, Mapping
 
 from monotrail.errors import LockError
 from monotrail.lock.model import Artifact, Dependency, Lock, LockedPackage
@@ -67,7 +68,7 @@ def read(path: Path) -> Lock:
     return _graph_lock(common, pyproject, path)
 
 
-def _project(base: Path, pyproject: Optional[Mapping[str, Any]]) -> Optional[LockedPackage]:
+def _project(base: Path, pyproject: Mapping[str, Any] | None) -> LockedPackage | None:
     """The project, installed editable as `poetry install` does, unless `package-mode = false`,
     it has no name, or poetry would find no code of it to install (`poetry_finds_code`)."""
     from monotrail.lock.project import poetry_finds_code, project_name, project_version
@@ -83,7 +84,7 @@ def _project(base: Path, pyproject: Optional[Mapping[str, Any]]) -> Optional[Loc
                          directory=str(base), editable=True)
 
 
-def _metadata_files(data: Mapping[str, Any], entries: List[Any]) -> Dict[Tuple[str, str], Any]:
+def _metadata_files(data: Mapping[str, Any], entries: list[Any]) -> dict[tuple[str, str], Any]:
     """lock-version 1.x `[metadata.files]`, keyed by (name, version).
 
     1.x keys the files by name only, so when a lock holds two versions of one name (idna 2.10
@@ -93,11 +94,11 @@ def _metadata_files(data: Mapping[str, Any], entries: List[Any]) -> Dict[Tuple[s
     files = data.get("metadata", {}).get("files", {})
     if not isinstance(files, dict):
         return {}
-    versions: Dict[str, List[str]] = {}
+    versions: dict[str, list[str]] = {}
     for entry in entries:
         if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("version"), str):
             versions.setdefault(normalize(entry["name"]), []).append(entry["version"])
-    keyed: Dict[Tuple[str, str], Any] = {}
+    keyed: dict[tuple[str, str], Any] = {}
     for raw_name, items in files.items():
         name = normalize(raw_name)
         for version in versions.get(name, ()):
@@ -126,7 +127,7 @@ def _table(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _lock_version(data: Mapping[str, Any], path: Path) -> Tuple[int, ...]:
+def _lock_version(data: Mapping[str, Any], path: Path) -> tuple[int, ...]:
     raw = data.get("metadata", {}).get("lock-version")
     try:
         version = tuple(int(part) for part in str(raw).split("."))
@@ -145,8 +146,8 @@ def _lock_version(data: Mapping[str, Any], path: Path) -> Tuple[int, ...]:
 
 
 def _package(
-    entry: Mapping[str, Any], base: Path, where: str, metadata_files: Mapping[Tuple[str, str], Any], flat: bool,
-    root: Optional[str] = None,
+    entry: Mapping[str, Any], base: Path, where: str, metadata_files: Mapping[tuple[str, str], Any], flat: bool,
+    root: str | None = None,
 ) -> LockedPackage:
     name, version = entry.get("name"), entry.get("version")
     if not isinstance(name, str) or not isinstance(version, str):
@@ -179,12 +180,12 @@ def _vcs(source: Mapping[str, Any]) -> str:
 
 
 def _files(
-    files: Any, kind: Optional[str], url: Optional[str], base: Path, where: str
-) -> Tuple[Tuple[Artifact, ...], Optional[Artifact]]:
+    files: Any, kind: str | None, url: str | None, base: Path, where: str
+) -> tuple[tuple[Artifact, ...], Artifact | None]:
     if not isinstance(files, list):
         raise LockError("`files` must be an array", where=f"{where}.files")
-    wheels: List[Artifact] = []
-    sdist: Optional[Artifact] = None
+    wheels: list[Artifact] = []
+    sdist: Artifact | None = None
     for i, item in enumerate(files):
         item = _table(item, f"{where}.files[{i}]")
         artifact = _artifact(item, kind, url, base, f"{where}.files[{i}]")
@@ -195,7 +196,7 @@ def _files(
     return tuple(wheels), sdist
 
 
-def _artifact(item: Mapping[str, Any], kind: Optional[str], url: Optional[str], base: Path, where: str) -> Artifact:
+def _artifact(item: Mapping[str, Any], kind: str | None, url: str | None, base: Path, where: str) -> Artifact:
     filename = item.get("file")
     if not isinstance(filename, str):
         raise LockError("file entry without `file`", where=where)
@@ -207,24 +208,24 @@ def _artifact(item: Mapping[str, Any], kind: Optional[str], url: Optional[str], 
 
 
 def _package_edges(
-    entry: Mapping[str, Any], where: str, root: Optional[str] = None
-) -> Tuple[Tuple[Dependency, ...], Dict[str, Tuple[Dependency, ...]]]:
+    entry: Mapping[str, Any], where: str, root: str | None = None
+) -> tuple[tuple[Dependency, ...], dict[str, tuple[Dependency, ...]]]:
     """Required edges, and per extra the optional ones (poetry lists them by name in `[package.extras]`).
 
     An edge to `root`, the project itself (a plugin of the project depends on it:
     poetry-plugin-export on poetry), is satisfied by the project and dropped, as poetry export's
     walker skips it; the lock has no package of that name to walk to."""
-    required: List[Dependency] = []
-    optional: Dict[str, List[Dependency]] = {}
+    required: list[Dependency] = []
+    optional: dict[str, list[Dependency]] = {}
     for name, spec in _table(entry.get("dependencies", {}), f"{where}.dependencies").items():
         for edge, is_optional in _constraint_edges(name, spec, f"{where}.dependencies.{name}"):
             if is_optional:
                 optional.setdefault(edge.name, []).append(edge)
             else:
                 required.append(edge)
-    extras: Dict[str, Tuple[Dependency, ...]] = {}
+    extras: dict[str, tuple[Dependency, ...]] = {}
     for extra, names in _table(entry.get("extras", {}), f"{where}.extras").items():
-        edges: List[Dependency] = []
+        edges: list[Dependency] = []
         for requirement in names:
             dep_name = normalize(re.split(r"[\s\[(<>=!~;]", requirement.strip(), maxsplit=1)[0])
             edges.extend(optional.get(dep_name) or [d for d in required if d.name == dep_name] or [Dependency(dep_name)])
@@ -232,7 +233,7 @@ def _package_edges(
     return tuple(edge for edge in required if edge.name != root), extras
 
 
-def _constraint_edges(name: str, spec: Any, where: str) -> Iterable[Tuple[Dependency, bool]]:
+def _constraint_edges(name: str, spec: Any, where: str) -> Iterable[tuple[Dependency, bool]]:
     """One poetry dependency spec (string, table, or list of tables) -> (edge, optional) pairs."""
     specs = spec if isinstance(spec, list) else [spec]
     for i, one in enumerate(specs):
@@ -252,11 +253,11 @@ def _constraint_edges(name: str, spec: Any, where: str) -> Iterable[Tuple[Depend
         ), bool(one.get("optional", False))
 
 
-def _flat_marker(entry: Mapping[str, Any], where: str) -> Optional[str]:
+def _flat_marker(entry: Mapping[str, Any], where: str) -> str | None:
     """lock-version 2.1: install when, for some group of the package, the group is selected and its marker holds."""
     groups = entry.get("groups", [MAIN])
     markers = entry.get("markers")
-    parts: List[str] = []
+    parts: list[str] = []
     for group in groups:
         marker = markers if isinstance(markers, str) or markers is None else markers.get(group)
         marker = check_marker(marker, f"{where}.markers")
@@ -268,7 +269,7 @@ def _flat_marker(entry: Mapping[str, Any], where: str) -> Optional[str]:
     return " or ".join(f"({part})" for part in parts) if parts else None
 
 
-def _and(*markers: Optional[str]) -> Optional[str]:
+def _and(*markers: str | None) -> str | None:
     present = [m for m in markers if m]
     if not present:
         return None
@@ -280,19 +281,19 @@ def _and(*markers: Optional[str]) -> Optional[str]:
 # --- the project (pyproject.toml beside the lock) ----------------------------------------------
 
 
-def _root_name(pyproject: Optional[Mapping[str, Any]]) -> Optional[str]:
+def _root_name(pyproject: Mapping[str, Any] | None) -> str | None:
     """The project's own name, normalized (`[tool.poetry] name`, else `[project] name`)."""
     tables = ((pyproject or {}).get("tool", {}).get("poetry", {}), (pyproject or {}).get("project", {}))
     names = [table.get("name") for table in tables if isinstance(table, dict)]
     return next((normalize(name) for name in names if isinstance(name, str) and name), None)
 
 
-def _sources(pyproject: Optional[Mapping[str, Any]]) -> Tuple[str, ...]:
+def _sources(pyproject: Mapping[str, Any] | None) -> tuple[str, ...]:
     sources = (pyproject or {}).get("tool", {}).get("poetry", {}).get("source", [])
     return tuple(s["url"].rstrip("/") for s in sources if isinstance(s, dict) and s.get("url"))
 
 
-def _flat_lock(common: Dict[str, Any], entries: List[Any], pyproject: Optional[Mapping[str, Any]]) -> Lock:
+def _flat_lock(common: dict[str, Any], entries: list[Any], pyproject: Mapping[str, Any] | None) -> Lock:
     """Extras and groups by name only: a flat lock's markers already say what they pull in."""
     extra_names = set(_project_extras(pyproject or {}, {}))
     groups = {normalize(g) for entry in entries for g in entry.get("groups", []) if g != MAIN}
@@ -310,7 +311,7 @@ def _flat_lock(common: Dict[str, Any], entries: List[Any], pyproject: Optional[M
     )
 
 
-def _graph_lock(common: Dict[str, Any], pyproject: Optional[Mapping[str, Any]], path: Path) -> Lock:
+def _graph_lock(common: dict[str, Any], pyproject: Mapping[str, Any] | None, path: Path) -> Lock:
     if pyproject is None:
         raise LockError(
             "poetry.lock before lock-version 2.1 needs the pyproject.toml beside it (the project's dependencies)",
@@ -319,8 +320,8 @@ def _graph_lock(common: Dict[str, Any], pyproject: Optional[Mapping[str, Any]], 
         )
     pyproject_path = f"{path.parent / 'pyproject.toml'}"
     poetry_deps = pyproject.get("tool", {}).get("poetry", {}).get("dependencies", {})
-    optional_edges: Dict[str, List[Dependency]] = {}
-    roots: List[Dependency] = []
+    optional_edges: dict[str, list[Dependency]] = {}
+    roots: list[Dependency] = []
     for name, spec in poetry_deps.items():
         if name.lower() == "python":
             continue
@@ -337,10 +338,10 @@ def _graph_lock(common: Dict[str, Any], pyproject: Optional[Mapping[str, Any]], 
     )
 
 
-def _pep508_edges(requirements: Any, where: str) -> List[Dependency]:
+def _pep508_edges(requirements: Any, where: str) -> list[Dependency]:
     from packaging.requirements import InvalidRequirement, Requirement
 
-    edges: List[Dependency] = []
+    edges: list[Dependency] = []
     for i, text in enumerate(requirements):
         if not isinstance(text, str):
             continue  # PEP 735 `{include-group = ...}`: expanded by _project_groups
@@ -360,23 +361,23 @@ def _pep508_edges(requirements: Any, where: str) -> List[Dependency]:
 
 
 def _project_extras(
-    pyproject: Mapping[str, Any], optional_edges: Mapping[str, List[Dependency]], where: str = "pyproject.toml"
-) -> Dict[str, Tuple[Dependency, ...]]:
-    extras: Dict[str, Tuple[Dependency, ...]] = {}
+    pyproject: Mapping[str, Any], optional_edges: Mapping[str, list[Dependency]], where: str = "pyproject.toml"
+) -> dict[str, tuple[Dependency, ...]]:
+    extras: dict[str, tuple[Dependency, ...]] = {}
     for extra, requirements in pyproject.get("project", {}).get("optional-dependencies", {}).items():
         extras[normalize(extra)] = tuple(_pep508_edges(requirements, f"{where}: project.optional-dependencies.{extra}"))
     for extra, names in pyproject.get("tool", {}).get("poetry", {}).get("extras", {}).items():
-        edges: List[Dependency] = list(extras.get(normalize(extra), ()))
+        edges: list[Dependency] = list(extras.get(normalize(extra), ()))
         for name in names:
             edges.extend(optional_edges.get(normalize(name)) or [Dependency(normalize(name))])
         extras[normalize(extra)] = tuple(edges)
     return extras
 
 
-def _declared_groups(pyproject: Mapping[str, Any]) -> Dict[str, bool]:
+def _declared_groups(pyproject: Mapping[str, Any]) -> dict[str, bool]:
     """Group name -> optional (poetry installs every non-optional group by default)."""
     poetry = pyproject.get("tool", {}).get("poetry", {})
-    groups: Dict[str, bool] = {}
+    groups: dict[str, bool] = {}
     if "dev-dependencies" in poetry:
         groups["dev"] = False
     for name in pyproject.get("dependency-groups", {}):
@@ -386,9 +387,9 @@ def _declared_groups(pyproject: Mapping[str, Any]) -> Dict[str, bool]:
     return groups
 
 
-def _project_groups(pyproject: Mapping[str, Any], where: str) -> Dict[str, Tuple[Dependency, ...]]:
+def _project_groups(pyproject: Mapping[str, Any], where: str) -> dict[str, tuple[Dependency, ...]]:
     poetry = pyproject.get("tool", {}).get("poetry", {})
-    groups: Dict[str, List[Dependency]] = {}
+    groups: dict[str, list[Dependency]] = {}
 
     def add_poetry(group: str, deps: Mapping[str, Any], key: str) -> None:
         for name, spec in deps.items():
@@ -404,7 +405,7 @@ def _project_groups(pyproject: Mapping[str, Any], where: str) -> Dict[str, Tuple
     return {group: tuple(edges) for group, edges in groups.items()}
 
 
-def _pep735_group(table: Mapping[str, Any], group: str, where: str, seen: Tuple[str, ...]) -> List[Dependency]:
+def _pep735_group(table: Mapping[str, Any], group: str, where: str, seen: tuple[str, ...]) -> list[Dependency]:
     if group in seen:
         raise LockError(f"dependency group {group!r} includes itself", where=f"{where}: dependency-groups.{group}")
     entries = table.get(group)
@@ -420,14 +421,14 @@ def _pep735_group(table: Mapping[str, Any], group: str, where: str, seen: Tuple[
 # --- poetry constraints -> PEP 440 / markers (monotrail.poetry_constraint) -----------------------
 
 
-def constraint_to_pep440(constraint: str, where: str) -> Optional[str]:
+def constraint_to_pep440(constraint: str, where: str) -> str | None:
     """Poetry constraint -> PEP 440 specifier; alternatives (`||`) joined by " || "; None = any."""
     from monotrail.poetry_constraint import to_pep440
 
     return _translated(to_pep440, constraint, where)
 
 
-def python_specifier(constraint: str, where: str) -> Optional[str]:
+def python_specifier(constraint: str, where: str) -> str | None:
     """A poetry Python constraint (`python-versions`) as PEP 440 on the full version, meaning what
     poetry's markers and `poetry export` mean: `3.8` is any 3.8.x (`==3.8.*`), `<=3.8` is `<3.9`."""
     from monotrail.poetry_constraint import python_to_pep440
@@ -435,7 +436,7 @@ def python_specifier(constraint: str, where: str) -> Optional[str]:
     return _translated(python_to_pep440, constraint, where)
 
 
-def python_marker(constraint: Optional[str], where: str) -> Optional[str]:
+def python_marker(constraint: str | None, where: str) -> str | None:
     """A poetry `python = "..."` constraint as the marker poetry writes for it (two-part versions
     compare `python_version`, so `==3.8` means any 3.8.x; longer ones `python_full_version`)."""
     from monotrail.poetry_constraint import python_to_marker
@@ -445,7 +446,7 @@ def python_marker(constraint: Optional[str], where: str) -> Optional[str]:
     return _translated(python_to_marker, constraint, where)
 
 
-def _translated(translate: Callable[[str], Optional[str]], constraint: object, where: str) -> Optional[str]:
+def _translated(translate: Callable[[str], str | None], constraint: object, where: str) -> str | None:
     from monotrail.poetry_constraint import ConstraintError
 
     if not isinstance(constraint, str):

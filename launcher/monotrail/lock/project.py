@@ -10,13 +10,14 @@ by uv's rule for `tool.uv.package`: `[tool.uv] package` when set, else a package
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
+from collections.abc import Mapping
 
 from monotrail.lock.model import LockedPackage
 from monotrail.names import normalize
 
 
-def editable_project(directory: Path, pyproject: Optional[Mapping[str, Any]]) -> Optional[LockedPackage]:
+def editable_project(directory: Path, pyproject: Mapping[str, Any] | None) -> LockedPackage | None:
     """The project at `directory` as an editable package, or None when it is not a package."""
     if pyproject is None or not is_package(directory, pyproject):
         return None

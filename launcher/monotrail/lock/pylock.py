@@ -12,7 +12,8 @@ the lock was.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional, Tuple
+from typing import Any
+from collections.abc import Mapping
 
 from monotrail.errors import LockError
 from monotrail.lock.model import Artifact, Lock, LockedPackage
@@ -70,7 +71,7 @@ def _base(path: Path, data: Mapping[str, Any]) -> Path:
     return Path(project) if isinstance(project, str) and Path(project).is_absolute() else path.parent
 
 
-def _project(path: Path, base: Path, packages: Tuple[LockedPackage, ...]) -> Optional[LockedPackage]:
+def _project(path: Path, base: Path, packages: tuple[LockedPackage, ...]) -> LockedPackage | None:
     """The project beside a `pylock.toml` (at `base`) that does not list it (monotrail's own locks,
     `uv export --no-emit-project`), when its pyproject makes it a package. A script's lock
     (`tool.py.lock`) is the script's alone."""
@@ -89,9 +90,9 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
         raise LockError("a package from an index or archive must have a version", where=where)
     wheels = tuple(_file(wheel, base) for wheel in package.wheels or ())
     sdist = _file(package.sdist, base) if package.sdist is not None else None
-    directory: Optional[str] = None
+    directory: str | None = None
     editable = False
-    vcs: Optional[str] = None
+    vcs: str | None = None
     if package.archive is not None:
         archive = _archive(package.archive, base)
         if archive.filename.endswith(".whl"):
@@ -127,7 +128,7 @@ def _package(package: Any, base: Path, where: str) -> LockedPackage:
     )
 
 
-def _hashes(hashes: Mapping[str, str]) -> Tuple[Tuple[str, str], ...]:
+def _hashes(hashes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple((algorithm.lower(), digest.lower()) for algorithm, digest in hashes.items())
 
 

@@ -17,7 +17,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set, Tuple
+from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -48,7 +48,7 @@ class _Line:
     where: str
     base: Path
     text: str
-    hashes: Tuple[Tuple[str, str], ...]
+    hashes: tuple[tuple[str, str], ...]
     editable: bool = False
 
 
@@ -56,13 +56,13 @@ class _Line:
 class _State:
     """What a tree of requirement files accumulates."""
 
-    lines: List[_Line] = field(default_factory=list)
-    constraints: List[_Line] = field(default_factory=list)
-    index_url: Optional[str] = None
-    extra_index_urls: List[str] = field(default_factory=list)
-    find_links: List[str] = field(default_factory=list)
+    lines: list[_Line] = field(default_factory=list)
+    constraints: list[_Line] = field(default_factory=list)
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)
+    find_links: list[str] = field(default_factory=list)
     require_hashes: bool = False
-    seen: Set[Path] = field(default_factory=set)
+    seen: set[Path] = field(default_factory=set)
 
 
 def read(path: Path) -> Lock:
@@ -70,7 +70,7 @@ def read(path: Path) -> Lock:
     _read_file(path, state, constraint=False)
     pins = _constraint_pins(state.constraints)
     hash_checking = state.require_hashes or any(line.hashes for line in state.lines)
-    packages: Dict[Tuple[str, str, Optional[str]], LockedPackage] = {}
+    packages: dict[tuple[str, str, str | None], LockedPackage] = {}
     for line in state.lines:
         package = _package(line, pins)
         if hash_checking and _needs_hash(package):
@@ -81,7 +81,7 @@ def read(path: Path) -> Lock:
                 hint="regenerate the file with hashes (`uv export`, `pip-compile --generate-hashes`)",
             )
         packages.setdefault((package.name, package.version, package.marker), package)
-    index_urls: Tuple[str, ...] = ()
+    index_urls: tuple[str, ...] = ()
     if state.index_url or state.extra_index_urls:
         index_urls = (state.index_url or _DEFAULT_INDEX, *state.extra_index_urls)
     return Lock(
@@ -95,7 +95,7 @@ def read(path: Path) -> Lock:
     )
 
 
-def _project(base: Path, packages) -> Optional[LockedPackage]:
+def _project(base: Path, packages) -> LockedPackage | None:
     """The project beside the file when no line installs it (`-e .`, as pip-tools users add) and
     its pyproject makes it a package: installed editable, as `pip install -e .` would."""
     from monotrail.lock.project import editable_project
@@ -119,7 +119,7 @@ def _needs_hash(package: LockedPackage) -> bool:
 # --- reading lines -------------------------------------------------------------------------------
 
 
-def _logical_lines(path: Path) -> Iterator[Tuple[int, str]]:
+def _logical_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(first line number, text) with comments stripped and `\\` continuations joined."""
     try:
         raw = path.read_text(encoding="utf-8")
@@ -180,7 +180,7 @@ def _option(text: str, path: Path, where: str, state: _State, constraint: bool) 
         raise LockError(f"unsupported option {name!r} in a requirements file", where=where)
 
 
-def _split_option(text: str, where: str) -> Tuple[str, str]:
+def _split_option(text: str, where: str) -> tuple[str, str]:
     try:
         tokens = shlex.split(text)
     except ValueError as e:
@@ -213,8 +213,8 @@ def _local_path(value: str, base: Path) -> Path:
 # --- turning lines into packages -----------------------------------------------------------------
 
 
-def _constraint_pins(constraints: List[_Line]) -> Dict[str, _Line]:
-    pins: Dict[str, _Line] = {}
+def _constraint_pins(constraints: list[_Line]) -> dict[str, _Line]:
+    pins: dict[str, _Line] = {}
     for line in constraints:
         req = _parse(line)
         if _pinned_version(req) is not None:
@@ -255,7 +255,7 @@ def _named_direct_reference(text: str, line: _Line) -> str:
     return f"{name} @ {url}" + (f" ; {marker.strip()}" if marker.strip() else "")
 
 
-def _project_name(directory: Path) -> Optional[str]:
+def _project_name(directory: Path) -> str | None:
     from monotrail.lock.tomlfile import read_pyproject
 
     if not directory.is_dir():
@@ -265,14 +265,14 @@ def _project_name(directory: Path) -> Optional[str]:
     return name or directory.name
 
 
-def _pinned_version(req) -> Optional[str]:
+def _pinned_version(req) -> str | None:
     specs = list(req.specifier)
     if len(specs) == 1 and specs[0].operator in ("==", "===") and "*" not in specs[0].version:
         return specs[0].version
     return None
 
 
-def _package(line: _Line, pins: Dict[str, _Line]) -> LockedPackage:
+def _package(line: _Line, pins: dict[str, _Line]) -> LockedPackage:
     req = _parse(line)
     name = normalize(req.name)
     marker = str(req.marker) if req.marker is not None else None
@@ -292,7 +292,7 @@ def _package(line: _Line, pins: Dict[str, _Line]) -> LockedPackage:
     return LockedPackage(name=name, version=version, marker=marker, hashes=hashes)
 
 
-def _direct_package(name: str, url: str, marker: Optional[str], line: _Line) -> LockedPackage:
+def _direct_package(name: str, url: str, marker: str | None, line: _Line) -> LockedPackage:
     if re.match(r"^(git|hg|svn|bzr)\+", url):
         return LockedPackage(name=name, version="", marker=marker, vcs=url)
     if "://" not in url and not url.startswith("file:"):  # `name @ ./dir` (not PEP 508, but pip and uv take it)
@@ -320,7 +320,7 @@ def _direct_package(name: str, url: str, marker: Optional[str], line: _Line) -> 
     return LockedPackage(name=name, version="", marker=marker, sdist=artifact)
 
 
-def _wheel_name(filename: str) -> Optional[str]:
+def _wheel_name(filename: str) -> str | None:
     """The project name as the wheel's file name writes it (installer's `parse_wheel_filename`),
     None when it is not a wheel name."""
     from installer.utils import parse_wheel_filename

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 
 from monotrail.errors import LockError
 
 
-def load_toml(path: Path) -> Dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
     """Parse a TOML file; a syntax error becomes a LockError that names the file and line."""
     return parse_toml(read_toml_text(path), path)
 
@@ -25,7 +25,7 @@ def read_toml_text(path: Path) -> str:
         raise LockError("not valid UTF-8", where=str(path)) from e
 
 
-def parse_toml(text: str, path: Path) -> Dict[str, Any]:
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
     """`text` (read from `path`) parsed; a syntax error names the file and line."""
     # tomli first, on every Python: its wheels are compiled with mypyc, and it parses the
     # data-science uv.lock (590 kB) in 19 ms where the stdlib's pure-Python tomllib takes 71 ms.
@@ -48,7 +48,7 @@ def _toml_error(path: Path, error: Exception) -> LockError:
         message = message[: match.start()].rstrip()
     return LockError(f"invalid TOML: {message}", where=where, hint="the file is corrupt; fix or regenerate it")
 
-def read_pyproject(directory: Path) -> Optional[Dict[str, Any]]:
+def read_pyproject(directory: Path) -> dict[str, Any] | None:
     """The pyproject.toml beside a lock, parsed, or None when there is none."""
     path = Path(directory) / "pyproject.toml"
     if not path.is_file():

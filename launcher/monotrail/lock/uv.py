@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any
+from collections.abc import Mapping
 
 from monotrail.errors import LockError
 from monotrail.lock.model import Artifact, Dependency, LazyArtifacts, Lock, LockedPackage
@@ -42,8 +43,8 @@ def read(path: Path) -> Lock:
         raise LockError("`package` must be an array of tables", where=f"{path}: package")
     base = path.parent
     root_index = _find_root(entries)
-    packages: List[LockedPackage] = []
-    find_links: List[str] = []
+    packages: list[LockedPackage] = []
+    find_links: list[str] = []
     for i, entry in enumerate(entries):
         if i == root_index:
             continue
@@ -66,7 +67,7 @@ def read(path: Path) -> Lock:
     )
 
 
-def _project(root: Optional[Mapping[str, Any]], base: Path) -> Optional[LockedPackage]:
+def _project(root: Mapping[str, Any] | None, base: Path) -> LockedPackage | None:
     """`editable = "."`: the project is a package, installed editable (as `uv sync` does);
     `virtual = "."` (`[tool.uv] package = false`, or no build system): nothing is installed."""
     if root is None or root.get("source", {}).get("editable") != ".":
@@ -97,13 +98,13 @@ class _Irregular(Exception):
     """A wheels array not in uv's one-line-per-entry shape: parse the whole file with tomli."""
 
 
-def _load(path: Path) -> Tuple[Dict[str, Any], List[str]]:
+def _load(path: Path) -> tuple[dict[str, Any], list[str]]:
     """The lock as tomli parses it, except that each `wheels` array in uv's own shape is the
     string `_PLACEHOLDER<n>`, its text being `blocks[n]` (see `_wheels`)."""
     text = read_toml_text(path)
     if '"""' in text or "'''" in text:
         return parse_toml(text, path), []
-    blocks: List[str] = []
+    blocks: list[str] = []
 
     def cut(match: "re.Match[str]") -> str:
         block = match.group(1)
@@ -119,8 +120,8 @@ def _load(path: Path) -> Tuple[Dict[str, Any], List[str]]:
 
 
 def _wheels(
-    value: Any, blocks: List[str], files_base: Optional[Path], where: str
-) -> Tuple[Artifact, ...]:
+    value: Any, blocks: list[str], files_base: Path | None, where: str
+) -> tuple[Artifact, ...]:
     if isinstance(value, str) and value.startswith(_PLACEHOLDER):
         block = blocks[int(value[len(_PLACEHOLDER):])]
         return LazyArtifacts(lambda: _block_artifacts(block, where))  # type: ignore[return-value]
@@ -131,7 +132,7 @@ def _wheels(
     )
 
 
-def _block_artifacts(block: str, where: str) -> Tuple[Artifact, ...]:
+def _block_artifacts(block: str, where: str) -> tuple[Artifact, ...]:
     return tuple(
         Artifact(filename=basename(url), url=url, hashes=(split_hash(digest, where),), size=int(size))
         for url, digest, size, _ in _WHEEL_LINE.findall(block)
@@ -144,7 +145,7 @@ def _table(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _find_root(entries: List[Any]) -> Optional[int]:
+def _find_root(entries: list[Any]) -> int | None:
     for i, entry in enumerate(entries):
         source = entry.get("source", {}) if isinstance(entry, dict) else {}
         if any(source.get(kind) == "." for kind in _PROJECT_SOURCE_KINDS):
@@ -153,8 +154,8 @@ def _find_root(entries: List[Any]) -> Optional[int]:
 
 
 def _root_edges(
-    root: Optional[Mapping[str, Any]], data: Mapping[str, Any], where: str
-) -> Tuple[Tuple[Dependency, ...], Dict[str, Tuple[Dependency, ...]], Dict[str, Tuple[Dependency, ...]]]:
+    root: Mapping[str, Any] | None, data: Mapping[str, Any], where: str
+) -> tuple[tuple[Dependency, ...], dict[str, tuple[Dependency, ...]], dict[str, tuple[Dependency, ...]]]:
     """The project's own edges; without a project (a virtual workspace root) its members are the roots."""
     if root is None:
         members = data.get("manifest", {}).get("members", [])
@@ -179,9 +180,9 @@ def _root_edges(
 
 
 def _expand_self(
-    edges: Tuple[Dependency, ...], project: str, extras: Mapping[str, Tuple[Dependency, ...]], seen: Tuple[str, ...]
-) -> Tuple[Dependency, ...]:
-    out: List[Dependency] = []
+    edges: tuple[Dependency, ...], project: str, extras: Mapping[str, tuple[Dependency, ...]], seen: tuple[str, ...]
+) -> tuple[Dependency, ...]:
+    out: list[Dependency] = []
     for edge in edges:
         if edge.name != project:
             out.append(edge)
@@ -195,13 +196,13 @@ def _expand_self(
     return tuple(out)
 
 
-def _and_markers(a: Optional[str], b: Optional[str]) -> Optional[str]:
+def _and_markers(a: str | None, b: str | None) -> str | None:
     if a and b:
         return f"({a}) and ({b})"
     return a or b
 
 
-def _default_groups(base: Path, groups: Mapping[str, Any]) -> Tuple[str, ...]:
+def _default_groups(base: Path, groups: Mapping[str, Any]) -> tuple[str, ...]:
     pyproject = read_pyproject(base) or {}
     configured = pyproject.get("tool", {}).get("uv", {}).get("default-groups")
     if configured == "all":
@@ -211,13 +212,13 @@ def _default_groups(base: Path, groups: Mapping[str, Any]) -> Tuple[str, ...]:
     return ("dev",) if "dev" in groups else ()
 
 
-def _edge_tables(tables: Any, where: str, key: Any) -> Dict[str, Tuple[Dependency, ...]]:
+def _edge_tables(tables: Any, where: str, key: Any) -> dict[str, tuple[Dependency, ...]]:
     if not isinstance(tables, dict):
         raise LockError("expected a table of arrays", where=where)
     return {key(name): _edges(edges, f"{where}.{name}") for name, edges in tables.items()}
 
 
-def _edges(edges: Any, where: str) -> Tuple[Dependency, ...]:
+def _edges(edges: Any, where: str) -> tuple[Dependency, ...]:
     if not isinstance(edges, list):
         raise LockError("expected an array of dependencies", where=where)
     return tuple(_edge(_table(edge, f"{where}[{i}]"), f"{where}[{i}]") for i, edge in enumerate(edges))
@@ -235,7 +236,7 @@ def _edge(edge: Mapping[str, Any], where: str) -> Dependency:
 
 
 def _package(
-    entry: Mapping[str, Any], base: Path, where: str, find_links: List[str], blocks: List[str]
+    entry: Mapping[str, Any], base: Path, where: str, find_links: list[str], blocks: list[str]
 ) -> LockedPackage:
     name = entry.get("name")
     if not isinstance(name, str):
@@ -265,7 +266,7 @@ def _package(
 _SOURCE_KINDS = ("registry", "path", "directory", "editable", "virtual", "url", "git")
 
 
-def _source_kind(source: Mapping[str, Any], where: str) -> Tuple[str, str]:
+def _source_kind(source: Mapping[str, Any], where: str) -> tuple[str, str]:
     for kind in _SOURCE_KINDS:
         if isinstance(source.get(kind), str):
             return kind, source[kind]
@@ -280,7 +281,7 @@ def _resolve(base: Path, location: str) -> str:
     return str((base / location).resolve())
 
 
-def _files_base(kind: str, location: str, base: Path, find_links: List[str]) -> Tuple[Optional[Path], Optional[str]]:
+def _files_base(kind: str, location: str, base: Path, find_links: list[str]) -> tuple[Path | None, str | None]:
     """(directory relative file paths are resolved against, index URL) for a source."""
     if kind != "registry":
         return base, None
@@ -292,7 +293,7 @@ def _files_base(kind: str, location: str, base: Path, find_links: List[str]) -> 
     return Path(directory), None
 
 
-def _artifact(entry: Mapping[str, Any], files_base: Optional[Path], where: str) -> Artifact:
+def _artifact(entry: Mapping[str, Any], files_base: Path | None, where: str) -> Artifact:
     url, path, filename = entry.get("url"), entry.get("path"), entry.get("filename")
     hashes = (split_hash(entry["hash"], f"{where}.hash"),) if entry.get("hash") else ()
     resolved = _resolve(files_base, path) if path and files_base is not None else path
@@ -306,8 +307,8 @@ def _artifact(entry: Mapping[str, Any], files_base: Optional[Path], where: str) 
 
 
 def _direct_artifacts(
-    kind: str, location: str, base: Path, wheels: Tuple[Artifact, ...], sdist: Optional[Artifact]
-) -> Tuple[Tuple[Artifact, ...], Optional[Artifact]]:
+    kind: str, location: str, base: Path, wheels: tuple[Artifact, ...], sdist: Artifact | None
+) -> tuple[tuple[Artifact, ...], Artifact | None]:
     """`url` and `path` sources name the file in the source; the file entries may carry only a hash."""
     if kind not in ("url", "path"):
         return wheels, sdist

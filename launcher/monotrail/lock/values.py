@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Optional, Tuple
 
 from monotrail.errors import LockError
 from monotrail.names import normalize
 
 
-def check_marker(marker: Optional[str], where: str) -> Optional[str]:
+def check_marker(marker: str | None, where: str) -> str | None:
     """Validate a PEP 508 marker at the edge; returns it unchanged ('' becomes None)."""
     if marker is None or not marker.strip():
         return None
@@ -36,7 +35,7 @@ def _parses(marker: str) -> bool:
     return parse(marker) is not None
 
 
-def split_hash(text: str, where: str) -> Tuple[str, str]:
+def split_hash(text: str, where: str) -> tuple[str, str]:
     """`sha256:ab12...` -> ("sha256", "ab12...")."""
     algorithm, sep, digest = text.partition(":")
     if not sep or not algorithm or not digest:
@@ -55,7 +54,7 @@ def basename(url_or_path: str) -> str:
 SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tar.xz", ".tgz", ".tar")
 
 
-def file_name_version(filename: str):  # -> Optional[Tuple[str, packaging.version.Version]]
+def file_name_version(filename: str):  # -> tuple[str, packaging.version.Version] | None
     """(normalized name, Version) a wheel or sdist file name states; None when it is neither.
 
     Wheels by `packaging.utils.parse_wheel_filename`, `.tar.gz`/`.zip` sdists by

@@ -19,7 +19,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING
 
 from monotrail.errors import IndexError_
 from monotrail.store.index import FileDetails, IndexClient, check_status, redact_url, with_retries
@@ -54,14 +54,14 @@ def core_metadata(
     return data
 
 
-def cache_path(root: Path, artifact: Artifact) -> Optional[Path]:
+def cache_path(root: Path, artifact: Artifact) -> Path | None:
     digest = artifact.sha256
     if not digest:
         return None
     return root / "cache" / "metadata" / digest[:2] / f"{digest}.METADATA"
 
 
-def _from_store(root: Path, name: str, version: str, artifact: Artifact) -> Optional[bytes]:
+def _from_store(root: Path, name: str, version: str, artifact: Artifact) -> bytes | None:
     digest = artifact.sha256
     if not digest:
         return None
@@ -75,7 +75,7 @@ def _from_store(root: Path, name: str, version: str, artifact: Artifact) -> Opti
     return None
 
 
-def _from_local(artifact: Artifact) -> Optional[bytes]:
+def _from_local(artifact: Artifact) -> bytes | None:
     if not artifact.path:
         return None
     try:
@@ -95,8 +95,8 @@ def _from_network(client: IndexClient, artifact: Artifact, details: FileDetails)
     return _from_wheel_ranges(client, artifact)
 
 
-def _get_optional(client: IndexClient, url: str) -> Optional[bytes]:
-    def attempt() -> Optional[bytes]:
+def _get_optional(client: IndexClient, url: str) -> bytes | None:
+    def attempt() -> bytes | None:
         response = client.client().get(url)
         check_status(response)
         return response.content if response.status_code == 200 else None
@@ -132,7 +132,7 @@ class _RangeReader(io.RawIOBase):
         super().__init__()
         self._client = client
         self._url = url
-        self._chunks: Dict[int, bytes] = {}  # start offset -> bytes
+        self._chunks: dict[int, bytes] = {}  # start offset -> bytes
         self._position = 0
         self._size = self._first_request()
 
@@ -145,8 +145,8 @@ class _RangeReader(io.RawIOBase):
         self._chunks[total - len(content)] = content
         return total
 
-    def _get(self, byte_range: str) -> Tuple[int, bytes, str]:
-        def attempt() -> Tuple[int, bytes, str]:
+    def _get(self, byte_range: str) -> tuple[int, bytes, str]:
+        def attempt() -> tuple[int, bytes, str]:
             response = self._client.get(self._url, headers={"Range": byte_range, "Accept-Encoding": "identity"})
             check_status(response)
             if response.status_code not in (200, 206):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 from monotrail.errors import LockWriteError
 from monotrail.store.index import file_sha256
@@ -38,14 +38,14 @@ def render(
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
     default_groups: Sequence[str] = (),
-    inputs: Optional[str] = None,
-    base: Optional[Path] = None,
-    project: Optional[Path] = None,
+    inputs: str | None = None,
+    base: Path | None = None,
+    project: Path | None = None,
 ) -> str:
     """The lock's text. `base`: the lock's directory, which local paths are written relative to.
     `project`: written as `[tool.monotrail] project` by a lock kept in the store for a read-only
     project (see `monotrail.commands.lock`): the reader takes it for the lock's directory."""
-    lines: List[str] = [
+    lines: list[str] = [
         'lock-version = "1.0"',
         f"environments = [{_string(target_environment(interpreter))}]",
         f"requires-python = {_string('==' + '.'.join(map(str, interpreter.version[:2])) + '.*')}",
@@ -70,7 +70,7 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def _package(package: ResolvedPackage, base: Optional[Path] = None) -> List[str]:
+def _package(package: ResolvedPackage, base: Path | None = None) -> list[str]:
     direct = package.direct
     lines = ["[[packages]]", f"name = {_string(package.name)}"]
     if direct is None or direct.kind == "archive":  # PEP 751: no version for a source tree
@@ -93,7 +93,7 @@ def _package(package: ResolvedPackage, base: Optional[Path] = None) -> List[str]
     return lines
 
 
-def _direct(direct, base: Optional[Path]) -> List[str]:
+def _direct(direct, base: Path | None) -> list[str]:
     """PEP 751 `vcs`, `directory` or `archive` for a `name @ URL` requirement."""
     if direct.kind == "git":
         fields = ['type = "git"', f"url = {_string(direct.url)}"]
@@ -113,7 +113,7 @@ def _direct(direct, base: Optional[Path]) -> List[str]:
     return [f"archive = {{ {location}, hashes = {{ {hashes} }} }}"]
 
 
-def _relative(path: str, base: Optional[Path]) -> str:
+def _relative(path: str, base: Path | None) -> str:
     import os
 
     if base is None:
@@ -122,7 +122,7 @@ def _relative(path: str, base: Optional[Path]) -> str:
     return relative if relative.startswith(".") else "./" + relative
 
 
-def _marker(labels: Iterable[str]) -> Optional[str]:
+def _marker(labels: Iterable[str]) -> str | None:
     labels = set(labels)
     if ROOT in labels:
         return None

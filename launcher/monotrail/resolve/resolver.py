@@ -19,7 +19,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Iterable, Mapping, Sequence
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -43,11 +43,11 @@ ROOT = ""  # the label of the main requirements; extras and groups have their ow
 @dataclass(frozen=True)
 class Req:
     name: str  # normalized; PYTHON for a Requires-Python
-    extras: FrozenSet[str]
+    extras: frozenset[str]
     specifier: SpecifierSet
     text: str  # as written, for messages
-    parent: Optional[str] = None  # "b 1.0" or None for a root requirement
-    direct: Optional[DirectRef] = None  # `name @ URL` (root requirements only)
+    parent: str | None = None  # "b 1.0" or None for a root requirement
+    direct: DirectRef | None = None  # `name @ URL` (root requirements only)
 
     @property
     def key(self) -> str:
@@ -58,11 +58,11 @@ class Req:
 class Candidate:
     name: str
     version: Version
-    extras: FrozenSet[str]
+    extras: frozenset[str]
     wheel: Artifact  # the best wheel for the target (metadata is read from it)
     details: FileDetails
     index: str  # "" for find-links
-    direct: Optional[DirectRef] = None  # built (or downloaded) from a direct reference
+    direct: DirectRef | None = None  # built (or downloaded) from a direct reference
 
     @property
     def key(self) -> str:
@@ -73,17 +73,17 @@ class Candidate:
 class ResolvedPackage:
     name: str
     version: str
-    wheels: Tuple[Artifact, ...]  # every wheel of that version the target can install, by name
-    sdist: Optional[Artifact]
-    requires_python: Optional[str]
-    index: Optional[str]
-    labels: FrozenSet[str]  # ROOT, "extra:x", "group:g": which requirement sets reach it
-    direct: Optional[DirectRef] = None  # a direct reference: the lock writes vcs/directory/archive
+    wheels: tuple[Artifact, ...]  # every wheel of that version the target can install, by name
+    sdist: Artifact | None
+    requires_python: str | None
+    index: str | None
+    labels: frozenset[str]  # ROOT, "extra:x", "group:g": which requirement sets reach it
+    direct: DirectRef | None = None  # a direct reference: the lock writes vcs/directory/archive
 
 
 @dataclass(frozen=True)
 class Resolution:
-    packages: Tuple[ResolvedPackage, ...]  # sorted by name
+    packages: tuple[ResolvedPackage, ...]  # sorted by name
 
 
 class _Version:
@@ -94,13 +94,13 @@ class _Version:
     __slots__ = ("files", "wheels", "sdists", "requires_python")
 
     def __init__(self) -> None:
-        self.files: List[Tuple[str, Artifact, FileDetails]] = []
-        self.wheels: Optional[List[Tuple[int, Artifact, FileDetails, str]]] = None  # (rank, file, details, index)
-        self.sdists: List[Tuple[Artifact, str]] = []
-        self.requires_python: Optional[str] = None  # set when it excludes the target
+        self.files: list[tuple[str, Artifact, FileDetails]] = []
+        self.wheels: list[tuple[int, Artifact, FileDetails, str]] | None = None  # (rank, file, details, index)
+        self.sdists: list[tuple[Artifact, str]] = []
+        self.requires_python: str | None = None  # set when it excludes the target
 
 
-def parse_requirement(text: str, where: str, parent: Optional[str] = None, base: Optional[Path] = None) -> Req:
+def parse_requirement(text: str, where: str, parent: str | None = None, base: Path | None = None) -> Req:
     try:
         requirement = Requirement(text)
     except InvalidRequirement as error:
@@ -124,8 +124,8 @@ class Provider(AbstractProvider):
         prereleases: bool = False,
         upgrade: bool = False,
         refresh: bool = False,
-        building: Tuple[str, ...] = (),
-        builder: Optional[Builder] = None,
+        building: tuple[str, ...] = (),
+        builder: Builder | None = None,
     ) -> None:
         self.client = client
         self.interpreter = interpreter
@@ -138,17 +138,17 @@ class Provider(AbstractProvider):
         self.python_version = Version(interpreter.full_version or interpreter.python_version)
         self.ranks = {tag: number for number, tag in enumerate(interpreter.tags)}
         self.environment = dict(interpreter.markers)
-        self._versions: Dict[str, Dict[Version, _Version]] = {}
-        self._dependencies: Dict[Tuple[str, Version], Tuple[Tuple[Requirement, ...], Optional[str]]] = {}
+        self._versions: dict[str, dict[Version, _Version]] = {}
+        self._dependencies: dict[tuple[str, Version], tuple[tuple[Requirement, ...], str | None]] = {}
         self._pool = ThreadPoolExecutor(max_workers=16)
-        self._prefetching: Dict[str, object] = {}
+        self._prefetching: dict[str, object] = {}
         self._submitted: set = set()
         import threading
 
         self._prefetch_lock = threading.Lock()
-        self._fits: Dict[str, bool] = {}
-        self.direct: Dict[str, DirectRef] = {}  # name -> the root requirement's direct reference
-        self._direct_candidates: Dict[str, Candidate] = {}
+        self._fits: dict[str, bool] = {}
+        self.direct: dict[str, DirectRef] = {}  # name -> the root requirement's direct reference
+        self._direct_candidates: dict[str, Candidate] = {}
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -201,7 +201,7 @@ class Provider(AbstractProvider):
             return False
         return requirement.specifier.contains(candidate.version, prereleases=True)
 
-    def _direct_candidate(self, name: str, extras: FrozenSet[str]) -> Candidate:
+    def _direct_candidate(self, name: str, extras: frozenset[str]) -> Candidate:
         """The one candidate of a `name @ URL` requirement: its wheel built or downloaded now (the
         metadata is in it), the git revision resolved to a commit."""
         from dataclasses import replace
@@ -221,7 +221,7 @@ class Provider(AbstractProvider):
             self._direct_candidates[name] = found
         return replace(found, extras=extras)
 
-    def _direct_wheel(self, name: str, ref: DirectRef) -> Tuple[Path, DirectRef]:
+    def _direct_wheel(self, name: str, ref: DirectRef) -> tuple[Path, DirectRef]:
         from monotrail.store import direct
 
         sources = self.client.sources
@@ -259,12 +259,12 @@ class Provider(AbstractProvider):
                                   hint="this is a bug in the caller: pass builder= to resolve()")
         return self.builder
 
-    def get_dependencies(self, candidate: Candidate) -> List[Req]:
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
         if candidate.name == PYTHON:
             return []
         parent = f"{candidate.name} {candidate.version}"
         requirements, requires_python = self.dependencies(candidate)
-        found: List[Req] = []
+        found: list[Req] = []
         if candidate.extras:
             found.append(Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"), f"{candidate.name}=={candidate.version}", parent))
         for requirement in requirements:
@@ -279,12 +279,12 @@ class Provider(AbstractProvider):
 
     # --- data ---------------------------------------------------------------------------------
 
-    def versions(self, name: str) -> Dict[Version, _Version]:
+    def versions(self, name: str) -> dict[Version, _Version]:
         if name not in self._versions:
             self._versions[name] = self._load_versions(name)
         return self._versions[name]
 
-    def _load_versions(self, name: str) -> Dict[Version, _Version]:
+    def _load_versions(self, name: str) -> dict[Version, _Version]:
         future = self._prefetching.pop(name, None)
         try:
             if future is not None:
@@ -296,7 +296,7 @@ class Provider(AbstractProvider):
             files = []
         return self._group(name, files)
 
-    def _group(self, name: str, files) -> Dict[Version, _Version]:
+    def _group(self, name: str, files) -> dict[Version, _Version]:
         if not files and self.client.sources.offline:
             files = self._store_files(name)
         if not files:
@@ -308,9 +308,9 @@ class Provider(AbstractProvider):
                 where=where,
                 hint="check the name's spelling" if not self.client.sources.offline else "run once without --offline to fill the cache",
             )
-        versions: Dict[Version, _Version] = {}
-        parsed: Dict[str, Optional[Version]] = {}
-        names: Dict[str, bool] = {}
+        versions: dict[Version, _Version] = {}
+        parsed: dict[str, Version | None] = {}
+        names: dict[str, bool] = {}
         for entry in files:
             if entry[2].yanked:
                 continue
@@ -354,7 +354,7 @@ class Provider(AbstractProvider):
         names.discard(missing)
         return names
 
-    def wheels(self, name: str, version: Version) -> List[Tuple[int, Artifact, FileDetails, str]]:
+    def wheels(self, name: str, version: Version) -> list[tuple[int, Artifact, FileDetails, str]]:
         """The version's wheels for the target, best tag first; sdists and requires-python noted."""
         info = self.versions(name)[version]
         if info.wheels is not None:
@@ -381,7 +381,7 @@ class Provider(AbstractProvider):
             fits = self._fits[requires_python] = _python_fits(requires_python, self.python_version)
         return fits
 
-    def _store_files(self, name: str) -> List[Tuple[str, Artifact, FileDetails]]:
+    def _store_files(self, name: str) -> list[tuple[str, Artifact, FileDetails]]:
         """Offline without a cached page: the wheels unpacked in the store are the only versions."""
         import json
 
@@ -403,11 +403,11 @@ class Provider(AbstractProvider):
         except OSError:
             return set()
 
-    def _candidate(self, name: str, version: Version, extras: FrozenSet[str]) -> Candidate:
+    def _candidate(self, name: str, version: Version, extras: frozenset[str]) -> Candidate:
         _, wheel, details, index = self.wheels(name, version)[0]
         return Candidate(name, version, extras, wheel, details, index)
 
-    def dependencies(self, candidate: Candidate) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
+    def dependencies(self, candidate: Candidate) -> tuple[tuple[Requirement, ...], str | None]:
         key = (candidate.name, candidate.version)
         if key not in self._dependencies:
             self._dependencies[key] = _parse_metadata(self._metadata(candidate), candidate.wheel.filename)
@@ -452,7 +452,7 @@ class Provider(AbstractProvider):
                 self._submitted.add(name)
                 self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
 
-    def _prefetch_one(self, name: str) -> Dict[Version, _Version]:
+    def _prefetch_one(self, name: str) -> dict[Version, _Version]:
         versions = self._group(name, self.client.index_files(name, refresh=self.refresh))
         try:
             for version in sorted((v for v in versions if not v.is_prerelease), reverse=True)[:1]:
@@ -470,7 +470,7 @@ class Provider(AbstractProvider):
             pass
         return versions
 
-    def _best_of(self, info: _Version) -> Optional[Tuple[Artifact, FileDetails]]:
+    def _best_of(self, info: _Version) -> tuple[Artifact, FileDetails] | None:
         best = None
         for _, artifact, details in info.files:
             if not artifact.filename.endswith(".whl"):
@@ -480,7 +480,7 @@ class Provider(AbstractProvider):
                 best = (rank, artifact, details)
         return None if best is None else (best[1], best[2])
 
-    def _wanted(self, requirement: Requirement, extras: FrozenSet[str]) -> bool:
+    def _wanted(self, requirement: Requirement, extras: frozenset[str]) -> bool:
         """Base candidates take dependencies whose marker holds without an extra; `name[x]`
         candidates take those that hold only with one of their extras."""
         if requirement.marker is None:
@@ -510,12 +510,12 @@ class Provider(AbstractProvider):
         return f"no wheel of {name} for this interpreter (best tag {self.interpreter.tags[0]})"
 
 
-def _close_names(name: str, known: Iterable[str]) -> List[str]:
+def _close_names(name: str, known: Iterable[str]) -> list[str]:
     """Up to two known names close to `name` (difflib), compared without separators too, so
     `typing_extension` finds `typing-extensions` and `pyyaml` finds `py-yaml`."""
     import difflib
 
-    folded: Dict[str, str] = {}
+    folded: dict[str, str] = {}
     for known_name in sorted(known):
         folded.setdefault(known_name.replace("-", ""), known_name)
     target = name.replace("-", "")
@@ -540,7 +540,7 @@ def _python_fits(requires_python: str, version: Version) -> bool:
         return True
 
 
-def _wheel_name_version(filename: str) -> Optional[Tuple[str, str]]:
+def _wheel_name_version(filename: str) -> tuple[str, str] | None:
     """(project, version) as a wheel's file name writes them (installer's `parse_wheel_filename`);
     None when it is not a wheel name."""
     from installer.utils import parse_wheel_filename
@@ -552,7 +552,7 @@ def _wheel_name_version(filename: str) -> Optional[Tuple[str, str]]:
     return parsed.distribution, parsed.version
 
 
-def _split_filename(filename: str) -> Optional[Tuple[str, str]]:
+def _split_filename(filename: str) -> tuple[str, str] | None:
     """(project, version) of a wheel or sdist file name, by splitting only; None for junk.
 
     Kept hand-written: `_versions` runs it on every file of a project's index page, and
@@ -569,13 +569,13 @@ def _split_filename(filename: str) -> Optional[Tuple[str, str]]:
     return None
 
 
-def _wheel_tags(filename: str) -> List[str]:
+def _wheel_tags(filename: str) -> list[str]:
     from monotrail.selection import wheel_tags as tags
 
     return tags(filename) or []
 
 
-def _parse_metadata(data: bytes, filename: str) -> Tuple[Tuple[Requirement, ...], Optional[str]]:
+def _parse_metadata(data: bytes, filename: str) -> tuple[tuple[Requirement, ...], str | None]:
     from email.parser import BytesParser
 
     message = BytesParser().parsebytes(data, headersonly=True)
@@ -602,9 +602,9 @@ def resolve(
     prereleases: bool = False,
     upgrade: bool = False,
     refresh: bool = False,
-    base: Optional[Path] = None,
-    building: Tuple[str, ...] = (),
-    builder: Optional[Builder] = None,
+    base: Path | None = None,
+    building: tuple[str, ...] = (),
+    builder: Builder | None = None,
 ) -> Resolution:
     """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
 
@@ -614,7 +614,7 @@ def resolve(
     whose build requirements these are (`monotrail.builds.sdist` limits how deep builds nest).
     `builder`: builds sdists and source trees whose metadata the resolution needs.
     """
-    roots: Dict[str, List[Req]] = {
+    roots: dict[str, list[Req]] = {
         label: [parse_requirement(text, where, base=base) for text in texts] for label, texts in requirements.items()
     }
     client = IndexClient(sources, root)
@@ -671,7 +671,7 @@ def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionErro
 
 
 def _resolution(result, roots: Mapping[str, Sequence[Req]], provider: Provider) -> Resolution:
-    labels: Dict[str, set] = {}
+    labels: dict[str, set] = {}
     for label, reqs in roots.items():
         seen: set = set()
         stack = [req.key for req in reqs]

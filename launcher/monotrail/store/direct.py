@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Callable
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -45,11 +45,11 @@ class DirectRef:
 
     kind: str
     url: str  # git: the repository URL without `git+` and `@rev`; archive: the file URL; directory: file URI
-    path: Optional[str] = None  # directory / local archive: absolute path
-    revision: Optional[str] = None  # git: as requested (None: the remote's HEAD)
-    commit: Optional[str] = None  # git: the resolved commit (set by `resolve_git` or read from a lock)
-    hashes: Tuple[Tuple[str, str], ...] = ()  # archive
-    subdirectory: Optional[str] = None
+    path: str | None = None  # directory / local archive: absolute path
+    revision: str | None = None  # git: as requested (None: the remote's HEAD)
+    commit: str | None = None  # git: the resolved commit (set by `resolve_git` or read from a lock)
+    hashes: tuple[tuple[str, str], ...] = ()  # archive
+    subdirectory: str | None = None
     editable: bool = False
 
     @property
@@ -66,7 +66,7 @@ class DirectRef:
         return self.url
 
 
-def parse(url: str, base: Optional[Path] = None, where: str = "") -> DirectRef:
+def parse(url: str, base: Path | None = None, where: str = "") -> DirectRef:
     """`url` of `name @ url` (relative paths against `base`)."""
     text = url.strip()
     subdirectory = None
@@ -101,14 +101,14 @@ def parse(url: str, base: Optional[Path] = None, where: str = "") -> DirectRef:
                                hint="use git+URL@rev, a local directory, or an https:// URL of a wheel")
 
 
-def _local_path(text: str, base: Optional[Path]) -> Path:
+def _local_path(text: str, base: Path | None) -> Path:
     if text.startswith("file:"):
         return Path(url2pathname(unquote(urlsplit(text).path)))
     path = Path(text).expanduser()
     return path if path.is_absolute() else ((base or Path.cwd()) / path).resolve()
 
 
-def _fragment_hashes(fragment: str) -> Tuple[Tuple[str, str], ...]:
+def _fragment_hashes(fragment: str) -> tuple[tuple[str, str], ...]:
     match = re.search(r"(?:^|&)(sha256|sha384|sha512)=([0-9a-fA-F]+)", fragment)
     return ((match.group(1), match.group(2).lower()),) if match else ()
 
@@ -116,7 +116,7 @@ def _fragment_hashes(fragment: str) -> Tuple[Tuple[str, str], ...]:
 # --- git -----------------------------------------------------------------------------------------
 
 
-def _git(*args: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+def _git(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", LC_ALL="C")
     try:
         return subprocess.run(["git", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -204,7 +204,7 @@ def _fetch(cache: Path, url: str) -> None:
         _git("--git-dir", str(cache), "update-ref", "--no-deref", "HEAD", head)
 
 
-def _rev_parse(cache: Path, rev: str) -> Optional[str]:
+def _rev_parse(cache: Path, rev: str) -> str | None:
     if rev.startswith("-"):
         return None
     result = _git("--git-dir", str(cache), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
@@ -352,7 +352,7 @@ def wheel_version(wheel: Path) -> str:
     return name_version(wheel.name)[1]
 
 
-def from_locked(vcs: Optional[str], directory: Optional[str]) -> Optional[DirectRef]:
+def from_locked(vcs: str | None, directory: str | None) -> DirectRef | None:
     """The reference a locked package's `vcs` string ("git+URL@commit") or directory names."""
     if vcs is not None:
         text = vcs

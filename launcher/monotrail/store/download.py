@@ -17,7 +17,7 @@ import os
 import sys
 import urllib.parse
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Dict, Optional
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from monotrail.errors import DownloadError, StoreError
 from monotrail.faults import crash_point
@@ -56,7 +56,7 @@ class Progress:
         if self._rich is not None:
             self._rich.stop()
 
-    def start(self, description: str, total: Optional[int]) -> Any:  # rich's TaskID, or None
+    def start(self, description: str, total: int | None) -> Any:  # rich's TaskID, or None
         return None if self._rich is None else self._rich.add_task(description, total=total)
 
     def advance(self, task: Any, amount: int) -> None:
@@ -76,9 +76,9 @@ def download(
     artifact: Artifact,
     root: Path,
     *,
-    client: Optional[Callable[[], "httpx.Client"]] = None,
+    client: Callable[[], "httpx.Client"] | None = None,
     offline: bool = False,
-    progress: Optional[Progress] = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Return `<root>/downloads/<sha256>.whl` for `artifact`, fetching it only when absent.
 
@@ -107,7 +107,7 @@ def download(
     return _store_verified(artifact, root, lambda out, hashers: _fetch(http, url, artifact, out, hashers, progress), url)
 
 
-def _local_source(artifact: Artifact) -> Optional[Path]:
+def _local_source(artifact: Artifact) -> Path | None:
     if artifact.path:
         return Path(artifact.path)
     if artifact.url and artifact.url.startswith("file://"):
@@ -117,7 +117,7 @@ def _local_source(artifact: Artifact) -> Optional[Path]:
     return None
 
 
-def _hashers(artifact: Artifact) -> Dict[str, "hashlib._Hash"]:
+def _hashers(artifact: Artifact) -> dict[str, "hashlib._Hash"]:
     hashers = {"sha256": hashlib.sha256()}
     for algorithm, _ in artifact.hashes:
         if algorithm not in hashers and algorithm in hashlib.algorithms_available:
@@ -126,7 +126,7 @@ def _hashers(artifact: Artifact) -> Dict[str, "hashlib._Hash"]:
 
 
 def _store_verified(
-    artifact: Artifact, root: Path, write: Callable[[Path, Dict[str, "hashlib._Hash"]], None], source: str
+    artifact: Artifact, root: Path, write: Callable[[Path, dict[str, "hashlib._Hash"]], None], source: str
 ) -> Path:
     """Write into a temp file via `write(out, hashers)`, check the hashes, then rename."""
     temp = root / "tmp" / f"{os.getpid()}-{os.urandom(8).hex()}.part"
@@ -151,7 +151,7 @@ def _store_verified(
         temp.unlink(missing_ok=True)  # after a successful rename, a no-op
 
 
-def _check_hashes(artifact: Artifact, hashers: Dict[str, "hashlib._Hash"], source: str) -> None:
+def _check_hashes(artifact: Artifact, hashers: dict[str, "hashlib._Hash"], source: str) -> None:
     for algorithm, expected in artifact.hashes:
         hasher = hashers.get(algorithm)
         if hasher is None:
@@ -166,7 +166,7 @@ def _check_hashes(artifact: Artifact, hashers: Dict[str, "hashlib._Hash"], sourc
             )
 
 
-def _copy_local(source: Path, out: Path, hashers: Dict[str, "hashlib._Hash"]) -> None:
+def _copy_local(source: Path, out: Path, hashers: dict[str, "hashlib._Hash"]) -> None:
     try:
         with open(source, "rb") as src, open(out, "wb") as dst:
             for chunk in iter(lambda: src.read(CHUNK), b""):
@@ -181,8 +181,8 @@ def _fetch(
     url: str,
     artifact: Artifact,
     out: Path,
-    hashers: Dict[str, "hashlib._Hash"],
-    progress: Optional[Progress],
+    hashers: dict[str, "hashlib._Hash"],
+    progress: Progress | None,
 ) -> None:
     """Stream with retries; each attempt starts over with fresh hashers and an empty file."""
 
@@ -213,7 +213,7 @@ def _fetch(
     with_retries(attempt, url, DownloadError, f"downloading {artifact.filename}")
 
 
-def _write(dst: IO[bytes], chunk: bytes, hashers: Dict[str, "hashlib._Hash"]) -> None:
+def _write(dst: IO[bytes], chunk: bytes, hashers: dict[str, "hashlib._Hash"]) -> None:
     dst.write(chunk)
     crash_point("download-chunk-written")
     for hasher in hashers.values():
@@ -232,7 +232,7 @@ def _short_name(filename: str) -> str:
     return " ".join(filename.split("-")[:2])
 
 
-def _int_or_none(value: Optional[str]) -> Optional[int]:
+def _int_or_none(value: str | None) -> int | None:
     try:
         return int(value) if value else None
     except ValueError:

@@ -30,7 +30,8 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator, Sequence
 
 from monotrail import log
 from monotrail.errors import StoreError, os_error_text
@@ -66,10 +67,10 @@ class Builder(Protocol):
     and the command that starts the work passes it in: the store never imports a later stage."""
 
     def sdist_wheel(self, sdist: Path, artifact: Artifact, interpreter: Any, sources: Any, root: Path,
-                    building: Tuple[str, ...] = ()) -> Path: ...
+                    building: tuple[str, ...] = ()) -> Path: ...
 
     def source_wheel(self, ref: "DirectRef", name: str, interpreter: Any, sources: Any, root: Path,
-                     building: Tuple[str, ...] = ()) -> Path: ...
+                     building: tuple[str, ...] = ()) -> Path: ...
 
 
 class Pinned(Protocol):
@@ -99,7 +100,7 @@ def entry_path(root: Path, name: str, version: str, sha256: str) -> Path:
     return root / "store" / normalize(name) / version / sha256.lower()[:16]
 
 
-def read_marker(path: Path) -> Optional[StoreEntry]:
+def read_marker(path: Path) -> StoreEntry | None:
     """The entry at `path` as its marker describes it, or None when the marker is missing or
     unreadable (not an entry). Says nothing about the files: see `read_entry`."""
     try:
@@ -112,7 +113,7 @@ def read_marker(path: Path) -> Optional[StoreEntry]:
     return StoreEntry(path=path, meta=meta)
 
 
-def read_entry(path: Path) -> Optional[StoreEntry]:
+def read_entry(path: Path) -> StoreEntry | None:
     """The usable entry at `path`: a marker, and `site-packages/<dist-info>/RECORD` (the file the
     warm paths check too, so a deleted entry or site-packages is noticed before the program
     imports)."""
@@ -126,7 +127,7 @@ def record_path(entry: StoreEntry) -> str:
     return os.path.join(entry.path, LIB, entry.meta["dist_info"], "RECORD")
 
 
-def damage(path: Path) -> Optional[str]:
+def damage(path: Path) -> str | None:
     """Why the directory at `path` is not a usable entry (None if it is one or does not exist)."""
     if not os.path.isdir(path):
         return None
@@ -142,7 +143,7 @@ def damage(path: Path) -> Optional[str]:
     return None
 
 
-def _marker_format(path: Path) -> Optional[object]:
+def _marker_format(path: Path) -> object | None:
     """The format version a marker states, if it is a JSON object at all."""
     try:
         with open(path / MARKER, encoding="utf-8") as file:
@@ -197,9 +198,9 @@ def ensure_installed(
     *,
     tags: Sequence[str] = (),
     interpreter: object = None,
-    building: Tuple[str, ...] = (),
-    builder: Optional[Builder] = None,
-) -> List[StoreEntry]:
+    building: tuple[str, ...] = (),
+    builder: Builder | None = None,
+) -> list[StoreEntry]:
     """A store entry for every selected wheel, same order as `selected`, directory sources skipped.
 
     `tags` (the interpreter's, best first) are needed only for requirements.txt-style artifacts
@@ -208,7 +209,7 @@ def ensure_installed(
     and source trees, which only a caller that may build passes.
     """
     wheels = [s for s in selected if s.directory is None]
-    entries: List[Optional[StoreEntry]] = [_present_entry(root, s) for s in wheels]
+    entries: list[StoreEntry | None] = [_present_entry(root, s) for s in wheels]
     missing = [i for i, entry in enumerate(entries) if entry is None]
     if not missing:
         return [e for e in entries if e is not None]
@@ -225,7 +226,7 @@ def ensure_installed(
     return [e for e in entries if e is not None]
 
 
-def _present_entry(root: Path, selected: "Selected") -> Optional[StoreEntry]:
+def _present_entry(root: Path, selected: "Selected") -> StoreEntry | None:
     """The entry when the lock pins its hash, without any I/O beyond one marker read."""
     if getattr(selected, "build", None):
         return None  # a source to build: the built wheel's cache decides (cheap when it is there)
@@ -236,7 +237,7 @@ def _present_entry(root: Path, selected: "Selected") -> Optional[StoreEntry]:
     return _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
 
 
-def _usable(entry: Optional[StoreEntry], selected: "Selected") -> Optional[StoreEntry]:
+def _usable(entry: StoreEntry | None, selected: "Selected") -> StoreEntry | None:
     """`entry`, unless the selection wants a direct_url.json (PEP 610) the entry does not have
     (an entry written before monotrail wrote them: unpacked again in place)."""
     wanted = getattr(selected, "direct_url", None)
@@ -274,8 +275,8 @@ def _sha256_count(artifact: Artifact) -> int:
 
 def _install_missing(
     wheels: Sequence["Selected"], sources: "Sources", root: Path, progress: bool, tags: Sequence[str],
-    interpreter: object = None, building: Tuple[str, ...] = (), builder: Optional[Builder] = None,
-) -> List[StoreEntry]:
+    interpreter: object = None, building: tuple[str, ...] = (), builder: Builder | None = None,
+) -> list[StoreEntry]:
     from concurrent.futures import ThreadPoolExecutor
 
     from monotrail.store.download import Progress
@@ -295,7 +296,7 @@ def _install_missing(
 
 def _install_one(
     selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str],
-    interpreter: object = None, building: Tuple[str, ...] = (), builder: Optional[Builder] = None,
+    interpreter: object = None, building: tuple[str, ...] = (), builder: Builder | None = None,
 ) -> StoreEntry:
     try:
         return _lookup_download_unpack(selected, index, root, bar, tags, interpreter, building, builder)
@@ -307,7 +308,7 @@ def _install_one(
 
 def _lookup_download_unpack(
     selected: "Selected", index: "IndexClient", root: Path, bar: "Progress", tags: Sequence[str],
-    interpreter: object = None, building: Tuple[str, ...] = (), builder: Optional[Builder] = None,
+    interpreter: object = None, building: tuple[str, ...] = (), builder: Builder | None = None,
 ) -> StoreEntry:
     from monotrail.store.download import download
 
@@ -332,7 +333,7 @@ def _lookup_download_unpack(
 
 
 def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, index: "IndexClient", root: Path,
-                      interpreter: object, building: Tuple[str, ...] = (), builder: Optional[Builder] = None) -> StoreEntry:
+                      interpreter: object, building: tuple[str, ...] = (), builder: Builder | None = None) -> StoreEntry:
     """An sdist: build its wheel (cached by the sdist's hash), then unpack that under the sdist's
     hash, the one the lock names, so the next run finds the entry without building."""
     if interpreter is None or builder is None:
@@ -349,7 +350,7 @@ def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, ind
 
 
 def _build_source_into_store(selected: "Selected", index: "IndexClient", root: Path, interpreter: object,
-                             building: Tuple[str, ...] = (), builder: Optional[Builder] = None) -> StoreEntry:
+                             building: tuple[str, ...] = (), builder: Builder | None = None) -> StoreEntry:
     """A git or source-tree reference: its wheel (built once, cached by commit or tree hash),
     unpacked under the built wheel's own hash and version."""
     from dataclasses import replace
@@ -443,10 +444,10 @@ class _Unpackers:
         import threading
 
         self._lock = threading.Lock()
-        self._pool: Optional[Any] = None  # a ProcessPoolExecutor, made on the first big wheel
+        self._pool: Any | None = None  # a ProcessPoolExecutor, made on the first big wheel
 
-    def unpack(self, wheel: Path, filename: str, target: Path, expected: Tuple[str, str],
-               metadata: Dict[str, bytes]) -> Dict[str, object]:
+    def unpack(self, wheel: Path, filename: str, target: Path, expected: tuple[str, str],
+               metadata: dict[str, bytes]) -> dict[str, object]:
         from monotrail.store import wheel as wheels
 
         cores = os.cpu_count() or 1
@@ -532,7 +533,7 @@ def fsync_directory(path: Path) -> None:
         os.close(descriptor)
 
 
-def _write_json(path: Path, data: Dict[str, object]) -> None:
+def _write_json(path: Path, data: dict[str, object]) -> None:
     with open(path, "w", encoding="utf-8") as file:
         json.dump(data, file, indent=1, sort_keys=False)
         file.write("\n")

@@ -30,7 +30,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from monotrail import __version__
 from monotrail.errors import IndexError_, MonotrailError
@@ -61,9 +62,9 @@ class FileDetails:
     `core-metadata`); None when it says nothing (the resolver then tries the URL anyway).
     """
 
-    requires_python: Optional[str] = None
+    requires_python: str | None = None
     yanked: bool = False  # PEP 592
-    metadata: Optional[bool] = None
+    metadata: bool | None = None
 
 
 NO_DETAILS = FileDetails()
@@ -73,18 +74,18 @@ NO_DETAILS = FileDetails()
 class Sources:
     """Where files come from: indexes (the first is the primary) and find-links locations."""
 
-    index_urls: Tuple[str, ...] = (PYPI,)
-    find_links: Tuple[str, ...] = ()
+    index_urls: tuple[str, ...] = (PYPI,)
+    find_links: tuple[str, ...] = ()
     offline: bool = False
 
 
 def sources_from_env(
-    index_url: Optional[str] = None,
+    index_url: str | None = None,
     extra_index_urls: Sequence[str] = (),
     find_links: Sequence[str] = (),
     offline: bool = False,
     lock_index_urls: Sequence[str] = (),
-    environ: Optional[Mapping[str, str]] = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Sources:
     """Build `Sources` from the CLI, the lock and the environment, in that order of precedence.
 
@@ -94,7 +95,7 @@ def sources_from_env(
     """
     env = os.environ if environ is None else environ
     cli_gave_index = bool(index_url) or bool(extra_index_urls)
-    extras: List[str] = list(extra_index_urls)
+    extras: list[str] = list(extra_index_urls)
     primary = index_url or (lock_index_urls[0] if lock_index_urls else None)
     extras.extend(lock_index_urls[1:])
     if not cli_gave_index:
@@ -124,7 +125,7 @@ def redact_url(url: str) -> str:
 class RetryableStatus(Exception):
     """A 5xx or 429 answer: worth another attempt, after Retry-After if the server sent one."""
 
-    def __init__(self, status: int, retry_after: Optional[float]) -> None:
+    def __init__(self, status: int, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after = retry_after
@@ -136,7 +137,7 @@ def check_status(response: "httpx.Response") -> None:
         raise RetryableStatus(response.status_code, _retry_after(response.headers.get("Retry-After")))
 
 
-def _retry_after(value: Optional[str]) -> Optional[float]:
+def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
@@ -145,7 +146,7 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         return None  # an HTTP-date: rare on package indexes, the exponential backoff will do
 
 
-def with_retries(attempt: Callable[[], T], url: str, error: Type[MonotrailError], what: str) -> T:
+def with_retries(attempt: Callable[[], T], url: str, error: type[MonotrailError], what: str) -> T:
     """Run `attempt` up to RETRY_ATTEMPTS times on timeouts, connection errors, 5xx and 429.
 
     `error` is the MonotrailError subclass raised at the end, its message naming the redacted
@@ -223,7 +224,7 @@ def _ssl_context() -> "ssl.SSLContext":
 # Page parsing
 
 
-def parse_html_entries(text: str, page_url: str) -> List[Tuple[Artifact, FileDetails]]:
+def parse_html_entries(text: str, page_url: str) -> list[tuple[Artifact, FileDetails]]:
     """PEP 503: the filename is the URL's last path segment, the hash sits in the fragment; with
     each file's PEP 503/592/658 data attributes."""
     parser = _anchor_parser()
@@ -243,7 +244,7 @@ def parse_html_entries(text: str, page_url: str) -> List[Tuple[Artifact, FileDet
     return files
 
 
-def _advertised(anchor: Mapping[str, Optional[str]]) -> Optional[bool]:
+def _advertised(anchor: Mapping[str, str | None]) -> bool | None:
     """PEP 658/714: absent says nothing; present (bare, `true` or a hash) means `<url>.metadata` exists."""
     for attribute in ("data-core-metadata", "data-dist-info-metadata"):
         if attribute in anchor:
@@ -258,10 +259,10 @@ def _anchor_parser():
     class AnchorParser(HTMLParser):
         def __init__(self) -> None:
             super().__init__()
-            self.base: Optional[str] = None
-            self.anchors: List[Dict[str, Optional[str]]] = []
+            self.base: str | None = None
+            self.anchors: list[dict[str, str | None]] = []
 
-        def handle_starttag(self, tag: str, attrs: List[Tuple[str, Optional[str]]]) -> None:
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
             attributes = dict(attrs)
             if tag == "base" and self.base is None and attributes.get("href"):
                 self.base = attributes["href"]
@@ -271,7 +272,7 @@ def _anchor_parser():
     return AnchorParser()
 
 
-def _fragment_hashes(fragment: str) -> Tuple[Tuple[str, str], ...]:
+def _fragment_hashes(fragment: str) -> tuple[tuple[str, str], ...]:
     import hashlib
 
     algorithm, sep, digest = fragment.partition("=")
@@ -280,7 +281,7 @@ def _fragment_hashes(fragment: str) -> Tuple[Tuple[str, str], ...]:
     return ()
 
 
-def parse_json_entries(data: Mapping, page_url: str) -> List[Tuple[Artifact, FileDetails]]:
+def parse_json_entries(data: Mapping, page_url: str) -> list[tuple[Artifact, FileDetails]]:
     """PEP 691: `files[].url` may be relative to the page; `size` exists from API 1.1 on; with each
     file's requires-python, yanked flag and metadata advertisement."""
     files = []
@@ -300,7 +301,7 @@ def parse_json_entries(data: Mapping, page_url: str) -> List[Tuple[Artifact, Fil
     return files
 
 
-def parse_response_entries(content: bytes, content_type: str, page_url: str) -> List[Tuple[Artifact, FileDetails]]:
+def parse_response_entries(content: bytes, content_type: str, page_url: str) -> list[tuple[Artifact, FileDetails]]:
     """Dispatch on what the server sent (it may ignore our Accept header and send HTML)."""
     kind = content_type.split(";")[0].strip().lower()
     if kind in ("text/html", "application/vnd.pypi.simple.v1+html", ""):
@@ -332,7 +333,7 @@ class IndexClient:
     memory so several lookups of one project read the cache file once.
     """
 
-    def __init__(self, sources: Sources, root: Path, client: Optional["httpx.Client"] = None) -> None:
+    def __init__(self, sources: Sources, root: Path, client: "httpx.Client" | None = None) -> None:
         self.sources = sources
         self.root = root
         self._client = client
@@ -340,21 +341,21 @@ class IndexClient:
         import threading
 
         self._client_lock = threading.Lock()
-        self._pages: Dict[Tuple[str, str], List[Artifact]] = {}
+        self._pages: dict[tuple[str, str], list[Artifact]] = {}
         self._fetched: set = set()  # pages fetched from the network by this process
-        self._details: Dict[Tuple[str, str], FileDetails] = {}  # (page URL, filename) -> details
+        self._details: dict[tuple[str, str], FileDetails] = {}  # (page URL, filename) -> details
 
     def details(self, page_url: str, filename: str) -> FileDetails:
         """What the page said about a file (requires-python, yanked, metadata); see `index_files`."""
         return self._details.get((page_url, filename), NO_DETAILS)
 
-    def index_files(self, name: str, refresh: bool = False) -> List[Tuple[str, Artifact, FileDetails]]:
+    def index_files(self, name: str, refresh: bool = False) -> list[tuple[str, Artifact, FileDetails]]:
         """Every file of a project as (index URL, file, details): the resolver's view.
 
         Find-links files come with index URL "" and no details.
         """
         project = normalize(name)
-        found: List[Tuple[str, Artifact, FileDetails]] = []
+        found: list[tuple[str, Artifact, FileDetails]] = []
         for index_url in self.sources.index_urls:
             page_url = f"{index_url}/{project}/"
             for artifact in self._index_page(index_url, project, refresh):
@@ -393,13 +394,13 @@ class IndexClient:
             self._client.close()
             self._client = None
 
-    def project_files(self, name: str, index: Optional[str] = None, refresh: bool = False) -> List[Artifact]:
+    def project_files(self, name: str, index: str | None = None, refresh: bool = False) -> list[Artifact]:
         """Every file of a project: the given index (else all configured ones), then find-links.
 
         `refresh`: refetch pages that came from the disk cache (not those fetched by this process).
         """
         indexes = (index.rstrip("/"),) if index else self.sources.index_urls
-        files: List[Artifact] = []
+        files: list[Artifact] = []
         for index_url in indexes:
             files.extend(self._index_page(index_url, normalize(name), refresh))
         for location in self.sources.find_links:
@@ -408,7 +409,7 @@ class IndexClient:
             )
         return files
 
-    def find_file(self, name: str, filename: str, index: Optional[str] = None) -> Artifact:
+    def find_file(self, name: str, filename: str, index: str | None = None) -> Artifact:
         """The file a lock names without a URL (poetry.lock 1.1), found by project and filename."""
         for candidates in self._candidate_lists(name, index):
             for candidate in candidates:
@@ -426,7 +427,7 @@ class IndexClient:
         version: str,
         allowed_hashes: Iterable[str],
         tags: Sequence[str],
-        index: Optional[str] = None,
+        index: str | None = None,
     ) -> Artifact:
         """The file to install for a pin that names no file (requirements.txt, `install name==v`):
         the best-tag wheel of `name==version` whose sha256 is allowed, else its sdist, which the
@@ -447,7 +448,7 @@ class IndexClient:
             wanted = Version(version)
         except InvalidVersion:
             wanted = None
-        candidates: List[Artifact] = []
+        candidates: list[Artifact] = []
         for candidates in self._candidate_lists(name, index):
             best = self._best_allowed(candidates, wanted, rank, allowed)
             if best is not None:
@@ -476,10 +477,10 @@ class IndexClient:
         )
 
     @staticmethod
-    def _best_allowed(candidates, wanted, rank, allowed) -> Optional[Tuple[int, Artifact]]:
+    def _best_allowed(candidates, wanted, rank, allowed) -> tuple[int, Artifact] | None:
         from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-        best: Optional[Tuple[int, Artifact]] = None
+        best: tuple[int, Artifact] | None = None
         for candidate in candidates:
             try:
                 _, file_version, _, file_tags = parse_wheel_filename(candidate.filename)
@@ -494,7 +495,7 @@ class IndexClient:
                 best = (score, _with_sha256(candidate))
         return best
 
-    def _candidate_lists(self, name: str, index: Optional[str]) -> Iterator[List[Artifact]]:
+    def _candidate_lists(self, name: str, index: str | None) -> Iterator[list[Artifact]]:
         """Files from find-links first (local beats remote), then the index pages; if the caller
         found nothing there and a page came from the cache, once more from freshly fetched pages.
 
@@ -505,24 +506,24 @@ class IndexClient:
         if not self.sources.offline:
             yield sorted(self.project_files(name, index, refresh=True), key=lambda a: a.path is None)
 
-    def _where(self, index: Optional[str]) -> str:
+    def _where(self, index: str | None) -> str:
         places = [index] if index else list(self.sources.index_urls)
         return ", ".join(redact_url(p) for p in places + list(self.sources.find_links))
 
     # -- pages ------------------------------------------------------------------------------
 
-    def _index_page(self, index_url: str, project: str, refresh: bool = False) -> List[Artifact]:
+    def _index_page(self, index_url: str, project: str, refresh: bool = False) -> list[Artifact]:
         page_url = f"{index_url}/{project}/"
         files = self._cached_or_fetched(page_url, project, missing_ok=True, refresh=refresh)
         return [_with_credentials(f, index_url) for f in files]
 
-    def _find_links(self, location: str, refresh: bool = False) -> List[Artifact]:
+    def _find_links(self, location: str, refresh: bool = False) -> list[Artifact]:
         if "://" not in location or location.startswith("file://"):
             return _directory_files(_local_path(location))
         files = self._cached_or_fetched(location, "_find_links", missing_ok=False, refresh=refresh)
         return [_with_credentials(f, location) for f in files]
 
-    def _cached_or_fetched(self, url: str, key: str, missing_ok: bool, refresh: bool = False) -> List[Artifact]:
+    def _cached_or_fetched(self, url: str, key: str, missing_ok: bool, refresh: bool = False) -> list[Artifact]:
         memo_key = (url, key)
         if memo_key in self._pages and (memo_key in self._fetched or not refresh):
             return self._pages[memo_key]
@@ -551,16 +552,16 @@ class IndexClient:
         self._pages[memo_key] = files
         return files
 
-    def _keep_details(self, url: str, entries: List[Tuple[Artifact, FileDetails]]) -> List[Artifact]:
+    def _keep_details(self, url: str, entries: list[tuple[Artifact, FileDetails]]) -> list[Artifact]:
         for artifact, details in entries:
             if details is not NO_DETAILS:
                 self._details[(url, artifact.filename)] = details
         return [artifact for artifact, _ in entries]
 
-    def _fetch(self, url: str, missing_ok: bool) -> List[Tuple[Artifact, FileDetails]]:
+    def _fetch(self, url: str, missing_ok: bool) -> list[tuple[Artifact, FileDetails]]:
         """GET a page; a 404 on an index means "not on this index" (other indexes may have it)."""
 
-        def attempt() -> List[Tuple[Artifact, FileDetails]]:
+        def attempt() -> list[tuple[Artifact, FileDetails]]:
             response = self.client().get(url, headers={"Accept": ACCEPT})
             check_status(response)
             if response.status_code == 404 and missing_ok:
@@ -589,7 +590,7 @@ def find_pinned_file(
     *,
     sources: Sources,
     root: Path,
-    index: Optional[str] = None,
+    index: str | None = None,
 ) -> Artifact:
     """Module-level form of `IndexClient.find_pinned_file` for callers without a client."""
     client = IndexClient(sources, root)
@@ -599,12 +600,12 @@ def find_pinned_file(
         client.close()
 
 
-def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -> Optional[Artifact]:
+def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -> Artifact | None:
     """The sdist of exactly `wanted` (a packaging Version) whose sha256 is allowed (any when
     `allowed` is empty), preferring `.tar.gz`; None when there is none."""
     from monotrail.lock.values import SDIST_SUFFIXES, file_name_version
 
-    found: List[Tuple[int, Artifact]] = []
+    found: list[tuple[int, Artifact]] = []
     for candidate in candidates:
         if candidate.filename.endswith(".whl"):
             continue
@@ -623,7 +624,7 @@ def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -
 
 
 @functools.lru_cache(maxsize=8192)
-def _project_of(filename: str) -> Optional[str]:
+def _project_of(filename: str) -> str | None:
     """The normalized project name of a wheel or sdist filename, None for anything else
     (packaging's `parse_wheel_filename` / `parse_sdist_filename` through
     `lock.values.file_name_version`). Cached: every project's lookup filters every find-links
@@ -636,7 +637,7 @@ def _project_of(filename: str) -> Optional[str]:
     return parsed[0] if parsed is not None else None
 
 
-def _directory_files(directory: Path) -> List[Artifact]:
+def _directory_files(directory: Path) -> list[Artifact]:
     if not directory.is_dir():
         raise IndexError_(
             "find-links directory does not exist",
@@ -656,7 +657,7 @@ def _local_path(location: str) -> Path:
     return Path(location).expanduser()
 
 
-def _sha256_of(artifact: Artifact) -> Optional[str]:
+def _sha256_of(artifact: Artifact) -> str | None:
     if artifact.sha256:
         return artifact.sha256.lower()
     if artifact.path:
@@ -709,7 +710,7 @@ def _cache_file(root: Path, url: str, key: str) -> Path:
     return root / "cache" / "simple" / url_hash / f"{key}.json"
 
 
-def _read_cache(path: Path) -> Optional[Tuple[float, List[Tuple[Artifact, FileDetails]]]]:
+def _read_cache(path: Path) -> tuple[float, list[tuple[Artifact, FileDetails]]] | None:
     try:
         data = json.loads(path.read_text("utf-8"))
         if data.get("format") != _CACHE_FORMAT:
@@ -723,7 +724,7 @@ def _read_cache(path: Path) -> Optional[Tuple[float, List[Tuple[Artifact, FileDe
         return None  # a missing or torn cache file is just a miss
 
 
-def _write_cache(path: Path, url: str, files: List[Tuple[Artifact, FileDetails]]) -> None:
+def _write_cache(path: Path, url: str, files: list[tuple[Artifact, FileDetails]]) -> None:
     """Written via a temp file + rename so a concurrent reader never sees half a page."""
     data = {
         "format": _CACHE_FORMAT,
@@ -751,7 +752,7 @@ def root_tmp(cache_file: Path) -> Path:
     return cache_file.parents[3] / "tmp"
 
 
-def _unique(items: Iterable[str]) -> Tuple[str, ...]:
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in items if i))
 
 

@@ -39,7 +39,8 @@ import stat
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import BinaryIO
+from collections.abc import Iterable, Iterator
 
 from installer import install
 from installer.exceptions import InstallerError
@@ -64,8 +65,8 @@ BOMB_MIN_BYTES = 64 << 20
 BOMB_RATIO = 200
 
 
-def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tuple[str, str]] = None,
-           metadata: Optional[Dict[str, bytes]] = None) -> Dict[str, object]:
+def unpack(wheel_path: Path, filename: str, target: Path, expected: tuple[str, str] | None = None,
+           metadata: dict[str, bytes] | None = None) -> dict[str, object]:
     """Unpack `wheel_path` (whose real name is `filename`) into `target`; return marker fields.
 
     `target` must be an empty directory private to the caller (a temp dir renamed into the
@@ -106,7 +107,7 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: Optional[Tup
 _REDOWNLOAD = "the wheel is corrupt or was built wrongly; report it to the package's maintainers"
 
 
-def unpacked_size(wheel_path: Path) -> Optional[int]:
+def unpacked_size(wheel_path: Path) -> int | None:
     """The bytes unpacking `wheel_path` writes (declared sizes), for a disk-full message."""
     try:
         with zipfile.ZipFile(wheel_path) as archive:
@@ -141,7 +142,7 @@ def _refuse(problem: str, filename: str) -> None:
     )
 
 
-def _member_problem(name: str, info: zipfile.ZipInfo) -> Optional[str]:
+def _member_problem(name: str, info: zipfile.ZipInfo) -> str | None:
     if name.startswith("/") or _DRIVE.match(name):
         return "is an absolute path"
     if "\\" in name or "\x00" in name:
@@ -170,7 +171,7 @@ def _require_metadata(source: _VerifiedWheel, filename: str) -> None:
         raise WheelError(f"{source.dist_info_dir} lacks {', '.join(missing)}", where=filename, hint=_REDOWNLOAD)
 
 
-def _check_metadata(source: _VerifiedWheel, filename: str, expected: Tuple[str, str]) -> None:
+def _check_metadata(source: _VerifiedWheel, filename: str, expected: tuple[str, str]) -> None:
     """METADATA's Name and Version must be what the lock selected: the file name is only a name."""
     from email.parser import HeaderParser
 
@@ -181,7 +182,7 @@ def _check_metadata(source: _VerifiedWheel, filename: str, expected: Tuple[str, 
     check_name_version(expected[0], expected[1], str(name), str(version), f"{filename} ({source.dist_info_dir}/METADATA)")
 
 
-def name_version(filename: str) -> Tuple[str, str]:
+def name_version(filename: str) -> tuple[str, str]:
     """The name and version a wheel's file name states, as written there (installer's
     `parse_wheel_filename`: the same split installer's `WheelFile` makes); one `WheelError` for a
     name that is not NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl."""
@@ -218,13 +219,13 @@ def _validate_record(source: _VerifiedWheel, filename: str) -> None:
         raise WheelError(f"RECORD does not match the archive: {'; '.join(issues[:3])}", where=filename, hint=_REDOWNLOAD) from None
 
 
-def _read_optional(source: _VerifiedWheel, name: str) -> Optional[str]:
+def _read_optional(source: _VerifiedWheel, name: str) -> str | None:
     if name not in source.dist_info_filenames:
         return None
     return source.read_dist_info(name)
 
 
-def _install(source: _VerifiedWheel, target: Path, filename: str, metadata: Dict[str, bytes]) -> None:
+def _install(source: _VerifiedWheel, target: Path, filename: str, metadata: dict[str, bytes]) -> None:
     try:
         install(source, _StoreDestination(target, source), {"INSTALLER": b"monotrail\n", **metadata})
     except (InstallerError, ValueError, KeyError) as exc:
@@ -242,9 +243,9 @@ class _VerifiedWheel(WheelFile):
         archive.filename = filename
         super().__init__(archive)
         self.filename = filename
-        self.current: Optional[RecordEntry] = None  # the member being written, for the destination
+        self.current: RecordEntry | None = None  # the member being written, for the destination
 
-    def get_contents(self) -> Iterator[Tuple[Tuple[str, str, str], BinaryIO, bool]]:
+    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
         for elements, stream, is_executable in super().get_contents():
             if "__pycache__" in elements[0].split("/")[:-1]:
                 continue  # bytecode of whoever built the wheel; installer >= 0.8 skips it too
@@ -263,7 +264,7 @@ class _VerifiedWheel(WheelFile):
 class _HashingReader(io.RawIOBase):
     """Hashes what the destination reads; `matches` drains the rest (skipped members too)."""
 
-    def __init__(self, stream: BinaryIO, algorithm: Optional[str]) -> None:
+    def __init__(self, stream: BinaryIO, algorithm: str | None) -> None:
         super().__init__()
         self._stream = stream
         self._hasher = hashlib.new(algorithm) if algorithm else None
@@ -309,7 +310,7 @@ class _StoreDestination(WheelDestination):
     def write_script(self, name: str, module: str, attr: str, section: str) -> RecordEntry:
         return RecordEntry("", None, None)  # recorded in the marker, written per environment
 
-    def write_file(self, scheme: str, path: Union[str, "os.PathLike[str]"], stream: BinaryIO, is_executable: bool) -> RecordEntry:
+    def write_file(self, scheme: str, path: str | "os.PathLike[str]", stream: BinaryIO, is_executable: bool) -> RecordEntry:
         destination = self._destination(scheme, str(path))
         parent = os.path.dirname(destination)
         if parent not in self._made:
@@ -331,7 +332,7 @@ class _StoreDestination(WheelDestination):
             os.chmod(destination, 0o755)
         return RecordEntry(self._relative_to_lib(scheme, str(path)), self._hash_of(scheme, str(path), destination), size)
 
-    def _hash_of(self, scheme: str, path: str, destination: str):  # -> Optional[Hash]
+    def _hash_of(self, scheme: str, path: str, destination: str):  # -> Hash | None
         """The member's verified RECORD hash; files installer adds itself (INSTALLER, direct_url.json)
         are hashed."""
         source_record = self.source.current
@@ -361,7 +362,7 @@ class _StoreDestination(WheelDestination):
         directory = SCHEME_DIRS[scheme]
         return path if directory == LIB else posixpath.join("..", directory, path)
 
-    def finalize_installation(self, scheme: str, record_file_path: str, records: Iterable[Tuple[str, RecordEntry]]) -> None:
+    def finalize_installation(self, scheme: str, record_file_path: str, records: Iterable[tuple[str, RecordEntry]]) -> None:
         """RECORD by installer's `construct_record_file` (sorted by path, as installer's own
         destination writes it); the script rows `write_script` returned empty are left out."""
         from installer.utils import construct_record_file
@@ -374,7 +375,7 @@ class _StoreDestination(WheelDestination):
             shutil.copyfileobj(stream, out)
 
 
-def top_level_names(lib: Path) -> List[str]:
+def top_level_names(lib: Path) -> list[str]:
     """Importable names directly in `site-packages/` (packages, namespace portions, modules,
     extensions): every name `import_module` finds there, identifier or not. mypyc puts a package's
     compiled code in `<hash>__mypyc.<ext-suffix>`, which the package's modules import by name."""
@@ -388,7 +389,7 @@ def top_level_names(lib: Path) -> List[str]:
     return sorted(names)
 
 
-def _importable_name(entry: Path) -> Optional[str]:
+def _importable_name(entry: Path) -> str | None:
     """A top-level module name has no dot (`numpy.libs`, `x.dist-info` and `.hidden` are not
     modules); Python's path finder finds any other name, identifier or not."""
     if entry.is_dir():
@@ -400,13 +401,13 @@ def _importable_name(entry: Path) -> Optional[str]:
     return match.group(1) if match else None
 
 
-def parse_entry_points(text: Optional[str], filename: str = "") -> Dict[str, Dict[str, str]]:
+def parse_entry_points(text: str | None, filename: str = "") -> dict[str, dict[str, str]]:
     """console_scripts and gui_scripts of entry_points.txt as {group: {name: "module:attr"}}, by
     installer's `parse_entrypoints` (the parser its `install()` generates scripts from; extras
     are dropped, as every launcher ignores them)."""
     from installer.utils import parse_entrypoints
 
-    result: Dict[str, Dict[str, str]] = {"console_scripts": {}, "gui_scripts": {}}
+    result: dict[str, dict[str, str]] = {"console_scripts": {}, "gui_scripts": {}}
     if not text:
         return result
     try:

@@ -13,7 +13,6 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Optional
 
 import pytest
 
@@ -180,7 +179,7 @@ def test_warm_path_import_is_light():
 # Fake interpreters
 
 
-def fake_facts(version: str, *, free_threaded: bool = False, executable: str = "") -> Dict[str, object]:
+def fake_facts(version: str, *, free_threaded: bool = False, executable: str = "") -> dict[str, object]:
     """A probe answer shaped exactly like `_probe.py`'s, for a glibc x86_64 Linux CPython."""
     major, minor, micro = (int(p) for p in version.split("."))
     return {
@@ -226,7 +225,7 @@ class Fakes:
         self.log.touch()
 
     def python(self, directory: Path, name: str, version: str, free_threaded: bool = False,
-               facts: Optional[Dict[str, object]] = None) -> Path:
+               facts: dict[str, object] | None = None) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         binary = directory / name
         answer = directory / f".facts-{name}.json"
@@ -257,7 +256,7 @@ class Fakes:
         shim.chmod(0o755)
         return shim
 
-    def environ(self, **extra: str) -> Dict[str, str]:
+    def environ(self, **extra: str) -> dict[str, str]:
         env = {"PATH": f"{self.path_dir}{os.pathsep}{self.pyenv / 'shims'}", "PYENV_ROOT": str(self.pyenv),
                "UV_PYTHON_INSTALL_DIR": str(self.uv), "HOME": str(self.base)}
         env.update(extra)
@@ -266,8 +265,8 @@ class Fakes:
     def runs(self) -> list:
         return self.log.read_text().splitlines()
 
-    def find(self, request: Optional[str], start_dir: Optional[Path] = None,
-             requires_python: Optional[str] = None, **environ: str):
+    def find(self, request: str | None, start_dir: Path | None = None,
+             requires_python: str | None = None, **environ: str):
         return find_interpreter(request, requires_python=requires_python, start_dir=start_dir or self.base,
                                 root=self.root, environ=self.environ(**environ))
 

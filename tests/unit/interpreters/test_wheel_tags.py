@@ -16,7 +16,6 @@ import subprocess
 import sys
 import sysconfig
 from pathlib import Path
-from typing import Dict, List, Optional
 
 import pytest
 
@@ -36,7 +35,7 @@ X86_64, I386, ARM = 62, 3, 40
 
 
 def elf_file(path: Path, *, bits: int = 64, little: bool = True, machine: int = X86_64, flags: int = 0,
-             interpreter: Optional[str] = None) -> Path:
+             interpreter: str | None = None) -> Path:
     """A minimal ELF file: the header and, with `interpreter`, one PT_INTERP program header."""
     order = "<" if little else ">"
     ident = b"\x7fELF" + bytes([1 if bits == 32 else 2, 1 if little else 2, 1]) + bytes(9)
@@ -93,14 +92,14 @@ def fake_loader(directory: Path, banner: str) -> Path:
     return loader
 
 
-def linux_facts(**overrides: object) -> Dict[str, object]:
-    facts: Dict[str, object] = {"version": [3, 12, 1, "final", 0], "implementation": "cpython", "py_version_nodot": "312",
+def linux_facts(**overrides: object) -> dict[str, object]:
+    facts: dict[str, object] = {"version": [3, 12, 1, "final", 0], "implementation": "cpython", "py_version_nodot": "312",
                                 "platform": "linux-x86_64", "pointer_bits": 64, "libc": ["glibc", "2.35"]}
     facts.update(overrides)
     return facts
 
 
-def with_native(native: List[str], portable: List[str]) -> List[str]:
+def with_native(native: list[str], portable: list[str]) -> list[str]:
     return native + portable if _native_linux_first() else portable + native
 
 
@@ -159,7 +158,7 @@ def _packaging_runs_on(version: str) -> bool:
     return SpecifierSet(metadata("packaging").get("Requires-Python") or "").contains(version, prereleases=True)
 
 
-def _same_machine(facts: Dict[str, object]) -> bool:
+def _same_machine(facts: dict[str, object]) -> bool:
     """The target's platform tags are the launcher's own: same platform, pointer size and libc."""
     import platform as host_platform
 

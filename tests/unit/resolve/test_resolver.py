@@ -7,7 +7,6 @@ In-process: `monotrail.resolve.resolver.resolve` against wheels built in the tes
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List
 
 import pytest
 
@@ -42,8 +41,8 @@ def publish(index: IndexServer, wheels: Path, name: str, version: str, *requires
                           **({"tag": wheel_options["tag"]} if "tag" in wheel_options else {})), **attributes)
 
 
-def pins(index: IndexServer, interpreter, root: Path, requirements: Dict[str, List[str]], api: str = "simple",
-         **options) -> Dict[str, str]:
+def pins(index: IndexServer, interpreter, root: Path, requirements: dict[str, list[str]], api: str = "simple",
+         **options) -> dict[str, str]:
     """`api`: "simple" negotiates PEP 691 JSON; "html/simple" forces PEP 503 HTML."""
     from monotrail.builds.builder import Builds
 
