@@ -30,12 +30,11 @@ from collections.abc import Iterable, Mapping
 from monotrail.errors import LockError
 from monotrail.lock.model import Artifact, Dependency, Lock, LockedPackage
 from monotrail.lock.tomlfile import load_toml, read_pyproject
-from monotrail.lock.values import check_marker, file_name_version, same_version, split_hash
+from monotrail.lock.values import SDIST_SUFFIXES, check_marker, file_name_version, same_version, split_hash
 from monotrail.names import normalize
 
 GRAPH_VERSIONS = ((1, 0), (1, 1), (2, 0))
 MAIN = "main"
-_SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar")
 
 
 def read(path: Path) -> Lock:
@@ -191,7 +190,7 @@ def _files(
         artifact = _artifact(item, kind, url, base, f"{where}.files[{i}]")
         if artifact.filename.endswith(".whl"):
             wheels.append(artifact)
-        elif sdist is None and artifact.filename.endswith(_SDIST_SUFFIXES):
+        elif sdist is None and artifact.filename.endswith(SDIST_SUFFIXES):
             sdist = artifact
     return tuple(wheels), sdist
 
