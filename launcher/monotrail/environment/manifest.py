@@ -64,22 +64,12 @@ def _scripts_of(entry_path: Path, meta: dict) -> dict[str, dict]:
     scripts: dict[str, dict] = {}
     for name in meta.get("data_scripts", ()):
         path = entry_path / "bin" / name
-        scripts[name] = {"path": str(path), "python": _has_python_shebang(path)}
+        scripts[name] = {"path": str(path)}
     entry_points = meta.get("entry_points", {})
     for group in ("gui_scripts", "console_scripts"):  # console scripts win a name clash, as in pip
         for name, target in entry_points.get(group, {}).items():
             scripts[name] = {"entry_point": target.split("[", 1)[0].strip()}
     return scripts
-
-
-def _has_python_shebang(path: Path) -> bool:
-    """`.data/scripts` files with `#!python` (or any python shebang) run in our interpreter."""
-    try:
-        with open(path, "rb") as file:
-            first = file.readline(200)
-    except OSError:
-        return False
-    return first.startswith(b"#!") and b"python" in first
 
 
 def dumps(manifest: dict) -> str:
