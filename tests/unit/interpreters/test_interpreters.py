@@ -485,6 +485,24 @@ def test_version_request_only_probes_matching_names(fakes: Fakes):
     assert fakes.runs() == [str(fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9")]
 
 
+def test_requires_python_alone_only_probes_names_that_may_satisfy_it(fakes: Fakes):
+    """A PEP 723 script's `==3.12.*` on an empty probe cache starts the 3.12s, not every Python."""
+    assert fakes.find(None, requires_python="==3.12.*").full_version == "3.12.1"
+    assert sorted(fakes.runs()) == sorted(str(fakes.pyenv / "versions" / v / "bin" / "python3.12")
+                                          for v in ("3.12.0", "3.12.1"))
+
+
+@pytest.mark.parametrize("requires, probed_311", [(">=3.11.3", True), ("==3.11.4", True), (">=3.12", False),
+                                                   ("<3.10", False), ("!=3.11.*", True), (">=3.8", True)])
+def test_a_minor_named_python_is_probed_when_requires_python_may_allow_it(fakes: Fakes, requires, probed_311):
+    """`python3.11` promises only its minor version: ruled out only when no 3.11.x can fit."""
+    try:
+        fakes.find(None, requires_python=requires)
+    except InterpreterNotFound:
+        pass
+    assert (str(fakes.path_dir / "python3.11") in fakes.runs()) is probed_311
+
+
 def test_broken_candidate_is_listed_with_its_problem(fakes: Fakes):
     broken = fakes.path_dir / "python3.12"
     broken.write_text("#!/bin/sh\necho boom >&2\nexit 3\n")
