@@ -32,8 +32,9 @@ from monotrail import __version__
 
 # The environment directory's shape: 2 = a venv whose .pth hook reads the manifest (1 was sh
 # shims in bin/ that started a bootstrap script with `python -S`); 3 = `launch` lists the files
-# editable builds left in project trees, and editable dist-infos have direct_url.json.
-ENV_FORMAT = "3"
+# editable builds left in project trees, and editable dist-infos have direct_url.json; 4 = the
+# packages' data files and headers linked under the prefix (monotrail.environment.data_files).
+ENV_FORMAT = "4"
 # The state of an editable build's product in `launch` (`=+\tPATH`): a file that must exist.
 PRODUCT = "+"
 
@@ -155,11 +156,13 @@ def write_env(
     tmp_root: str,
     lock_path: str | None = None,
     inputs: list | None = None,
+    data: list | tuple = (),
 ) -> Launch:
     """Build the environment in a temp dir, then rename it into place (complete or absent).
     `interpreter`: the `monotrail.interpreters.discovery.Interpreter` it runs; `bootstrap`: the hook module
     its site-packages links (bootstrap/_monotrail_finder.py).
-    `inputs`: (path, state) of the files editable builds were made from (`read_launch`)."""
+    `inputs`: (path, state) of the files editable builds were made from (`read_launch`);
+    `data`: the packages' data files to link under the prefix (`monotrail.environment.data_files`)."""
     import json
     import shutil
     import tempfile
@@ -186,6 +189,10 @@ def write_env(
             crash_point("env-manifest-written")
             (tmp / "pids").mkdir()
             write_layout(tmp, str(env_path), interpreter, bootstrap, scripts)
+            if data:
+                from monotrail.environment.data_files import link_data_files
+
+                link_data_files(str(tmp), data)
             if lock_path is not None:
                 (tmp / "lock").write_text(f"{lock_path}\n{file_digest(lock_path)}\n", "utf-8")
             mtime = repr(os.stat(python).st_mtime)

@@ -69,13 +69,21 @@ def install_environment(
         manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)
         launch = write_env(
             str(env_dir), dumps(manifest), interpreter, _bootstrap_path(), manifest["scripts"],
-            str(root / "tmp"), lock_path=str(lock_path), inputs=inputs,
+            str(root / "tmp"), lock_path=str(lock_path), inputs=inputs, data=_data_trees(entries, interpreter),
         )
     if _has_children(root / "tmp"):
         remove_stale_temp(root)  # what a killed run left, even when this run installed nothing
     if spec.verbose:
         info(f"monotrail: installed an environment of {len(selected)} packages for Python {interpreter.full_version}")
     return launch
+
+
+def _data_trees(entries: Sequence[Any], interpreter: Any) -> list[tuple[str, str, str]]:
+    """The entries' data files and headers, to link under the environment's prefix."""
+    from monotrail.environment.data_files import data_trees
+
+    major, minor = interpreter.version[:2]
+    return data_trees(entries, f"{major}.{minor}{'t' if interpreter.free_threaded else ''}")
 
 
 def _warn_deleted_entries(env_dir: Path) -> None:
