@@ -223,6 +223,33 @@ def test_sync_creates_a_missing_venv(monotrail: Monotrail, tmp_path, wheels):
     assert run_in(venv, "python", "-c", "import beta; print(beta.VERSION)").stdout == "1.0\n"
 
 
+def test_a_created_venv_is_what_python_m_venv_without_pip_makes(monotrail: Monotrail, tmp_path, wheels, py312):
+    """`sync --venv` makes a missing venv itself, as `uv sync` does: no pip seeded, the
+    interpreter's own activation scripts, an interpreter that sees the venv as its prefix; and
+    no temp directory left beside it."""
+    lock = pylock(tmp_path, simple(wheels, "beta"))
+    venv = tmp_path / "made" / "my venv"  # a parent to create, a space to quote
+    result = monotrail.run("sync", "--venv", str(venv), "--lock", str(lock), "--python", str(py312))
+    assert result.returncode == 0, result.stderr
+    reference = tmp_path / "made" / "reference"
+    subprocess.run([str(py312), "-m", "venv", "--without-pip", str(reference)], check=True)
+    for name in ("activate", "activate.csh", "activate.fish", "Activate.ps1"):
+        assert (venv / "bin" / name).read_bytes() == (reference / "bin" / name).read_bytes().replace(
+            os.fsencode(reference), os.fsencode(venv)).replace(b"(reference)", b"(my venv)"), name
+    assert os.readlink(venv / "lib64") == "lib"
+    cfg = (venv / "pyvenv.cfg").read_text()
+    assert "include-system-site-packages = false\n" in cfg and "version_info = 3.12." in cfg
+    assert f"home = {os.path.dirname(os.path.realpath(py312))}\n" in cfg
+    prefix = run_in(venv, "python", "-c", "import sys; print(sys.prefix, sys.base_prefix != sys.prefix)")
+    assert prefix.stdout == f"{venv} True\n"
+    assert run_in(venv, "python", "-c", "import pip").returncode != 0  # not seeded, as uv's venvs
+    assert sorted(p.name for p in site_packages(venv).iterdir()) == ["beta", "beta-1.0.dist-info"]
+    assert sorted(p.name for p in venv.parent.iterdir()) == ["my venv", "reference"]
+    activated = subprocess.run(["bash", "-c", f'. "{venv}/bin/activate" && echo "$VIRTUAL_ENV" && command -v python'],
+                               capture_output=True, text=True)
+    assert activated.stdout == f"{venv}\n{venv}/bin/python\n"
+
+
 # --- monotrail install -------------------------------------------------------------------------
 
 

@@ -338,34 +338,34 @@ def _plan_local(venv, item):
 
 def create_venv(prefix: Path, requires_python: str | None, python: str | None, start_dir: Path,
                 root: Path, quiet: bool) -> None:
-    """A new venv with `virtualenv` (seeded with pip, as `python -m venv` would), on the Python
-    `monotrail run` would pick for this lock."""
+    """A new venv without pip, on the Python `monotrail run` would pick for this lock, as `uv
+    sync` makes `.venv`: the files `python -m venv --without-pip` writes, written in-process
+    (`monotrail.environment.layout.write_venv`); virtualenv (seeder off) only for an
+    interpreter whose stdlib has no venv templates."""
+    from monotrail.environment.layout import write_venv
     from monotrail.interpreters.discovery import find_interpreter
 
     interpreter = find_interpreter(python, requires_python=requires_python, start_dir=start_dir, root=root)
     if prefix.exists() and any(prefix.iterdir()):
         raise VenvError("exists but is not a virtualenv (no pyvenv.cfg)", where=str(prefix),
                         hint="remove it or pass another --venv")
-    if interpreter.version < (3, 9):
-        _stdlib_venv(prefix, interpreter.path)  # virtualenv 21 no longer seeds pip for 3.8
-    else:
-        from virtualenv import cli_run
-
-        try:
-            cli_run([str(prefix), "--python", interpreter.path, "--quiet", "--no-periodic-update"], setup_logging=False)
-        except (Exception, SystemExit) as error:  # virtualenv reports through exceptions of its own
-            raise VenvError(f"virtualenv failed: {error}", where=str(prefix)) from None
+    try:
+        written = write_venv(prefix, interpreter)
+    except OSError as error:
+        raise VenvError(f"cannot create the venv: {error}", where=str(prefix)) from None
+    if not written:
+        _virtualenv(prefix, interpreter.path)
     if not quiet:
         info(f"monotrail: created {_short(prefix)} with {interpreter.describe()}")
 
 
-def _stdlib_venv(prefix: Path, python: str) -> None:
-    import subprocess
+def _virtualenv(prefix: Path, python: str) -> None:
+    from virtualenv import cli_run
 
-    completed = subprocess.run([python, "-m", "venv", str(prefix)], capture_output=True, text=True)
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or [""])[-1]
-        raise VenvError(f"`{python} -m venv` failed: {last}", where=str(prefix))
+    try:
+        cli_run([str(prefix), "--python", python, "--quiet", "--no-periodic-update", "--no-seed"], setup_logging=False)
+    except (Exception, SystemExit) as error:  # virtualenv reports through exceptions of its own
+        raise VenvError(f"virtualenv failed: {error}", where=str(prefix)) from None
 
 
 def _short(path: Path) -> str:

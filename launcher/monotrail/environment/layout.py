@@ -150,3 +150,122 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
     with open(descriptor, "wb") as file:
         file.write(data)
     os.chmod(path, mode)
+
+
+# --- a user's venv (`sync --venv`, `poetry-install`) -----------------------------------------
+
+
+def write_venv(prefix: Path, interpreter: "Interpreter") -> bool:
+    """Create the venv `python -m venv --without-pip` makes, at `prefix`, without a subprocess.
+
+    `pyvenv.cfg` (venv's keys plus uv's and virtualenv's `implementation` and `version_info`),
+    `bin/python*` symlinks to the interpreter, the activation scripts rendered from the
+    interpreter's own `venv` templates as its `venv` module renders them, an empty
+    site-packages, `lib64 -> lib` where venv makes it, and a `.gitignore` of `*` (uv, virtualenv).
+    Nothing is seeded: like `uv venv`, pip comes only if the lock lists it. Writing these ~15
+    files costs a few ms; virtualenv's API (even with its seeder off) costs ~180 ms here, a
+    `python -m venv --without-pip` subprocess ~40 ms.
+
+    Whole or absent: everything goes to a temp directory beside `prefix`, renamed into place
+    (over an empty directory, too). Returns False, having written nothing, when the interpreter
+    has no venv templates (a stripped stdlib): the caller then makes the venv another way.
+    """
+    templates = _activation_templates(interpreter)
+    if templates is None:
+        return False
+    prefix = prefix.absolute()
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    tmp = prefix.parent / f".{prefix.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
+    tmp.mkdir()
+    try:
+        _write_venv_files(tmp, prefix, interpreter, templates)
+        os.rename(tmp, prefix)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return True
+
+
+def _write_venv_files(tmp: Path, prefix: Path, interpreter: "Interpreter", templates: dict[str, str]) -> None:
+    real = os.path.realpath(interpreter.path)
+    version = ".".join(str(part) for part in interpreter.version[:3])
+    implementation = {"cpython": "CPython", "pypy": "PyPy"}.get(interpreter.implementation, interpreter.implementation)
+    (tmp / "pyvenv.cfg").write_text(
+        f"home = {_home(real)}\n"
+        f"implementation = {implementation}\n"
+        f"version_info = {version}\n"
+        "include-system-site-packages = false\n"
+        f"version = {version}\n"
+        f"executable = {real}\n"
+        f"monotrail = {__version__}\n",
+        "utf-8",
+    )
+    (tmp / ".gitignore").write_text("# created by monotrail automatically\n*\n", "utf-8")
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    for name in _python_names(interpreter, real):
+        os.symlink(real, bin_dir / name)
+    context = {
+        "__VENV_DIR__": str(prefix),
+        "__VENV_NAME__": prefix.name,
+        # venv's default prompt is the directory's name; 3.13 moved the parentheses into the templates
+        "__VENV_PROMPT__": prefix.name if interpreter.version >= (3, 13) else f"({prefix.name}) ",
+        "__VENV_BIN_NAME__": "bin",
+        "__VENV_PYTHON__": str(prefix / "bin" / "python"),
+    }
+    for name, template in templates.items():
+        (bin_dir / name).write_bytes(_render_activation(name, template, context).encode("utf-8"))
+    (tmp / site_packages(interpreter)).mkdir(parents=True)
+    if interpreter.pointer_bits == 64 and interpreter.markers.get("sys_platform") == "linux":
+        os.symlink("lib", tmp / "lib64")  # venv's rule: 64-bit POSIX but not macOS (bpo-21197)
+
+
+def _activation_templates(interpreter: "Interpreter") -> dict[str, str] | None:
+    """`venv/scripts/common/*` and `venv/scripts/posix/*` of the interpreter's stdlib (posix
+    overriding common, as venv's `setup_scripts` copies them), by file name."""
+    found: dict[str, str] = {}
+    root = os.path.join(interpreter.stdlib, "venv", "scripts")
+    for folder in ("common", "posix"):
+        try:
+            names = sorted(os.listdir(os.path.join(root, folder)))
+        except OSError:
+            continue
+        for name in names:
+            try:
+                with open(os.path.join(root, folder, name), "rb") as file:  # Activate.ps1 keeps its CRLF
+                    found[name] = file.read().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue  # venv skips what it cannot decode as text too
+    return found if "activate" in found else None
+
+
+def _render_activation(name: str, template: str, context: dict[str, str]) -> str:
+    """venv's `replace_variables`. Templates from before gh-124651 (CPython 3.13.1, 3.12.8 and
+    their security releases) put the placeholders inside double quotes and venv inserts the
+    values as they are; later templates leave them bare and venv quotes each value for the
+    script's shell (`shlex.quote`, PowerShell's single quotes). The template says which."""
+    if '"__VENV_DIR__"' in template or '"__VENV_PROMPT__' in template or "__VENV_" not in template:
+        quote = _as_is
+    elif name.endswith(".ps1"):
+        quote = _quote_ps1
+    elif name.endswith(".bat"):
+        quote = _as_is
+    else:
+        quote = _quote_sh
+    for placeholder, value in context.items():
+        template = template.replace(placeholder, quote(value))
+    return template
+
+
+def _as_is(value: str) -> str:
+    return value
+
+
+def _quote_sh(value: str) -> str:
+    import shlex
+
+    return shlex.quote(value)
+
+
+def _quote_ps1(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

@@ -48,3 +48,17 @@ def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: 
     time.sleep(0.01)
     hook.write_text(hook.read_text() + "\n# changed\n")
     assert read_launch(str(env)) is None
+
+
+def test_activation_scripts_are_quoted_as_the_templates_venv_ask_for() -> None:
+    """CPython's venv templates changed in gh-124651: old ones quote the placeholders and venv
+    inserts values as they are; new ones leave them bare and venv quotes each value for its shell.
+    A venv path with a quote in it must not break out of either."""
+    from monotrail.environment.layout import _render_activation
+
+    context = {"__VENV_DIR__": "/tmp/it's here", "__VENV_PROMPT__": "(x) "}
+    old = 'export VIRTUAL_ENV="__VENV_DIR__"\nPS1="__VENV_PROMPT__${PS1:-}"\n'
+    assert _render_activation("activate", old, context) == 'export VIRTUAL_ENV="/tmp/it\'s here"\nPS1="(x) ${PS1:-}"\n'
+    new = "export VIRTUAL_ENV=__VENV_DIR__\n"
+    assert _render_activation("activate", new, context) == "export VIRTUAL_ENV='/tmp/it'\"'\"'s here'\n"
+    assert _render_activation("Activate.ps1", "$d = __VENV_DIR__", context) == "$d = '/tmp/it''s here'"
