@@ -11,7 +11,7 @@ import sys
 
 from monotrail import __version__
 from monotrail.cli import RUN_OPTIONS, RUN_USAGE, USAGE, HelpRequested, parse_run_args, report
-from monotrail.errors import MonotrailError, UsageError
+from monotrail.errors import InterpreterNotFound, MonotrailError, UsageError
 
 __all__ = ["main"]
 
@@ -62,6 +62,22 @@ def _answer(argv: list[str]) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
+    """Answer once; a command that found no Python fitting a version request gets one downloaded
+    (`monotrail.store.pythons`) and runs again, as uv downloads a missing Python and goes on."""
+    tried: set[str] = set()
+    while True:
+        try:
+            return _dispatch_once(argv)
+        except InterpreterNotFound as missing:  # discovery is not imported here: the warm path must not pay for it
+            from monotrail.interpreters.discovery import NoMatchingPython
+            from monotrail.store.pythons import install_missing
+
+            if not isinstance(missing, NoMatchingPython) or missing.message in tried or not install_missing(missing):
+                raise
+            tried.add(missing.message)
+
+
+def _dispatch_once(argv: list[str]) -> int:
     pythons, argv = _leading_pythons(argv)
     if len(pythons) > 1:
         return _run_each(pythons, argv)
@@ -129,6 +145,10 @@ def _leading_pythons(argv: list[str]) -> tuple[list[str], list[str]]:
     pythons: list[str] = []
     while argv:
         head = argv[0]
+        if head == "--no-python-downloads":  # as uv's: also for the children of `-p A -p B run`
+            os.environ["MONOTRAIL_PYTHON_DOWNLOADS"] = "never"
+            argv = argv[1:]
+            continue
         if head.startswith("+"):
             value, argv = head[1:], argv[1:]
         elif head in ("-p", "--python") and len(argv) > 1:
@@ -174,7 +194,11 @@ def _subcommand(command: str, args: list[str]) -> int:
         from monotrail.commands import python as python_command
 
         if options.action == "list":
-            return python_command.list_command(show_all=options.all, as_json=options.json)
+            return python_command.list_command(show_all=options.all, as_json=options.json, managed=options.managed)
+        if options.action == "install":
+            return python_command.install_command(requests=options.requests, reinstall=options.reinstall)
+        if options.action == "uninstall":
+            return python_command.uninstall_command(requests=options.requests)
         if options.action == "find":
             return python_command.find_command(request=options.request)
         return python_command.pin_command(request=options.request)
@@ -191,18 +215,27 @@ def _subcommand_parser(command: str):
     from monotrail.cli.usage import Parser
 
     if command == "python":
-        parser = Parser(prog="monotrail python", description="The Pythons monotrail finds, and pinning one.")
+        parser = Parser(prog="monotrail python", description="The Pythons monotrail finds, pinning one, and "
+                        "installing them.")
         actions = parser.add_subparsers(dest="action", metavar="COMMAND", help="one of:")
         text = "the Pythons discovery finds (* = what this directory runs)"
         listing = actions.add_parser("list", help=text, description=text)
         listing.add_argument("--all", action="store_true", help="also unusable ones, and why")
         listing.add_argument("--json", action="store_true", help="machine-readable output")
+        listing.add_argument("--managed", action="store_true", help="only the Pythons monotrail installed")
         text = "print the path of the Python a request gets (exit 1 if none)"
         find = actions.add_parser("find", help=text, description=text)
         find.add_argument("request", nargs="?", help="3.12, cpython@3.12, >=3.10, a path (default: this directory's)")
         text = "write .python-version here (checked against the lock's requires-python)"
         pin = actions.add_parser("pin", help=text, description=text)
         pin.add_argument("request", help="3.12, 3.12.1, cpython@3.12, >=3.10, a path")
+        text = "download and install python-build-standalone builds (default: what the project asks for)"
+        install = actions.add_parser("install", help=text, description=text)
+        install.add_argument("requests", nargs="*", metavar="REQUEST", help="3.13, 3.12.7, 3.13t, pypy3.10, >=3.11")
+        install.add_argument("--reinstall", action="store_true", help="download again what is installed")
+        text = "remove Pythons that `monotrail python install` installed"
+        uninstall = actions.add_parser("uninstall", help=text, description=text)
+        uninstall.add_argument("requests", nargs="+", metavar="REQUEST", help="3.13 (every 3.13.x), 3.12.7, pypy3.10")
         return parser
     parser = Parser(prog="monotrail shims", description="`python`, `python3`, `python3.X` shims that run "
                     "monotrail inside a project and the plain interpreter outside one.")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -307,6 +308,7 @@ class SearchDirs:
     pyenv_root: str
     uv_dir: str
     system_dirs: tuple[str, ...] = SYSTEM_DIRS
+    managed_dir: str = ""  # monotrail's own downloaded Pythons (`monotrail python install`), searched last
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "SearchDirs":
@@ -315,7 +317,8 @@ class SearchDirs:
         pyenv_root = environ.get("PYENV_ROOT") or _pyenv_root_of_shims(path_dirs) or os.path.join(home, ".pyenv")
         data_home = environ.get("XDG_DATA_HOME") or os.path.join(home, ".local", "share")
         uv_dir = environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data_home, "uv", "python")
-        return cls(path_dirs=path_dirs, pyenv_root=pyenv_root, uv_dir=uv_dir, system_dirs=SYSTEM_DIRS)
+        return cls(path_dirs=path_dirs, pyenv_root=pyenv_root, uv_dir=uv_dir, system_dirs=SYSTEM_DIRS,
+                   managed_dir=managed_pythons_dir(environ))
 
     def summary(self) -> str:
         """`PATH, pyenv, uv, /usr/bin, /usr/local/bin`: the places, for a one-line error; a pyenv
@@ -332,6 +335,8 @@ class SearchDirs:
         yield from (("pyenv", d) for d in _installation_bins(os.path.join(self.pyenv_root, "versions")))
         yield from (("uv", d) for d in _installation_bins(self.uv_dir))
         yield from (("system", d) for d in self.system_dirs)
+        if self.managed_dir:
+            yield from ((MANAGED_SOURCE, d) for d in _installation_bins(self.managed_dir))
 
     def is_shim_dir(self, directory: str) -> bool:
         """pyenv's shims (and pyenv-virtualenv's) run `pyenv exec`, which fails for every version
@@ -340,6 +345,30 @@ class SearchDirs:
         if real == os.path.realpath(os.path.join(self.pyenv_root, "shims")):
             return True
         return os.path.basename(real) == "shims" and "pyenv" in real
+
+
+MANAGED_SOURCE = "monotrail"  # the source name of a Python `monotrail python install` put there
+
+
+def managed_pythons_dir(environ: Mapping[str, str]) -> str:
+    """Where `monotrail python install` puts Pythons: MONOTRAIL_PYTHON_INSTALL_DIR (as uv's
+    UV_PYTHON_INSTALL_DIR), else `<MONOTRAIL_ROOT>/pythons` when MONOTRAIL_ROOT is set (everything
+    monotrail writes under one root), else `pythons/` in monotrail's data directory (platformdirs'
+    user_data_dir, where uv keeps its Pythons too): not the cache, whose cleaning must not remove
+    an interpreter a user installed on purpose."""
+    explicit = environ.get("MONOTRAIL_PYTHON_INSTALL_DIR")
+    if explicit:
+        return os.path.abspath(os.path.expanduser(explicit))
+    root = environ.get("MONOTRAIL_ROOT")
+    if root:
+        return os.path.join(os.path.abspath(os.path.expanduser(root)), "pythons")
+    if sys.platform.startswith("linux"):
+        home = environ.get("HOME") or os.path.expanduser("~")
+        data_home = environ.get("XDG_DATA_HOME", "").strip() or os.path.join(home, ".local", "share")
+        return os.path.join(data_home, "monotrail", "pythons")
+    import platformdirs
+
+    return os.path.join(platformdirs.user_data_dir("monotrail"), "pythons")
 
 
 def _installation_bins(parent: str) -> list[str]:
@@ -929,7 +958,10 @@ def find_interpreter(
     matching = [i for i in survey.interpreters() if parsed.matches(i)]
     fitting = [i for i in matching if not allowed or version_satisfies(i, allowed)]
     if fitting:
-        return survey.complete(_newest(fitting))  # type: ignore[arg-type]
+        # The user's own Pythons first; monotrail's downloaded ones when none of theirs fits (an
+        # exact version only a download has, or a version downloaded on demand).
+        own = [i for i in fitting if i.source != MANAGED_SOURCE]
+        return survey.complete(_newest(own or fitting))  # type: ignore[arg-type]
     if matching and origin.text is not None:  # asked for something that exists but does not fit
         _check_requires_python(_newest(matching), allowed, requires_python, origin)  # type: ignore[arg-type]
     raise _not_found(parsed, origin, survey, requires_python)
@@ -1035,6 +1067,19 @@ def _locate_path(path: str) -> str | None:
     return None
 
 
+class NoMatchingPython(InterpreterNotFound):
+    """No Python here fits a version request (or requires-python): the one miss a download can
+    mend. It carries what was asked, so that `monotrail.store.pythons` can download a fitting
+    build and the command run again (paths and command names are never downloaded)."""
+
+    def __init__(self, message: str, *, where: str | None, hint: str | None, request: PythonRequest,
+                 requires_python: str | None, source: str) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.request = request
+        self.requires_python = requires_python
+        self.source = source  # "command line", ".python-version", ...
+
+
 def _not_found(
     request: PythonRequest, origin: RequestOrigin, survey: _Survey, requires_python: str | None
 ) -> InterpreterNotFound:
@@ -1046,7 +1091,8 @@ def _not_found(
     from_ = f" (from {origin.source})" if origin.text is not None else ""
     versions = _found_versions(survey)
     message = f"no {wanted}{from_} found; found {', '.join(versions) or 'none'} (searched {survey.search.summary()})"
-    return InterpreterNotFound(message, where=origin.where, hint=_not_found_hint(request, survey.search, versions))
+    return NoMatchingPython(message, where=origin.where, hint=_not_found_hint(request, survey.search, versions),
+                            request=request, requires_python=requires_python, source=origin.source)
 
 
 def _found_versions(survey: _Survey) -> list[str]:
