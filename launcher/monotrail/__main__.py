@@ -113,6 +113,10 @@ def _dispatch_once(argv: list[str]) -> int:
         from monotrail.commands.tool import main as tool_main
 
         return tool_main(rest, python)
+    if command == "kernel":
+        from monotrail.commands.kernel import main as kernel_main
+
+        return kernel_main(rest, python)
     if _is_script(command):
         # `monotrail SCRIPT` is `monotrail run SCRIPT`: what a `#!/usr/bin/env monotrail` shebang gives.
         from monotrail.commands.run import run
@@ -124,7 +128,7 @@ def _dispatch_once(argv: list[str]) -> int:
 
 
 _VENV_COMMANDS = ("install", "sync", "poetry-install")
-_COMMANDS = ("run", "python", "shims", "store", "lock", "x", *_VENV_COMMANDS, "help")
+_COMMANDS = ("run", "python", "shims", "store", "lock", "x", *_VENV_COMMANDS, "kernel", "help")
 
 
 def _venv_command(command: str, rest: list[str], python: str | None) -> int:

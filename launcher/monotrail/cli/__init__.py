@@ -27,6 +27,7 @@ usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
        monotrail store path | list [--json] | verify [--repair] | gc [--dry-run] [--older-than 30d] | clean [--yes]
        monotrail lock [--python REQ] [--extra X] [--group G] [--script FILE] [--upgrade] [--refresh] [--offline]
        monotrail x [--from PKG==V] TOOL [ARGS...]
+       monotrail kernel install [--name NAME] [--display-name TEXT] [-G GROUP] [--with REQ] | list | uninstall NAME
        monotrail install [--venv DIR | --python PATH] WHEEL|NAME==VERSION|NAME @ URL...
        monotrail sync [--venv DIR] [--lock PATH] [--extra X] [--group G]
        monotrail poetry-install [-E EXTRA] [--with GROUP] [--no-root]
@@ -49,6 +50,8 @@ Commands (each takes --help):
                                 (FILE.lock for a script); see docs/how-to/locking.md
   x TOOL [ARGS]                 run a tool's console script from the index, venv-less (like uvx);
                                 `x --from PKG==V CMD [ARGS]` when the command is named differently
+  kernel install [--name NAME]  write a Jupyter kernelspec that runs this project's lock venv-less
+  kernel list|uninstall NAME    the kernels monotrail installed (docs/how-to/editors.md, "Jupyter")
   install WHEEL|REQ...          link wheels from the store into $VIRTUAL_ENV (or --venv/--python);
                                 pins, wheel files and `name @ URL` only (no resolver yet)
   sync [--venv DIR]             make a virtualenv match the lock exactly (created if missing)
