@@ -354,12 +354,13 @@ def plan_entry(
     plan = Plan(name=str(meta["name"]), dist_info=os.path.join(targets.lib, dist_info_name), lib=targets.lib)
     data_scripts = set(meta.get("data_scripts") or ())
     skip_prefix = dist_info_name + "/"
+    entry_lib = str(entry.lib)  # a property building a Path: once, not per file
     for path, hash_, size in _store_record(store_dist_info / "RECORD"):
         if path.startswith(skip_prefix) and path[len(skip_prefix):] in _OWN_RECORD_FILES:
             continue
         scheme, rest = _split_scheme(path)
         if scheme == "lib":
-            placement = Placement(os.path.join(targets.lib, rest), rest, f"{entry.lib}/{rest}",
+            placement = Placement(os.path.join(targets.lib, rest), rest, f"{entry_lib}/{rest}",
                                   hash_=hash_, size=size)
             if rest.endswith(".py"):
                 plan.compile.append(placement.destination)
