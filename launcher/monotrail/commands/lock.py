@@ -4,7 +4,12 @@ Also the resolution step of `monotrail run` for inputs without a lock: a PEP 723
 cached in the store, keyed by the block), `--with` requirements, and a project with a
 pyproject.toml but no lock (which gets its pylock.toml written, as uv writes uv.lock).
 
-A lock records the hash of its inputs (requirements, interpreter, sources) in
+A project's lock is for several targets (`monotrail.resolve.targets`: every CPython minor version
+requires-python allows, on Linux, macOS and Windows, or those named with --python/--platform),
+resolved once each and merged (`monotrail.resolve.merge`); the other locks are for the interpreter
+that runs them.
+
+A lock records the hash of its inputs (requirements, targets or interpreter, sources) in
 `[tool.monotrail] inputs`; re-locking with the same inputs rewrites nothing and resolves nothing.
 """
 
@@ -34,6 +39,8 @@ class ResolveOptions:
     upgrade: bool = False
     prereleases: bool = False
     quiet: bool = False
+    pythons: tuple[str, ...] = ()  # a project lock's Pythons (3.X), default: all requires-python allows
+    platforms: tuple[str, ...] = ()  # a project lock's platforms, default: linux, macos, windows
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,11 @@ def _parse(args: list[str], python: str | None):
     from monotrail.cli.usage import Parser
 
     parser = Parser(prog="monotrail lock", description="Resolve the project (or a PEP 723 script) into pylock.toml.")
-    parser.add_argument("-p", "--python", default=python, help="the Python to lock for (default: as `run` picks it)")
+    parser.add_argument("-p", "--python", action="append", default=[python] if python else [], metavar="3.X",
+                        help="a Python to lock for (repeatable; default: every CPython 3.8-3.14 requires-python "
+                             "allows; a script: the interpreter `run` picks)")
+    parser.add_argument("--platform", action="append", default=[], choices=("linux", "macos", "windows"),
+                        help="a platform to lock for (repeatable; default: all three)")
     parser.add_argument("-E", "--extra", action="append", default=[], help="lock only these extras (default: all)")
     parser.add_argument("-G", "--group", action="append", default=[], help="lock only these groups (default: all)")
     parser.add_argument("--script", help="lock a PEP 723 script into SCRIPT.lock")
@@ -91,7 +102,8 @@ def _parse(args: list[str], python: str | None):
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parsed = parser.parse_args(args)
     options = ResolveOptions(
-        python=parsed.python, index_url=parsed.index_url, extra_index_urls=tuple(parsed.extra_index_url),
+        python=parsed.python[0] if parsed.python else None, pythons=tuple(parsed.python),
+        platforms=tuple(parsed.platform), index_url=parsed.index_url, extra_index_urls=tuple(parsed.extra_index_url),
         find_links=tuple(parsed.find_links), offline=parsed.offline, refresh=parsed.refresh,
         upgrade=parsed.upgrade, prereleases=parsed.prerelease, quiet=parsed.quiet,
     )
@@ -202,9 +214,10 @@ def lock_project(project: Project, options: ResolveOptions, out: Path, *, extras
     requirements.update({f"extra:{name}": project.extras[name] for name in chosen_extras})
     requirements.update({f"group:{name}": project.groups[name] for name in chosen_groups})
     default_groups = ["dev"] if "dev" in chosen_groups else []
-    return _lock(requirements, project.requires_python, project.path.parent, options, out,
-                 extras=chosen_extras, groups=chosen_groups, default_groups=default_groups, where=str(project.path),
-                 check=lambda: _check_requirements(project.path, requirements), fallback=fallback)
+    return _lock_targets(requirements, project.requires_python, project.path.parent, options, out,
+                         extras=chosen_extras, groups=chosen_groups, default_groups=default_groups,
+                         where=str(project.path), check=lambda: _check_requirements(project.path, requirements),
+                         fallback=fallback)
 
 
 def _choose(kind: str, wanted: list[str], defined: dict[str, tuple[str, ...]], path: Path) -> list[str]:
@@ -276,6 +289,70 @@ def _lock(
                          upgrade=options.upgrade, refresh=options.refresh, base=start_dir, builder=Builds())
     text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups,
                                 default_groups=default_groups, inputs=inputs, base=out.parent)
+    return _write(out, text, fallback, lambda: pylock_writer.render(
+        resolution, interpreter, extras=extras, groups=groups, default_groups=default_groups, inputs=inputs,
+        base=out.parent, project=out.parent))
+
+
+def _lock_targets(
+    requirements: Mapping[str, Sequence[str]],
+    requires_python: str | None,
+    start_dir: Path,
+    options: ResolveOptions,
+    out: Path,
+    *,
+    extras: Sequence[str],
+    groups: Sequence[str],
+    default_groups: Sequence[str],
+    where: str,
+    check,
+    fallback: Path | None,
+) -> bool:
+    """A multi-target lock: resolve for each target side by side, merge, write. No interpreter is
+    looked for unless an sdist or a source tree must be built for its metadata."""
+    import functools
+
+    from monotrail import store_root
+    from monotrail.resolve import targets as target_table
+    from monotrail.store.index import sources_from_env
+
+    root = Path(store_root())
+    targets = target_table.choose(requires_python, options.pythons, options.platforms)
+    sources = sources_from_env(index_url=options.index_url, extra_index_urls=options.extra_index_urls,
+                               find_links=options.find_links, offline=options.offline)
+    inputs = _targets_hash(requirements, requires_python, targets, sources, options)
+    if not (options.upgrade or options.refresh) and _recorded_inputs(out) == inputs:
+        debug(f"{out} is up to date (inputs {inputs[:12]})")
+        return False
+    check()
+    from monotrail.builds.builder import Builds
+    from monotrail.interpreters.discovery import find_interpreter
+    from monotrail.resolve import pylock_writer
+    from monotrail.resolve.merge import merge
+    from monotrail.resolve.resolver import resolve_targets
+
+    @functools.lru_cache(maxsize=None)
+    def build_interpreter():
+        return find_interpreter(options.python, requires_python=requires_python, start_dir=start_dir, root=root)
+
+    debug(f"resolving {dict(requirements)} for {len(targets)} targets: {', '.join(t.describe() for t in targets)}")
+    resolutions = resolve_targets(requirements, [t.interpreter() for t in targets], sources, root, where=where,
+                                  build_interpreter=build_interpreter, prereleases=options.prereleases,
+                                  upgrade=options.upgrade, refresh=options.refresh, base=start_dir, builder=Builds())
+    resolution = merge(list(zip(targets, resolutions)))
+    minimum = f">={targets[0].python}" if not requires_python else requires_python
+
+    def render(project: Path | None = None) -> str:
+        return pylock_writer.render(resolution, None, extras=extras, groups=groups, default_groups=default_groups,
+                                    inputs=inputs, base=out.parent, project=project,
+                                    environments=target_table.environment_markers(targets), requires_python=minimum)
+
+    return _write(out, render(), fallback, lambda: render(out.parent))
+
+
+def _write(out: Path, text: str, fallback: Path | None, fallback_text) -> bool:
+    from monotrail.resolve import pylock_writer
+
     try:
         return pylock_writer.write(out, text)
     except LockWriteError as error:
@@ -286,9 +363,20 @@ def _lock(
         # project, whose directory local paths in it stay relative to, as they would beside it.
         info(f"warning: {error.message}; the lock is kept in the store instead ({fallback}): "
              f"run `monotrail lock` where the project can be written to keep it with the project")
-        text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups, default_groups=default_groups,
-                                    inputs=inputs, base=out.parent, project=out.parent)
-        return pylock_writer.write(fallback, text)
+        return pylock_writer.write(fallback, fallback_text())
+
+
+def _targets_hash(requirements, requires_python: str | None, targets, sources, options: ResolveOptions) -> str:
+    data = {
+        "monotrail": __version__,
+        "requirements": {label: list(items) for label, items in sorted(requirements.items())},
+        "requires-python": requires_python,
+        "targets": [[t.minor, t.platform, t.micro] for t in targets],
+        "indexes": list(sources.index_urls),
+        "find_links": list(sources.find_links),
+        "prereleases": options.prereleases,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def _recorded_inputs(path: Path) -> str | None:

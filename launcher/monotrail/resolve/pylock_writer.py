@@ -4,9 +4,11 @@ The TOML is written by hand (no writer dependency): the shape is fixed and small
 TOML basic strings (JSON's escaping is a subset of TOML's), keys in PEP 751's order, packages
 and files sorted by name. Nothing time-dependent is written.
 
-The lock is for one target (see `monotrail.resolve.resolver`): `environments` names its platform and
-Python, `requires-python` its `X.Y`. A package reached only through an extra or a dependency group
-carries the PEP 751 marker `'x' in extras or 'g' in dependency_groups`.
+A lock made from one interpreter's resolution says so: `environments` names its platform and
+Python, `requires-python` its `X.Y`. A multi-target lock (`monotrail.resolve.merge`) names its
+targets in `environments`, keeps the project's requires-python, and an entry that is for some
+targets only carries their marker. A package reached only through an extra or a dependency group
+carries the PEP 751 marker `'x' in extras or 'g' in dependency_groups`; both combine with `and`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def target_environment(interpreter: Interpreter) -> str:
 
 def render(
     resolution: Resolution,
-    interpreter: Interpreter,
+    interpreter: Interpreter | None,
     *,
     extras: Sequence[str] = (),
     groups: Sequence[str] = (),
@@ -41,15 +43,19 @@ def render(
     inputs: str | None = None,
     base: Path | None = None,
     project: Path | None = None,
+    environments: Sequence[str] | None = None,
+    requires_python: str | None = None,
 ) -> str:
     """The lock's text. `base`: the lock's directory, which local paths are written relative to.
     `project`: written as `[tool.monotrail] project` by a lock kept in the store for a read-only
-    project (see `monotrail.commands.lock`): the reader takes it for the lock's directory."""
-    lines: list[str] = [
-        'lock-version = "1.0"',
-        f"environments = [{_string(target_environment(interpreter))}]",
-        f"requires-python = {_string('==' + '.'.join(map(str, interpreter.version[:2])) + '.*')}",
-    ]
+    project (see `monotrail.commands.lock`): the reader takes it for the lock's directory.
+    `interpreter` None: a multi-target lock, with its `environments` and `requires_python`."""
+    if interpreter is not None:
+        environments = [target_environment(interpreter)]
+        requires_python = "==" + ".".join(map(str, interpreter.version[:2])) + ".*"
+    lines: list[str] = ['lock-version = "1.0"', f"environments = {_array(environments or ())}"]
+    if requires_python:
+        lines.append(f"requires-python = {_string(requires_python)}")
     if extras:
         lines.append(f"extras = {_array(sorted(extras))}")
     if groups:
@@ -76,6 +82,8 @@ def _package(package: ResolvedPackage, base: Path | None = None) -> list[str]:
     if direct is None or direct.kind == "archive":  # PEP 751: no version for a source tree
         lines.append(f"version = {_string(package.version)}")
     marker = _marker(package.labels)
+    if package.targets:
+        marker = package.targets if marker is None else f"({package.targets}) and ({marker})"
     if marker:
         lines.append(f"marker = {_string(marker)}")
     if package.requires_python:

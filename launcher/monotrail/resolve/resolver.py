@@ -16,9 +16,11 @@ wheel tags, never the running Python's), and the lock written from the result sa
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, TypeVar
 from collections.abc import Iterable, Mapping, Sequence
 
 from packaging.markers import Marker
@@ -48,6 +50,7 @@ class Req:
     text: str  # as written, for messages
     parent: str | None = None  # "b 1.0" or None for a root requirement
     direct: DirectRef | None = None  # `name @ URL` (root requirements only)
+    marker: Marker | None = None  # a root requirement's own marker (`backport ; python_version < "3.11"`)
 
     @property
     def key(self) -> str:
@@ -79,6 +82,7 @@ class ResolvedPackage:
     index: str | None
     labels: frozenset[str]  # ROOT, "extra:x", "group:g": which requirement sets reach it
     direct: DirectRef | None = None  # a direct reference: the lock writes vcs/directory/archive
+    targets: str | None = None  # a multi-target lock: the marker of the targets this entry is for (None: all)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,48 @@ class _Version:
         self.requires_python: str | None = None  # set when it excludes the target
 
 
+T = TypeVar("T")
+
+
+class Shared:
+    """What the resolutions of one lock's targets share: the index client, the fetch pool, the
+    index pages grouped by version, the dependencies of each version and the direct references'
+    candidates. Nearly all of a resolution's cost is fetching, and only the wheel chosen per
+    target differs; a version's dependencies are read from one of its wheels and taken for all its
+    wheels, as uv and pip assume too (markers carry what differs by platform)."""
+
+    def __init__(self, client: IndexClient, refresh: bool = False) -> None:
+        self.client = client
+        self.refresh = refresh
+        self.pool = ThreadPoolExecutor(max_workers=16)
+        self._lock = threading.Lock()
+        self._done: dict[tuple[str, object], Future] = {}
+        self.dependencies: dict[tuple[str, Version], tuple[tuple[Requirement, ...], str | None]] = {}
+
+    def once(self, kind: str, key: object, compute: Callable[[], T]) -> T:
+        """`compute()` run by the first thread that asks for (kind, key); the others wait for its
+        result (or its exception). The first caller computes inline, so a pool thread that waits
+        here never waits on a task queued behind it."""
+        with self._lock:
+            future = self._done.get((kind, key))
+            owner = future is None
+            if future is None:
+                future = self._done[(kind, key)] = Future()
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as error:  # noqa: BLE001 - handed to every waiter, raised there
+                future.set_exception(error)
+        return future.result()
+
+    def started(self, kind: str, key: object) -> bool:
+        with self._lock:
+            return (kind, key) in self._done
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def parse_requirement(text: str, where: str, parent: str | None = None, base: Path | None = None) -> Req:
     try:
         requirement = Requirement(text)
@@ -111,7 +157,7 @@ def parse_requirement(text: str, where: str, parent: str | None = None, base: Pa
 
         direct = directs.parse(requirement.url, base, where)
     return Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
-               requirement.specifier, text, parent, direct)
+               requirement.specifier, text, parent, direct, requirement.marker)
 
 
 class Provider(AbstractProvider):
@@ -126,9 +172,16 @@ class Provider(AbstractProvider):
         refresh: bool = False,
         building: tuple[str, ...] = (),
         builder: Builder | None = None,
+        shared: Shared | None = None,
+        build_interpreter: Callable[[], Interpreter] | None = None,
     ) -> None:
         self.client = client
         self.interpreter = interpreter
+        self.shared = shared if shared is not None else Shared(client, refresh)
+        self._owns_shared = shared is None
+        # Sdists and source trees are built by a real interpreter: the target's own when it is
+        # one, else (a target described by `monotrail.resolve.targets`) the one the caller found.
+        self.build_interpreter = build_interpreter or (lambda: interpreter)
         self.root = root
         self.building = building  # the sdist builds whose build requirements this resolves (monotrail.builds.sdist)
         self.builder = builder  # builds sdists and source trees for their metadata (the caller's)
@@ -139,19 +192,14 @@ class Provider(AbstractProvider):
         self.ranks = {tag: number for number, tag in enumerate(interpreter.tags)}
         self.environment = dict(interpreter.markers)
         self._versions: dict[str, dict[Version, _Version]] = {}
-        self._dependencies: dict[tuple[str, Version], tuple[tuple[Requirement, ...], str | None]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=16)
-        self._prefetching: dict[str, object] = {}
         self._submitted: set = set()
-        import threading
-
         self._prefetch_lock = threading.Lock()
         self._fits: dict[str, bool] = {}
         self.direct: dict[str, DirectRef] = {}  # name -> the root requirement's direct reference
-        self._direct_candidates: dict[str, Candidate] = {}
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._owns_shared:
+            self.shared.close()
 
     # --- resolvelib's interface ---------------------------------------------------------------
 
@@ -206,20 +254,20 @@ class Provider(AbstractProvider):
         metadata is in it), the git revision resolved to a commit."""
         from dataclasses import replace
 
-        found = self._direct_candidates.get(name)
-        if found is None:
-            ref = self.direct[name]
-            wheel, ref = self._direct_wheel(name, ref)
-            from monotrail.store.index import file_sha256
-
-            split = _wheel_name_version(wheel.name)
-            if split is None or canonicalize_name(split[0]) != name:
-                raise ResolutionError(f"{name} @ {ref.requirement_url()} is a distribution of {split[0] if split else wheel.name!r}, not of {name!r}",
-                                      hint="fix the name before '@'")
-            artifact = Artifact(wheel.name, None, (("sha256", file_sha256(wheel)),), wheel.stat().st_size, str(wheel))
-            found = Candidate(name, Version(split[1]), frozenset(), artifact, FileDetails(), "", ref)
-            self._direct_candidates[name] = found
+        found = self.shared.once("direct", name, lambda: self._new_direct_candidate(name))
         return replace(found, extras=extras)
+
+    def _new_direct_candidate(self, name: str) -> Candidate:
+        ref = self.direct[name]
+        wheel, ref = self._direct_wheel(name, ref)
+        from monotrail.store.index import file_sha256
+
+        split = _wheel_name_version(wheel.name)
+        if split is None or canonicalize_name(split[0]) != name:
+            raise ResolutionError(f"{name} @ {ref.requirement_url()} is a distribution of {split[0] if split else wheel.name!r}, not of {name!r}",
+                                  hint="fix the name before '@'")
+        artifact = Artifact(wheel.name, None, (("sha256", file_sha256(wheel)),), wheel.stat().st_size, str(wheel))
+        return Candidate(name, Version(split[1]), frozenset(), artifact, FileDetails(), "", ref)
 
     def _direct_wheel(self, name: str, ref: DirectRef) -> tuple[Path, DirectRef]:
         from monotrail.store import direct
@@ -227,9 +275,9 @@ class Provider(AbstractProvider):
         sources = self.client.sources
         if ref.kind == "git":
             ref = direct.resolve_git(ref, self.root, offline=sources.offline)
-            return self._builder().source_wheel(ref, name, self.interpreter, sources, self.root, self.building), ref
+            return self._builder().source_wheel(ref, name, self.build_interpreter(), sources, self.root, self.building), ref
         if ref.kind == "directory":
-            return self._builder().source_wheel(ref, name, self.interpreter, sources, self.root, self.building), ref
+            return self._builder().source_wheel(ref, name, self.build_interpreter(), sources, self.root, self.building), ref
         from monotrail.store.download import download
 
         artifact = Artifact(ref.filename, None if ref.path else ref.url, ref.hashes, None, ref.path)
@@ -251,7 +299,7 @@ class Provider(AbstractProvider):
                 shutil.copyfile(path, named)
             return named, ref
         artifact = Artifact(ref.filename, ref.url, ref.hashes)
-        return self._builder().sdist_wheel(path, artifact, self.interpreter, sources, self.root, self.building), ref
+        return self._builder().sdist_wheel(path, artifact, self.build_interpreter(), sources, self.root, self.building), ref
 
     def _builder(self) -> Builder:
         if self.builder is None:
@@ -280,15 +328,18 @@ class Provider(AbstractProvider):
     # --- data ---------------------------------------------------------------------------------
 
     def versions(self, name: str) -> dict[Version, _Version]:
+        """The project's versions, each with this target's view of its files (computed lazily)."""
         if name not in self._versions:
-            self._versions[name] = self._load_versions(name)
+            grouped = self.shared.once("versions", name, lambda: self._load_versions(name))
+            versions = {}
+            for version, files in grouped.items():
+                info = versions[version] = _Version()
+                info.files = files
+            self._versions[name] = versions
         return self._versions[name]
 
-    def _load_versions(self, name: str) -> dict[Version, _Version]:
-        future = self._prefetching.pop(name, None)
+    def _load_versions(self, name: str) -> dict[Version, list]:
         try:
-            if future is not None:
-                return future.result()  # type: ignore[attr-defined]
             files = self.client.index_files(name, refresh=self.refresh)
         except IndexError_:
             if not self.client.sources.offline:
@@ -296,7 +347,8 @@ class Provider(AbstractProvider):
             files = []
         return self._group(name, files)
 
-    def _group(self, name: str, files) -> dict[Version, _Version]:
+    def _group(self, name: str, files) -> dict[Version, list]:
+        """The index's files of `name` by version: the same for every target."""
         if not files and self.client.sources.offline:
             files = self._store_files(name)
         if not files:
@@ -308,7 +360,7 @@ class Provider(AbstractProvider):
                 where=where,
                 hint="check the name's spelling" if not self.client.sources.offline else "run once without --offline to fill the cache",
             )
-        versions: dict[Version, _Version] = {}
+        versions: dict[Version, list] = {}
         parsed: dict[str, Version | None] = {}
         names: dict[str, bool] = {}
         for entry in files:
@@ -329,7 +381,7 @@ class Provider(AbstractProvider):
                     parsed[raw] = None
             version = parsed[raw]
             if version is not None:
-                versions.setdefault(version, _Version()).files.append(entry)
+                versions.setdefault(version, []).append(entry)
         return versions
 
     def _known_names(self, missing: str) -> set:
@@ -409,9 +461,12 @@ class Provider(AbstractProvider):
 
     def dependencies(self, candidate: Candidate) -> tuple[tuple[Requirement, ...], str | None]:
         key = (candidate.name, candidate.version)
-        if key not in self._dependencies:
-            self._dependencies[key] = _parse_metadata(self._metadata(candidate), candidate.wheel.filename)
-        return self._dependencies[key]
+        found = self.shared.dependencies.get(key)
+        if found is None:
+            found = self.shared.once("dependencies", key,
+                                     lambda: _parse_metadata(self._metadata(candidate), candidate.wheel.filename))
+            self.shared.dependencies[key] = found
+        return found
 
     def _metadata(self, candidate: Candidate) -> bytes:
         from monotrail.resolve.metadata import core_metadata
@@ -432,7 +487,7 @@ class Provider(AbstractProvider):
         if candidate.wheel.url and not candidate.wheel.path:
             self.client.check_url(candidate.wheel.url)
         sdist = download(candidate.wheel, self.root, client=self.client.client, offline=self.client.sources.offline)
-        wheel = self._builder().sdist_wheel(sdist, candidate.wheel, self.interpreter, self.client.sources, self.root,
+        wheel = self._builder().sdist_wheel(sdist, candidate.wheel, self.build_interpreter(), self.client.sources, self.root,
                                             self.building)
         import zipfile
 
@@ -450,29 +505,32 @@ class Provider(AbstractProvider):
                 if name in self._versions or name in self._submitted:
                     continue
                 self._submitted.add(name)
-                self._prefetching[name] = self._pool.submit(self._prefetch_one, name)
+                self.shared.pool.submit(self._prefetch_one, name)
 
-    def _prefetch_one(self, name: str) -> dict[Version, _Version]:
-        versions = self._group(name, self.client.index_files(name, refresh=self.refresh))
+    def _prefetch_one(self, name: str) -> None:
         try:
-            for version in sorted((v for v in versions if not v.is_prerelease), reverse=True)[:1]:
-                info = versions[version]
-                wheel = self._best_of(info)
-                if wheel is not None:
-                    from monotrail.resolve.metadata import core_metadata
+            versions = self.shared.once("versions", name, lambda: self._load_versions(name))
+            version = max((v for v in versions if not v.is_prerelease), default=None)
+            wheel = None if version is None else self._best_of(versions[version])
+            if version is None or wheel is None:
+                return
+            key = (name, version)
+            if key not in self.shared.dependencies:
+                from monotrail.resolve.metadata import core_metadata
 
-                    data = core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
-                    # Walk on: the newest version's dependencies are what the resolver will most
-                    # likely ask for next, so the whole graph is fetched in parallel, not level by level.
-                    requirements, _ = _parse_metadata(data, wheel[0].filename)
-                    self.prefetch(canonicalize_name(r.name) for r in requirements if self._wanted(r, frozenset()))
+                # Not through `once`: a prefetch's failure is not kept for the resolver to meet.
+                data = core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
+                self.shared.dependencies.setdefault(key, _parse_metadata(data, wheel[0].filename))
+            # Walk on: the newest version's dependencies are what the resolver will most
+            # likely ask for next, so the whole graph is fetched in parallel, not level by level.
+            requirements, _ = self.shared.dependencies[key]
+            self.prefetch(canonicalize_name(r.name) for r in requirements if self._wanted(r, frozenset()))
         except Exception:  # a prefetch is a guess; the resolver asks again and reports properly
             pass
-        return versions
 
-    def _best_of(self, info: _Version) -> tuple[Artifact, FileDetails] | None:
+    def _best_of(self, files: list) -> tuple[Artifact, FileDetails] | None:
         best = None
-        for _, artifact, details in info.files:
+        for _, artifact, details in files:
             if not artifact.filename.endswith(".whl"):
                 continue
             rank = min((self.ranks[tag] for tag in _wheel_tags(artifact.filename) if tag in self.ranks), default=None)
@@ -614,12 +672,74 @@ def resolve(
     whose build requirements these are (`monotrail.builds.sdist` limits how deep builds nest).
     `builder`: builds sdists and source trees whose metadata the resolution needs.
     """
-    roots: dict[str, list[Req]] = {
-        label: [parse_requirement(text, where, base=base) for text in texts] for label, texts in requirements.items()
-    }
+    roots = _roots(requirements, where, base)
     client = IndexClient(sources, root)
-    provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
-                        building=building, builder=builder)
+    shared = Shared(client, refresh)
+    try:
+        provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
+                            building=building, builder=builder, shared=shared)
+        return _resolve_with(provider, roots, where)
+    finally:
+        shared.close()
+        client.close()
+
+
+def resolve_targets(
+    requirements: Mapping[str, Sequence[str]],
+    targets: Sequence[Interpreter],
+    sources: Sources,
+    root: Path,
+    *,
+    where: str,
+    build_interpreter: Callable[[], Interpreter],
+    prereleases: bool = False,
+    upgrade: bool = False,
+    refresh: bool = False,
+    base: Path | None = None,
+    builder: Builder | None = None,
+    workers: int = 4,
+) -> list[Resolution]:
+    """`resolve` once per target (an `Interpreter` that may be described rather than probed:
+    `monotrail.resolve.targets`), side by side, sharing the fetches (`Shared`). The results are in
+    the order of `targets`. A target that cannot be resolved while others can is a
+    `ResolutionError` naming it; when every target fails alike, the error is the resolver's own.
+    `build_interpreter`: a real Python for the sdists and source trees whose metadata is needed."""
+    roots = _roots(requirements, where, base)
+    client = IndexClient(sources, root)
+    shared = Shared(client, refresh)
+
+    def one(target: Interpreter) -> Resolution:
+        provider = Provider(client, target, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
+                            builder=builder, shared=shared, build_interpreter=build_interpreter)
+        return _resolve_with(provider, roots, where)
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+            futures = [pool.submit(one, target) for target in targets]
+            outcomes = [(future.exception(), future) for future in futures]
+    finally:
+        shared.close()
+        client.close()
+    failures = [(target, error) for target, (error, _) in zip(targets, outcomes) if error is not None]
+    if not failures:
+        return [future.result() for _, future in outcomes]
+    target, error = failures[0]
+    if not isinstance(error, ResolutionError) or len({str(e) for _, e in failures}) == 1 and len(failures) == len(targets):
+        raise error
+    failed = ", ".join(t.path.strip("<>") for t, _ in failures)
+    raise ResolutionError(f"cannot lock for {target.path.strip('<>')}: {error.message}", where=error.where,
+                          hint=f"{len(targets) - len(failures)} of {len(targets)} targets resolve (failing: {failed}); "
+                               f"lock only the others with --python 3.X / --platform NAME, or {error.hint or 'relax the requirement'}")
+
+
+def _roots(requirements: Mapping[str, Sequence[str]], where: str, base: Path | None) -> dict[str, list[Req]]:
+    return {label: [parse_requirement(text, where, base=base) for text in texts] for label, texts in requirements.items()}
+
+
+def _resolve_with(provider: Provider, roots: Mapping[str, Sequence[Req]], where: str) -> Resolution:
+    # The project's own markers are the target's to decide, as its dependencies' are.
+    roots = {label: [r for r in reqs if r.marker is None or _evaluate(r.marker, provider.environment, "")]
+             for label, reqs in roots.items()}
     for req in (r for reqs in roots.values() for r in reqs):
         if req.direct is None:
             continue
@@ -638,7 +758,6 @@ def resolve(
         return _resolution(result, roots, provider)
     finally:
         provider.close()
-        client.close()
 
 
 def _conflict(error: ResolutionImpossible, provider: Provider) -> ResolutionError:

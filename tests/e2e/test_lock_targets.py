@@ -1,0 +1,147 @@
+"""`monotrail lock` for several targets (Python minor x platform) into one pylock.toml: versions that
+differ by Python and by platform, each selected back on its own target; deterministic bytes; a
+target that cannot be resolved named in the error."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from cli_checks import clean_error, ok
+from conftest import Monotrail, _python
+from index_fixtures import IndexServer, build_wheel
+
+PYPROJECT = """
+[project]
+name = "demo"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = ["backport ; python_version < '3.11'", "modern", "native", "core"]
+"""
+
+MAIN = """
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for name in ("backport", "modern", "native", "core", "wincolor"):
+    try:
+        print(name, version(name))
+    except PackageNotFoundError:
+        print(name, "-")
+"""
+
+
+def _add(index: IndexServer, wheels: Path, name: str, version: str, tag: str = "py3-none-any", *,
+         requires: tuple = (), requires_python: str | None = None) -> None:
+    module = {f"{name}.py": f"VERSION = {version!r}\n"}
+    index.add(build_wheel(wheels, name, version, module, tag=tag, requires=requires, requires_python=requires_python),
+              requires_python=requires_python)
+
+
+@pytest.fixture
+def project(tmp_path: Path, index: IndexServer) -> Path:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _add(index, wheels, "backport", "1.0")  # wanted only below 3.11
+    _add(index, wheels, "modern", "1.0")
+    _add(index, wheels, "modern", "2.0", requires_python=">=3.10")  # the newest dropped 3.9
+    _add(index, wheels, "native", "0.9")
+    _add(index, wheels, "native", "1.0", tag="py3-none-manylinux_2_17_x86_64")  # a wheel for Linux only
+    _add(index, wheels, "core", "1.0", requires=("wincolor ; sys_platform == 'win32'",))
+    _add(index, wheels, "wincolor", "1.0")
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT).lstrip())
+    (directory / "main.py").write_text(MAIN)
+    return directory
+
+
+def lock(monotrail: Monotrail, project: Path, index: IndexServer, *args: str) -> subprocess.CompletedProcess:
+    return monotrail.run("lock", "--index-url", f"{index.url}/simple", *args, cwd=project)
+
+
+def packages(project: Path) -> dict[tuple[str, str], str | None]:
+    from packaging.pylock import Pylock
+
+    from monotrail.lock.tomlfile import load_toml
+
+    pylock = Pylock.from_dict(load_toml(project / "pylock.toml"))  # raises on anything PEP 751 forbids
+    return {(str(p.name), str(p.version)): p.marker and str(p.marker) for p in pylock.packages}
+
+
+def test_lock_for_two_pythons_and_three_platforms_marks_what_differs(monotrail: Monotrail, project: Path, index) -> None:
+    ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13"))
+    assert packages(project) == {
+        ("backport", "1.0"): 'python_version < "3.13"',
+        ("core", "1.0"): None,
+        ("modern", "1.0"): 'python_version < "3.13"',
+        ("modern", "2.0"): 'python_version >= "3.13"',
+        ("native", "0.9"): 'sys_platform == "darwin" or sys_platform == "win32"',
+        ("native", "1.0"): 'sys_platform == "linux"',
+        ("wincolor", "1.0"): 'sys_platform == "win32"',
+    }
+    text = (project / "pylock.toml").read_text()
+    assert 'requires-python = ">=3.9"' in text
+    assert 'sys_platform == \\"win32\\" and (python_version == \\"3.9\\" or python_version == \\"3.13\\")' in text
+
+
+def test_the_lock_runs_on_each_python_with_that_pythons_versions(monotrail: Monotrail, project: Path, index) -> None:
+    py39, py313 = _python(9), _python(13)
+    ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13", "--platform", "linux"))
+    result = ok(monotrail.run("-p", str(py39), "-p", str(py313), "run", "main.py", cwd=project))
+    runs = result.stdout.strip().split("backport ")[1:]
+    assert ["backport " + run.strip() for run in runs] == [
+        "backport 1.0\nmodern 1.0\nnative 1.0\ncore 1.0\nwincolor -",
+        "backport -\nmodern 2.0\nnative 1.0\ncore 1.0\nwincolor -",
+    ]
+
+
+def test_a_python_outside_the_locked_targets_is_refused(monotrail: Monotrail, project: Path, index) -> None:
+    py312 = _python(12)
+    ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13"))
+    failed = clean_error(monotrail.run("--python", str(py312), "run", "main.py", cwd=project))
+    assert "environments" in failed
+
+
+def test_default_targets_are_every_allowed_python_on_three_platforms(monotrail: Monotrail, project: Path, index) -> None:
+    ok(lock(monotrail, project, index))
+    found = packages(project)
+    assert found[("modern", "1.0")] == 'python_version < "3.10"' and found[("modern", "2.0")] == 'python_version >= "3.10"'
+    assert found[("backport", "1.0")] == 'python_version < "3.11"'
+    text = (project / "pylock.toml").read_text()
+    assert 'environments = ["sys_platform == \\"linux\\" and python_version >= \\"3.9\\" and python_version <= \\"3.14\\""' in text
+
+
+def test_lock_is_deterministic_and_up_to_date_for_the_same_targets(monotrail: Monotrail, project: Path, index) -> None:
+    ok(lock(monotrail, project, index))
+    first = (project / "pylock.toml").read_bytes()
+    shutil.rmtree(monotrail.root)  # a fresh store and cache: resolved again from the index
+    (project / "pylock.toml").unlink()
+    ok(lock(monotrail, project, index))
+    assert (project / "pylock.toml").read_bytes() == first
+    again = ok(lock(monotrail, project, index))
+    assert "up to date" in again.stderr
+    narrowed = ok(lock(monotrail, project, index, "--python", "3.13"))  # other targets: other inputs
+    assert "wrote" in narrowed.stderr and (project / "pylock.toml").read_bytes() != first
+
+
+def test_a_target_without_any_file_fails_the_lock_naming_it(monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
+    _add(index, tmp_path / "wheels", "linuxonly", "1.0", tag="py3-none-manylinux_2_17_x86_64")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"core"]', '"core", "linuxonly"]'))
+    result = lock(monotrail, project, index, "--python", "3.13")
+    failed = clean_error(result)
+    assert "cannot lock for CPython 3.13 on macos: " in failed and "linuxonly" in failed
+    assert "failing: CPython 3.13 on macos, CPython 3.13 on windows" in result.stderr and "--platform" in result.stderr
+    assert not (project / "pylock.toml").exists()
+    ok(lock(monotrail, project, index, "--python", "3.13", "--platform", "linux"))
+    assert packages(project)[("linuxonly", "1.0")] is None
+
+
+def test_unknown_platform_and_python_are_usage_errors(monotrail: Monotrail, project: Path, index) -> None:
+    assert "beos" in clean_error(lock(monotrail, project, index, "--platform", "beos"))
+    failed = clean_error(lock(monotrail, project, index, "--python", "3.8"))
+    assert "excludes Python 3.8" in failed
