@@ -81,16 +81,76 @@ class _PkgResourcesLoader:
         module.__loader__ = module.__spec__.loader = self._loader
         self._loader.exec_module(module)
         working_set = module.working_set
+        # pkg_resources picks a distribution finder by the type of a sys.path entry's importer.
+        module.register_finder(_StoreDirFinder, module.find_on_path)
         callbacks, working_set.callbacks = working_set.callbacks, []
         try:
             for lib_dir in self._lib_dirs:
-                working_set.add_entry(lib_dir)
+                if lib_dir in working_set.entries:  # read from sys.path before that registration
+                    for dist in module.find_distributions(lib_dir, True):
+                        working_set.add(dist, lib_dir, False)
+                else:
+                    working_set.add_entry(lib_dir)
         finally:
             working_set.callbacks = callbacks
 
 
 def _is_namespace(spec):
     return spec.loader is None and spec.submodule_search_locations is not None
+
+
+def _outside_store(path, lib_dirs):
+    """``path`` (``sys.path``) without the store's lib dirs that :func:`activate` appended as one
+    block: what the finder treats as shadowing the store. C-speed slicing, no Python loop."""
+    if lib_dirs:
+        try:
+            start = path.index(lib_dirs[0])
+        except ValueError:
+            return list(path)
+        if path[start:start + len(lib_dirs)] == lib_dirs:
+            return path[:start] + path[start + len(lib_dirs):]
+    return list(path)
+
+
+class _StoreDirFinder:
+    """The path entry finder of a store lib dir on ``sys.path`` (in ``sys.path_importer_cache``).
+
+    The lib dirs are on ``sys.path`` for the tools that read it rather than import through it
+    (mypy, pyright, jedi, pylint ask the interpreter for its search path). Imports still go
+    through :class:`MonotrailFinder`, so this finder answers only for the names the manifest
+    puts in its directory, and a name imported from nowhere costs a dict miss per lib dir instead
+    of the ``stat`` (and first ``listdir``) a ``FileFinder`` would pay, on every start for
+    ``sitecustomize``. ``sys.path_importer_cache.clear()`` brings back plain ``FileFinder``
+    objects: same answers, slower misses.
+    """
+
+    def __init__(self, path, modules, finder=None):
+        self.path = path
+        self._modules = modules
+        self._finder = finder
+
+    def __repr__(self):
+        return "<monotrail store dir %r>" % self.path
+
+    def _file_finder(self):
+        if self._finder is None:
+            self._finder = PathFinder._path_hooks(self.path)  # type: ignore[attr-defined]  # what PathFinder would cache
+        return self._finder
+
+    def find_spec(self, fullname, target=None):
+        dirs = self._modules.get(fullname.rpartition(".")[2])
+        if dirs is None or self.path not in dirs:
+            return None
+        return self._file_finder().find_spec(fullname, target)
+
+    def invalidate_caches(self):
+        if self._finder is not None:
+            self._finder.invalidate_caches()
+
+    def iter_modules(self, prefix=""):
+        """For ``pkgutil.iter_modules([lib_dir])``, as for any directory."""
+        import pkgutil
+        return pkgutil.iter_importer_modules(self._file_finder(), prefix)
 
 
 class MonotrailFinder:
@@ -121,7 +181,8 @@ class MonotrailFinder:
         dirs = self._modules.get(fullname)
         if dirs is None or path is not None:
             return None
-        on_sys_path = PathFinder.find_spec(fullname, None, target)
+        outside = _outside_store(sys.path, self._lib_dirs)
+        on_sys_path = PathFinder.find_spec(fullname, outside, target)
         if on_sys_path is not None and not _is_namespace(on_sys_path):
             return on_sys_path
         spec = PathFinder.find_spec(fullname, dirs, target)
@@ -129,22 +190,23 @@ class MonotrailFinder:
             return on_sys_path
         if _is_namespace(spec):
             if on_sys_path is not None:
-                spec = PathFinder.find_spec(fullname, list(sys.path) + list(dirs), target)
-            self._keep_namespace_portions(spec.submodule_search_locations, dirs)  # type: ignore[union-attr]  # found in dirs above
+                spec = PathFinder.find_spec(fullname, outside + list(dirs), target)
+            self._keep_namespace_portions(spec.submodule_search_locations, dirs, self._lib_dirs)  # type: ignore[union-attr]  # found in dirs above
         elif fullname == "pkg_resources":
             spec.loader = _PkgResourcesLoader(spec.loader, self._lib_dirs)  # type: ignore[assignment]
         return spec
 
     @staticmethod
-    def _keep_namespace_portions(namespace_path, dirs):
+    def _keep_namespace_portions(namespace_path, dirs, lib_dirs):
         """A top-level ``_NamespacePath`` recomputes itself from ``sys.path`` whenever
         ``sys.path`` changes (all of 3.8-3.13), which would drop the store portions as soon as a
-        ``sys.path`` entry holds a portion too; search the store dirs after ``sys.path``."""
+        ``sys.path`` entry holds a portion too; search the store dirs after the rest of
+        ``sys.path``."""
         if not hasattr(namespace_path, "_path_finder"):
             return
 
         def find_portions(name, parent_path):
-            return PathFinder._get_spec(name, list(parent_path) + dirs)  # type: ignore[attr-defined]
+            return PathFinder._get_spec(name, _outside_store(list(parent_path), lib_dirs) + dirs)  # type: ignore[attr-defined]
 
         namespace_path._path_finder = find_portions
 
@@ -152,13 +214,16 @@ class MonotrailFinder:
         """The locked distributions, for ``importlib.metadata`` (entry points, versions, files).
 
         A caller that passes an explicit ``path`` asks about those directories only; the stdlib
-        ``PathFinder`` answers that.
+        ``PathFinder`` answers that. A listing of every distribution leaves out the lib dirs on
+        ``sys.path``, which ``PathFinder`` lists in ``sys.path`` order; by name the answer here
+        comes first, and costs a dict lookup instead of a scan of every lib dir.
         """
         if context is not None and "path" in vars(context):
             return iter(())
         name = getattr(context, "name", None)
         if name is None:
-            paths = list(self._distributions.values())
+            on_sys_path = set(sys.path)
+            paths = [path for path in self._distributions.values() if os.path.dirname(path) not in on_sys_path]
         else:
             path = self._distributions.get(_normalize(name))
             paths = [path] if path else []
@@ -221,7 +286,10 @@ def activate(manifest_path):
     In the order ``site`` would have processed a site-packages holding them: the extra
     ``sys.path`` entries (the project, path sources) as an editable install's ``.pth`` adds them,
     the finder, then the packages' own ``.pth`` files (after the finder: setuptools'
-    ``distutils-precedence.pth`` imports ``_distutils_hack`` from the store). ``sitecustomize``
+    ``distutils-precedence.pth`` imports ``_distutils_hack`` from the store). Last the store's lib
+    dirs go at the end of ``sys.path``, where the tools that read ``sys.path`` instead of importing
+    (type checkers, editors: docs/how-to/editors.md) look for site-packages; the finder still
+    decides every import, and treats them as shadowed by everything before them. ``sitecustomize``
     runs after this, from ``site``, and may be a locked module. A manifest that cannot be read is
     one line on stderr: the program then runs without the packages, as in a broken venv, and the
     next ``monotrail run`` rebuilds the environment.
@@ -247,6 +315,14 @@ def activate(manifest_path):
     position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(position, finder)
     _process_pth_files(manifest.get("pth", ()))
+    _report_lib_dirs(finder._lib_dirs, finder._modules)
+
+
+def _report_lib_dirs(lib_dirs, modules):
+    cache = sys.path_importer_cache
+    for lib_dir in lib_dirs:
+        cache[lib_dir] = _StoreDirFinder(lib_dir, modules, cache.get(lib_dir))
+    sys.path.extend(lib_dirs)
 
 
 if __name__ == "__main__":

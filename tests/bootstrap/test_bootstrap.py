@@ -191,7 +191,13 @@ def test_locked_packages_import_with_site_behaviour(env, store, tmp_path):
     assert str(BOOTSTRAP_DIR) not in out["sys_path"]
     assert out["sys_path"].index(str(store.project_src)) > stdlib[0]
     assert str(store.alpha / "pth_extra") in out["sys_path"]
-    assert not any(str(store.root / "store") in entry for entry in out["sys_path"]
+    # The lib dirs end sys.path, where tools that read it look for site-packages (issue 15);
+    # nowhere else: the finder, not sys.path order, decides the imports.
+    # (the probe appended extra_ns after them)
+    lib_dirs = store.lib_dirs()
+    start = out["sys_path"].index(lib_dirs[0])
+    assert out["sys_path"][start:] == lib_dirs + [str(probe_dir / "extra_ns")]
+    assert not any(str(store.root / "store") in entry for entry in out["sys_path"][:start]
                    if not entry.endswith("pth_extra"))
     assert out["executable"] == str(env.bin / "python")
     assert out["prefix"][:2] == [str(env.path)] * 2 and out["prefix"][2] != str(env.path)
