@@ -387,6 +387,24 @@ def test_offline_on_a_warm_store(monotrail: Monotrail, project: Path, index: Ind
     assert monotrail.store_listing() == store
 
 
+def test_second_project_with_stored_wheels_needs_no_index(monotrail: Monotrail, project: Path, index: IndexServer) -> None:
+    """Another project's hashed requirements.txt (what `uv export` writes) whose wheels are all in
+    the store runs with the index down and its cached pages gone: entries are found by hash."""
+    first = last_json(ok(monotrail.run("+3.12", "run", "app.py", cwd=project)))
+    second = project.parent / "second"
+    shutil.copytree(project, second)
+    pinned = (second / "requirements.txt").read_text()  # and the hash of a file not stored (an sdist, another wheel)
+    (second / "requirements.txt").write_text(pinned.replace("--hash=", f"--hash=sha256:{'5' * 64} --hash=", 1))
+    index.__exit__(None, None, None)
+    requests = list(index.state.log)
+    shutil.rmtree(monotrail.root / "cache" / "simple")
+    store = monotrail.store_listing()
+    result = last_json(ok(monotrail.run("+3.12", "run", "app.py", cwd=second)))
+    assert (result["version"], result["locked_mod"]) == (first["version"], first["locked_mod"])
+    assert index.state.log == requests
+    assert monotrail.store_listing() == store
+
+
 def test_changed_lock_gives_a_new_environment(monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path) -> None:
     newer = locked_mod(wheelhouse, "2.0")
     index.add(newer)  # on the index from the start: the index page cached by the first run lists it

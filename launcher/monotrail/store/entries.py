@@ -232,9 +232,45 @@ def _present_entry(root: Path, selected: "Selected") -> StoreEntry | None:
         return None  # a source to build: the built wheel's cache decides (cheap when it is there)
     artifact = _artifact_of(selected)
     sha256 = artifact.sha256
-    if sha256 is None or (not artifact.filename and _sha256_count(artifact) > 1):
-        return None  # several allowed hashes: which one is ours needs the tags and the index
+    if sha256 is None:
+        return None
+    if not artifact.filename:
+        return _stored_allowed(root, selected, artifact)
     return _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
+
+
+def _stored_allowed(root: Path, selected: "Selected", artifact: Artifact) -> StoreEntry | None:
+    """A pin that names no file but allowed hashes (requirements.txt `--hash`): the best-tagged
+    stored entry of that name and version whose wheel has an allowed sha256 and fits the target.
+
+    One listing of `<root>/store/<name>/<version>/` instead of an index request per package: the
+    entry ids are the hashes' first 16 hex digits, and the marker states the full sha256 and the
+    wheel's file name (for a wheel built from an sdist, the built wheel's name: its tags say
+    whether it fits). Like pip and uv, which keep an installed distribution that satisfies a pin
+    rather than look for a better-tagged file of the same version, a stored entry that fits is
+    used even when the index may have a file with better tags: only a pin with no fitting stored
+    entry asks the index (`IndexClient.find_pinned_file`).
+    """
+    from monotrail.selection import wheel_tags
+
+    allowed = {digest.lower() for algorithm, digest in artifact.hashes if algorithm == "sha256"}
+    ids = {digest[:16] for digest in allowed}
+    ranks = {tag: number for number, tag in enumerate(selected.tags)}
+    try:
+        names = os.listdir(root / "store" / normalize(selected.name) / selected.version)
+    except OSError:
+        return None
+    best: tuple[int, StoreEntry] | None = None
+    for name in names:
+        if name not in ids:
+            continue
+        entry = _usable(read_entry(entry_path(root, selected.name, selected.version, name)), selected)
+        if entry is None or str(entry.meta.get("sha256", "")).lower() not in allowed:
+            continue
+        rank = min((ranks[tag] for tag in wheel_tags(str(entry.meta.get("wheel", ""))) or () if tag in ranks), default=None)
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, entry)
+    return best[1] if best is not None else None
 
 
 def _usable(entry: StoreEntry | None, selected: "Selected") -> StoreEntry | None:
@@ -267,10 +303,6 @@ def _artifact_of(selected: "Selected") -> Artifact:
             hint="this is a bug in lock selection; please report it",
         )
     return selected.artifact
-
-
-def _sha256_count(artifact: Artifact) -> int:
-    return sum(1 for algorithm, _ in artifact.hashes if algorithm == "sha256")
 
 
 def _install_missing(

@@ -144,6 +144,63 @@ def test_requirements_style_pin_picks_best_tag_with_allowed_hash(server, root, t
     assert unallowed.filename not in str(server.requests("/files/"))
 
 
+def _fast_wheels(server, tmp_path):
+    """fast 1.0 as a py3 wheel and a cp312 one, both on the index."""
+    generic = server.add(build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'py3'\n"}))
+    specific = server.add(
+        build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'cp312'\n"}, tag="cp312-cp312-manylinux_2_17_x86_64")
+    )
+    return generic, specific
+
+
+CP312_TAGS = ("cp312-cp312-manylinux_2_17_x86_64", "py3-none-any")
+
+
+def test_pin_by_hashes_finds_its_stored_entry_without_the_index(server, root, tmp_path):
+    """A second project with the same requirements.txt: its entries are found by their hashes,
+    even with the index down and its cached pages gone."""
+    generic, specific = _fast_wheels(server, tmp_path)
+    pinned = Artifact("", hashes=(("sha256", generic.sha256), ("sha256", specific.sha256), ("sha256", "3" * 64)))
+    sources = Sources(index_urls=(f"{server.url}/simple",))
+    first = install_one(sources, root, Selected("fast", "1.0", pinned, None, None, tags=CP312_TAGS), tags=CP312_TAGS)
+    requests = list(server.state.log)
+    server.httpd.shutdown()
+    shutil.rmtree(root / "cache")
+    again = install_one(sources, root, Selected("fast", "1.0", pinned, None, None, tags=CP312_TAGS), tags=CP312_TAGS)
+    assert again == first
+    assert again.meta["sha256"] == specific.sha256
+    assert server.state.log == requests
+
+
+def test_pin_by_hashes_takes_the_best_tagged_of_its_stored_entries(server, root, tmp_path):
+    generic, specific = _fast_wheels(server, tmp_path)
+    sources = Sources(index_urls=(f"{server.url}/simple",))
+    for artifact in (generic, specific):  # both stored, each by its own lock
+        install_one(sources, root, selected("fast", "1.0", artifact))
+    server.httpd.shutdown()
+    pinned = Artifact("", hashes=(("sha256", generic.sha256), ("sha256", specific.sha256)))
+    for tags, wanted in ((CP312_TAGS, specific), (("py3-none-any",), generic)):
+        entry = install_one(sources, root, Selected("fast", "1.0", pinned, None, None, tags=tags), tags=tags)
+        assert entry.meta["sha256"] == wanted.sha256
+
+
+@pytest.mark.parametrize("case", ["hash not allowed", "tags do not fit"])
+def test_pin_by_hashes_without_a_fitting_stored_entry_downloads_and_checks(server, root, tmp_path, case):
+    generic, specific = _fast_wheels(server, tmp_path)
+    sources = Sources(index_urls=(f"{server.url}/simple",))
+    if case == "hash not allowed":
+        install_one(sources, root, selected("fast", "1.0", generic))  # stored, but not among the pin's hashes
+        pinned, tags, wanted = Artifact("", hashes=(("sha256", specific.sha256),)), CP312_TAGS, specific
+    else:
+        install_one(sources, root, selected("fast", "1.0", specific))  # allowed, but a cp312 wheel for a py3-only target
+        pinned = Artifact("", hashes=(("sha256", generic.sha256), ("sha256", specific.sha256)))
+        tags, wanted = ("py3-none-any",), generic
+    entry = install_one(sources, root, Selected("fast", "1.0", pinned, None, None, tags=tags), tags=tags)
+    assert entry.meta["sha256"] == wanted.sha256
+    assert f"/files/{wanted.filename}" in server.state.log
+    assert (root / "downloads" / f"{wanted.sha256}.whl").is_file()
+
+
 def test_requirements_style_pin_without_hashes_takes_the_best_file_of_that_version(server, root, tmp_path):
     server.add(build_wheel(tmp_path, "fast", "1.0", {"fast/__init__.py": "KIND = 'py3'\n"}))
     specific = server.add(
