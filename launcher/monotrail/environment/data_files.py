@@ -63,12 +63,19 @@ def link_data_files(prefix: str, trees: Sequence[tuple[str, str, str]]) -> int:
     for package, source, destination in trees:
         base = os.path.join(prefix, destination) if destination else prefix
         for directory, subdirectories, files in os.walk(source):
+            if directory == source and not destination:
+                subdirectories[:] = [name for name in subdirectories if name not in OWN_NAMES]  # pids/
             subdirectories.sort()
             relative = os.path.relpath(directory, source)
             target_dir = base if relative == "." else os.path.join(base, relative)
+            if files and not _make_dirs(target_dir):
+                debug(f"data files of {package} in {relative} not linked: a file of the environment or of an "
+                      "earlier package is where their directory goes")
+                continue
+            top = target_dir == prefix
             for name in sorted(files):
                 path = os.path.join(target_dir, name)
-                key = os.path.relpath(path, prefix)
+                key = name if top else path[len(prefix) + 1:]
                 if key in OWN_NAMES:
                     debug(f"data file {key} of {package} not linked: the environment's own file has that name")
                     continue
@@ -81,12 +88,16 @@ def link_data_files(prefix: str, trees: Sequence[tuple[str, str, str]]) -> int:
     return linked
 
 
+def _make_dirs(path: str) -> bool:
+    try:
+        os.makedirs(path, exist_ok=True)
+        return True
+    except (FileExistsError, NotADirectoryError):
+        return False
+
+
 def _link(source: str, path: str) -> bool:
     """Hard link `source` at `path` (a symlink across devices); False when `path` is taken."""
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        return False  # a file of the environment or of an earlier package where a directory goes
     try:
         os.link(source, path, follow_symlinks=False)
         return True
