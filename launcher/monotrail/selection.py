@@ -305,13 +305,28 @@ def _resolve_edge(
     return max(candidates, key=key)
 
 
+# A plain release (`2.3.5`): compared without packaging.version, whose import (~10 ms) was the
+# only packaging import a uv.lock's selection made (its forks give a name several versions).
+_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+
+
 def _same_version(a: str, b: str) -> bool:
+    if _RELEASE.fullmatch(a) and _RELEASE.fullmatch(b):
+        return _release(a) == _release(b)
     from packaging.version import InvalidVersion, Version
 
     try:
         return Version(a) == Version(b)
     except InvalidVersion:
         return False
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """PEP 440 release segment, trailing zeros dropped: `1.0` == `1.0.0`, `01` == `1`."""
+    parts = [int(part) for part in version.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
 
 
 def _version_matches(version: str, specifier: str) -> bool:

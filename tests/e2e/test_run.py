@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -20,7 +21,7 @@ from typing import Callable
 import pytest
 
 from cli_checks import ok
-from conftest import REPO, Monotrail
+from conftest import REPO, Monotrail, base_env
 from index_fixtures import IndexServer, build_wheel, sha256_of
 
 PROBE = "import json, sys; print(json.dumps({})); sys.stdout.flush()"
@@ -403,6 +404,27 @@ def test_second_project_with_stored_wheels_needs_no_index(monotrail: Monotrail, 
     assert (result["version"], result["locked_mod"]) == (first["version"], first["locked_mod"])
     assert index.state.log == requests
     assert monotrail.store_listing() == store
+
+
+DOWNLOAD_ONLY_MODULES = {"httpx", "rich", "resolvelib", "installer", "urllib.request", "http.client", "ssl", "email"}
+
+
+def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
+    monotrail: Monotrail, project: Path, index: IndexServer
+) -> None:
+    """The path "every entry already stored" writes an environment from markers: no HTTP client,
+    no progress bar, no resolver, no wheel installer (`-X importtime` lists what the launcher imported)."""
+    ok(monotrail.run("+3.12", "run", "app.py", cwd=project))
+    second = project.parent / "second"
+    shutil.copytree(project, second)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "monotrail", "+3.12", "run", "app.py"], cwd=second,
+        env=base_env(monotrail.root), capture_output=True, text=True, timeout=60,
+    )
+    ok(result)
+    imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "monotrail.environment.install" in imported  # the cold path ran
+    assert imported & DOWNLOAD_ONLY_MODULES == set()
 
 
 def test_changed_lock_gives_a_new_environment(monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path) -> None:

@@ -120,14 +120,36 @@ def _python_names(interpreter: "Interpreter", real: str) -> list:
     return list(dict.fromkeys(name for name in names if name))
 
 
+# installer's console-script template (`installer.scripts._SCRIPT_TEMPLATE`, as pip writes it).
+_SCRIPT_TEMPLATE = """\
+# -*- coding: utf-8 -*-
+import re
+import sys
+from {module} import {import_name}
+if __name__ == "__main__":
+    sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
+    sys.exit({func_path}())
+"""
+
+
 def _console_script(name: str, entry_point: str, python: str) -> bytes:
-    """The launcher pip and installer write (installer's template and shebang rules: a path too
-    long or with a space gets the `/bin/sh` re-exec header they use too)."""
-    from installer.scripts import Script
+    """The launcher pip and installer write: installer's template and shebang rule (a path over 127
+    bytes with `#!` and the newline, or with a space, gets the `/bin/sh` re-exec header they use too).
+
+    Written here rather than by `installer.scripts.Script`: importing installer's package imports
+    its writers and `email` (~25 ms of every new environment, also when every package is already
+    in the store); tests/unit/environment checks that the bytes are installer's."""
+    import shlex
 
     module, _, attribute = entry_point.partition(":")
-    _, data = Script(name, module.strip(), attribute.strip(), section="console").generate(python, "posix")
-    return data
+    attribute = attribute.strip()
+    code = _SCRIPT_TEMPLATE.format(module=module.strip(), import_name=attribute.split(".")[0], func_path=attribute)
+    executable = python.encode("utf-8")
+    if b" " not in executable and len(executable) + 3 <= 127:
+        shebang = b"#!" + executable
+    else:
+        shebang = b"#!/bin/sh\n'''exec' " + shlex.quote(python).encode("utf-8") + b' "$0" "$@"\n' + b"' '''"
+    return shebang + b"\n" + code.encode("utf-8")
 
 
 def _copy_data_script(source: Path, target: Path, python: str) -> None:

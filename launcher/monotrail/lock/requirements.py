@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterator
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from monotrail.errors import LockError
 from monotrail.lock.model import Artifact, Lock, LockedPackage
@@ -205,6 +204,8 @@ def _requirement_line(text: str, base: Path, where: str) -> _Line:
 
 def _local_path(value: str, base: Path) -> Path:
     if value.startswith("file:"):
+        from urllib.request import url2pathname  # 40 ms (http.client, ssl): only for file: URLs
+
         return Path(url2pathname(unquote(urlsplit(value).path)))
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base / path).resolve()

@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 
 
@@ -62,3 +64,18 @@ def test_activation_scripts_are_quoted_as_the_templates_venv_ask_for() -> None:
     new = "export VIRTUAL_ENV=__VENV_DIR__\n"
     assert _render_activation("activate", new, context) == "export VIRTUAL_ENV='/tmp/it'\"'\"'s here'\n"
     assert _render_activation("Activate.ps1", "$d = __VENV_DIR__", context) == "$d = '/tmp/it''s here'"
+
+
+@pytest.mark.parametrize("python", ["/env/bin/python", "/with space/bin/python", "/long" * 40 + "/bin/python"],
+                         ids=["plain", "space", "long"])
+@pytest.mark.parametrize("entry_point", ["pkg.cli:main", "pkg:Tool.run", " pkg.cli : main "])
+def test_console_scripts_are_the_bytes_installer_writes(python: str, entry_point: str) -> None:
+    """The environment writes console scripts itself (importing installer's package costs a new
+    environment ~25 ms): byte for byte what `installer.scripts.Script` generates."""
+    from installer.scripts import Script
+
+    from monotrail.environment.layout import _console_script
+
+    module, _, attribute = entry_point.partition(":")
+    _, expected = Script("tool", module.strip(), attribute.strip(), section="console").generate(python, "posix")
+    assert _console_script("tool", entry_point, python) == expected
