@@ -127,3 +127,129 @@ def test_verbose_names_lock_interpreter_and_environment_on_every_run(tool_bin: P
         [env_dir] = (root / "envs").iterdir()
         python = (env_dir / "launch").read_text().splitlines()[0]
         assert str(lock) in line and python in line and str(env_dir) in line, (attempt, result.stderr)
+
+
+# --- what keeps a run warm, and what sends it back to the launcher ---------------------------------
+
+SHOW_ENV = "import os, sys; print(sys.prefix, '%d.%d' % sys.version_info[:2])"
+LONG_AGO = 1_000_000_000  # 2001: lock files older than the entry, as a project's are
+
+
+@pytest.fixture
+def counting_bin(tmp_path: Path) -> Path:
+    """The front door beside a launcher that appends a line to `launches` each time it starts: a
+    run that leaves the file as it was was served by the front door alone."""
+    directory = tmp_path / "counting" / "bin"
+    directory.mkdir(parents=True)
+    shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
+    launcher = directory / "monotrail-launcher"
+    launcher.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path / "launches"}\nexec {sys.executable} -m monotrail "$@"\n')
+    for path in (directory / "monotrail", launcher):
+        path.chmod(0o755)
+    return directory
+
+
+def launches(tmp_path: Path) -> int:
+    path = tmp_path / "launches"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def old_file(path: Path, text: str) -> Path:
+    """A file as a checkout has it: written long before the run (outside the entry's quiet window)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.utime(path, (LONG_AGO, LONG_AGO))
+    return path
+
+
+def warm_run(counting_bin: Path, tmp_path: Path, cwd: Path, *args: str) -> tuple[str, bool]:
+    """(stdout, whether the front door served it alone)."""
+    before = launches(tmp_path)
+    result = ok(front_door([counting_bin / "monotrail", *args], cwd, tmp_path / "root"))
+    assert result.stdout, result.stderr
+    return result.stdout, launches(tmp_path) == before
+
+
+def test_files_written_into_the_project_keep_the_next_runs_warm(counting_bin: Path, tmp_path: Path) -> None:
+    """An editor's save-by-rename, a program's output, `.pytest_cache`: none of them decides the
+    environment, so none of them sends the next run to the launcher (nor does a script that
+    writes into its own directory on every run)."""
+    project = tmp_path / "project"
+    old_file(project / "requirements.txt", "")
+    old_file(project / "module.py", "X = 1\n")
+    old_file(project / "writer.py", "import pathlib, sys\n"
+             "pathlib.Path(__file__).with_name('out.txt').write_text(sys.prefix)\nprint(sys.prefix)\n")
+    first, _ = warm_run(counting_bin, tmp_path, project, "run", "writer.py")  # cold: writes the entry
+    for attempt in ("warm", "after its own output", "after an editor's save", "after .pytest_cache"):
+        if attempt == "after an editor's save":
+            (project / "module.py.swp").write_text("X = 2\n")
+            os.replace(project / "module.py.swp", project / "module.py")
+        elif attempt == "after .pytest_cache":
+            (project / ".pytest_cache" / "v").mkdir(parents=True)
+        output, warm = warm_run(counting_bin, tmp_path, project, "run", "writer.py")
+        assert (output, warm) == (first, True), attempt
+    _, _ = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)  # writes the `run` entry
+    (project / "notes.txt").write_text("new\n")
+    assert warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)[1]
+
+
+@pytest.mark.parametrize("new_lock", ["requirements.txt", "pylock.toml", "pylock.dev.toml", "uv.lock"])
+@pytest.mark.parametrize("where", ["between", "beside the lock"])
+def test_a_lock_appearing_where_the_search_finds_it_first_is_used(
+    counting_bin: Path, tmp_path: Path, new_lock: str, where: str
+) -> None:
+    """The front door no longer watches the directories' mtimes, so it tests each lock name the
+    launcher's search would find before the lock it found, in every directory on the way: a lock
+    moved in with an old mtime (`mv`, `cp -p`) counts too."""
+    project = tmp_path / "project"
+    old_file(project / "requirements-frozen.txt", "")
+    work = project / "sub" / "work"
+    work.mkdir(parents=True)
+    before, _ = warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV)
+    assert warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV) == (before, True)
+    directory = project / "sub" if where == "between" else project
+    text = 'lock-version = "1.0"\ncreated-by = "test"\npackages = []\n' if "pylock" in new_lock else "# other\n"
+    if new_lock == "uv.lock":
+        text = 'version = 1\nrequires-python = ">=3.8"\n\n[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { virtual = "." }\n'
+    old_file(directory / new_lock, text)
+    after, warm = warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV)
+    assert not warm and after != before
+    assert warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV) == (after, True)
+
+
+def test_pylock_files_sorting_after_the_one_found_change_nothing(counting_bin: Path, tmp_path: Path) -> None:
+    """`pylock.b.toml` is found before `pylock.c.toml` (sorted names): only a name before it counts."""
+    project = tmp_path / "project"
+    pylock = 'lock-version = "1.0"\ncreated-by = "test"\npackages = []\n'
+    old_file(project / "pylock.b.toml", pylock)
+    first, _ = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)
+    old_file(project / "pylock.c.toml", pylock + "# c\n")
+    assert warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV) == (first, True)
+    old_file(project / "pylock.a.toml", pylock + "# a\n")
+    after, warm = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)
+    assert not warm and after != first
+
+
+@pytest.mark.parametrize("where", ["start dir", "between", "above the lock"])
+def test_a_python_version_appearing_where_the_search_finds_it_first_is_used(
+    counting_bin: Path, tmp_path: Path, py38: Path, py312: Path, where: str
+) -> None:
+    """`.python-version` is searched from the start directory up to `/`, past the lock's directory,
+    until one with a version in it."""
+    top = tmp_path / "top"
+    old_file(top / ".python-version", "3.12\n")
+    project = top / "upper" / "project"
+    old_file(project / "requirements.txt", "")
+    work = project / "mid" / "sub"
+    work.mkdir(parents=True)
+    before, _ = warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV)
+    assert before.split()[1] == "3.12"
+    # A comment-only file is skipped, as pyenv skips it: read once by the launcher, then watched.
+    old_file(project / ".python-version", "# a comment only\n")
+    assert warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV) == (before, False)
+    assert warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV) == (before, True)
+    directory = {"start dir": work, "between": project / "mid", "above the lock": top / "upper"}[where]
+    old_file(directory / ".python-version", "3.8\n")
+    after, warm = warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV)
+    assert not warm and after.split()[1] == "3.8"
+    assert warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV) == (after, True)

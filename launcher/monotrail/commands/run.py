@@ -25,7 +25,7 @@ def run(request: RunRequest) -> int:
     python_key, python_source = python_request_key(request.python, start_dir)
     root = store_root()
     try:
-        lock_path, also_watched = _lock_path(request, start_dir, root, python_key)
+        lock_path, lock_checks = _lock_path(request, start_dir, root, python_key)
     except MonotrailError:
         _check_python_request(request, start_dir, root)
         raise
@@ -44,7 +44,7 @@ def run(request: RunRequest) -> int:
         info(f"monotrail: lock {lock_path}, interpreter {launch.python}, environment {env_dir}")
     if _front_door_can_serve(request):
         watched = watched_files(start_dir, lock_path, launch.python, request.python is not None, launch.inputs)
-        watched += also_watched
+        watched += lock_checks
         name = "run"
         if request.target_kind == "script":
             # One entry per script, watching the script itself: a PEP 723 block added, edited
@@ -97,26 +97,31 @@ def _lock_path(request: RunRequest, start_dir: str, root: str, python_key: str) 
     lock found upwards, as in uv), the nearest lock, or a pylock.toml written for a project that
     has none. `--with` requirements make a resolution of their own on top of that lock's pins.
 
-    Also the files the sh front door must watch beyond the lock's own (see `watched_files`): a lock
-    kept in the store for a read-only project watches that project."""
+    Also what the sh front door must check to know the search would find the same lock (see
+    `monotrail.lock.search_checks`): a script's lock beside it not appearing, no lock appearing
+    between the start directory and the lock found, a lock kept in the store for a read-only
+    project watching that project."""
     from monotrail.errors import LockError
-    from monotrail.lock import find_lock
+    from monotrail.lock import find_lock, search_checks
 
-    also_watched: list[str] = []
+    checks: list[str] = []
     if request.lock:
         path = os.path.abspath(request.lock)
         if not os.path.isfile(path):
             raise LockError(f"lockfile {request.lock} does not exist", hint="check the path given to --lock")
     elif request.target_kind == "script" and _has_block(request.target[0]):
-        return _script_lock(request, start_dir, root, python_key), also_watched
+        path = _script_lock(request, start_dir, root, python_key)
+        sibling = os.path.realpath(request.target[0]) + ".lock"
+        return path, [] if path == sibling else [sibling if os.path.exists(sibling) else "!" + sibling]
     else:
         try:
             path = find_lock(start_dir)
+            checks = search_checks(start_dir, path)
         except LockError as error:
-            path, also_watched = _lock_new_project(request, start_dir, error, root, python_key)
+            path, checks = _lock_new_project(request, start_dir, error, root, python_key)
     if request.with_requirements:
-        return _with_lock(request, path, start_dir, root, python_key), also_watched
-    return path, also_watched
+        return _with_lock(request, path, start_dir, root, python_key), checks
+    return path, checks
 
 
 def _has_block(script: str) -> bool:
@@ -178,6 +183,7 @@ def _lock_new_project(request: RunRequest, start_dir: str, error: Exception, roo
 
     from monotrail.environment import file_digest, resolved_lock_path
     from monotrail.commands.lock import find_project, lock_project
+    from monotrail.lock import search_checks
 
     project = find_project(Path(start_dir))
     if project is None:
@@ -185,7 +191,11 @@ def _lock_new_project(request: RunRequest, start_dir: str, error: Exception, roo
     out = project.path.parent / "pylock.toml"
     kept = resolved_lock_path(root, "project", str(project.path), file_digest(str(project.path)), python_key,
                               *_sources_key(request))
-    watched = [str(project.path), str(out), *_directories_between(start_dir, str(out.parent))]
+    # The front door's checks while the lock is the one kept in the store: no lock appears
+    # anywhere up, the project's pyproject.toml is unchanged, and no pyproject.toml appears
+    # between the start directory and it (find_project would read it first).
+    watched = [*search_checks(start_dir, None), str(project.path),
+               *_pyprojects_between(start_dir, str(project.path.parent))]
     if os.path.isfile(kept) and not (request.refresh or request.upgrade):
         debug(f"{out} could not be written before: using the lock kept in the store, {kept}")
         return kept, watched
@@ -196,16 +206,20 @@ def _lock_new_project(request: RunRequest, start_dir: str, error: Exception, roo
         from monotrail.log import info
 
         info(f"monotrail: wrote {out}")
-    return str(out), []
+    return str(out), search_checks(start_dir, str(out))
 
 
-def _directories_between(start_dir: str, top: str) -> list[str]:
-    """`start_dir` and its parents up to `top`: where a lock appearing would be found first."""
-    found = [start_dir]
-    while start_dir != top and os.path.dirname(start_dir) != start_dir:
-        start_dir = os.path.dirname(start_dir)
-        found.append(start_dir)
-    return found
+def _pyprojects_between(start_dir: str, top: str) -> list[str]:
+    """The front door's checks for the `pyproject.toml` of each directory from `start_dir` up to,
+    not including, `top`: absent (`!PATH`), or watched (one without [project], which
+    `find_project` passed over)."""
+    checks = []
+    directory = os.path.realpath(start_dir)
+    while directory != top and os.path.dirname(directory) != directory:
+        path = os.path.join(directory, "pyproject.toml")
+        checks.append(path if os.path.exists(path) else "!" + path)
+        directory = os.path.dirname(directory)
+    return checks
 
 
 def _sources_key(request: RunRequest) -> list:

@@ -246,11 +246,14 @@ def write_warm_entry(
     """Record for the sh front door (shims/monotrail) which environment this directory runs.
 
     `<root>/warm/<start dir>/run[+VERSION]` holds the environment, the interpreter, the bootstrap,
-    then every file whose change must send the next run back to the Python launcher: the lock,
-    pyproject.toml, .python-version, the interpreter, and the directories searched (a new lock or
-    .python-version appearing there changes the directory's mtime). The front door compares them
-    with `-nt`, which may have one-second resolution: an entry is not written while any of them
-    changed within the last two seconds, so an edit can never hide inside the entry's second.
+    then one check a line (`watched_files`, `monotrail.lock.search_checks`), each a shell builtin:
+    `PATH` a file that decided the environment (the lock, pyproject.toml, .python-version, the
+    interpreter, the script), stale when `-nt` the entry; `!PATH` nothing there (a lock or
+    `.python-version` that would be found first); `*DIR<TAB>NAME` no `pylock.*.toml` there sorting
+    before NAME; `?PATH` a file that must exist (each store entry's RECORD, each editable build's
+    product); `%PATH` a directory that must exist (an editable build's `src/`).
+    `-nt` may have one-second resolution: an entry is not written while any watched file changed
+    within the last two seconds, so an edit can never hide inside the entry's second.
     """
     import time
 
@@ -259,20 +262,24 @@ def write_warm_entry(
         return
     if name.startswith("script-") and not _front_door_name(name.split("+", 1)[0]):
         return  # the front door sends such names to the launcher anyway
+    # `?PATH` lines: files that must exist (each store entry's RECORD, each editable build's
+    # product), checked with `[ -f ]`.
+    products = [path for path, state in launch.inputs if state == PRODUCT]
+    checks = ["?" + sentinel for sentinel in [*launch.sentinels, *products]]
+    lines = [launch.env_dir, launch.python, launch.bootstrap, *watched, *checks]
+    if any("\n" in line or (line.startswith("*") and line.count("\t") != 1) for line in lines):
+        return  # the front door reads lines: such paths take the Python launcher, slower, never wrong
     newest = 0.0
     for path in watched:
-        try:
-            newest = max(newest, os.stat(path).st_mtime)
-        except OSError:
-            continue
+        if path[:1] not in CHECK_PREFIXES:
+            try:
+                newest = max(newest, os.stat(path).st_mtime)
+            except OSError:
+                continue
     if newest > time.time() - 2:
         return
     entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
-    # `?PATH` lines: files that must exist (each store entry's RECORD, each editable build's
-    # product), checked with `[ -f ]`.
-    products = [path for path, state in launch.inputs if state == PRODUCT and "\n" not in path]
-    checks = ["?" + sentinel for sentinel in [*launch.sentinels, *products]]
-    text = "\n".join([launch.env_dir, launch.python, launch.bootstrap, *watched, *checks]) + "\n"
+    text = "\n".join(lines) + "\n"
     try:
         with open(entry, encoding="utf-8") as file:
             if file.read() == text and os.stat(entry).st_mtime >= newest:
@@ -296,54 +303,36 @@ def write_warm_entry(
             pass  # the front door then takes the Python launcher: slower, never wrong
 
 
+# The first character of a warm entry's check lines that are not a watched path (those start with "/").
+CHECK_PREFIXES = "?!*%"
+
+
 def _front_door_name(name: str) -> bool:
     return all(char.isascii() and (char.isalnum() or char in "._-") for char in name)
 
 
 def watched_files(start_dir: str, lock_path: str, python: str, python_from_cli: bool, inputs: list | tuple = ()) -> list:
-    """What decided an environment: see `write_warm_entry`.
+    """What decided an environment besides the lock search (`monotrail.lock.search_checks`): see
+    `write_warm_entry` for the lines.
 
-    Directories are watched only as far up as a search went: the lock search stopped at the
-    lock's directory; the `.python-version` search (irrelevant with `+VERSION`) stopped where it
-    found one, or went up to `/`. Watching more (say `/tmp`, whose mtime changes all the time)
-    would only send runs to the slower launcher for nothing.
-
-    `inputs` (a `Launch`'s editable build inputs): each file, and the directory of each absent
-    one or directory (`-nt` cannot see a file appear; its directory's mtime does). The Python
-    launcher then compares the exact states (`read_launch`).
+    The lock, the pyproject.toml beside it and the interpreter (their mtimes); with no `+VERSION`,
+    the `.python-version` search (`monotrail.interpreters.python_version_checks`); and `inputs` (a
+    `Launch`'s editable build inputs): each file's mtime, each absent one absent, each directory
+    present. The Python launcher then compares the exact states (`read_launch`). No directory's
+    mtime is watched: a file written into the project directory must not cost the next runs
+    their warm start.
     """
-    from monotrail.interpreters import read_python_version_file
-
-    lock_dir = os.path.dirname(lock_path)
-    files = [lock_path, os.path.join(lock_dir, "pyproject.toml"), python]
+    pyproject = os.path.join(os.path.dirname(lock_path), "pyproject.toml")
+    files = [lock_path, pyproject if os.path.exists(pyproject) else "!" + pyproject, python]
     for path, state in inputs:
-        if state != PRODUCT:  # a product must exist, whatever its mtime: a `?` check (write_warm_entry)
-            files.append(os.path.dirname(path) if state in ("-", "dir") else path)
-    files = list(dict.fromkeys(files))
-    top = lock_dir
+        if state == PRODUCT:  # a product must exist, whatever its mtime: a `?` check (write_warm_entry)
+            continue
+        files.append("!" + path if state == "-" else "%" + path if state == "dir" else path)
     if not python_from_cli:
-        found = read_python_version_file(start_dir)
-        if found is None:
-            top = os.sep
-        else:
-            files.append(found[1])
-            top = _higher(os.path.dirname(found[1]), lock_dir)
-    directory = start_dir
-    while True:
-        files.append(directory)
-        parent = os.path.dirname(directory)
-        if directory == top or parent == directory or not _is_within(top, directory):
-            return files
-        directory = parent
+        from monotrail.interpreters import python_version_checks
 
-
-def _higher(a: str, b: str) -> str:
-    """Of two ancestors of one directory, the one closer to the root."""
-    return a if len(a) <= len(b) else b
-
-
-def _is_within(ancestor: str, path: str) -> bool:
-    return path == ancestor or path.startswith(ancestor.rstrip(os.sep) + os.sep)
+        files += python_version_checks(start_dir)
+    return list(dict.fromkeys(files))
 
 
 def resolved_lock_path(root: str, kind: str, *parts: str) -> str:

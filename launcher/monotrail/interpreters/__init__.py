@@ -30,6 +30,25 @@ def read_python_version_file(start_dir) -> tuple[str, str] | None:
         directory = parent
 
 
+def python_version_checks(start_dir) -> list:
+    """What the sh front door (shims/monotrail) tests to know that `read_python_version_file`
+    still finds what it found: `!PATH` for each `.python-version` the search passed that does
+    not exist, the file's own path (its mtime) for the one found and for any it skipped (empty,
+    comment-only, a directory). See `monotrail.lock.search_checks` for the lines."""
+    directory = os.path.abspath(os.fspath(start_dir))
+    checks = []
+    while True:
+        candidate = os.path.join(directory, ".python-version")
+        if _first_line(candidate) is not None:
+            checks.append(candidate)
+            return checks
+        checks.append(candidate if os.path.exists(candidate) else "!" + candidate)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return checks
+        directory = parent
+
+
 def python_request(cli: str | None, start_dir, environ=None) -> tuple[str | None, str, str | None]:
     """The Python request that wins, as (text, source, .python-version file or None).
 

@@ -43,6 +43,50 @@ def find_lock(start: str) -> str:
     )
 
 
+def search_checks(start: str, found: str | None) -> list:
+    """What the sh front door (shims/monotrail) tests to know that `find_lock(start)` still
+    returns `found` (None: no lock anywhere up), without listing a directory: in each directory
+    the search went through, every lock name that comes before `found` is absent.
+
+    Lines of a warm entry (`write_warm_entry` in monotrail.environment): `!PATH` nothing exists at
+    PATH (`[ -e ]`: a directory named `uv.lock` does not count for `_locks_in`, but such a thing
+    only sends runs to the launcher); `*DIR<TAB>NAME` no file `DIR/pylock.*.toml` sorts before
+    NAME (any, when NAME is empty; a glob, the one readdir of the check); `DIR` where a lock
+    name is something else than a file or nothing (the directory's mtime, as before). A file
+    created in the project directory (an editor's save, a program's output) changes none of them.
+    """
+    directory = os.path.abspath(start)
+    if os.path.isfile(directory):
+        directory = os.path.dirname(directory)
+    found_dir, found_name = os.path.split(found) if found is not None else (None, "")
+    checks: list[str] = []
+    while True:
+        last = directory == found_dir
+        before = _ordered_names(found_name) if last else (*_LOCK_NAMES_BEFORE, "*", *_LOCK_NAMES_AFTER)
+        for name in before:
+            path = os.path.join(directory, name)
+            if name == "*":
+                checks.append(f"*{directory}\t{found_name if last and found_name.startswith('pylock.') else ''}")
+            elif not os.path.exists(path):
+                checks.append("!" + path)
+            elif directory not in checks:
+                checks.append(directory)
+        parent = os.path.dirname(directory)
+        if last or parent == directory:
+            return checks
+        directory = parent
+
+
+def _ordered_names(name: str) -> tuple:
+    """The names `_locks_in` would try before `name` in its directory (`*`: the pylock.*.toml
+    files, which `search_checks` tests by sorting)."""
+    if name in _LOCK_NAMES_BEFORE:
+        return _LOCK_NAMES_BEFORE[: _LOCK_NAMES_BEFORE.index(name)]
+    if name in _LOCK_NAMES_AFTER:
+        return (*_LOCK_NAMES_BEFORE, "*", *_LOCK_NAMES_AFTER[: _LOCK_NAMES_AFTER.index(name)])
+    return (*_LOCK_NAMES_BEFORE, "*")
+
+
 def sibling_locks(path: str) -> list:
     """The other locks in `path`'s directory, in search order (for a lock lacking an extra or group)."""
     path = os.path.abspath(path)
