@@ -94,3 +94,8 @@ def os_error_text(exc: OSError, path: object = None, needed: int | None = None) 
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"permission denied writing {where}"
     return f"{exc.strerror or exc} ({where})"
+
+
+class SettingsError(MonotrailError):
+    """An editor's or a tool's settings file that cannot be read or changed (`monotrail ide`), or
+    no project to point an editor at (`monotrail env`); where = file, line and column."""
