@@ -206,6 +206,11 @@ def test_run_downloads_the_missing_python(tmp_path: Path, root: Path, standalone
     second = ok(monotrail(env, tmp_path, f"+{standalone.minor}", "run", str(script)))
     assert second.stdout == first.stdout and "installed" not in second.stderr
     assert len(standalone.archive_requests()) == 1
+    # Uninstalled under an environment that uses it: the next run misses it and downloads it again.
+    ok(monotrail(env, tmp_path, "python", "uninstall", standalone.version))
+    third = ok(monotrail(env, tmp_path, f"+{standalone.minor}", "run", str(script)))
+    assert third.stdout == first.stdout and "installed CPython" in third.stderr
+    assert len(standalone.archive_requests()) == 2
 
 
 def test_run_with_a_lock_downloads_a_python_for_python_version_file(tmp_path: Path, root: Path,
@@ -219,6 +224,37 @@ def test_run_with_a_lock_downloads_a_python_for_python_version_file(tmp_path: Pa
     result = ok(monotrail(env, project, "run", "-c", "import sys; print(sys.version_info[:2])"))
     assert result.stdout.strip() == str(tuple(standalone.interpreter.version[:2]))
     assert managed(root) == [standalone.installed_dir]
+
+
+def test_requires_python_alone_downloads_the_newest_fitting(tmp_path: Path, root: Path, standalone: Standalone,
+                                                            server: str) -> None:
+    """No request anywhere: the lock's requires-python decides, as uv's default download does."""
+    env = environ(root, tmp_path, standalone, server)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pylock.toml").write_text(f'lock-version = "1.0"\ncreated-by = "test"\n'
+                                         f'requires-python = "=={standalone.minor}.*"\npackages = []\n')
+    result = ok(monotrail(env, project, "run", "-c", "import sys; print(sys.version_info[:2])"))
+    assert result.stdout.strip() == str(tuple(standalone.interpreter.version[:2]))
+    assert managed(root) == [standalone.installed_dir]
+
+
+@pytest.mark.parametrize("asks", ["python-version", "pyproject"])
+def test_install_without_arguments_installs_what_the_project_asks_for(tmp_path: Path, root: Path, standalone: Standalone,
+                                                                      server: str, asks: str) -> None:
+    env = environ(root, tmp_path, standalone, server)
+    project = tmp_path / "project"
+    project.mkdir()
+    if asks == "python-version":
+        (project / ".python-version").write_text(f"# pinned\n{standalone.minor}\n")
+    else:
+        (project / "pyproject.toml").write_text(f'[project]\nname = "app"\nversion = "1"\n'
+                                                f'requires-python = "=={standalone.minor}.*"\n')
+    result = ok(monotrail(env, project, "python", "install"))
+    assert f"installed CPython {standalone.version}" in result.stderr
+    assert managed(root) == [standalone.installed_dir]
+    error = clean_error(monotrail(env, tmp_path / "hidden", "python", "install"))
+    assert "no Python to install" in error
 
 
 def test_downloads_off_keep_the_old_error(tmp_path: Path, root: Path, standalone: Standalone, server: str) -> None:

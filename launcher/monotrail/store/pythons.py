@@ -203,13 +203,14 @@ def _table_rows(environ: Mapping[str, str]) -> Iterator[tuple[str, tuple[int, in
 
 
 def available(environ: Mapping[str, str] | None = None) -> list[Download]:
-    """Every install_only build for this platform, newest first (the free-threaded after the
-    plain build of one version)."""
+    """Every install_only build for this platform with a published sha256 (a few 2021 builds
+    have none: they cannot be checked, so they are not offered), newest first (the free-threaded
+    after the plain build of one version)."""
     environ = os.environ if environ is None else environ
     platform = this_platform()
     found = {}
     for implementation, version, free_threaded, plat, arch, install_only, url, sha256 in _table_rows(environ):
-        if (plat, arch) == platform and install_only:
+        if (plat, arch) == platform and install_only and sha256:
             found[(implementation, version, free_threaded)] = Download(implementation, version, free_threaded, url, sha256)
     return sorted(found.values(), key=lambda d: (d.version, not d.free_threaded), reverse=True)
 
@@ -609,9 +610,11 @@ def _project_requires_python(start: Path) -> str | None:
     from monotrail.lock import find_lock, read_lock
 
     try:
-        return read_lock(find_lock(str(start))).requires_python
+        found = read_lock(find_lock(str(start))).requires_python
     except MonotrailError:
-        pass
+        found = None
+    if found:
+        return found
     for directory in (start, *start.parents):
         pyproject = directory / "pyproject.toml"
         if pyproject.is_file():
