@@ -17,7 +17,7 @@ Rules (docs/architecture.md, DESIGN.md "The store"):
 - `<root>/locks/gc.lock`: cold runs hold it shared from the first store lookup until their
   environment is written; `monotrail store gc|clean|verify --repair` hold it exclusively.
 
-Work runs in a thread pool (8 workers): lookup, download and unpack of one artifact per task, so
+Work runs in a thread pool (16 workers), biggest wheel first: lookup, download and unpack of one artifact per task, so
 unpacking one wheel overlaps downloading others; zlib and file I/O release the GIL.
 """
 
@@ -50,7 +50,7 @@ MARKER = "monotrail.json"
 # the next run that needs it reinstalls it in place.
 MARKER_FORMAT = 2
 LIB = "site-packages"
-WORKERS = 8
+WORKERS = 16  # threads: each downloads one wheel, then unpacks it or waits for a worker process
 # Wheels at least this big are unpacked in worker processes, one per core. Unpacking is mostly
 # per-file Python work that holds the GIL: with threads only, the data-science stack (13 wheels,
 # ~90 MB) unpacked on one core in ~3 s here. A spawned worker costs ~0.1 s to start, which only
@@ -315,15 +315,29 @@ def _install_missing(
     from monotrail.store.index import IndexClient
 
     index = IndexClient(sources, root)
+    # Biggest first: the unpacking of the biggest wheel (scipy's 35 MB of data-science's 88) is
+    # the end of a cold install; started last, as the lock's alphabetical order has it, it waited
+    # for a free thread and then for a worker process behind the smaller ones.
+    sizes = [_size_of(selected) for selected in wheels]
+    order = sorted(range(len(wheels)), key=lambda i: -sizes[i])
+    if max(sizes) >= _process_unpack_min_bytes():
+        _unpackers.prestart()  # spawning the workers (~0.1 s each) overlaps the downloads
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, len(wheels)), thread_name_prefix="monotrail-store")
     try:
         with Progress(progress) as bar:
-            futures = [pool.submit(_install_one, s, index, root, bar, tags, interpreter, building, builder) for s in wheels]
-            return [future.result() for future in futures]
+            futures = {i: pool.submit(_install_one, wheels[i], index, root, bar, tags, interpreter, building, builder)
+                       for i in order}
+            return [futures[i].result() for i in range(len(wheels))]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on the first error, drop what has not started
         index.close()
         _unpackers.shutdown()
+
+
+def _size_of(selected: "Selected") -> int:
+    """The artifact's size as the lock states it (uv.lock and pylock.toml do), else 0."""
+    artifact = getattr(selected, "artifact", None)
+    return getattr(artifact, "size", None) or 0
 
 
 def _install_one(
@@ -498,6 +512,15 @@ class _Unpackers:
                 self._pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 
+    def prestart(self) -> None:
+        """Start the worker processes now, while the wheels download, rather than on the first
+        big wheel's unpack."""
+        cores = os.cpu_count() or 1
+        if cores >= 2:
+            pool = self._processes(cores)
+            for _ in range(cores):
+                pool.submit(_warm_up)
+
     def shutdown(self) -> None:
         """Stop and reap the workers and multiprocessing's resource tracker (a child process the
         pool's semaphores started): the launcher execs the program next, and a child of ours
@@ -514,6 +537,11 @@ class _Unpackers:
         stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # 3.9+: close its pipe, waitpid
         if stop is not None:
             stop()
+
+
+def _warm_up() -> None:
+    """Run in each worker process: import what unpacking needs before the first wheel arrives."""
+    from monotrail.store import wheel  # noqa: F401
 
 
 def _process_unpack_min_bytes() -> int:
