@@ -206,8 +206,8 @@ def _rows_of(table: str) -> dict[str, str]:
 
 def rewrite_doc(doc: str, header: str, rows: dict[str, str], commands: dict[str, str]) -> str:
     """The page with its generated block rebuilt: `header`, then the table of results and the
-    table of commands, the given rows replacing the block's lines of the same id and the block's
-    other lines kept (a `--rows` run measures only some). Everything outside the markers is kept
+    table of commands, the given rows replacing the block's lines of the same row number (`4`;
+    `10` for `10a` and `10b`) and the block's other lines kept (a `--rows` run measures only some). Everything outside the markers is kept
     byte for byte; a page without the markers gets the block, under its own heading, after its
     title."""
     if BEGIN in doc and END in doc:
@@ -217,8 +217,10 @@ def rewrite_doc(doc: str, header: str, rows: dict[str, str], commands: dict[str,
         title, _, body = doc.partition("\n")
         before, old, after = f"{title}\n\n{SECTION}\n\n", "", "\n\n" + body.lstrip("\n")
     old_tables = old.split("\n### Commands\n", 1)
-    kept_rows = _rows_of(old_tables[0])
-    kept_commands = _rows_of(old_tables[1]) if len(old_tables) > 1 else {}
+    measured = {_row_key(line)[0] for line in rows.values()}  # a row's new lines replace all its old ones (2 -> 2a, 2b)
+    kept_rows = {row: line for row, line in _rows_of(old_tables[0]).items() if _row_key(line)[0] not in measured}
+    kept_commands = {row: line for row, line in (_rows_of(old_tables[1]) if len(old_tables) > 1 else {}).items()
+                     if _row_key(line)[0] not in measured}
     kept_rows.update(rows)
     kept_commands.update(commands)
     block = "\n".join([
@@ -393,7 +395,6 @@ def row_3(b: Bench) -> list[Result]:
 
     def new_file() -> None:
         (writes / f"output-{next(count)}.txt").write_text("written\n")
-        return None
 
     ours = Side("touch output-N.txt; monotrail run hello.py", [b.monotrail, "run", "hello.py"], writes, b.env(),
                 prepare=new_file)
@@ -414,12 +415,10 @@ def row_4(b: Bench) -> list[Result]:
 
     def empty_store() -> None:
         shutil.rmtree(root, ignore_errors=True)
-        return None
 
     def empty_cache() -> None:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(peer_dir / ".venv", ignore_errors=True)
-        return None
 
     ours = Side("monotrail run -c pass (empty store)", [b.monotrail, "run", "-c", "pass"], ours_dir,
                 b.env(MONOTRAIL_ROOT=str(root)), prepare=empty_store)
@@ -441,7 +440,6 @@ def row_5(b: Bench) -> list[Result]:
     def no_venv(path: Path) -> Callable[[], Path | None]:
         def remove() -> None:
             shutil.rmtree(path, ignore_errors=True)
-            return None
         return remove
 
     ours = Side("monotrail sync --venv mtvenv --lock uv.lock --no-default-groups --extra progress",
@@ -503,7 +501,6 @@ def _cold_lock(b: Bench, row: str, what: str, ours_command: list[str], goal: Goa
         def clear() -> None:
             shutil.rmtree(store, ignore_errors=True)
             (directory / lock).unlink(missing_ok=True)
-            return None
         return clear
 
     ours = Side(" ".join(["monotrail", *ours_command]) + " (empty store)", [b.monotrail, *ours_command], ours_dir,
@@ -557,7 +554,6 @@ def row_10(b: Bench) -> list[Result]:
         def empty(path: Path) -> Callable[[], Path | None]:
             def remove() -> None:
                 shutil.rmtree(path, ignore_errors=True)
-                return None
             return remove
 
         ours = Side("monotrail run -q tool.py (empty store)", [b.monotrail, "run", "-q", "tool.py"], directory,
@@ -641,7 +637,8 @@ def main() -> int:
             try:
                 produced = ROWS[row](bench)
             except BenchError as error:
-                produced = [Result(row, f"row {row}", None, None, Goal("none"), failed=f"failed: {error}")]
+                why = str(error).replace(str(work), "$WORK")
+                produced = [Result(row, f"row {row}", None, None, Goal("none"), failed=f"failed: {why[:300]}")]
             for result in produced:
                 result.load = f"{load_before}-{_load()}"
                 result.when = when

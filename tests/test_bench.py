@@ -50,6 +50,8 @@ def test_a_subset_run_replaces_its_rows_and_keeps_the_others_in_order() -> None:
     assert rows == ["| 1 | warm | 10 ms |", "| 2b | large | 20 ms |", "| 4 | cold | 2 s |", "| 10a | script | 1 s |",
                     "| 1 | a | b |", "| 4 | e | f |"]
     assert "run 2" in block and "run 1" not in block
+    failed = BENCH.rewrite_doc(second, "run 3", {"10": "| 10 | row 10 | not measured: failed |"}, {})
+    assert "| 10 | row 10 | not measured: failed |" in failed and "| 10a |" not in failed and "| 2b | large" in failed
     assert second.startswith(PROSE_BEFORE) and second.endswith(PROSE_AFTER)
 
 
