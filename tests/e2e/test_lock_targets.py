@@ -145,3 +145,25 @@ def test_unknown_platform_and_python_are_usage_errors(monotrail: Monotrail, proj
     assert "beos" in clean_error(lock(monotrail, project, index, "--platform", "beos"))
     failed = clean_error(lock(monotrail, project, index, "--python", "3.8"))
     assert "excludes Python 3.8" in failed
+
+
+UV = Path(__file__).resolve().parents[2] / "bench" / ".venv" / "bin" / "uv"
+
+
+@pytest.mark.skipif(not UV.is_file(), reason="uv is not installed in bench/.venv")
+@pytest.mark.parametrize("minor, expected", [(9, {"backport": "1.0", "modern": "1.0"}), (13, {"modern": "2.0"})])
+def test_uv_installs_each_targets_versions(monotrail: Monotrail, project: Path, index, tmp_path: Path,
+                                          minor: int, expected: dict) -> None:
+    python = _python(minor)
+    ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13"))
+    venv = tmp_path / "venv"
+    env = {"PATH": "/usr/bin:/bin", "UV_CACHE_DIR": str(tmp_path / "uvcache"), "NO_PROXY": "127.0.0.1"}
+    ok(subprocess.run([str(UV), "venv", "-q", "-p", str(python), str(venv)], env=env, capture_output=True, text=True))
+    ok(subprocess.run([str(UV), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
+                       str(project / "pylock.toml")], env=env, capture_output=True, text=True))
+    listed = ok(subprocess.run([str(UV), "pip", "list", "-p", str(venv / "bin" / "python"), "--format", "json"],
+                               env=env, capture_output=True, text=True))
+    import json
+
+    installed = {item["name"]: item["version"] for item in json.loads(listed.stdout)}
+    assert installed == {**expected, "native": "1.0", "core": "1.0"}
