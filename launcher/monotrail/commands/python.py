@@ -36,7 +36,7 @@ def list_command(*, show_all: bool, as_json: bool, managed: bool = False) -> int
         mark = "*" if row["selected"] else " "
         version = row["version"] or "-"
         problem = f"  ({row['problem']})" if row["problem"] else ""
-        sys.stdout.write(f"{mark} {version:<12} {row['implementation'] or '-':<8} {row['source']:<7} {row['path']}{problem}\n")
+        sys.stdout.write(f"{mark} {version:<12} {row['implementation'] or '-':<8} {row['source']:<9} {row['path']}{problem}\n")
     if not rows:
         if managed:
             sys.stderr.write("no Python installed by monotrail; install one, e.g. `monotrail python install 3.13`\n")

@@ -228,7 +228,8 @@ def best_download(wanted: Wanted, environ: Mapping[str, str] | None = None) -> D
     if problem is None:
         same = sorted({f"{d.version[0]}.{d.version[1]}" for d in downloads if d.implementation == wanted.implementation},
                       key=lambda v: tuple(map(int, v.split("."))))
-        problem = (f"the downloads for {platform} have {_LABELS[wanted.implementation]} {same[0]} to {same[-1]}"
+        span = same[0] if same and same[0] == same[-1] else " to ".join(same[:1] + same[-1:])
+        problem = (f"the downloads for {platform} have {_LABELS[wanted.implementation]} {span}"
                    if same else f"no download is built for {platform}")
     raise InterpreterNotFound(f"no Python download offers {what}: {problem}",
                               hint="ask for another version (`monotrail python install 3.13`), or install one "
