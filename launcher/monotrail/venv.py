@@ -601,18 +601,24 @@ def record_of(plan: Plan, pycs: Mapping[str, tuple[str, int]] = {}) -> bytes:
 
 
 def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: bool = False) -> None:
-    """Write the planned packages: directories, then files in chunks over a thread pool (mkdir,
-    link and copy release the GIL; one big wheel is as parallel as many small ones), then each
-    package's RECORD last: a package without RECORD is not installed. On a failure, the files
-    placed so far are removed again."""
+    """Write the planned packages: directories, then files, then each package's RECORD last: a
+    package without RECORD is not installed. On a failure, the files placed so far are removed again.
+
+    mkdir and link are metadata writes that cost 100-400 us each on a journaling filesystem under
+    load (data-science: ~550 directories, ~6,200 files), and they release the GIL: the work goes
+    over a thread pool in pieces that do not share a parent directory where that can be helped
+    (the kernel serializes changes to one directory). Each top-level directory's tree is made by
+    one thread, parents first; files are linked in contiguous runs of the sorted destinations."""
     if not plans:
         return
     linker = Linker(link_mode)
-    placements = [placement for plan in plans for placement in plan.files]
+    placements = sorted((placement for plan in plans for placement in plan.files), key=_destination)
+    existing = {base for base in (str(venv.prefix), *map(str, venv.lib_dirs()), str(venv.scripts)) if os.path.isdir(base)}
     try:
         with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="monotrail-venv") as pool:
-            _make_directories(pool, {os.path.dirname(p.destination) for p in placements})
-            chunks = [placements[i:i + 512] for i in range(0, len(placements), 512)]
+            list(pool.map(_make_tree, _directory_trees(placements, existing)))
+            size = max(64, -(-len(placements) // (WORKERS * 4)))
+            chunks = [placements[i:i + size] for i in range(0, len(placements), size)]
             list(pool.map(lambda chunk: _place(chunk, linker), chunks))
             list(pool.map(lambda plan: write_atomic(os.path.join(plan.dist_info, "RECORD"), record_of(plan), mode=0o644), plans))
     except OSError as error:
@@ -624,13 +630,34 @@ def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: b
         byte_compile(venv, plans)
 
 
-def _make_directories(pool: ThreadPoolExecutor, directories: set) -> None:
-    """Parents before children: one depth level at a time, each level in parallel."""
-    by_depth: dict[int, list[str]] = {}
+def _destination(placement: Placement) -> str:
+    return placement.destination
+
+
+def _directory_trees(placements: Sequence[Placement], existing: set) -> list[list[str]]:
+    """The directories to make (every parent up to one of `existing`), grouped by the topmost
+    new one of each chain, parents first, biggest group first."""
+    wanted: set = set()
+    for directory in {os.path.dirname(placement.destination) for placement in placements}:
+        while directory not in existing and directory not in wanted and len(directory) > 1:
+            wanted.add(directory)
+            directory = os.path.dirname(directory)
+    top: dict[str, str] = {}
+    trees: dict[str, list[str]] = {}
+    for directory in sorted(wanted):  # a parent sorts before its children
+        parent = os.path.dirname(directory)
+        top[directory] = top.get(parent, directory)
+        trees.setdefault(top[directory], []).append(directory)
+    return sorted(trees.values(), key=len, reverse=True)
+
+
+def _make_tree(directories: Sequence[str]) -> None:
     for directory in directories:
-        by_depth.setdefault(directory.count(os.sep), []).append(directory)
-    for depth in sorted(by_depth):
-        list(pool.map(lambda d: os.makedirs(d, exist_ok=True), by_depth[depth]))
+        try:
+            os.mkdir(directory)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise
 
 
 def _place(chunk: Sequence[Placement], linker: Linker) -> None:
