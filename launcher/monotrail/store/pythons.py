@@ -134,7 +134,9 @@ class Wanted:
             constraints += (normalize_requires_python(missing.requires_python),)
         if request.kind == "specifier":
             constraints += (request.specifier,)
-        text = request.raw.strip() or (f"requires-python {missing.requires_python}" if missing.requires_python else "")
+        text = request.raw.strip()
+        if missing.requires_python:
+            text += (" satisfying " if text else "") + f"requires-python {missing.requires_python}"
         return cls(text or "the newest", request.implementation or "cpython", request.version,
                    request.free_threaded, constraints)
 
@@ -224,7 +226,9 @@ def best_download(wanted: Wanted, environ: Mapping[str, str] | None = None) -> D
         if wanted.accepts(download):
             return download
     platform = "-".join(this_platform())
-    what = f"{_LABELS[wanted.implementation]} {wanted.text}" if wanted.text[:1].isdigit() else wanted.text
+    label = _LABELS[wanted.implementation]
+    what = (f"{label} {wanted.text}" if wanted.text[:1].isdigit() else
+            f"a {label} satisfying {wanted.text}" if wanted.text.startswith("requires-python") else wanted.text)
     if problem is None:
         same = sorted({f"{d.version[0]}.{d.version[1]}" for d in downloads if d.implementation == wanted.implementation},
                       key=lambda v: tuple(map(int, v.split("."))))

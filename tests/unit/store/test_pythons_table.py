@@ -75,6 +75,12 @@ def test_nothing_fits_is_one_line() -> None:
         pythons.best_download(Wanted.parse("3.99"), {})
     assert "\n" not in caught.value.message
     assert caught.value.message.startswith("no Python download offers CPython 3.99: the downloads for ")
+    for request, requires_python, what in ((PythonRequest.parse("3.12"), ">=3.13", "CPython 3.12 satisfying requires-python >=3.13"),
+                                           (PythonRequest(raw="", kind="any"), ">=3.99", "a CPython satisfying requires-python >=3.99")):
+        missing = NoMatchingPython("no Python", where=None, hint=None, request=request, requires_python=requires_python,
+                                   source="command line")
+        with pytest.raises(InterpreterNotFound, match=f"^no Python download offers {what}: the downloads for "):
+            pythons.best_download(Wanted.of_missing(missing), {})
 
 
 def test_the_mirror_replaces_the_upstream_prefix_as_uv_does() -> None:
