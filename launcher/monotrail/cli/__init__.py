@@ -22,7 +22,7 @@ USAGE = """\
 usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
        monotrail [+VERSION] SCRIPT [ARGS...]
        monotrail +VERSION +VERSION... run|SCRIPT ...   once per Python, then a summary
-       monotrail python list [--all] [--json] | find [REQ] | pin REQ
+       monotrail python list [--all] [--json] [--managed] | find [REQ] | pin REQ | install [REQ...] | uninstall REQ...
        monotrail shims install|uninstall|list [--dir DIR]
        monotrail store path | list [--json] | verify [--repair] | gc [--dry-run] [--older-than 30d] | clean [--yes]
        monotrail lock [--python REQ] [--extra X] [--group G] [--script FILE] [--upgrade] [--refresh] [--offline]
@@ -42,6 +42,10 @@ Commands (each takes --help):
                                 * marks the one this directory's project would run
   python find [REQ]             print the path of the Python REQ gets (exit 1 if none)
   python pin REQ                write .python-version here (checked against the lock's requires-python)
+  python install [REQ...]       download python-build-standalone builds (3.13, 3.12.7, 3.13t, pypy3.10;
+                                default: the project's); a run downloads a missing one by itself unless
+                                MONOTRAIL_PYTHON_DOWNLOADS=never or --no-python-downloads (docs/how-to/pythons.md)
+  python uninstall REQ...       remove Pythons monotrail installed
   shims install [--dir DIR]     write python, python3, python3.X shims (default DIR: ~/.local/bin)
   shims uninstall [--dir DIR]   remove them
   shims list [--dir DIR]        show them
