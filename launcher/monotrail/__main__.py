@@ -117,6 +117,14 @@ def _dispatch_once(argv: list[str]) -> int:
         from monotrail.commands.kernel import main as kernel_main
 
         return kernel_main(rest, python)
+    if command == "env":
+        from monotrail.commands.env import main as env_main
+
+        return env_main(rest, python)
+    if command == "ide":
+        from monotrail.commands.ide import main as ide_main
+
+        return ide_main(rest, python)
     if _is_script(command):
         # `monotrail SCRIPT` is `monotrail run SCRIPT`: what a `#!/usr/bin/env monotrail` shebang gives.
         from monotrail.commands.run import run
@@ -128,7 +136,7 @@ def _dispatch_once(argv: list[str]) -> int:
 
 
 _VENV_COMMANDS = ("install", "sync", "poetry-install")
-_COMMANDS = ("run", "python", "shims", "store", "lock", "x", *_VENV_COMMANDS, "kernel", "help")
+_COMMANDS = ("run", "python", "shims", "store", "lock", "x", *_VENV_COMMANDS, "kernel", "env", "ide", "help")
 
 
 def _venv_command(command: str, rest: list[str], python: str | None) -> int:

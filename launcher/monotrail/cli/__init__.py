@@ -28,6 +28,8 @@ usage: monotrail [+VERSION] run [OPTIONS] TARGET [ARGS...]
        monotrail lock [--python REQ] [--extra X] [--group G] [--script FILE] [--upgrade] [--refresh] [--offline]
        monotrail x [--from PKG==V] TOOL [ARGS...]
        monotrail kernel install [--name NAME] [--display-name TEXT] [-G GROUP] [--with REQ] | list | uninstall NAME
+       monotrail env python | info [--json]
+       monotrail ide [vscode | pyright]
        monotrail install [--venv DIR | --python PATH] WHEEL|NAME==VERSION|NAME @ URL...
        monotrail sync [--venv DIR] [--lock PATH] [--extra X] [--group G]
        monotrail poetry-install [-E EXTRA] [--with GROUP] [--no-root]
@@ -56,6 +58,11 @@ Commands (each takes --help):
                                 `x --from PKG==V CMD [ARGS]` when the command is named differently
   kernel install [--name NAME]  write a Jupyter kernelspec that runs this project's lock venv-less
   kernel list|uninstall NAME    the kernels monotrail installed (docs/how-to/editors.md, "Jupyter")
+  env python                    print an interpreter path for editors and tools: it follows the
+                                lock, its sys.path holds the locked packages (docs/how-to/editors.md)
+  env info [--json]             the lock, Python, environment, lib dirs and console scripts
+  ide [vscode|pyright]          point .vscode/settings.json or pyright's config at `env python`
+                                (merged into the file, comments kept); `ide` alone lists the targets
   install WHEEL|REQ...          link wheels from the store into $VIRTUAL_ENV (or --venv/--python);
                                 pins, wheel files and `name @ URL` only (no resolver yet)
   sync [--venv DIR]             make a virtualenv match the lock exactly (created if missing)
@@ -80,6 +87,8 @@ RUN_OPTIONS = (
     (("-G", "--group"), "groups", "NAME", "include a dependency group (repeatable)"),
     (("--no-default-groups",), "no_default_groups", None, "leave out the lock's default groups"),
     (("--lock",), "lock", "PATH", "use this lockfile instead of searching for one"),
+    (("--project",), "project", "DIR", "search the lock (and .python-version) from DIR instead of the working "
+     "directory, which stays the program's (as `uv run --project`)"),
     (("-w", "--with"), "with_requirements", "REQ",
      "an extra requirement for this run (repeatable; resolved with the lock's pins)"),
     (("--offline",), "offline", None, "never touch the network (use the store and the cache only)"),
@@ -144,6 +153,7 @@ class RunRequest:
         with_requirements: tuple[str, ...] = (),  # `--with REQ`: extra requirements for this run
         refresh: bool = False,
         upgrade: bool = False,
+        project: str | None = None,  # `--project DIR`: where the lock search starts
     ) -> None:
         self.python = python
         self.target_kind = target_kind
@@ -163,6 +173,7 @@ class RunRequest:
         self.with_requirements = with_requirements
         self.refresh = refresh
         self.upgrade = upgrade
+        self.project = project
 
     def __repr__(self) -> str:
         return f"RunRequest({self.__dict__!r})"
@@ -259,6 +270,7 @@ def _with_target(values: dict, target: list[str]) -> RunRequest:
         with_requirements=tuple(values["with_requirements"]),
         refresh=bool(values.get("refresh")),
         upgrade=bool(values.get("upgrade")),
+        project=values.get("project"),
     )
 
 

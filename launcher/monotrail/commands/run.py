@@ -81,7 +81,12 @@ def _check_python_request(request: RunRequest, start_dir: str, root: str) -> Non
 
 
 def _start_dir(request: RunRequest) -> str:
-    """Locks are searched from the script's directory, else from the working directory."""
+    """Locks are searched from `--project` (as `uv run --project`: the working directory stays the
+    caller's), else from the script's directory, else from the working directory."""
+    if request.project is not None:
+        if not os.path.isdir(request.project):
+            raise UsageError(f"--project {request.project}: no such directory", hint="give the project's directory")
+        return os.path.realpath(request.project)
     if request.target_kind == "script":
         script = request.target[0]
         if not os.path.exists(script):
