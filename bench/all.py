@@ -23,9 +23,10 @@ What runs:
 - PYTHONDONTWRITEBYTECODE, VIRTUAL_ENV, PIP_* and MONOTRAIL_* are removed from the children's
   environment; the network rows (4, 8, 10, 11) download from PyPI.
 
-Runs per command: `--runs N` for every row, else each row's default (30 for warm rows, 5 for cold
-ones); `--quick` takes a few runs per row, for a check that everything still works. A full run
-takes about 5 minutes on the 2-core machine (2026-11-29).
+Runs per command: `--runs N` for every row, else each row's default (30 for warm rows, 7 for cold
+ones); `--quick` takes a few runs per row (about 2.5 minutes), for a check that everything still
+works. A full run takes about 7 minutes on the 2-core machine (estimated from `--quick` runs with
+a load average of 6-10, 2026-11-29), most of it in the cold rows 4, 8, 10 and 11.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def table_line(result: Result) -> str:
     else:
         met = result.met() + (f" ({result.note})" if result.note else "")
         cells = [result.row, result.what, spread(result.ours_ms), _label(result.peer), spread(result.peer_ms),
-                 result.compare(), result.goal.text(), met, f"{result.when}, load {result.load}"]
+                 result.compare(), result.goal.text(), met,
+                 f"{result.when}, {len(result.ours_ms)} runs, load {result.load}"]
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
@@ -181,7 +183,7 @@ def _label(side: Side | None) -> str:
 
 
 TABLE_HEAD = ("| # | what | monotrail: min / median / max | peer | peer: min / median / max | ratio | goal | met "
-              "| measured (UTC, commit), load |\n|---|---|---|---|---|---|---|---|---|")
+              "| measured (UTC, commit), runs each, load |\n|---|---|---|---|---|---|---|---|---|")
 COMMANDS_HEAD = "| # | monotrail | peer |\n|---|---|---|"
 
 
@@ -430,7 +432,7 @@ def row_4(b: Bench) -> list[Result]:
                 b.env(UV_CACHE_DIR=str(cache)), prepare=empty_cache)
     result = Result("4", "cold data-science: first run on an empty store vs `uv sync` on an empty cache", ours, peer,
                     Goal("ratio", 1.0))
-    result.ours_ms, result.peer_ms = interleaved(ours, peer, b.runs_for(5))
+    result.ours_ms, result.peer_ms = interleaved(ours, peer, b.runs_for(7))
     empty_store()
     empty_cache()
     return [result]
@@ -511,7 +513,7 @@ def _cold_lock(b: Bench, row: str, what: str, ours_command: list[str], goal: Goa
     peer = Side("uv lock (empty cache)", [b.uv, "lock", "-q"], peer_dir, b.env(UV_CACHE_DIR=str(cache)),
                 prepare=reset(peer_dir, "uv.lock", cache))
     result = Result(row, what, ours, peer, goal)
-    result.ours_ms, result.peer_ms = interleaved(ours, peer, b.runs_for(5))
+    result.ours_ms, result.peer_ms = interleaved(ours, peer, b.runs_for(7))
     shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(cache, ignore_errors=True)
     return result
@@ -565,7 +567,7 @@ def row_10(b: Bench) -> list[Result]:
                     b.env(UV_CACHE_DIR=str(cache)), prepare=empty(cache))
         result = Result(f"10{suffix}", f"PEP 723 script ({label}): first run on an empty store", ours, peer,
                         Goal("ratio", 1.2))
-        result.ours_ms, result.peer_ms = interleaved(ours, peer, b.runs_for(5))
+        result.ours_ms, result.peer_ms = interleaved(ours, peer, b.runs_for(7))
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
         results.append(result)
