@@ -20,10 +20,16 @@ when it falls inside 3.X (`>=3.8.1` locks 3.8 as 3.8.1), as uv takes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from collections.abc import Sequence
 
 from monotrail.errors import UsageError
-from monotrail.interpreters.discovery import Interpreter
+
+if TYPE_CHECKING:
+    from monotrail.interpreters.discovery import Interpreter
+
+# Imported only when something is resolved: `monotrail lock` with its inputs unchanged reads
+# this table and hashes the targets, and nothing more (issue 13's re-lock figure).
 
 MINORS = tuple(range(8, 15))  # the CPython 3.X a default lock covers, oldest first
 PLATFORMS = ("linux", "macos", "windows")
@@ -54,6 +60,8 @@ class Target:
 
     def interpreter(self) -> Interpreter:
         """The facts the resolver reads, for an interpreter that need not exist."""
+        from monotrail.interpreters.discovery import Interpreter
+
         os_name, sys_platform, system, machine = _MARKERS[self.platform]
         full = f"3.{self.minor}.{self.micro}"
         markers = {
@@ -100,12 +108,7 @@ def _platform_tags(platform: str) -> list[str]:
 def choose(requires_python: str | None, pythons: Sequence[str] = (), platforms: Sequence[str] = ()) -> tuple[Target, ...]:
     """The targets to lock for, sorted: the `pythons` asked for (default: every minor of `MINORS`
     that `requires_python` allows) on the `platforms` asked for (default: all three)."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        allowed = SpecifierSet(requires_python or "")
-    except InvalidSpecifier:
-        raise UsageError(f"invalid requires-python {requires_python!r}", hint="write it as PEP 440 says, e.g. >=3.9") from None
+    allowed = _Allowed(requires_python or "")
     chosen_platforms = sorted(dict.fromkeys(_platform(name) for name in platforms)) or list(PLATFORMS)
     if pythons:
         minors = sorted(dict.fromkeys(_minor(text) for text in pythons))
@@ -136,6 +139,34 @@ def _minor(text: str) -> int:
     if len(parts) == 2 and parts[0] == "3" and parts[1].isdigit() and int(parts[1]) in MINORS:
         return int(parts[1])
     raise UsageError(f"cannot lock for Python {text!r}", hint=f"give a CPython minor version, 3.{MINORS[0]} to 3.{MINORS[-1]}")
+
+
+class _Allowed:
+    """requires-python, asked about 3.X.Y: `monotrail.markers.contains` answers plain specifiers
+    without importing packaging (a few µs instead of ~4 ms on the up-to-date path)."""
+
+    def __init__(self, specifier: str) -> None:
+        self.specifier = specifier.strip()
+        self._parsed = None
+        self.contains("3.8.0")  # an invalid one is refused here, whatever is asked later
+
+    def contains(self, version: str, prereleases: bool = True) -> bool:
+        from monotrail import markers
+
+        if not self.specifier:
+            return True
+        fast = markers.contains(self.specifier.replace(" ", ""), version)
+        if fast is not None:
+            return fast
+        if self._parsed is None:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+            try:
+                self._parsed = SpecifierSet(self.specifier)  # type: ignore[assignment]
+            except InvalidSpecifier:
+                raise UsageError(f"invalid requires-python {self.specifier!r}",
+                                 hint="write it as PEP 440 says, e.g. >=3.9") from None
+        return self._parsed.contains(version, prereleases=prereleases)  # type: ignore[attr-defined]
 
 
 def _admits(allowed, minor: int) -> bool:
