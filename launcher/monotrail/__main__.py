@@ -72,9 +72,22 @@ def _dispatch(argv: list[str]) -> int:
             from monotrail.interpreters.discovery import NoMatchingPython
             from monotrail.store.pythons import install_missing
 
-            if not isinstance(missing, NoMatchingPython) or missing.message in tried or not install_missing(missing):
+            if (not isinstance(missing, NoMatchingPython) or missing.message in tried or _offline(argv)
+                    or not install_missing(missing)):
                 raise
             tried.add(missing.message)
+
+
+def _offline(argv: list[str]) -> bool:
+    """`--offline` among the command's own options (`run`'s before its target): no Python download
+    either, as uv's --offline; a target's or a tool's own `--offline` is theirs."""
+    _, words = _leading_pythons(argv)
+    if words[:1] == ["run"]:
+        try:
+            return parse_run_args(words[1:], None).offline
+        except MonotrailError:
+            return False
+    return bool(words) and words[0] in ("lock", *_VENV_COMMANDS) and "--offline" in words
 
 
 def _dispatch_once(argv: list[str]) -> int:

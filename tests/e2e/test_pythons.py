@@ -272,6 +272,17 @@ def test_downloads_off_keep_the_old_error(tmp_path: Path, root: Path, standalone
     assert managed(root) == [] and standalone.archive_requests() == []
 
 
+def test_offline_runs_download_no_python(tmp_path: Path, root: Path, standalone: Standalone, server: str) -> None:
+    """`--offline` never touches the network, Python downloads included (as uv's); a target's own
+    `--offline` argument is the target's."""
+    env = environ(root, tmp_path, standalone, server)
+    error = clean_error(monotrail(env, tmp_path, f"+{standalone.minor}", "run", "--offline", "-c", "print(1)"))
+    assert f"no Python {standalone.minor} (from command line) found" in error
+    assert managed(root) == [] and standalone.archive_requests() == []
+    result = ok(monotrail(env, tmp_path, f"+{standalone.minor}", "run", "-c", "import sys; print(sys.argv)", "--offline"))
+    assert result.stdout == "['-c', '--offline']\n" and managed(root) == [standalone.installed_dir]
+
+
 def test_a_wrong_checksum_installs_nothing(tmp_path: Path, root: Path, standalone: Standalone, server: str) -> None:
     data = standalone.archive.read_bytes()
     standalone.serve(data, sha256="0" * 64)
