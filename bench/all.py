@@ -599,6 +599,13 @@ def _output(command: list[str], env: dict[str, str] | None = None) -> str:
     return (done.stdout + done.stderr).strip().splitlines()[0] if (done.stdout + done.stderr).strip() else "?"
 
 
+def _goals_met(results: list[Result]) -> str:
+    verdicts = [result.met() for result in results if result.goal.kind != "none" and not result.failed]
+    failed = [result.row for result in results if result.failed]
+    return (f"Goals met in this run: {verdicts.count('met')} of {len(verdicts)}"
+            + (f" (not measured: rows {', '.join(failed)})." if failed else "."))
+
+
 def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
@@ -659,7 +666,7 @@ def main() -> int:
               f"({runs}), {date}, at {commit}, {os.cpu_count()} cores, load average at the start {load_at_start}, "
               f"{took / 60:.1f} min; {versions}. Each command's runs alternate with its peer's (A, B, A, B, ...) "
               "after one unmeasured round; a row's date, commit and load (1-minute average before-after) are its own. "
-              "Ratio: monotrail's median over the peer's.")
+              "Ratio: monotrail's median over the peer's. " + _goals_met(results))
     print("\n" + header + "\n\n" + TABLE_HEAD)
     for result in results:
         print(table_line(result))
