@@ -620,6 +620,8 @@ def main() -> int:
                         help="a venv with this checkout installed editable (its monotrail-launcher)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (stores, copies) for a look")
     options = parser.parse_args()
+    if options.runs is not None and options.runs < 1:
+        parser.error("--runs takes a number >= 1")
     chosen = [row.strip() for row in options.rows.split(",") if row.strip()]
     unknown = [row for row in chosen if row not in ROWS]
     if unknown:
