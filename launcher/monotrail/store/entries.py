@@ -57,6 +57,10 @@ WORKERS = 16  # threads: each downloads one wheel, then unpacks it or waits for 
 # pays off for big wheels; small ones (and every test wheel) stay in the calling thread.
 # MONOTRAIL_PROCESS_UNPACK_MIN_BYTES overrides the threshold (0: every wheel; tests use it).
 PROCESS_UNPACK_MIN_BYTES = 4 * 1024 * 1024
+# Wheels at least this big are unpacked by all worker processes at once, each writing a run of
+# its members (`wheel.split_members`): the biggest wheel's unpack is the end of a cold install.
+# MONOTRAIL_SPLIT_UNPACK_MIN_BYTES overrides it (0: every wheel that goes to the processes).
+SPLIT_UNPACK_MIN_BYTES = 16 * 1024 * 1024
 STALE_TEMP_SECONDS = 3600.0
 _STORE_HINT = "check that MONOTRAIL_ROOT (or the cache directory) is writable and has free space"
 
@@ -497,9 +501,19 @@ class _Unpackers:
         from monotrail.store import wheel as wheels
 
         cores = os.cpu_count() or 1
-        if cores < 2 or wheel.stat().st_size < _process_unpack_min_bytes():
+        size = wheel.stat().st_size
+        if cores < 2 or size < _process_unpack_min_bytes():
             return wheels.unpack(wheel, filename, target, expected, metadata)
-        return self._processes(cores).submit(wheels.unpack, wheel, filename, target, expected, metadata).result()
+        pool = self._processes(cores)
+        if size < _split_min_bytes():
+            return pool.submit(wheels.unpack, wheel, filename, target, expected, metadata).result()
+        from concurrent.futures import wait
+
+        runs = wheels.split_members(wheel, cores)
+        others = [pool.submit(wheels.unpack_members, wheel, filename, target, run) for run in runs[1:]]
+        main = pool.submit(wheels.unpack, wheel, filename, target, expected, metadata, frozenset().union(*runs[1:]))
+        wait([main, *others])  # every part done (or failed) before the caller may remove `target`
+        return wheels.finish_split(target, main.result(), [part.result() for part in others])
 
     def _processes(self, cores: int):
         with self._lock:
@@ -542,6 +556,11 @@ class _Unpackers:
 def _warm_up() -> None:
     """Run in each worker process: import what unpacking needs before the first wheel arrives."""
     from monotrail.store import wheel  # noqa: F401
+
+
+def _split_min_bytes() -> int:
+    value = os.environ.get("MONOTRAIL_SPLIT_UNPACK_MIN_BYTES", "")
+    return int(value) if value.isdigit() else SPLIT_UNPACK_MIN_BYTES
 
 
 def _process_unpack_min_bytes() -> int:

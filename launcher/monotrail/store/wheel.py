@@ -40,7 +40,7 @@ import zipfile
 import zlib
 from pathlib import Path
 from typing import BinaryIO
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from installer import install
 from installer.exceptions import InstallerError
@@ -66,7 +66,7 @@ BOMB_RATIO = 200
 
 
 def unpack(wheel_path: Path, filename: str, target: Path, expected: tuple[str, str] | None = None,
-           metadata: dict[str, bytes] | None = None) -> dict[str, object]:
+           metadata: dict[str, bytes] | None = None, skip: frozenset = frozenset()) -> dict[str, object]:
     """Unpack `wheel_path` (whose real name is `filename`) into `target`; return marker fields.
 
     `target` must be an empty directory private to the caller (a temp dir renamed into the
@@ -75,12 +75,17 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: tuple[str, s
     to the dist-info (PEP 610 `direct_url.json`), listed in RECORD as installer lists INSTALLER.
     The returned dict holds `wheel`, `top_level`, `dist_info`, `pth`, `entry_points` and
     `data_scripts`; the store adds name, version and sha256.
+
+    `skip`: members (of `split_members`) that other processes write with `unpack_members` at the
+    same time; RECORD is then not written but its rows returned as `records`, for `finish_split`
+    to write once every part is done.
     """
     try:
         with zipfile.ZipFile(wheel_path) as archive:
             check_members(archive, filename)
             crash_point("wheel-members-checked")
             source = _open_source(archive, filename)
+            source.skip = skip
             _require_metadata(source, filename)
             if expected is not None:
                 _check_metadata(source, filename, expected)
@@ -90,10 +95,18 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: tuple[str, s
             entry_points = parse_entry_points(_read_optional(source, "entry_points.txt"), filename)
             # A wheel that ships one of these keeps its own (no two writes of one path).
             added = {name: data for name, data in (metadata or {}).items() if name not in source.dist_info_filenames}
-            _install(source, target, filename, added)
+            destination = _install(source, target, filename, added, defer_record=bool(skip))
             dist_info = source.dist_info_dir
     except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, NotImplementedError) as exc:
         raise WheelError(f"not a valid zip archive: {exc}", where=filename, hint=_REDOWNLOAD) from None
+    if skip:
+        return {"wheel": filename, "dist_info": dist_info, "entry_points": entry_points,
+                "records": destination.deferred, "record_file": destination.record_file}
+    return describe(target, filename, dist_info, entry_points)
+
+
+def describe(target: Path, filename: str, dist_info: str, entry_points: dict) -> dict[str, object]:
+    """The marker's fields that list what an unpacked entry holds."""
     return {
         "wheel": filename,
         "top_level": top_level_names(target / LIB),
@@ -225,11 +238,100 @@ def _read_optional(source: _VerifiedWheel, name: str) -> str | None:
     return source.read_dist_info(name)
 
 
-def _install(source: _VerifiedWheel, target: Path, filename: str, metadata: dict[str, bytes]) -> None:
+def _install(source: _VerifiedWheel, target: Path, filename: str, metadata: dict[str, bytes],
+             defer_record: bool = False) -> _StoreDestination:
+    destination = _StoreDestination(target, source, defer_record)
     try:
-        install(source, _StoreDestination(target, source), {"INSTALLER": b"monotrail\n", **metadata})
+        install(source, destination, {"INSTALLER": b"monotrail\n", **metadata})
     except (InstallerError, ValueError, KeyError) as exc:
         raise WheelError(f"cannot install: {exc}", where=filename, hint=_REDOWNLOAD) from None
+    return destination
+
+
+# --- one big wheel over several processes ---------------------------------------------------
+# A big wheel's unpack is CPU work (inflate, hash, one file creation per member) that one process
+# does on one core: scipy's (35 MB, ~1,400 files) was the last ~2 s of a cold data-science
+# install while the other core idled. Its plain package files are split into runs of about equal
+# compressed size; other processes write all runs but the first (`unpack_members`), each checked
+# against RECORD as `unpack` checks, while `unpack` does the rest: every check of the archive,
+# the first run, dist-info, `.data`. The store thread waits for all of them, then writes RECORD
+# (`finish_split`). Any failure discards the whole temp directory, as for a one-process unpack.
+
+
+def split_members(wheel_path: Path, parts: int) -> list[frozenset]:
+    """The wheel's plain package members (not dist-info, `.data` or bytecode) in `parts` runs
+    of about equal compressed size, in archive order; the first run is `unpack`'s own."""
+    with zipfile.ZipFile(wheel_path) as archive:
+        members = [info for info in archive.infolist() if _splittable(info.filename)]
+    total = sum(info.compress_size for info in members) or 1
+    runs: list[set] = [set() for _ in range(parts)]
+    done = 0
+    for info in members:
+        runs[min(parts - 1, done * parts // total)].add(info.filename)
+        done += info.compress_size
+    return [frozenset(run) for run in runs]
+
+
+def _splittable(name: str) -> bool:
+    top, _, rest = name.partition("/")
+    if not rest or name.endswith("/") or top.endswith((".dist-info", ".data")):
+        return False  # top-level files stay with `unpack` too: it lists them for the marker
+    return "__pycache__" not in name.split("/")[:-1]
+
+
+def unpack_members(wheel_path: Path, filename: str, target: Path, members: frozenset) -> list[tuple[str, str, str]]:
+    """Write `members` (of `split_members`) under `target/site-packages/`, each checked against
+    the wheel's RECORD while written; return their RECORD rows. Runs beside `unpack` of the same
+    wheel into the same (private, fresh) `target`."""
+    try:
+        with zipfile.ZipFile(wheel_path) as archive:
+            check_members(archive, filename)
+            source = _open_source(archive, filename)
+            rows = {row[0]: row for row in _record_rows(source, filename)}
+            destination = _StoreDestination(target, source)
+            written = []
+            for info in archive.infolist():
+                if info.filename not in members:
+                    continue
+                row = rows.get(info.filename)
+                if row is None or not row[1]:
+                    raise WheelError(f"{info.filename} is not in RECORD with a hash", where=filename, hint=_REDOWNLOAD)
+                record = RecordEntry.from_elements(*row)
+                mode = info.external_attr >> 16
+                with archive.open(info) as stream:
+                    reader = _HashingReader(stream, record.hash_.name if record.hash_ else None)  # type: ignore[arg-type]
+                    source.current = record
+                    destination.write_file("purelib", info.filename, reader, bool(mode and stat.S_ISREG(mode) and mode & 0o111))  # type: ignore[arg-type]
+                    if not reader.matches(record):
+                        raise WheelError(f"{record.path} does not match its RECORD hash/size", where=filename,
+                                         hint="the wheel is corrupt or was tampered with; nothing was installed")
+                written.append(row)
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, NotImplementedError) as exc:
+        raise WheelError(f"not a valid zip archive: {exc}", where=filename, hint=_REDOWNLOAD) from None
+    return written
+
+
+def _record_rows(source: _VerifiedWheel, filename: str) -> list[tuple[str, str, str]]:
+    from installer.records import parse_record_file
+
+    try:
+        return list(parse_record_file(source.read_dist_info("RECORD").splitlines()))
+    except ValueError as exc:
+        raise WheelError(f"unreadable RECORD: {exc}", where=filename, hint=_REDOWNLOAD) from None
+
+
+def finish_split(target: Path, main: dict[str, object], others: Sequence[Sequence[tuple[str, str, str]]]) -> dict[str, object]:
+    """RECORD of every part (sorted by path, as `construct_record_file` writes it), then the
+    marker fields of the whole entry."""
+    from installer.utils import construct_record_file
+
+    rows = [*main["records"], *(row for part in others for row in part)]  # type: ignore[misc]
+    records = [(Scheme("purelib"), RecordEntry.from_elements(*row)) for row in rows]
+    record_path = target / LIB / str(main["record_file"])
+    crash_point("wheel-before-record")
+    with construct_record_file(records) as stream, open(record_path, "wb") as out:
+        shutil.copyfileobj(stream, out)
+    return describe(target, str(main["wheel"]), str(main["dist_info"]), main["entry_points"])  # type: ignore[arg-type]
 
 
 class _VerifiedWheel(WheelFile):
@@ -244,11 +346,14 @@ class _VerifiedWheel(WheelFile):
         super().__init__(archive)
         self.filename = filename
         self.current: RecordEntry | None = None  # the member being written, for the destination
+        self.skip: frozenset = frozenset()  # members another process writes (`split_members`)
 
     def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
         for elements, stream, is_executable in super().get_contents():
             if "__pycache__" in elements[0].split("/")[:-1]:
                 continue  # bytecode of whoever built the wheel; installer >= 0.8 skips it too
+            if elements[0] in self.skip:
+                continue
             record = RecordEntry.from_elements(*elements)
             reader = _HashingReader(stream, record.hash_.name if record.hash_ else None)
             self.current = record
@@ -300,9 +405,12 @@ class _StoreDestination(WheelDestination):
     """installer `WheelDestination` for a store entry. RECORD is rewritten relative to `site-packages/`
     with the source's (verified) hashes, so each member is hashed once."""
 
-    def __init__(self, target: Path, source: _VerifiedWheel) -> None:
+    def __init__(self, target: Path, source: _VerifiedWheel, defer_record: bool = False) -> None:
         self.target = target
         self.source = source
+        self.defer_record = defer_record  # keep RECORD's rows in `deferred` for `finish_split`
+        self.deferred: list[tuple[str, str, str]] = []
+        self.record_file = ""
         self._base = os.path.abspath(target)
         self._made: set = set()
         self._written = 0
@@ -368,6 +476,10 @@ class _StoreDestination(WheelDestination):
         from installer.utils import construct_record_file
 
         kept = [(Scheme(name), record) for name, record in records if record.path]
+        if self.defer_record:
+            self.record_file = record_file_path
+            self.deferred = [record.to_row() for _, record in kept]
+            return
         record_path = self.target / LIB / record_file_path
         record_path.parent.mkdir(parents=True, exist_ok=True)
         crash_point("wheel-before-record")

@@ -259,6 +259,52 @@ def test_hostile_big_wheel_is_refused_from_a_worker_process(server, root, tmp_pa
     assert not (root / "store" / "evil").exists()
 
 
+def _many_files(count: int) -> dict:
+    files = {f"big/sub{i % 4}/m{i}.py": f"X = {i}\n" * (i + 1) for i in range(count)}
+    files.update({"big/__init__.py": "", "big_top.py": "Y = 1\n", "big-1.0.data/scripts/big-tool": "#!python\nprint(1)\n",
+                  "big-1.0.data/data/share/big.txt": "data\n"})
+    return files
+
+
+def _tree(path: Path) -> dict:
+    return {str(p.relative_to(path)): (p.stat().st_mode, p.read_bytes() if p.is_file() else None)
+            for p in sorted(path.rglob("*"))}
+
+
+def test_a_big_wheel_is_split_over_the_worker_processes_with_the_same_entry(server, root, tmp_path, monkeypatch):
+    """The biggest wheel's unpack ends a cold install; with its members in runs, each worker
+    process writes one, and the entry (files, modes, RECORD, marker) is the one-process entry."""
+    import monotrail.store.entries as store
+    from monotrail.store import wheel as wheels
+
+    wheel = build_wheel(tmp_path, "big", "1.0", _many_files(60), executables=("big/sub1/m1.py",))
+    runs = wheels.split_members(wheel, 2)
+    assert all(runs) and not runs[0] & runs[1] and all(name.startswith("big/") for run in runs for name in run)
+    artifact = server.add(wheel)
+    whole = install_one(server, tmp_path / "whole", selected("big", "1.0", artifact))
+    monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)
+    monkeypatch.setattr(store, "SPLIT_UNPACK_MIN_BYTES", 0)
+    monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
+    split = install_one(server, root, selected("big", "1.0", artifact))
+    assert _tree(split.path) == _tree(whole.path) and split.meta == whole.meta
+    assert os.access(split.path / "site-packages" / "big" / "sub1" / "m1.py", os.X_OK)
+    assert store._unpackers._pool is None
+
+
+def test_a_tampered_member_in_another_process_run_is_refused(server, root, tmp_path, monkeypatch):
+    import monotrail.store.entries as store
+    from monotrail.store import wheel as wheels
+
+    wheel = build_wheel(tmp_path, "big", "1.0", _many_files(60), corrupt_record="big/sub3/m59.py")
+    assert "big/sub3/m59.py" in wheels.split_members(wheel, 2)[1]  # written by the other process
+    monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)
+    monkeypatch.setattr(store, "SPLIT_UNPACK_MIN_BYTES", 0)
+    monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
+    with pytest.raises(WheelError, match="m59.py does not match its RECORD"):
+        install_one(server, root, selected("big", "1.0", server.add(wheel)))
+    assert not (root / "store" / "big").exists() and not list((root / "tmp").iterdir())
+
+
 # --- failures ---------------------------------------------------------------------------------
 
 
