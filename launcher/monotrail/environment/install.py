@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 from collections.abc import Sequence
 
 from monotrail.environment import Launch, write_env
@@ -15,6 +15,10 @@ from monotrail.environment.spec import EnvironmentSpec
 from monotrail.lock.model import Lock
 from monotrail.log import debug, info
 from monotrail.store.entries import Builder
+
+if TYPE_CHECKING:  # pragma: no cover
+    from monotrail.environment.selections import LockFacts
+    from monotrail.interpreters.discovery import Interpreter
 
 __all__ = ["EnvironmentBuilder", "install_environment", "read_lock_for", "select_for"]
 
@@ -39,15 +43,13 @@ def install_environment(
     from monotrail.store.entries import ensure_installed, gc_lock, remove_stale_temp
 
     start_dir, lock_path, root, env_dir = Path(start_dir), Path(lock_path), Path(root), Path(env_dir)
-    lock = read_lock_for(spec, lock_path)
     python_request = python_key.split(":", 1)[1] if python_key.startswith("cli:") else None
-    interpreter = find_interpreter(
-        python_request, requires_python=lock.requires_python, start_dir=start_dir, root=root
-    )
-    debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
-    selected = select_for(lock, interpreter, spec)
-    debug(f"selected {len(selected)} packages from {lock.path.name}")
-    sources = _sources(spec, lock)
+
+    def interpreter_for(requires_python: str | None) -> Interpreter:
+        return find_interpreter(python_request, requires_python=requires_python, start_dir=start_dir, root=root)
+
+    facts, interpreter, selected = _selection(spec, lock_path, root, interpreter_for)
+    sources = _sources(spec, facts)
     # Shared: many runs install at once; `monotrail store gc` (exclusive) waits for them, and they
     # for it, so gc never removes an entry between its install here and its environment's write.
     _warn_deleted_entries(env_dir)
@@ -109,6 +111,35 @@ def _has_children(directory: Path) -> bool:
         return False
 
 
+def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
+               interpreter_for: Callable[[str | None], Interpreter]) -> tuple[LockFacts, Interpreter, tuple]:
+    """The lock's facts, the interpreter and the packages selected for it: from the selections
+    kept by the lock's content (`monotrail.environment.selections`) when this lock was read and
+    selected for this request and interpreter before, else by reading the lock and selecting."""
+    from monotrail.environment import selections
+
+    facts = selections.cached_facts(root, lock_path)
+    lock = None
+    if facts is None:
+        lock = read_lock_for(spec, lock_path)
+        facts = selections.facts_of(lock, lock_path)
+    interpreter = interpreter_for(facts.requires_python)
+    debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
+    selected = selections.cached_selection(root, facts, spec, interpreter)
+    if selected is not None:
+        debug(f"selected {len(selected)} packages from {lock_path.name} (kept from a run with the same lock)")
+        return facts, interpreter, selected
+    if lock is None:
+        lock = read_lock_for(spec, lock_path)
+        if lock.requires_python != facts.requires_python:  # a sibling lock stood in for it
+            interpreter = interpreter_for(lock.requires_python)
+        facts = selections.facts_of(lock, lock_path)
+    selected = select_for(lock, interpreter, spec)
+    debug(f"selected {len(selected)} packages from {lock.path.name}")
+    selections.remember(root, facts, spec, interpreter, selected)
+    return facts, interpreter, selected
+
+
 def read_lock_for(spec: EnvironmentSpec, lock_path: Path) -> Lock:
     """The lock found first, or a sibling lock that defines the requested extras and groups.
 
@@ -146,7 +177,7 @@ def select_for(lock: Lock, interpreter, spec: EnvironmentSpec) -> tuple:
     return select(lock, interpreter, extras, spec.groups, spec.no_default_groups)
 
 
-def _sources(spec: EnvironmentSpec, lock: Lock):
+def _sources(spec: EnvironmentSpec, lock: Lock | LockFacts):
     from monotrail.store.index import sources_from_env
 
     return sources_from_env(

@@ -1,0 +1,136 @@
+"""Selections kept by the lock's content (`monotrail.environment.selections`): a lock is read and
+selected once per request and interpreter; changed bytes are never answered from the cache, and
+what depends on more than the bytes is not kept."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monotrail import lock as lock_stage
+from monotrail.environment.install import _selection
+from monotrail.environment.spec import EnvironmentSpec
+from monotrail.interpreters.discovery import Interpreter
+
+A, B, C = "a" * 64, "b" * 64, "c" * 64
+
+
+def interpreter(minor: int = 12) -> Interpreter:
+    markers = {
+        "implementation_name": "cpython", "implementation_version": f"3.{minor}.1", "os_name": "posix",
+        "platform_machine": "x86_64", "platform_python_implementation": "CPython", "platform_release": "6.1.0",
+        "platform_system": "Linux", "platform_version": "#1", "python_full_version": f"3.{minor}.1",
+        "python_version": f"3.{minor}", "sys_platform": "linux",
+    }
+    tags = (f"cp3{minor}-cp3{minor}-manylinux_2_17_x86_64", f"cp3{minor}-none-any", "py3-none-any")
+    return Interpreter(path=f"/usr/bin/python3.{minor}", mtime=0.0, version=(3, minor, 1), implementation="cpython",
+                       free_threaded=False, markers=markers, tags=tags, ext_suffixes=(".so",), stdlib="", platstdlib="")
+
+
+def project(directory: Path, requirements: str, pyproject: str | None = "[project]\nname = 'app'\nversion = '1'\n") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    if pyproject is not None:
+        (directory / "pyproject.toml").write_text(pyproject)
+    path = directory / "requirements.txt"
+    path.write_text(textwrap.dedent(requirements).lstrip())
+    return path
+
+
+REQUIREMENTS = f"""
+    six==1.16.0 --hash=sha256:{A} --hash=sha256:{B}
+    old==1.0 ; python_version < "3.10" --hash=sha256:{C}
+"""
+
+
+class Reads:
+    """Counts the lock reads of the stage that reads locks."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = lock_stage.read_lock
+
+        def counting(path):  # noqa: ANN001, ANN202
+            self.count += 1
+            return real(path)
+
+        monkeypatch.setattr(lock_stage, "read_lock", counting)
+
+
+def select(root: Path, lock_path: Path, minor: int = 12) -> tuple:
+    _, found, selected = _selection(EnvironmentSpec(), lock_path, root, lambda requires_python: interpreter(minor))
+    assert found.version[1] == minor
+    return tuple((item.name, item.version, item.artifact.hashes if item.artifact else None, item.tags) for item in selected)
+
+
+def test_a_second_project_with_the_same_lock_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = Reads(monkeypatch)
+    root = tmp_path / "root"
+    first = select(root, project(tmp_path / "one", REQUIREMENTS))
+    assert reads.count == 1
+    second = select(root, project(tmp_path / "two", REQUIREMENTS))
+    assert (second, reads.count) == (first, 1)
+    assert [name for name, *_ in second] == ["six"]
+    assert second[0][2] == (("sha256", A), ("sha256", B)) and second[0][3] == interpreter().tags
+
+
+def test_another_interpreter_or_request_is_selected_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = Reads(monkeypatch)
+    root = tmp_path / "root"
+    lock_path = project(tmp_path / "one", REQUIREMENTS)
+    select(root, lock_path)
+    assert [name for name, *_ in select(root, lock_path, minor=9)] == ["old", "six"]
+    assert reads.count == 2
+    select(root, lock_path, minor=9)
+    assert reads.count == 2
+
+
+@pytest.mark.parametrize("change", ["lock", "pyproject"])
+def test_changed_bytes_are_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    reads = Reads(monkeypatch)
+    root = tmp_path / "root"
+    lock_path = project(tmp_path / "one", REQUIREMENTS)
+    select(root, lock_path)
+    if change == "lock":
+        lock_path.write_text(lock_path.read_text().replace("1.16.0", "1.17.0"))
+    else:
+        (lock_path.parent / "pyproject.toml").write_text("[project]\nname = 'app'\nversion = '2'\n")
+    again = select(root, lock_path)
+    assert reads.count == 2
+    assert again[0][1] == ("1.17.0" if change == "lock" else "1.16.0")
+
+
+@pytest.mark.parametrize(
+    ("requirements", "pyproject"),
+    [
+        (f"-r other.txt\nsix==1.16.0 --hash=sha256:{A}\n", None),  # another file decides too
+        (f"six==1.16.0 --hash=sha256:{A}\n-e ./lib\n", None),  # a path on this disk
+        (f"six==1.16.0 --hash=sha256:{A}\n",  # poetry decides "package" by looking for the code
+         "[project]\nname = 'app'\nversion = '1'\n[build-system]\nbuild-backend = 'poetry.core.masonry.api'\n"),
+    ],
+    ids=["include", "editable path", "poetry project"],
+)
+def test_what_more_than_the_bytes_decide_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     requirements: str, pyproject: str | None) -> None:
+    reads = Reads(monkeypatch)
+    root = tmp_path / "root"
+    lock_path = project(tmp_path / "one", requirements, pyproject)
+    (lock_path.parent / "other.txt").write_text(f"old==1.0 --hash=sha256:{C}\n")
+    (lock_path.parent / "lib").mkdir()
+    (lock_path.parent / "lib" / "pyproject.toml").write_text("[project]\nname = 'lib'\nversion = '1'\n[build-system]\n")
+    select(root, lock_path)
+    select(root, lock_path)
+    assert reads.count == 2
+    assert not list(root.glob("cache/selections/*/*.json"))
+
+
+def test_a_torn_cache_file_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = Reads(monkeypatch)
+    root = tmp_path / "root"
+    lock_path = project(tmp_path / "one", REQUIREMENTS)
+    first = select(root, lock_path)
+    for kept in (root / "cache" / "selections").glob("*/*.json"):
+        kept.write_text(kept.read_text()[:20])
+    assert select(root, lock_path) == first
+    assert reads.count == 2
