@@ -62,8 +62,9 @@ def test_install_writes_a_kernelspec_that_runs_the_lock(monotrail: Monotrail, tm
     assert spec["env"] == {"MONOTRAIL_ROOT": str(monotrail.root)}
     argv = spec["argv"]
     assert argv[-4:] == ["-m", "ipykernel_launcher", "-f", "{connection_file}"]
-    assert argv[argv.index("--lock") + 1] == str(project / "requirements.txt")
-    assert argv[argv.index("-p") + 1] == "3.12"  # the project's .python-version, so it holds from anywhere
+    # The lock and .python-version are searched from the project, whatever the kernel's working directory.
+    assert argv[argv.index("--project") + 1] == str(project)
+    assert "--lock" not in argv and "-p" not in argv
     assert (kernel / "logo-32x32.png").read_bytes() == b"\x89PNG fake"  # ipykernel's logos, as its installer copies
 
     # What Jupyter does: run argv in the notebook's directory (here outside the project), with env.
@@ -78,6 +79,21 @@ def test_install_writes_a_kernelspec_that_runs_the_lock(monotrail: Monotrail, tm
     assert seen["cwd"] == str(elsewhere)  # Jupyter's working directory is kept, as a venv's kernel keeps it
     assert seen["argv"] == ["-f", "/tmp/kernel-x.json"]
     assert seen["root"] == str(monotrail.root)
+    # The project's own environment, not one of its own.
+    prefix = ok(monotrail.run("run", "python", "-c", "import sys; print(sys.prefix)", cwd=project)).stdout.strip()
+    assert seen["prefix"] == prefix
+
+
+def test_a_python_request_and_a_lock_given_are_written_down(monotrail: Monotrail, tmp_path: Path, py312: Path,
+                                                             jupyter_env: dict[str, str]) -> None:
+    """Jupyter starts kernels without the command line's `+VERSION` or MONOTRAIL_PYTHON."""
+    project = make_project(tmp_path / "proj")
+    (project / ".python-version").unlink()
+    ok(monotrail.run("+3.12", "kernel", "install", "--name", "k", "--lock", "requirements.txt", cwd=project,
+                     env=jupyter_env))
+    argv = json.loads((Path(jupyter_env["JUPYTER_DATA_DIR"]) / "kernels" / "k" / "kernel.json").read_text())["argv"]
+    assert argv[argv.index("-p") + 1] == "3.12"
+    assert argv[argv.index("--lock") + 1] == str(project / "requirements.txt")
 
 
 def test_list_and_uninstall_touch_only_monotrails_kernels(monotrail: Monotrail, tmp_path: Path, py312: Path,

@@ -3,11 +3,13 @@
 A kernelspec is jupyter_client's layout: `<Jupyter data dir>/kernels/<name>/kernel.json` (plus
 logos), found by every Jupyter frontend (JupyterLab, Notebook, VS Code, nbconvert, papermill). Its
 `argv` runs `ipykernel_launcher -f {connection_file}` through `monotrail run` with what decides
-this project's environment spelled out: `--lock` (the project is found from anywhere), the Python
-request that was in force (`-p`, from the command line, MONOTRAIL_PYTHON or `.python-version`),
-extras, groups and `--with` requirements. The kernel keeps the working directory Jupyter gives it
-(the notebook's directory), as a venv's kernel does; a lock change needs no reinstall, since the
-kernel's `monotrail run` picks the current environment at each start.
+this project's environment spelled out: `--project DIR` (the lock and `.python-version` are searched
+from the directory `kernel install` ran in, as `monotrail run` there searches them, while the
+working directory stays the one Jupyter gives the kernel: the notebook's, as for a venv's kernel),
+a `--lock` and a Python request given on the command line or in MONOTRAIL_PYTHON, extras, groups
+and `--with` requirements. The kernel is the project's own environment, the very one `monotrail
+run` uses there; a lock or `.python-version` change needs no reinstall, since the kernel's
+`monotrail run` picks the current environment at each start.
 
 Installing runs the environment once (`monotrail run ... python -c PROBE`, the very command the
 kernel runs), which builds it, and refuses when it has no ipykernel, saying how to add it. The
@@ -108,8 +110,7 @@ def install(options, python: str | None) -> int:
         _check_name(options.name)
     start_dir = os.getcwd()
     run_options = _run_options(options, python, start_dir)
-    lock_option = ["--lock", os.path.abspath(options.lock)] if options.lock else []
-    facts = _probe([*lock_option, *run_options], start_dir)
+    facts = _probe(run_options, start_dir)
     if isinstance(facts, int):
         return facts  # `monotrail run` said why, in its one error line
     lock = _lock_path(options, start_dir)
@@ -121,16 +122,15 @@ def install(options, python: str | None) -> int:
                  "ipykernel`, then `monotrail lock`; with a non-default group also pass `-G NAME` here), or run "
                  "`monotrail kernel install --with ipykernel`",
         )
-    project = os.path.dirname(lock) if lock else start_dir
-    name = _check_name(options.name or _default_name(project))
+    name = _check_name(options.name or _default_name(os.path.dirname(lock) if lock else start_dir))
     major_minor = ".".join(facts["python"].split(".")[:2])
     spec = {
-        "argv": [sys.executable, "-m", "monotrail", "run", *(["--lock", lock] if lock else []), *run_options,
+        "argv": [sys.executable, "-m", "monotrail", "run", *run_options,
                  "python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": options.display_name or f"Python {major_minor} ({name})",
         "language": "python",
         "interrupt_mode": "signal",
-        "metadata": {"debugger": True, "monotrail": {"project": project, "lock": lock}},
+        "metadata": {"debugger": True, "monotrail": {"project": start_dir, "lock": lock}},
     }
     if os.environ.get("MONOTRAIL_ROOT"):
         spec["env"] = {"MONOTRAIL_ROOT": os.environ["MONOTRAIL_ROOT"]}
@@ -143,12 +143,16 @@ def install(options, python: str | None) -> int:
 
 
 def _run_options(options, python: str | None, start_dir: str) -> list[str]:
-    """`monotrail run`'s options that decide this environment, for the probe and the kernel."""
-    from monotrail.interpreters import python_request
-
-    request, source, _ = python_request(python, start_dir)
-    words: list[str] = ["-p", request] if request else []
-    debug(f"kernel python request {request!r} from {source}")
+    """`monotrail run`'s options that decide this environment, for the probe and the kernel. A
+    `.python-version` is left to the kernel's own search from `--project`; a request from the
+    command line or MONOTRAIL_PYTHON (which Jupyter will not have) is written down."""
+    words = ["--project", start_dir]
+    if options.lock:
+        words += ["--lock", os.path.abspath(options.lock)]
+    request = python or os.environ.get("MONOTRAIL_PYTHON") or None
+    if request:
+        words += ["-p", request]
+    debug(f"kernel python request {request!r}")
     for extra in options.extras:
         words += ["-E", extra]
     if options.all_extras:
@@ -179,9 +183,9 @@ def _probe(run_options: list[str], start_dir: str) -> dict | int:
 
 
 def _lock_path(options, start_dir: str) -> str | None:
-    """The lock the kernel names: `--lock`, else the one `run` found (the probe wrote a
-    pylock.toml for a project that had none). None: a project whose lock monotrail keeps in its
-    store (read-only); the kernel then finds it from its working directory."""
+    """The lock the kernel runs today, for `kernel list` and the messages: `--lock`, else the one
+    `run` found (the probe wrote a pylock.toml for a project that had none). None: a project whose
+    lock monotrail keeps in its store (read-only)."""
     from monotrail.lock import find_lock
 
     if options.lock:
