@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -82,7 +81,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[Monotrail, Path, dict
 
 
 def locked_version(project: Path, name: str) -> str:
-    lock = tomllib.loads((project / "pylock.toml").read_text())
+    from monotrail.lock.tomlfile import load_toml
+
+    lock = load_toml(project / "pylock.toml")
     return next(package["version"] for package in lock["packages"] if package["name"] == name)
 
 
