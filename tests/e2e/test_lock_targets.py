@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import clean_error, ok
-from conftest import Monotrail, _python
+from conftest import Monotrail, _python, base_env
 from index_fixtures import IndexServer, build_wheel
 
 PYPROJECT = """
@@ -167,3 +167,44 @@ def test_uv_installs_each_targets_versions(monotrail: Monotrail, project: Path, 
 
     installed = {item["name"]: item["version"] for item in json.loads(listed.stdout)}
     assert installed == {**expected, "native": "1.0", "core": "1.0"}
+
+
+REAL_PROJECT = """
+[project]
+name = "real"
+version = "0.1.0"
+requires-python = ">=3.9"
+dependencies = ["click", "tomli ; python_version < '3.11'"]
+"""
+
+REPORT = """
+from importlib.metadata import distributions
+print(sorted((d.metadata["Name"].lower(), d.version) for d in distributions() if d.metadata["Name"].lower() in ("click", "tomli", "colorama")))
+"""
+
+
+@pytest.mark.network
+@pytest.mark.skipif(not UV.is_file(), reason="uv is not installed in bench/.venv")
+def test_a_real_project_locked_for_two_pythons_installs_alike_with_uv(monotrail: Monotrail, tmp_path: Path) -> None:
+    """click 8.2 dropped Python 3.9: the 3.9 entries keep 8.1, the 3.13 ones take the newest."""
+    pythons = {minor: _python(minor) for minor in (9, 13)}
+    project = tmp_path / "real"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(textwrap.dedent(REAL_PROJECT).lstrip())
+    (project / "report.py").write_text(REPORT)
+    ok(monotrail.run("lock", "--python", "3.9", "--python", "3.13", cwd=project, timeout=300))
+    seen = {}
+    for minor, python in pythons.items():
+        ours = ok(monotrail.run("--python", str(python), "run", "report.py", cwd=project, timeout=300)).stdout
+        venv = tmp_path / f"venv{minor}"
+        # the caller's proxy and certificate settings (a TLS-intercepting mirror), uv told to use them
+        env = base_env(monotrail.root, UV_CACHE_DIR=str(tmp_path / "uvcache"), UV_SYSTEM_CERTS="1")
+        ok(subprocess.run([str(UV), "venv", "-q", "-p", str(python), str(venv)], env=env, capture_output=True, text=True))
+        ok(subprocess.run([str(UV), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r",
+                           str(project / "pylock.toml")], env=env, capture_output=True, text=True, timeout=300))
+        theirs = ok(subprocess.run([str(venv / "bin" / "python"), str(project / "report.py")],
+                                   capture_output=True, text=True)).stdout
+        assert ours == theirs
+        seen[minor] = dict(eval(ours))  # noqa: S307 - our own script's printed list of pairs
+    assert seen[9]["click"].startswith("8.1.") and "tomli" in seen[9]
+    assert not seen[13]["click"].startswith("8.1.") and "tomli" not in seen[13]
