@@ -12,10 +12,11 @@ docs/benchmarks.md (between the `bench/all.py` markers; the prose around it is k
 `--rows`, the other rows' lines stay as they were), unless `--no-write`.
 
 What runs:
-- monotrail: the front door of this checkout (shims/monotrail, copied into a temp bin/ next to a
-  `monotrail-launcher` that is the console script of a venv with this checkout installed editable,
-  /tmp/ci-venv by default: `--launcher-venv`). A second copy whose launcher refuses to run proves
-  that a warm row was served by the front door alone.
+- monotrail: this checkout as it is when the run starts: launcher/, bootstrap/ and shims/ copied
+  into the work dir (edits made meanwhile do not mix in), the front door shims/monotrail in a temp
+  bin/ beside a `monotrail-launcher` that imports the copy, run by the Python of a venv with
+  monotrail's dependencies (/tmp/ci-venv by default: `--launcher-venv`). A second front door whose
+  launcher refuses to run proves that a warm row was served by the front door alone.
 - peers: uv from bench/.venv (bench_run.py makes it), python3.12 from pyenv; never monotrail
   dependencies.
 - projects: temp copies of ../shared/bench/{data-science,django-app} and bench/large (a 184-package
@@ -335,27 +336,31 @@ class Bench:
 
 
 def front_doors(work: Path, launcher_venv: Path) -> tuple[str, str]:
-    """bin/monotrail (this checkout's front door, the venv's launcher beside it) and
-    warm-bin/monotrail (the same door, a launcher that exits REFUSED)."""
-    launcher = launcher_venv / "bin" / "monotrail-launcher"
-    if not launcher.exists():
-        sys.exit(f"{launcher} missing: make a venv with this checkout installed editable (pip install -e .) "
-                 "and pass it as --launcher-venv")
-    where = subprocess.run([str(launcher_venv / "bin" / "python"), "-c", "import monotrail; print(monotrail.__file__)"],
-                           capture_output=True, text=True, env=base_env()).stdout.strip()
-    if not where.startswith(str(REPO / "launcher")):
-        sys.exit(f"{launcher_venv} imports monotrail from {where or 'nowhere'}, not from this checkout ({REPO}/launcher)")
+    """bin/monotrail and warm-bin/monotrail: this checkout's front door and launcher as they are
+    now, copied (launcher/, bootstrap/, shims/), so that edits made while the bench runs do not
+    pair one version's front door with another's warm entries. The launcher runs on the venv's
+    Python (it has monotrail's dependencies); warm-bin's launcher exits REFUSED instead."""
+    python = launcher_venv / "bin" / "python"
+    snapshot = work / "checkout"
+    for part in ("launcher", "bootstrap", "shims"):
+        shutil.copytree(REPO / part, snapshot / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    paths = ", ".join(repr(str(snapshot / part)) for part in ("launcher", "bootstrap", "shims"))
+    launcher = (f"#!{python}\nimport sys\nsys.path[0:0] = [{paths}]\n"
+                "from monotrail.__main__ import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    # (the guard: worker processes started by spawn/forkserver import this file as __mp_main__)
     doors = []
-    for name, launcher_text in (("bin", None), ("warm-bin", f"#!/bin/sh\nexit {REFUSED}\n")):
+    for name, text in (("bin", launcher), ("warm-bin", f"#!/bin/sh\nexit {REFUSED}\n")):
         directory = work / name
         directory.mkdir()
-        shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
-        if launcher_text is None:
-            (directory / "monotrail-launcher").symlink_to(launcher)
-        else:
-            (directory / "monotrail-launcher").write_text(launcher_text)
-            (directory / "monotrail-launcher").chmod(0o755)
+        shutil.copy(snapshot / "shims" / "monotrail", directory / "monotrail")
+        (directory / "monotrail-launcher").write_text(text)
+        (directory / "monotrail-launcher").chmod(0o755)
         doors.append(str(directory / "monotrail"))
+    done = subprocess.run([str(work / "bin" / "monotrail-launcher"), "--version"], capture_output=True, text=True,
+                          env=base_env())
+    if done.returncode != 0:
+        sys.exit(f"the launcher does not start on {python} (--launcher-venv: a venv with monotrail's dependencies, "
+                 f"e.g. `pip install -e .`):\n{done.stderr.strip()}")
     return doors[0], doors[1]
 
 
@@ -617,7 +622,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="a few runs per row: a check that each row works")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave docs/benchmarks.md alone")
     parser.add_argument("--launcher-venv", type=Path, default=Path("/tmp/ci-venv"),
-                        help="a venv with this checkout installed editable (its monotrail-launcher)")
+                        help="a venv with monotrail's dependencies, whose Python runs the launcher")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (stores, copies) for a look")
     options = parser.parse_args()
     if options.runs is not None and options.runs < 1:
