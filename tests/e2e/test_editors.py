@@ -259,3 +259,20 @@ def test_basedpyright_pointed_at_env_python_reports_real_type_errors(monotrail, 
         result = monotrail.run("x", "basedpyright", *args, "src/app.py", cwd=project, timeout=600)
         assert "could not be resolved" not in result.stdout, result.stdout
         assert result.stdout.count("reportAssignmentType") == 4, result.stdout + result.stderr
+
+
+@pytest.mark.network
+def test_pylint_under_monotrail_run_resolves_locked_and_namespace_packages(monotrail, project):
+    (project / "src" / "lint.py").write_text(textwrap.dedent('''\
+        """Lint probe."""
+        import typedpkg
+        from nsp import two
+
+        typedpkg.nothere()
+        two.missing()
+        '''))
+    result = monotrail.run("run", "-q", "-f", "wheels", "--with", "pylint", "pylint", "--disable=all", "--enable=E",
+                           "src/lint.py", cwd=project, timeout=600)
+    assert "import-error" not in result.stdout, result.stdout
+    assert "E1101: Module 'typedpkg' has no 'nothere' member (no-member)" in result.stdout, result.stdout + result.stderr
+    assert "E1101: Module 'nsp.two' has no 'missing' member (no-member)" in result.stdout
