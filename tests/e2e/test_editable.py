@@ -449,7 +449,7 @@ def test_a_file_the_build_left_in_the_tree_is_built_again_when_it_is_gone(monotr
     assert front("python", "-c", code) == "generated"
     assert front("python", "-c", code) == "generated"
     (entry,) = (monotrail.root / "warm").rglob("run")
-    assert f"?{project / 'app_generated.py'}" in entry.read_text().splitlines()
+    assert f"-f '{project / 'app_generated.py'}'" in entry.read_text()  # a check of the entry's `[[ ]]`
     (project / "app_generated.py").unlink()  # the sh front door's warm path
     assert front("python", "-c", code) == "generated"
     (project / "app_generated.py").unlink()  # the Python launcher's warm path

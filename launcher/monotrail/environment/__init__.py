@@ -245,15 +245,21 @@ def write_warm_entry(
 ) -> None:
     """Record for the sh front door (shims/monotrail) which environment this directory runs.
 
-    `<root>/warm/<start dir>/run[+VERSION]` holds the environment, the interpreter, the bootstrap,
-    then one check a line (`watched_files`, `monotrail.lock.search_checks`), each a shell builtin:
-    `PATH` a file that decided the environment (the lock, pyproject.toml, .python-version, the
-    interpreter, the script), stale when `-nt` the entry; `!PATH` nothing there (a lock or
+    `watched` holds one check an item (`watched_files`, `monotrail.lock.search_checks`): `PATH` a
+    file that decided the environment (the lock, pyproject.toml, .python-version, the interpreter,
+    the script), stale when newer than the entry; `!PATH` nothing there (a lock or
     `.python-version` that would be found first); `*DIR<TAB>NAME` no `pylock.*.toml` there sorting
-    before NAME; `?PATH` a file that must exist (each store entry's RECORD, each editable build's
-    product); `%PATH` a directory that must exist (an editable build's `src/`).
-    `-nt` may have one-second resolution: an entry is not written while any watched file changed
-    within the last two seconds, so an edit can never hide inside the entry's second.
+    before NAME; `%PATH` a directory that must exist (an editable build's `src/`). Each store
+    entry's RECORD and each editable build's product must be a file.
+
+    `<root>/warm/<start dir>/run[+VERSION]` is bash, sourced by the front door once its first line
+    is ENTRY_HEADER (anything else, such as an entry of an older format, is stale): the checks
+    as ONE `[[ ... && ... ]]` (`! LOCK -nt $entry && ! -e DIR/uv.lock && -f RECORD && ...`), then
+    `env_dir=...`, then one `no_pylock_before DIR NAME` per glob. One parse and stats done in C,
+    whatever the environment's size, where a `while read` loop over lines costs ~15 µs a line
+    (each `read <&3` is a dozen system calls). Every value is single-quoted. `-nt` may have
+    one-second resolution: an entry is not written while any watched file changed within the
+    last two seconds, so an edit can never hide inside the entry's second.
     """
     import time
 
@@ -262,13 +268,27 @@ def write_warm_entry(
         return
     if name.startswith("script-") and not _front_door_name(name.split("+", 1)[0]):
         return  # the front door sends such names to the launcher anyway
-    # `?PATH` lines: files that must exist (each store entry's RECORD, each editable build's
-    # product), checked with `[ -f ]`.
     products = [path for path, state in launch.inputs if state == PRODUCT]
-    checks = ["?" + sentinel for sentinel in [*launch.sentinels, *products]]
-    lines = [launch.env_dir, launch.python, launch.bootstrap, *watched, *checks]
-    if any("\n" in line or (line.startswith("*") and line.count("\t") != 1) for line in lines):
-        return  # the front door reads lines: such paths take the Python launcher, slower, never wrong
+    files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *launch.sentinels, *products]
+    test = [f"-f {_quoted(path)}" for path in files]
+    test.append(f"-x {_quoted(os.path.join(launch.env_dir, 'bin', 'python'))}")
+    globs = []
+    for check in watched:
+        kind, path = check[:1], check[1:]
+        if kind == "!":
+            test.append(f"! -e {_quoted(path)}")
+        elif kind == "%":
+            test.append(f"-d {_quoted(path)}")
+        elif kind == "*":
+            directory, _, first = path.partition("\t")
+            globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || fresh=no")
+        else:
+            test.append(f"! {_quoted(check)} -nt $entry")
+    lines = [ENTRY_HEADER, f"env_dir={_quoted(launch.env_dir)}",
+             "[[ " + " && ".join(test) + " ]] && fresh=yes", *globs]
+    if any("\n" in line for line in lines):
+        return  # the front door takes the Python launcher for such paths: slower, never wrong
+    entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
     newest = 0.0
     for path in watched:
         if path[:1] not in CHECK_PREFIXES:
@@ -278,10 +298,9 @@ def write_warm_entry(
                 continue
     if newest > time.time() - 2:
         return
-    entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
     text = "\n".join(lines) + "\n"
     try:
-        with open(entry, encoding="utf-8") as file:
+        with open(entry, encoding="utf-8", errors="surrogateescape") as file:
             if file.read() == text and os.stat(entry).st_mtime >= newest:
                 return
     except OSError:
@@ -292,7 +311,7 @@ def write_warm_entry(
     try:
         os.makedirs(os.path.dirname(entry), exist_ok=True)
         os.makedirs(os.path.dirname(tmp), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as file:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape") as file:
             file.write(text)
         crash_point("warm-entry-temp-written")
         os.replace(tmp, entry)
@@ -303,8 +322,15 @@ def write_warm_entry(
             pass  # the front door then takes the Python launcher: slower, never wrong
 
 
-# The first character of a warm entry's check lines that are not a watched path (those start with "/").
-CHECK_PREFIXES = "?!*%"
+# The first character of a warm entry's check that is not a watched path (those start with "/").
+CHECK_PREFIXES = "!*%"
+# A warm entry's first line: the front door takes an entry without it for a stale one.
+ENTRY_HEADER = "# monotrail warm entry 3: bash, sourced by shims/monotrail"
+
+
+def _quoted(text: str) -> str:
+    """`text` as one bash word, taken literally (shlex.quote, without importing re)."""
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _front_door_name(name: str) -> bool:
