@@ -276,3 +276,17 @@ def test_pylint_under_monotrail_run_resolves_locked_and_namespace_packages(monot
     assert "import-error" not in result.stdout, result.stdout
     assert "E1101: Module 'typedpkg' has no 'nothere' member (no-member)" in result.stdout, result.stdout + result.stderr
     assert "E1101: Module 'nsp.two' has no 'missing' member (no-member)" in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["env", "python", "--bogus"], "error: unknown option '--bogus' for `monotrail env` and `monotrail ide`"),
+    (["env", "python", "stray"], "error: unexpected argument 'stray': `monotrail env` and `monotrail ide` take only"),
+    (["ide", "vscode", "-G"], "error: option -G needs a value"),
+    (["env", "python", "--with", "mypy"], "error: `monotrail env` takes no --project or --with"),
+    (["env", "bogus"], "error: unknown command 'bogus' for `monotrail env`"),
+])
+def test_bad_env_and_ide_command_lines_are_one_error_line(monotrail, project, args, message):
+    result = monotrail.run(*args, cwd=project)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 2, result.stderr
+    assert not (monotrail.root / "ide").exists() and not (project / ".vscode").exists()

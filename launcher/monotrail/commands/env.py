@@ -74,7 +74,17 @@ def ide_interpreter(run_options: Sequence[str], python: str | None) -> IdeInterp
     options = _absolute_paths(run_options)
     if python is not None:
         options = ["--python", python, *options]
-    request = parse_run_args([*options, "python"], None)
+    try:
+        request = parse_run_args([*options, "python"], None)
+    except UsageError as error:
+        # `-G` last took our "python" as its value
+        message = f"option {options[-1]} needs a value" if error.message == "nothing to run" else error.message
+        raise UsageError(message.replace("`monotrail run`", "`monotrail env` and `monotrail ide`"),
+                         hint="they take `monotrail run`'s options (see `monotrail run --help`)") from None
+    if request.target_kind != "python" or request.target or request.python_flags:
+        unexpected = [word for word in options if not word.startswith("-")][-1:] or options
+        raise UsageError(f"unexpected argument {unexpected[0]!r}: `monotrail env` and `monotrail ide` take only "
+                         "`monotrail run`'s options", hint="see `monotrail env --help`")
     if request.project is not None or request.with_requirements:
         raise UsageError("`monotrail env` takes no --project or --with",
                          hint="run it in the project's directory; put tools in the lock (a dependency group)")
