@@ -1,6 +1,7 @@
 """Installing into a virtualenv (issue 4): monotrail vs pip, poetry and uv, side by side, as ratios.
 
     /work/venv/bin/python bench/bench_venv.py [--runs 2] [--only plotly,seed,data-science,django-app]
+    /tmp/ci-venv/bin/python bench/bench_venv.py --only issue13 [--runs 6]   # issue 13's two install rows
 
 Run it with a python that has this checkout's monotrail installed (it runs `python -m monotrail`).
 The peers uv 0.13.9 and poetry 2.5.1 live in bench/.venv-peers, a venv of their own (created on
@@ -180,6 +181,80 @@ def bench_project(name: str, extras: list[str], work: Path, runs: int, bin_: Pat
         measure(name, tool, project, PY312, work, runs)
 
 
+# --- issue 13's rows: end to end, interleaved ---------------------------------------------------
+
+UV = HERE / ".venv" / "bin" / "uv"  # bench_run.py's tool venv (uv 0.13.9)
+
+
+def _interleave(commands: dict[str, tuple[list[str], dict, Path, Callable[[], None]]], runs: int) -> dict[str, list]:
+    """Each command `runs` times, taking turns (A, B, A, B, ...), `prepare()` before each, unmeasured."""
+    samples: dict[str, list] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (command, env, cwd, prepare) in commands.items():
+            prepare()
+            elapsed = timed(command, env, cwd)
+            if elapsed is not None:
+                samples[name].append(elapsed)
+    return samples
+
+
+def _row(what: str, samples: dict[str, list]) -> None:
+    (ours_name, ours), (peer_name, peer) = samples.items()
+    if not ours or not peer:
+        print(f"| {what} | failed | | | |")
+        return
+    def fig(xs: list) -> str:
+        return f"{min(xs) * 1000:.0f} / {statistics.median(xs) * 1000:.0f} / {max(xs) * 1000:.0f} ms"
+    ratio = statistics.median(ours) / statistics.median(peer)
+    print(f"| {what} | {ours_name}: {fig(ours)} | {peer_name}: {fig(peer)} | {ratio:.2f}x "
+          f"(best {min(ours) / min(peer):.2f}x) |", flush=True)
+
+
+def bench_issue13(work: Path, runs: int) -> None:
+    """Issue 13's two rows for installs, each figure process start to exit:
+
+    - `monotrail sync --venv mtvenv --lock uv.lock` of data-science, store warm, venv absent (its
+      creation included) vs `uv sync --frozen`, cache warm, `.venv` absent (goal <= 1.5x);
+    - cold `monotrail run --lock uv.lock --no-default-groups -c pass` on an empty MONOTRAIL_ROOT
+      vs `uv sync --frozen --no-dev` with an empty UV_CACHE_DIR (goal <= 1.0x).
+    """
+    project = copy_project("data-science", work)
+    python = str(PY312)
+    print(f"\nissue 13 rows (data-science, uv.lock, Python 3.12; {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f})")
+    print("| row | monotrail min / median / max | uv min / median / max | ratio of medians |\n|---|---|---|---|")
+    root, uv_cache = work / "i13-root", work / "i13-uv-cache"
+    ours_env = environment(MONOTRAIL_ROOT=str(root))
+    uv_env = environment(UV_CACHE_DIR=str(uv_cache), UV_PYTHON=python)
+    mtvenv = project / "mtvenv"
+    sync = [*MONOTRAIL, "sync", "-q", "--venv", str(mtvenv), "--lock", "uv.lock", "--python", python]
+    uv_sync = [str(UV), "sync", "-q", "--frozen"]
+    for command, env in ((sync, ours_env), (uv_sync, uv_env)):  # fill the store and uv's cache
+        subprocess.run(command, env=env, cwd=project, check=True, capture_output=True)
+    samples = _interleave({
+        "monotrail": (sync, ours_env, project, lambda: shutil.rmtree(mtvenv, ignore_errors=True)),
+        "uv": (uv_sync, uv_env, project, lambda: shutil.rmtree(project / ".venv", ignore_errors=True)),
+    }, runs)
+    _row("`sync --venv mtvenv` warm store, venv absent vs `uv sync --frozen` warm, .venv absent (goal <= 1.5x)", samples)
+
+    cold_root, cold_cache = work / "i13-cold-root", work / "i13-cold-uv-cache"
+
+    def empty_store() -> None:
+        shutil.rmtree(cold_root, ignore_errors=True)
+
+    def empty_uv() -> None:
+        shutil.rmtree(cold_cache, ignore_errors=True)
+        shutil.rmtree(project / ".venv", ignore_errors=True)
+
+    samples = _interleave({
+        "monotrail": ([*MONOTRAIL, "run", "--lock", "uv.lock", "--no-default-groups", "-c", "pass"],
+                      environment(MONOTRAIL_ROOT=str(cold_root)), project, empty_store),
+        "uv": ([str(UV), "sync", "-q", "--frozen", "--no-dev"],
+               environment(UV_CACHE_DIR=str(cold_cache), UV_PYTHON=python), project, empty_uv),
+    }, max(1, runs // 2))
+    _row("cold: empty store vs `uv sync --frozen --no-dev`, empty cache (goal <= 1.0x)", samples)
+    print(f"load after: {os.getloadavg()[0]:.2f}")
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 
@@ -215,9 +290,14 @@ def table() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=2, help="measured warm runs per tool (median)")
-    parser.add_argument("--only", default="plotly,seed,data-science,django-app")
+    parser.add_argument("--only", default="plotly,seed,data-science,django-app",
+                        help="cases, comma-separated; `issue13` runs issue 13's sync --venv and cold rows only")
     options = parser.parse_args()
     only = set(options.only.split(","))
+    if only == {"issue13"}:
+        with tempfile.TemporaryDirectory(prefix="monotrail-bench-i13-") as temp:
+            bench_issue13(Path(temp), max(options.runs, 6))
+        return 0
     bin_ = peers()
     print(f"monotrail: {' '.join(MONOTRAIL)}; peers: {bin_} (uv 0.13.9, poetry 2.5.1); "
           f"pip: each venv's own", flush=True)
