@@ -1,6 +1,7 @@
 """Benchmarks of `monotrail run`, side by side with plain python and uv, as ratios.
 
     python bench/bench_run.py [--runs 20] [--skip-cold]
+    python bench/bench_run.py --second [--runs 10] [--projects data-science,django-app]
 
 Sets up its own tool venv (bench/.venv, with uv in it: uv is a peer, never a dependency of
 monotrail) and temp copies of ../shared/bench/data-science, then measures in one run:
@@ -11,6 +12,13 @@ monotrail) and temp copies of ../shared/bench/data-science, then measures in one
 3. a second project whose packages are all in the store becoming runnable (goal <= 50 ms),
    next to `uv sync --frozen` warm;
 4. a cold data-science run on an empty store vs `uv sync --frozen` with an empty cache (goal <= 1.0x).
+
+`--second` measures only row 3, for data-science and django-app and each lock kind their
+directories hold (uv.lock, the `uv export` requirements.txt with hashes, the `uv export` pylock.toml),
+in two shapes: a project with the same packages but another lock (its pyproject.toml differs, so
+nothing of the first project's lock is reused), and a copy with identical bytes in another
+directory (the selection kept by the lock's content is reused). Each first run takes turns with
+a warm run of the same command in a steady copy; the row is median(first) - median(warm).
 
 Every figure comes from this one run; each line prints the command, our figure, the peer's,
 and the ratio. PYTHONDONTWRITEBYTECODE is removed from the environment: with it, every run
@@ -97,8 +105,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--second", action="store_true", help="only the second-project rows, per lock kind")
+    parser.add_argument("--projects", default="data-science,django-app")
     options = parser.parse_args()
     venv = tool_venv()
+    if options.second:
+        second_project_rows(str(venv / "bin" / "monotrail"), options.projects.split(","), options.runs)
+        return
     monotrail, uv = str(venv / "bin" / "monotrail"), str(venv / "bin" / "uv")
     work = Path(tempfile.mkdtemp(prefix="monotrail-bench-"))
     root, uv_cache = work / "root", work / "uv-cache"
@@ -143,6 +156,45 @@ def main() -> None:
     uv_new_venv = statistics.median(_uv_sync_into_new_venv(uv, env, second) for _ in range(5))
     row("second project, all packages in the store: first run minus warm run", first_run - warm_run,
         "`uv sync --frozen` into a new .venv (warm cache)", uv_new_venv, "<= 50 ms")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+# The selection every lock kind of a benchmark project is measured with (requirements.txt and
+# pylock.toml were exported with it: docs of /work/shared/bench).
+SELECTION = {"data-science": ["--no-default-groups", "--extra", "progress"], "django-app": ["--no-default-groups"]}
+LOCKS = ("uv.lock", "requirements.txt", "pylock.toml")
+
+
+def second_project_rows(monotrail: str, projects: list, runs: int) -> None:
+    """Row 3 per project and lock kind: a new project whose packages are all stored, first run
+    minus warm run, with another lock's bytes (`new lock`) and with the same bytes (`same lock`)."""
+    work = Path(tempfile.mkdtemp(prefix="monotrail-second-"))
+    env = environment(MONOTRAIL_ROOT=str(work / "root"))
+    print(f"machine: {os.cpu_count()} cores; load {os.getloadavg()[0]:.2f}; work dir {work}\n")
+    print("| project | lock | shape | first run (median) | warm run (median) | first - warm | goal |\n|---|---|---|---|---|---|---|")
+    for name in projects:
+        for lock in LOCKS:
+            if not (SHARED / name / lock).exists():
+                continue
+            command = [monotrail, "run", "--lock", lock, *(SELECTION[name] if lock == "uv.lock" else []), "-c", "pass"]
+            steady = work / f"{name}-{lock}"
+            shutil.copytree(SHARED / name, steady)
+            subprocess.run(command, env=env, cwd=steady, check=True)  # fills the store, makes the warm environment
+            for shape in ("new lock", "same lock"):
+                firsts, warms = [], []
+                for number in range(runs):
+                    fresh = work / f"{name}-{lock}-{shape.replace(' ', '-')}-{number}"
+                    shutil.copytree(steady, fresh)
+                    if shape == "new lock":
+                        with open(fresh / "pyproject.toml", "a") as file:
+                            file.write(f"\n# another project with the same packages: {fresh.name}\n")
+                    firsts.append(once(command, env, fresh))
+                    warms.append(once(command, env, steady))
+                    shutil.rmtree(fresh)
+                first, warm = statistics.median(firsts), statistics.median(warms)
+                print(f"| {name} | {lock} | {shape} | {first:.0f} ms | {warm:.0f} ms | **{first - warm:.0f} ms** | <= 30 ms |",
+                      flush=True)
+    print(f"\nload after: {os.getloadavg()[0]:.2f}")
     shutil.rmtree(work, ignore_errors=True)
 
 

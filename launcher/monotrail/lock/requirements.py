@@ -273,7 +273,35 @@ def _pinned_version(req) -> str | None:
     return None
 
 
+# `name==1.2.3 ; marker`, the line `uv export` and pip-compile write for nearly every package:
+# read without packaging.requirements (~25 ms to import, then ~40 us a line). The name is PEP
+# 508's, the version a PEP 440 version in its usual spelling (kept as written, as packaging's
+# specifier keeps it), the marker one `monotrail.markers` reads (kept as written: packaging
+# would requote it; selection evaluates both alike). Any other line goes to packaging, so its
+# errors and edge cases stay packaging's.
+_SIMPLE_PIN = re.compile(
+    r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*==\s*"
+    r"([0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?)"
+    r"\s*(?:;\s*(\S.*))?"
+)
+
+
+def _simple_pin(text: str) -> tuple[str, str, str | None] | None:
+    from monotrail import markers
+
+    match = _SIMPLE_PIN.fullmatch(text.strip())
+    if match is None:
+        return None
+    name, version, marker = match.groups()
+    if marker is not None and markers.parse(marker) is None:
+        return None
+    return normalize(name), version, marker.rstrip() if marker is not None else None
+
+
 def _package(line: _Line, pins: dict[str, _Line]) -> LockedPackage:
+    simple = _simple_pin(line.text)
+    if simple is not None:
+        return LockedPackage(name=simple[0], version=simple[1], marker=simple[2], hashes=line.hashes)
     req = _parse(line)
     name = normalize(req.name)
     marker = str(req.marker) if req.marker is not None else None

@@ -772,3 +772,28 @@ def test_uv_self_referencing_extras_are_expanded(tmp_path: Path) -> None:
     linux_torch = Dependency("torch", "sys_platform == 'linux'")
     assert dict(lock.extras) == {"cpu": (Dependency("torch"),), "all": (linux_torch, Dependency("rich"))}
     assert dict(lock.groups) == {"dev": (linux_torch, Dependency("rich"))}
+
+
+def test_exported_requirements_are_read_without_packaging(tmp_path: Path) -> None:
+    """`name==version ; marker` lines (what `uv export` and pip-compile write) need no
+    packaging.requirements (~25 ms to import on every cold run of such a lock); other lines
+    still go through packaging, and both read alike (test_requirements_pins_hashes_markers_and_options)."""
+    import json
+    import subprocess
+    import sys
+
+    path = write(tmp_path, "requirements.txt", f"""
+        colorama==0.4.6 ; sys_platform == 'win32' \\
+            --hash=sha256:{SHA_A}
+        numpy==2.0.2 ; python_full_version < '3.10' --hash=sha256:{SHA_A}
+        numpy==2.3.5 ; python_full_version >= '3.11' --hash=sha256:{SHA_B}
+        tzdata==2025.2 --hash=sha256:{SHA_B}
+    """)
+    code = ("import json, sys; from monotrail.lock import read_lock; lock = read_lock(sys.argv[1]); "
+            "print(json.dumps([sorted(m for m in sys.modules if m.startswith('packaging')), "
+            "[[p.name, p.version, p.marker] for p in lock.packages]]))")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    imported, packages = json.loads(done.stdout)
+    assert imported == []
+    assert packages == [["colorama", "0.4.6", "sys_platform == 'win32'"], ["numpy", "2.0.2", "python_full_version < '3.10'"],
+                        ["numpy", "2.3.5", "python_full_version >= '3.11'"], ["tzdata", "2025.2", None]]
