@@ -221,6 +221,7 @@ def test_ide_lists_its_targets(monotrail, tmp_path):
 def test_ide_pyright_points_venv_at_a_site_packages_listing_the_lib_dirs(monotrail, project):
     ok(monotrail.run("ide", "pyright", cwd=project))
     config = json.loads((project / "pyrightconfig.json").read_text())
+    assert config["pythonVersion"] == "3.12"  # not what `python3` on PATH is, which pyright would assume
     venv = Path(config["venvPath"]) / config["venv"]
     assert venv == env_python(monotrail, project).parent.parent
     [pth] = venv.glob("lib/python3.12/site-packages/*.pth")  # where pyright reads a venv's packages
@@ -232,8 +233,14 @@ def test_ide_pyright_points_venv_at_a_site_packages_listing_the_lib_dirs(monotra
     (project / "pyproject.toml").write_text(pyproject)
     ok(monotrail.run("ide", "pyright", cwd=project))
     assert (project / "pyproject.toml").read_text() == pyproject.replace(
-        'venv = "old"\n', f'venv = "{venv.name}"\nvenvPath = "{venv.parent}"\n')
+        'venv = "old"\n', f'venv = "{venv.name}"\npythonVersion = "3.12"\nvenvPath = "{venv.parent}"\n')
     assert not (project / "pyrightconfig.json").exists()
+
+    # a pythonVersion the user set stays (pyright checks the code against it)
+    (project / "pyrightconfig.json").write_text('{\n  "pythonVersion": "3.9", // the oldest we support\n}\n')
+    ok(monotrail.run("ide", "pyright", cwd=project))
+    text = (project / "pyrightconfig.json").read_text()
+    assert text.startswith('{\n  "pythonVersion": "3.9", // the oldest we support\n  "venvPath": ')
 
 
 @pytest.mark.network

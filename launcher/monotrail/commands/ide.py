@@ -11,7 +11,8 @@ the order of keys) stays; a file we cannot parse is an error, never overwritten.
 - pyright: its config file cannot name an interpreter (`pythonPath` is an "unrecognized
   setting"; only the command line's `--pythonpath` and the language server's `python.pythonPath`
   can), so `venvPath`/`venv` name the shim's directory, whose site-packages `.pth` lists the
-  search path (pyright reads `.pth` path lines). In `pyrightconfig.json` if there is one (pyright
+  search path (pyright reads `.pth` path lines), and `pythonVersion` the environment's unless the
+  file sets one (with a venv, pyright takes the version from whatever `python3` is on PATH). In `pyrightconfig.json` if there is one (pyright
   reads it first), else in `[tool.basedpyright]` or `[tool.pyright]` of pyproject.toml if either
   exists, else in a new `pyrightconfig.json`.
 """
@@ -47,12 +48,15 @@ def main(args: Sequence[str], python: str | None) -> int:
     from monotrail.commands.env import ide_interpreter, prepare
 
     ide = ide_interpreter(rest, python)
-    prepare(ide)
+    facts = prepare(ide)
     if target == "vscode":
         path = ide.project / ".vscode" / "settings.json"
         _merge_jsonc(path, {"python.defaultInterpreterPath": str(ide.python)})
     else:
-        path = _write_pyright(ide.project, {"venvPath": str(ide.directory.parent), "venv": ide.directory.name})
+        # pythonVersion too unless set: with a venv, pyright takes the version from `python3` on PATH
+        minor = ".".join(facts.version.split(".")[:2])
+        path = _write_pyright(ide.project, {"venvPath": str(ide.directory.parent), "venv": ide.directory.name},
+                              {"pythonVersion": minor})
     sys.stdout.write(f"{path}: points at {ide.python}\n")
     sys.stderr.write("note: these are paths of this machine; keep the file out of version control, or each "
                      "developer runs `monotrail ide` once\n")
@@ -67,11 +71,14 @@ the file that is there. RUN OPTIONS are `monotrail run`'s (-E, -G, --all-extras.
 """
 
 
-def _merge_jsonc(path: Path, values: Mapping[str, object]) -> None:
-    from monotrail.jsonc import set_members
+def _merge_jsonc(path: Path, values: Mapping[str, object], defaults: Mapping[str, object] | None = None) -> None:
+    """`values` set, `defaults` set where the file has no such key."""
+    from monotrail.jsonc import loads, set_members
 
     text = _read(path)
     try:
+        present = loads(text, source=str(path))
+        values = {**{k: v for k, v in (defaults or {}).items() if k not in present}, **values}
         changed = set_members(text, values, source=str(path))
     except SettingsError as error:
         raise SettingsError(error.message, where=error.where,
@@ -79,16 +86,20 @@ def _merge_jsonc(path: Path, values: Mapping[str, object]) -> None:
     _write(path, changed)
 
 
-def _write_pyright(project: Path, values: Mapping[str, str]) -> Path:
+def _write_pyright(project: Path, values: Mapping[str, str], defaults: Mapping[str, str]) -> Path:
     config = project / "pyrightconfig.json"
     pyproject = project / "pyproject.toml"
     if not config.exists() and pyproject.is_file():
         text = _read(pyproject)
         for table in ("tool.basedpyright", "tool.pyright"):
             if _table_header(text, table):
+                present = _parse_toml(text, pyproject)
+                for part in table.split("."):
+                    present = present.get(part, {})
+                values = {**{k: v for k, v in defaults.items() if k not in present}, **values}
                 _write(pyproject, _set_toml_keys(text, table, values, pyproject))
                 return pyproject
-    _merge_jsonc(config, values)
+    _merge_jsonc(config, values, defaults)
     return config
 
 
@@ -121,12 +132,12 @@ def _set_toml_keys(text: str, table: str, values: Mapping[str, str], path: Path)
     return changed
 
 
-def _parse_toml(text: str, path: Path) -> None:
+def _parse_toml(text: str, path: Path) -> dict:
     from monotrail.errors import LockError
     from monotrail.lock.tomlfile import parse_toml
 
     try:
-        parse_toml(text, path)
+        return parse_toml(text, path)
     except LockError as error:
         raise SettingsError(error.message, where=error.where,
                             hint=f"fix {path.name} and rerun; it was not changed") from None
