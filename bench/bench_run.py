@@ -1,7 +1,7 @@
 """Benchmarks of `monotrail run`, side by side with plain python and uv, as ratios.
 
     python bench/bench_run.py [--runs 20] [--skip-cold]
-    python bench/bench_run.py --second [--runs 10] [--projects data-science,django-app]
+    python bench/bench_run.py --second [--runs 10] [--projects data-science,django-app] [--monotrail PATH]
 
 Sets up its own tool venv (bench/.venv, with uv in it: uv is a peer, never a dependency of
 monotrail) and temp copies of ../shared/bench/data-science, then measures in one run:
@@ -107,11 +107,13 @@ def main() -> None:
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--second", action="store_true", help="only the second-project rows, per lock kind")
     parser.add_argument("--projects", default="data-science,django-app")
+    parser.add_argument("--monotrail", help="with --second: this monotrail (e.g. another version's), not this checkout's")
     options = parser.parse_args()
-    venv = tool_venv()
     if options.second:
-        second_project_rows(str(venv / "bin" / "monotrail"), options.projects.split(","), options.runs)
+        command = options.monotrail or str(tool_venv() / "bin" / "monotrail")
+        second_project_rows(command, options.projects.split(","), options.runs)
         return
+    venv = tool_venv()
     monotrail, uv = str(venv / "bin" / "monotrail"), str(venv / "bin" / "uv")
     work = Path(tempfile.mkdtemp(prefix="monotrail-bench-"))
     root, uv_cache = work / "root", work / "uv-cache"
