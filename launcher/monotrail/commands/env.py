@@ -36,8 +36,8 @@ PTH_NAME = "_monotrail_lib_dirs.pth"
 
 # Run through the shim: what the environment's interpreter reports, as a tool would ask it.
 _FACTS = (
-    "import json, sys; print(json.dumps({'prefix': sys.prefix, 'version': '%d.%d.%d' % sys.version_info[:3], "
-    "'path': sys.path[1:]}))"
+    "import json, os, sys; print(json.dumps({'prefix': sys.prefix, 'version': '%d.%d.%d' % sys.version_info[:3], "
+    "'python': os.path.realpath(sys.executable), 'path': sys.path[1:]}))"
 )
 
 
@@ -64,7 +64,7 @@ class Facts:
     environment: str
     search_path: list[str]  # sys.path after the environment's site-packages: paths, .pth dirs, lib dirs
     lib_dirs: list[str]
-    scripts: dict[str, str]  # console script -> its file in the environment's bin/
+    scripts: dict[str, str]  # console script (or a wheel's data script) -> its file in the environment's bin/
 
 
 def ide_interpreter(run_options: Sequence[str], python: str | None) -> IdeInterpreter:
@@ -173,18 +173,22 @@ def environment_facts(ide: IdeInterpreter) -> Facts:
     if result.returncode != 0:
         raise MonotrailError(f"the project's environment could not be started (exit code {result.returncode})",
                              hint="the lines above say why; `monotrail run python` in the project shows the same")
+    # All from what the interpreter reports and the environment's layout, not its manifest, whose
+    # format is the hook's business.
     reported = json.loads(result.stdout.strip().splitlines()[-1])
     environment = reported["prefix"]
-    manifest = json.loads(Path(environment, "manifest.json").read_text(encoding="utf-8"))
     lock = Path(environment, "lock").read_text(encoding="utf-8").splitlines()[0]
     path = reported["path"]
     inside = [i for i, entry in enumerate(path) if entry.startswith(environment + os.sep)]
     search_path = path[inside[-1] + 1:] if inside else path
+    store = os.path.join(store_root(), "store") + os.sep
     bin_dir = Path(environment, "bin")
+    scripts = sorted(entry.name for entry in bin_dir.iterdir()
+                     if not entry.is_symlink() and not entry.name.startswith(("python", "activate")))
     return Facts(
-        lock=lock, python=manifest["python"], version=reported["version"], environment=environment,
-        search_path=search_path, lib_dirs=list(manifest.get("lib_dirs", [])),
-        scripts={name: str(bin_dir / name) for name in sorted(manifest.get("scripts", {}))},
+        lock=lock, python=reported["python"], version=reported["version"], environment=environment,
+        search_path=search_path, lib_dirs=[entry for entry in search_path if entry.startswith(store)],
+        scripts={name: str(bin_dir / name) for name in scripts},
     )
 
 
