@@ -292,6 +292,19 @@ def test_gc_removes_environments_of_changed_locks_and_what_only_they_used(
     ok(monotrail.run("+3.12", "run", "-c", "import alpha_pkg", cwd=project))  # reinstalls
 
 
+def test_gc_downloads_drops_the_downloaded_wheels_and_keeps_what_runs_use(monotrail: Monotrail, project: Path) -> None:
+    """The downloaded wheels double the store's size and serve only `verify --repair` offline:
+    `gc --downloads` removes them; entries and environments stay, runs need no download."""
+    ok(monotrail.run("+3.12", "run", "-c", IMPORT_BOTH, cwd=project))
+    entries, envs = monotrail.store_listing(), monotrail.envs()
+    assert len(list((monotrail.root / "downloads").iterdir())) == 2
+    assert "0 store entries, 2 downloads" in ok(monotrail.run("store", "gc", "--downloads", "--dry-run")).stdout
+    ok(monotrail.run("store", "gc", "--downloads"))
+    assert list((monotrail.root / "downloads").iterdir()) == []
+    assert monotrail.store_listing() == entries and monotrail.envs() == envs
+    assert ok(monotrail.run("+3.12", "run", "--offline", "-c", IMPORT_BOTH, cwd=project)).stdout.strip() == "alpha-pkg beta-pkg"
+
+
 def test_gc_keeps_an_environment_a_live_process_runs(monotrail: Monotrail, project: Path) -> None:
     code = "import os, sys, time; print(os.getpid(), flush=True); sys.stdin.readline()"
     process = subprocess.Popen([sys.executable, "-m", "monotrail", "+3.12", "run", "-c", code], cwd=project,
