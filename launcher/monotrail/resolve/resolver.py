@@ -107,6 +107,34 @@ class Trace:
         self.markers, self.pythons, self.files = {}, {}, {}
 
 
+class _TargetVersions(Mapping):
+    """A project's versions (shared by the targets) with this target's `_Version` of each, made
+    when first looked at: botocore has thousands of versions, and a resolution looks at a few."""
+
+    __slots__ = ("_grouped", "_made")
+
+    def __init__(self, grouped: Mapping[Version, list]) -> None:
+        self._grouped = grouped
+        self._made: dict[Version, _Version] = {}
+
+    def __getitem__(self, version: Version) -> _Version:
+        info = self._made.get(version)
+        if info is None:
+            files = self._grouped[version]
+            info = self._made[version] = _Version()
+            info.files = files
+        return info
+
+    def __iter__(self):
+        return iter(self._grouped)
+
+    def __len__(self) -> int:
+        return len(self._grouped)
+
+    def __contains__(self, version: object) -> bool:
+        return version in self._grouped
+
+
 class _Version:
     """The files of one version, grouped cheaply (file names split, not parsed); tags and
     requires-python are looked at only for the versions the resolver reaches (`Provider.wheels`):
@@ -208,7 +236,7 @@ class Provider(AbstractProvider):
         self.python_version = Version(interpreter.full_version or interpreter.python_version)
         self.ranks = {tag: number for number, tag in enumerate(interpreter.tags)}
         self.environment = dict(interpreter.markers)
-        self._versions: dict[str, dict[Version, _Version]] = {}
+        self._versions: dict[str, _TargetVersions] = {}
         self._submitted: set = set()
         self._prefetch_lock = threading.Lock()
         self._fits: dict[str, bool] = {}
@@ -247,9 +275,7 @@ class Provider(AbstractProvider):
             return []
         excluded = {candidate.version for candidate in incompatibilities[identifier]}
         allow_pre = self.prereleases or any(r.specifier.prereleases for r in requirements)
-        versions = self.versions(name)
-        stored = set() if self.upgrade else self._stored_versions(name)
-        ordered = sorted(versions, key=lambda v: (str(v) in stored, v), reverse=True)
+        ordered = self.shared.once("ordered", name, lambda: self._ordered(name))
 
         def matches():  # lazily: resolvelib mostly takes the first
             for version in ordered:
@@ -348,16 +374,12 @@ class Provider(AbstractProvider):
 
     # --- data ---------------------------------------------------------------------------------
 
-    def versions(self, name: str) -> dict[Version, _Version]:
+    def versions(self, name: str) -> Mapping[Version, _Version]:
         """The project's versions, each with this target's view of its files (computed lazily)."""
-        if name not in self._versions:
-            grouped = self.shared.once("versions", name, lambda: self._load_versions(name))
-            versions = {}
-            for version, files in grouped.items():
-                info = versions[version] = _Version()
-                info.files = files
-            self._versions[name] = versions
-        return self._versions[name]
+        found = self._versions.get(name)
+        if found is None:
+            found = self._versions[name] = _TargetVersions(self.shared.once("versions", name, lambda: self._load_versions(name)))
+        return found
 
     def _load_versions(self, name: str) -> dict[Version, list]:
         try:
@@ -470,9 +492,25 @@ class Provider(AbstractProvider):
             found.append(("", artifact, FileDetails()))
         return found
 
+    def _ordered(self, name: str) -> list[Version]:
+        """The versions in the order candidates are tried (the same for every target, and for
+        every round of one resolution: sorted once)."""
+        stored = set() if self.upgrade else self._stored_versions(name)
+        return sorted(self.versions(name), key=lambda v: (str(v) in stored, v), reverse=True)
+
     def _stored_versions(self, name: str) -> set:
+        # One listing of the store for all names: a listdir releases the GIL, and getting it back
+        # from the fetch threads cost ~5 ms (the switch interval) per project.
+        if name not in self.shared.once("stored", None, lambda: self._stored_names()):
+            return set()
         try:
             return set(os.listdir(self.root / "store" / name))
+        except OSError:
+            return set()
+
+    def _stored_names(self) -> set:
+        try:
+            return set(os.listdir(self.root / "store"))
         except OSError:
             return set()
 
@@ -523,7 +561,9 @@ class Provider(AbstractProvider):
         resolvelib asks for one project at a time, the network answers many at once."""
         with self._prefetch_lock:
             for name in names:
-                if name in self._versions or name in self._submitted:
+                # A project an earlier target fetched needs no walk: its page and its newest
+                # version's metadata are there, and its children are prefetched when reached.
+                if name in self._versions or name in self._submitted or self.shared.started("versions", name):
                     continue
                 self._submitted.add(name)
                 self.shared.pool.submit(self._prefetch_one, name)
