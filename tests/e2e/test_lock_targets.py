@@ -113,6 +113,8 @@ def test_default_targets_are_every_allowed_python_on_three_platforms(monotrail: 
     assert found[("backport", "1.0")] == 'python_version < "3.11"'
     text = (project / "pylock.toml").read_text()
     assert 'environments = ["sys_platform == \\"linux\\" and python_version >= \\"3.9\\" and python_version <= \\"3.14\\""' in text
+    run = ok(monotrail.run("--python", str(_python(12)), "run", "main.py", cwd=project))
+    assert run.stdout.split() == ["backport", "-", "modern", "2.0", "native", "1.0", "core", "1.0", "wincolor", "-"]
 
 
 def test_lock_is_deterministic_and_up_to_date_for_the_same_targets(monotrail: Monotrail, project: Path, index) -> None:
