@@ -25,9 +25,9 @@ What runs:
   environment; the network rows (4, 8, 10, 11) download from PyPI.
 
 Runs per command: `--runs N` for every row, else each row's default (30 for warm rows, 7 for cold
-ones); `--quick` takes a few runs per row (about 2.5 minutes), for a check that everything still
-works. A full run takes about 7 minutes on the 2-core machine (estimated from `--quick` runs with
-a load average of 6-10, 2026-11-29), most of it in the cold rows 4, 8, 10 and 11.
+ones); `--quick` takes a few runs per row (2.5-4 minutes with a load average of 6-12), for a
+check that everything still works. A full run takes about 6-7 minutes on the 2-core machine
+(estimated from those `--quick` runs, 2026-11-29), most of it in the cold rows 4, 8, 10 and 11.
 """
 
 from __future__ import annotations
