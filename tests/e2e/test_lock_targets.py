@@ -210,3 +210,18 @@ def test_a_real_project_locked_for_two_pythons_installs_alike_with_uv(monotrail:
         seen[minor] = dict(eval(ours))  # noqa: S307 - our own script's printed list of pairs
     assert seen[9]["click"].startswith("8.1.") and "tomli" in seen[9]
     assert not seen[13]["click"].startswith("8.1.") and "tomli" not in seen[13]
+
+
+def test_an_sdist_only_package_is_built_once_for_its_metadata_and_locked_for_every_target(
+        monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
+    from test_scripts import build_sdist
+
+    index.add(build_sdist(tmp_path / "wheels", "from-source", "1.0", requires=("core",)))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"core"]', '"from-source"]'))
+    ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13"))
+    assert packages(project)[("from-source", "1.0")] is None and ("core", "1.0") in packages(project)
+    assert len(list((monotrail.root / "built").glob("*/*/*.whl"))) == 1  # one build, by the Python `run` picks
+    result = ok(monotrail.run("--python", str(_python(9)), "run", "-c",
+                              "import from_source, core; print('ok')", cwd=project))
+    assert result.stdout.strip() == "ok"
