@@ -1,11 +1,11 @@
 """What the store's lib dirs on `sys.path` cost a start (issue 15): the hook before and after.
 
-    python bench/bench_hook_sys_path.py [--base COMMIT] [--lib-dirs 10,150] [--runs 40]
+    python bench/bench_hook_sys_path.py [--base COMMIT] [--after COMMIT] [--lib-dirs 10,150] [--runs 40]
 
 Builds, per size, a real venv (`python -m venv --without-pip`) whose site-packages holds the hook
 and a manifest naming N fake store entries (one package and one dist-info each), then, in fresh
-processes interleaved between the hook of COMMIT (default: the one before the lib dirs went on
-`sys.path`) and the working tree's:
+processes interleaved between the hook of --base (default: the commit before the lib dirs went on
+`sys.path`) and that of --after (default: the working tree's):
 1. in-process (python -S, the hook activated by hand, so start-up noise stays out): `activate()`,
    one import found nowhere (`sitecustomize` on every start), and importing three locked packages;
 2. end to end: `<venv>/bin/python -c pass` next to plain `python -c pass`, as ratios.
@@ -85,6 +85,7 @@ def timed(command: list[str], environ: dict) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default=BEFORE)
+    parser.add_argument("--after", default=None, help="a commit (default: the working tree)")
     parser.add_argument("--lib-dirs", default="10,150")
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--python", default=sys.executable)
@@ -93,9 +94,11 @@ def main() -> None:
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV")}
     with tempfile.TemporaryDirectory() as temp:
         directory = Path(temp)
-        hooks = {"before": directory / "before.py", "after": REPO / HOOK}
-        hooks["before"].write_bytes(subprocess.run(["git", "-C", str(REPO), "show", f"{options.base}:{HOOK}"],
-                                                   capture_output=True, check=True).stdout)
+        hooks = {"before": directory / "before.py", "after": directory / "after.py" if options.after else REPO / HOOK}
+        for name, commit in (("before", options.base), ("after", options.after)):
+            if commit:
+                hooks[name].write_bytes(subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{HOOK}"],
+                                                       capture_output=True, check=True).stdout)
         print(f"python {python}; load: {os.getloadavg()}")
         for count in (int(n) for n in options.lib_dirs.split(",")):
             site = make_env(directory, python, count)
