@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from monotrail.resolve.resolver import ResolvedPackage, Resolution
+from monotrail.resolve.resolver import ROOT, ResolvedPackage, Resolution
 from monotrail.resolve.targets import Target, platform_marker, python_clause
 
 
@@ -23,6 +23,8 @@ def merge(results: Sequence[tuple[Target, Resolution]]) -> Resolution:
     variants: dict[tuple, tuple[ResolvedPackage, set[Target], dict[str, object]]] = {}
     for target, resolution in results:
         for package in resolution.packages:
+            if ROOT in package.labels:  # needed without any extra or group: which others reach it says nothing
+                package = replace(package, labels=frozenset({ROOT}))
             key = (package.name, package.version, package.direct, package.sdist, package.requires_python,
                    package.index, package.labels)
             found = variants.setdefault(key, (package, set(), {}))

@@ -128,3 +128,19 @@ def test_the_marker_of_a_variant_selects_its_targets_only(covered, expected) -> 
     for target in T:
         holds = marker is None or Marker(marker).evaluate(dict(target.interpreter().markers))
         assert holds == (target in covered), target
+
+
+def test_a_package_every_target_needs_is_one_entry_whoever_else_reaches_it() -> None:
+    """typing-extensions in django-app: needed by the project everywhere, and below 3.11 by the dev
+    group as well; one entry, not one per Python."""
+    from monotrail.resolve.merge import merge
+    from monotrail.resolve.resolver import ROOT, ResolvedPackage, Resolution
+
+    def package(labels: frozenset) -> ResolvedPackage:
+        return ResolvedPackage("typing-extensions", "4.16.0", (), None, None, None, labels)
+
+    targets = target_table.choose(">=3.10", (), ("linux",))
+    results = [(t, Resolution((package(frozenset({ROOT, "group:dev"}) if t.minor < 11 else frozenset({ROOT})),)))
+               for t in targets]
+    [merged] = merge(results).packages
+    assert merged.targets is None and merged.labels == frozenset({ROOT})
