@@ -1,8 +1,11 @@
 """Resolving requirements against the index for one target interpreter, with `resolvelib`.
 
-Not universal: every marker is evaluated for the target interpreter (its marker environment and
-wheel tags, never the running Python's), and the lock written from the result says so in its
-`environments` and `requires-python`. The shapes follow pip's provider:
+Not universal: every marker is evaluated for the target (its marker environment and wheel tags,
+never the running Python's). A multi-target lock resolves once per target (`resolve_targets`,
+targets described by `monotrail.resolve.targets`, no interpreter needed) and merges the results
+(`monotrail.resolve.merge`); the targets share the fetches (`Shared`) and, where a target answers
+every target-dependent question as an earlier one did, its pins (`Trace`). The shapes follow
+pip's provider:
 - an identifier is a project name, or `name[extra1,extra2]` for a requirement with extras; the
   candidate of `name[x]` depends on `name==V` itself, so both always agree on the version;
 - a candidate is one version with a wheel for the target's tags, not yanked (PEP 592), whose
@@ -18,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
 from collections.abc import Iterable, Mapping, Sequence
@@ -98,13 +101,10 @@ class Trace:
     the target, so a target answering all of these alike resolves to the same pins
     (`Provider.agrees`); most targets of a lock do, and cost a check instead of a resolution."""
 
-    markers: dict = None  # type: ignore[assignment]  # (id(marker), extra) -> (marker, answer)
-    pythons: dict = None  # type: ignore[assignment]  # str(specifier) -> (specifier, answer)
-    files: dict = None  # type: ignore[assignment]  # (name, version) -> Provider.files_answer
+    markers: dict[tuple[int, str], tuple[Marker, bool]] = field(default_factory=dict)  # (id(marker), extra) ->
+    pythons: dict[str, tuple[SpecifierSet, bool]] = field(default_factory=dict)  # str(specifier) ->
+    files: dict[tuple[str, Version], tuple[bool, bool, bool]] = field(default_factory=dict)  # Provider.files_answer
     result: object = None  # resolvelib's result (mapping, graph) when the resolution succeeded
-
-    def __post_init__(self) -> None:
-        self.markers, self.pythons, self.files = {}, {}, {}
 
 
 class _TargetVersions(Mapping):
