@@ -233,10 +233,12 @@ def run(command: list, input: str | None = None, cwd: Path | None = None,
 
 
 def make_env(store: Store, python: Path, name: str, with_setuptools: bool = False) -> Env:
-    """Write ``envs/<name>/manifest.json`` and the venv around it, as the launcher would."""
+    """Write ``envs/<name>/manifest.json``, its compact form ``manifest.txt`` and the venv around
+    it, as the launcher would."""
     from types import SimpleNamespace
 
     from monotrail.environment.layout import write_layout
+    from monotrail.environment.manifest import compact
 
     env_dir = store.root / "envs" / name
     env_dir.mkdir(parents=True)
@@ -273,5 +275,9 @@ def make_env(store: Store, python: Path, name: str, with_setuptools: bool = Fals
         capture_output=True, text=True, check=True).stdout)
     interpreter = SimpleNamespace(path=str(python), version=tuple(facts[0]), implementation=facts[1],
                                   free_threaded=facts[2])
-    write_layout(env_dir, str(env_dir), interpreter, str(HOOK), manifest["scripts"])
-    return Env(python=python, path=env_dir, manifest=manifest_path)
+    # The hook reads the compact form, as in the launcher's environments (manifest.json stays beside it).
+    text = compact(manifest)
+    assert text is not None
+    (env_dir / "manifest.txt").write_text(text)
+    write_layout(env_dir, str(env_dir), interpreter, str(HOOK), manifest["scripts"], manifest_name="manifest.txt")
+    return Env(python=python, path=env_dir, manifest=env_dir / "manifest.txt")

@@ -39,12 +39,38 @@ class _JSONContext:
     parse_constant = float  # 'NaN', 'Infinity', '-Infinity' are what float() accepts too
 
 
+def _load_compact(text):
+    """The manifest from its compact form (``manifest.txt``, written by the launcher's
+    ``monotrail.environment.manifest.compact``): five sections of one value a line, cut by
+    ``str.split`` and rebuilt by slices and ``dict(zip(...))`` at C speed, where even ``_json``'s
+    C scanner is a shared library to load on every start."""
+    sections = text.split("\x1e")
+    if len(sections) != 5:
+        raise ValueError("not a compact manifest: %d sections" % len(sections))
+    header, paths, pth, modules, dists = [section.split("\n") if section else [] for section in sections]
+    if len(header) != 2 or header[0] != "monotrail-manifest 1" or len(pth) % 2 or len(modules) % 2 or len(dists) % 3:
+        raise ValueError("not a compact manifest of format 1")
+    names, dirs = modules[0::2], modules[1::2]
+    return {
+        "version": 1,
+        "env": header[1],
+        "paths": paths,
+        "pth": [list(item) for item in zip(pth[0::2], pth[1::2])],
+        "modules": dict(zip(names, [each.split("\t") for each in dirs])),
+        "lib_dirs": dists[0::3],
+        "distributions": dict(zip(dists[1::3], dists[2::3])),
+    }
+
+
 def _load_manifest(path):
-    """Parse the manifest with the C scanner directly: ``import json`` pulls in ``re`` and its
-    dependencies, a good part of a bare interpreter's startup time. Any problem falls back to
-    ``json`` for its error message."""
+    """Parse the manifest: the compact form (``manifest.txt``) with ``str.split``; JSON
+    (``manifest.json``, which the launcher writes when a path holds a tab or newline) with the C
+    scanner directly: ``import json`` pulls in ``re`` and its dependencies, a good part of a bare
+    interpreter's startup time. Any JSON problem falls back to ``json`` for its error message."""
     with open(path, "rb") as f:
-        text = f.read().decode("utf-8")
+        text = f.read().decode("utf-8", "surrogateescape")
+    if not path.endswith(".json"):
+        return _load_compact(text)
     try:
         import _json
         start = len(text) - len(text.lstrip())

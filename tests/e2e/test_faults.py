@@ -331,7 +331,7 @@ def test_gc_removes_dead_claims_and_old_environments(monotrail: Monotrail, proje
     assert "0 environments" in ok(monotrail.run("store", "gc", "--older-than", "30d")).stdout
     assert not claim.exists()
     old = time.time() - 40 * 86400
-    for name in ("launch", "manifest.json", "pids"):
+    for name in ("launch", "manifest.json", "manifest.txt", "pids"):
         os.utime(monotrail.root / "envs" / env / name, (old, old))
     assert "unused for" in ok(monotrail.run("store", "gc", "--older-than", "30d")).stdout
     assert monotrail.envs() == []

@@ -343,11 +343,11 @@ def _live_pids(env: Path, prune: bool) -> list[int]:
 
 def _last_used(env: Path) -> float:
     """Cheap records of use, none written on the warm path for this: the Python warm path reads
-    `launch` and the bootstrap reads `manifest.json` (atime, where the mount keeps it), and each
+    `launch` and the bootstrap reads `manifest.txt` or `.json` (atime, where the mount keeps it), and each
     process's claim changes the mtime of `pids/`."""
     stamps = [0.0]
     for name, attribute in (("launch", "st_mtime"), ("launch", "st_atime"), ("manifest.json", "st_atime"),
-                            ("pids", "st_mtime")):
+                            ("manifest.txt", "st_atime"), ("pids", "st_mtime")):
         try:
             stamps.append(getattr(os.stat(env / name), attribute))
         except OSError:

@@ -6,7 +6,8 @@ two); `spec` says what an environment is made of, `layout` builds the venv aroun
 
 An environment is `<root>/envs/<key>/`, a venv without packages (`monotrail.environment.layout`:
 `pyvenv.cfg`, `bin/python` linking the real interpreter, console scripts, and a site-packages
-whose `.pth` hook reads the manifest), plus `manifest.json` (read by the hook), `launch` (the
+whose `.pth` hook reads the manifest), plus `manifest.json` (the manifest, for the launcher and
+tools) and `manifest.txt` (the same in the compact form the hook reads), `launch` (the
 three facts the warm path needs, as plain text so it needs no json import, then one file per
 store entry that must exist: `<entry>/site-packages/<dist-info>/RECORD`), `lock` (the lockfile's
 path and sha256 when the environment was written: `monotrail store gc` removes environments whose
@@ -177,7 +178,12 @@ def write_env(
     # build's input, so a changed original makes the environment stale.
     inputs = [*(inputs or ()), (bootstrap, input_state(bootstrap))]
     env_path, tmp_root_path = Path(env_dir), Path(tmp_root)
-    sentinels = [f"{path}/RECORD" for path in json.loads(manifest_json).get("distributions", {}).values()]
+    from monotrail.environment.manifest import compact
+
+    manifest = json.loads(manifest_json)
+    sentinels = [f"{path}/RECORD" for path in manifest.get("distributions", {}).values()]
+    # The hook reads the compact form when there is one (monotrail.environment.manifest.compact).
+    compact_text = compact(manifest)
 
     with private_umask():
         tmp_root_path.mkdir(parents=True, exist_ok=True)
@@ -186,9 +192,12 @@ def write_env(
         with private_umask():
             os.chmod(tmp, 0o755)
             (tmp / "manifest.json").write_text(manifest_json, "utf-8")
+            if compact_text is not None:
+                (tmp / "manifest.txt").write_text(compact_text, "utf-8", "surrogateescape")
             crash_point("env-manifest-written")
             (tmp / "pids").mkdir()
-            write_layout(tmp, str(env_path), interpreter, bootstrap, scripts)
+            write_layout(tmp, str(env_path), interpreter, bootstrap, scripts,
+                         manifest_name="manifest.json" if compact_text is None else "manifest.txt")
             if data:
                 from monotrail.environment.data_files import link_data_files
 

@@ -49,9 +49,11 @@ def site_packages(interpreter: "Interpreter") -> str:
     return f"lib/python{major}.{minor}{'t' if interpreter.free_threaded else ''}/site-packages"
 
 
-def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str, scripts: dict[str, dict]) -> None:
+def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str, scripts: dict[str, dict],
+                 manifest_name: str = "manifest.json") -> None:
     """Write the environment's files into `tmp`, which becomes `env_dir` by a rename: links and
-    shebangs name `env_dir`."""
+    shebangs name `env_dir`. `manifest_name`: the manifest file the hook reads (`manifest.txt`,
+    the compact form, when there is one)."""
     real = os.path.realpath(interpreter.path)
     (tmp / "pyvenv.cfg").write_text(_pyvenv_cfg(interpreter, real), "utf-8")
     bin_dir = tmp / "bin"
@@ -69,7 +71,7 @@ def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str,
     # the user's files: every start imports it. `__pycache__` is made now (with the store's umask),
     # not by the interpreter with whatever umask the first program has.
     (lib / "__pycache__").mkdir()
-    manifest = os.path.join(env_dir, "manifest.json")
+    manifest = os.path.join(env_dir, manifest_name)
     (lib / HOOK_PTH).write_text(
         "import sys; _b = sys.dont_write_bytecode; sys.dont_write_bytecode = False; "
         f"import {HOOK_MODULE}; sys.dont_write_bytecode = _b; {HOOK_MODULE}.activate({ascii(manifest)})\n",

@@ -74,3 +74,44 @@ def _scripts_of(entry_path: Path, meta: dict) -> dict[str, dict]:
 
 def dumps(manifest: dict) -> str:
     return json.dumps(manifest, indent=1, sort_keys=True)
+
+
+# The compact form's first line and section separator (`manifest.txt`, read by the hook).
+COMPACT_HEADER = "monotrail-manifest 1"
+COMPACT_SEPARATOR = "\x1e"
+
+
+def compact(manifest: dict) -> str | None:
+    """What the hook needs of the manifest, as text it cuts with `str.split` and rebuilds with
+    `dict(zip(...))` and slices, all at C speed with no import: `import json` pulls in `re`, and
+    even the C scanner of `_json` is a shared library to load on every start (bench/bench_warm.py:
+    a 184-package manifest parses in ~0.1 ms, `_json` alone costs ~0.25 ms to import). None when
+    a value holds a character the form uses (newline, tab, \\x1e) or the manifest is not of
+    `build_manifest`'s shape: the hook then reads manifest.json.
+
+    Five sections joined by COMPACT_SEPARATOR, one value a line: the header and `env`; `paths`;
+    `pth` as LIB, NAME pairs of lines; `modules` as NAME, LIB<TAB>LIB... pairs; the distributions
+    in `lib_dirs` order as LIB, NAME, LIB/DIST-INFO triples (`lib_dirs` and `distributions` both
+    come from these, as `build_manifest` makes both from one list of entries).
+    """
+    if not all(key in manifest for key in ("env", "modules", "distributions", "lib_dirs", "pth", "paths")):
+        return None
+    libs = manifest["lib_dirs"]
+    distributions = manifest["distributions"]
+    by_lib = {path.rpartition("/")[0]: (name, path) for name, path in distributions.items()}
+    if len(by_lib) != len(libs) or set(by_lib) != set(libs):
+        return None  # not the shape build_manifest makes: JSON says it exactly
+    values = [manifest["env"], *manifest["paths"], *libs, *distributions.values(), *distributions,
+              *manifest["modules"], *[part for item in manifest["pth"] for part in item]]
+    if any(char in value for value in values for char in "\n\t\x1e"):
+        return None
+    if any(not dirs or any(char in lib for lib in dirs for char in "\n\t\x1e") for dirs in manifest["modules"].values()):
+        return None
+    sections = [
+        [COMPACT_HEADER, manifest["env"]],
+        list(manifest["paths"]),
+        [part for item in manifest["pth"] for part in item],
+        [part for name, dirs in manifest["modules"].items() for part in (name, "\t".join(dirs))],
+        [part for lib in libs for part in (lib, *by_lib[lib])],
+    ]
+    return COMPACT_SEPARATOR.join("\n".join(lines) for lines in sections)

@@ -79,3 +79,73 @@ def test_console_scripts_are_the_bytes_installer_writes(python: str, entry_point
     module, _, attribute = entry_point.partition(":")
     _, expected = Script("tool", module.strip(), attribute.strip(), section="console").generate(python, "posix")
     assert _console_script("tool", entry_point, python) == expected
+
+
+def _hook_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_monotrail_finder_under_test", REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _manifest(tmp: str) -> dict:
+    libs = [f"{tmp}/store/a/1/x/site-packages", f"{tmp}/store/b/2/y/site-packages", f"{tmp}/store/c/3/z/site-packages"]
+    return {
+        "version": 1, "python": "/usr/bin/python3", "python_mtime": 1.5, "env": f"{tmp}/envs/k",
+        "modules": {"a": [libs[0]], "google": [libs[1], libs[2]], "_b__mypyc": [libs[1]], "é": [libs[2]]},
+        "distributions": {"a": f"{libs[0]}/a-1.dist-info", "b": f"{libs[1]}/b-2.dist-info", "c": f"{libs[2]}/c-3.dist-info"},
+        "lib_dirs": libs, "pth": [[libs[1], "b.pth"], [libs[0], "distutils-precedence.pth"]],
+        "paths": [f"{tmp}/project/src", f"{tmp}/other"], "scripts": {"a": {"entry_point": "a:main"}},
+    }
+
+
+@pytest.mark.parametrize("empty", ["", "paths", "pth", "modules", "packages"])
+def test_the_compact_manifest_reads_back_as_the_json_one(empty: str) -> None:
+    """The hook reads manifest.txt (str.split, no json import) into what manifest.json holds."""
+    from monotrail.environment.manifest import compact
+
+    manifest = _manifest("/tmp/a b'c")
+    if empty == "packages":
+        manifest.update(modules={}, distributions={}, lib_dirs=[], pth=[])
+    elif empty:
+        manifest[empty] = {} if empty == "modules" else []
+    text = compact(manifest)
+    assert text is not None
+    read = _hook_module()._load_compact(text)
+    for key, value in read.items():
+        assert value == manifest[key] and list(value) == list(manifest[key]) if isinstance(value, dict) else value == manifest[key], key
+
+
+@pytest.mark.parametrize("where", ["env", "paths", "lib_dirs", "modules", "pth"])
+def test_a_manifest_with_a_tab_or_newline_stays_json(where: str) -> None:
+    """A value holding the compact form's separators: no manifest.txt, the hook reads manifest.json."""
+    from monotrail.environment.manifest import compact
+
+    manifest = _manifest("/tmp/x")
+    if where == "env":
+        manifest["env"] += "\tnew"
+    elif where == "paths":
+        manifest["paths"].append("/tmp/x/a\nb")
+    elif where == "lib_dirs":
+        old = manifest["lib_dirs"][0]
+        manifest["lib_dirs"][0] = old.replace("/a/", "/a\t/")
+        manifest["distributions"]["a"] = manifest["distributions"]["a"].replace("/a/", "/a\t/")
+    elif where == "modules":
+        manifest["modules"]["x\ty"] = [manifest["lib_dirs"][0]]
+    else:
+        manifest["pth"].append([manifest["lib_dirs"][0], "a\x1e.pth"])
+    assert compact(manifest) is None
+    assert compact({**_manifest("/tmp/x"), "modules": {"a": []}}) is None
+
+
+def test_a_damaged_compact_manifest_is_a_value_error() -> None:
+    hook = _hook_module()
+    assert hook._load_compact("monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e")["env"] == "/e"
+    for text in ["", "monotrail-manifest 1\n/env", "monotrail-manifest 2\n/e\x1e\x1e\x1e\x1e",
+                 "monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e/lib\nname", "monotrail-manifest 1\n/e\x1e\x1e\x1ename\x1e"]:
+        with pytest.raises(ValueError):
+            hook._load_compact(text)
