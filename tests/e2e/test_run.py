@@ -410,10 +410,17 @@ DOWNLOAD_ONLY_MODULES = {"httpx", "rich", "resolvelib", "installer", "urllib.req
 
 
 def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
-    monotrail: Monotrail, project: Path, index: IndexServer
+    monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path
 ) -> None:
     """The path "every entry already stored" writes an environment from markers: no HTTP client,
-    no progress bar, no resolver, no wheel installer (`-X importtime` lists what the launcher imported)."""
+    no progress bar, no resolver, no wheel installer (`-X importtime` lists what the launcher
+    imported), also for a console script and a `.data/scripts` file in its bin/."""
+    tool = build_wheel(wheelhouse, "tool", "1.0", {"tool.py": "def main():\n    pass\n",
+                                                  "tool-1.0.data/scripts/tool-sh": "#!python\nprint('data script')\n"},
+                       entry_points="[console_scripts]\ntool = tool:main\n")
+    index.add(tool)
+    with open(project / "requirements.txt", "a") as file:
+        file.write(pin(tool) + "\n")
     ok(monotrail.run("+3.12", "run", "app.py", cwd=project))
     second = project.parent / "second"
     shutil.copytree(project, second)
@@ -425,6 +432,7 @@ def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
     imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "monotrail.environment.install" in imported  # the cold path ran
     assert imported & DOWNLOAD_ONLY_MODULES == set()
+    assert {path.name for path in (monotrail.root / "envs").glob("*/bin/tool*")} == {"tool", "tool-sh"}
 
 
 def test_changed_lock_gives_a_new_environment(monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path) -> None:

@@ -157,11 +157,18 @@ def _console_script(name: str, entry_point: str, python: str) -> bytes:
 def _copy_data_script(source: Path, target: Path, python: str) -> None:
     """A wheel's `.data/scripts` file, as installer places it: a `#!python` first line (the wheel
     spec's placeholder) becomes the environment's interpreter, anything else is copied as it is."""
-    from installer.utils import fix_shebang
-
-    with open(source, "rb") as stream, fix_shebang(stream, python) as fixed:
-        data = fixed.read()
+    with open(source, "rb") as stream:
+        data = _fixed_shebang(stream.read(), python)
     _write_new(target, data, stat.S_IMODE(os.stat(source).st_mode) | 0o555)
+
+
+def _fixed_shebang(data: bytes, python: str) -> bytes:
+    """installer's `fix_shebang` on bytes (its import costs what `_console_script` says):
+    a first line starting `#!python` is replaced whole by `#!<python>`."""
+    if not data.startswith(b"#!python"):
+        return data
+    _, newline, rest = data.partition(b"\n")
+    return f"#!{python}\n".encode() + (rest if newline else b"")
 
 
 def _is_file_name(name: str) -> bool:

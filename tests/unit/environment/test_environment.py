@@ -149,3 +149,16 @@ def test_a_damaged_compact_manifest_is_a_value_error() -> None:
                  "monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e/lib\nname", "monotrail-manifest 1\n/e\x1e\x1e\x1ename\x1e"]:
         with pytest.raises(ValueError):
             hook._load_compact(text)
+
+
+@pytest.mark.parametrize("script", [b"#!python\nprint(1)\n", b"#!python3 -u\nx\r\ny", b"#!pythonw", b"#!/bin/sh\necho\n",
+                                    b"#! python\n", b"", b"print(1)\n"])
+def test_data_scripts_get_the_shebang_installer_writes(script: bytes) -> None:
+    import io
+
+    from installer.utils import fix_shebang
+
+    from monotrail.environment.layout import _fixed_shebang
+
+    with fix_shebang(io.BytesIO(script), "/env/bin/python") as fixed:
+        assert _fixed_shebang(script, "/env/bin/python") == fixed.read()
