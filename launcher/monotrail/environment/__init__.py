@@ -263,8 +263,9 @@ def write_warm_entry(
 
     `<root>/warm/<start dir>/run[+VERSION]` is bash, sourced by the front door once its first line
     is ENTRY_HEADER (anything else, such as an entry of an older format, is stale): the checks
-    as ONE `[[ ... && ... ]]` (`! LOCK -nt $entry && ! -e DIR/uv.lock && -f RECORD && ...`), then
-    `env_dir=...`, then one `no_pylock_before DIR NAME` per glob. One parse and stats done in C,
+    `env_dir=...` and `store_dir=...`, then the checks as ONE `[[ ... && ... ]]` (`! LOCK -nt $entry
+    && ! -e DIR/uv.lock && -f $store_dir'ENTRY/.../RECORD' && ...`), then one `no_pylock_before DIR
+    NAME` per glob. One parse and stats done in C,
     whatever the environment's size, where a `while read` loop over lines costs ~15 µs a line
     (each `read <&3` is a dozen system calls). Every value is single-quoted. `-nt` may have
     one-second resolution: an entry is not written while any watched file changed within the
@@ -278,8 +279,13 @@ def write_warm_entry(
     if name.startswith("script-") and not _front_door_name(name.split("+", 1)[0]):
         return  # the front door sends such names to the launcher anyway
     products = [path for path, state in launch.inputs if state == PRODUCT]
-    files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *launch.sentinels, *products]
+    files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *products]
     test = [f"-f {_quoted(path)}" for path in files]
+    # Each store entry's RECORD as `$store_dir'REST'`: a fifth less for bash to parse, a check per
+    # package being most of the door's time in a large environment.
+    store_dir = os.path.join(root, "store") + os.sep
+    test += [f"-f $store_dir{_quoted(path[len(store_dir):])}" if path.startswith(store_dir) else f"-f {_quoted(path)}"
+             for path in launch.sentinels]
     test.append(f"-x {_quoted(os.path.join(launch.env_dir, 'bin', 'python'))}")
     globs = []
     for check in watched:
@@ -293,7 +299,7 @@ def write_warm_entry(
             globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || fresh=no")
         else:
             test.append(f"! {_quoted(check)} -nt $entry")
-    lines = [ENTRY_HEADER, f"env_dir={_quoted(launch.env_dir)}",
+    lines = [ENTRY_HEADER, f"env_dir={_quoted(launch.env_dir)}", f"store_dir={_quoted(store_dir)}",
              "[[ " + " && ".join(test) + " ]] && fresh=yes", *globs]
     if any("\n" in line for line in lines):
         return  # the front door takes the Python launcher for such paths: slower, never wrong
