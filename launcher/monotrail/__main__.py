@@ -119,6 +119,14 @@ def _dispatch_once(argv: list[str]) -> int:
     if command in _VENV_COMMANDS:
         return _venv_command(command, rest, python)
     if command == "lock":
+        from monotrail.commands.relock import up_to_date
+
+        unchanged = up_to_date(rest, python)  # before argparse and the lock command's imports
+        if unchanged is not None:
+            from monotrail.log import info
+
+            info(f"up to date: {unchanged}", quiet="-q" in rest or "--quiet" in rest)
+            return 0
         from monotrail.commands.lock import main as lock_main
 
         return lock_main(rest, python)

@@ -225,3 +225,38 @@ def test_an_sdist_only_package_is_built_once_for_its_metadata_and_locked_for_eve
     result = ok(monotrail.run("--python", str(_python(9)), "run", "-c",
                               "import from_source, core; print('ok')", cwd=project))
     assert result.stdout.strip() == "ok"
+
+
+def test_an_unchanged_command_is_up_to_date_and_any_change_locks_again(monotrail: Monotrail, project: Path,
+                                                                       index, tmp_path: Path) -> None:
+    """The re-lock check that runs before anything is parsed (a memo in the store) must miss on
+    every change of the command's inputs: the lock, the pyproject, the command line, the index."""
+    ok(lock(monotrail, project, index))
+    assert "up to date" in ok(lock(monotrail, project, index)).stderr
+    assert "up to date" in ok(lock(monotrail, project, index)).stderr  # the memo's own hit
+    ok(lock(monotrail, project, index, "--python", "3.13"))  # another lock in its place
+    assert "wrote" in ok(lock(monotrail, project, index)).stderr
+    _add(index, tmp_path / "wheels", "extra-dep", "1.0")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"core"]', '"core", "extra-dep"]'))
+    assert "wrote" in ok(lock(monotrail, project, index)).stderr and ("extra-dep", "1.0") in packages(project)
+    pyproject.write_text(pyproject.read_text() + "\n# a comment changes the bytes, not the inputs\n")
+    assert "up to date" in ok(lock(monotrail, project, index)).stderr
+    env = {"UV_INDEX_URL": f"{index.url}/simple"}
+    assert "up to date" in ok(monotrail.run("lock", cwd=project, env=env)).stderr  # the same index, named otherwise
+    assert "up to date" in ok(monotrail.run("lock", cwd=project, env=env)).stderr
+    other = monotrail.run("lock", cwd=project, env={"UV_INDEX_URL": "http://127.0.0.1:9/simple"})
+    assert other.returncode != 0  # another index: resolved again (and that one is unreachable)
+
+
+def test_the_relock_memo_hashes_every_variable_that_chooses_the_index() -> None:
+    """`monotrail lock`'s check before parsing (commands/relock.py INDEX_VARIABLES) must change with
+    everything `sources_from_env` reads from the environment."""
+    import inspect
+    import re
+
+    from monotrail.commands.relock import INDEX_VARIABLES
+    from monotrail.store.index import sources_from_env
+
+    read = set(re.findall(r"""env\.get\(["']([A-Z_]+)["']""", inspect.getsource(sources_from_env)))
+    assert read and read <= set(INDEX_VARIABLES)

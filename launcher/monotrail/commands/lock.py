@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping, Sequence
 
 from monotrail import __version__
+from monotrail.commands import relock
 from monotrail.errors import LockWriteError, ProjectError, UsageError
 from monotrail.log import debug, info
 from monotrail.names import normalize
@@ -55,6 +57,7 @@ class Project:
 
 
 def main(args: list[str], python: str | None = None) -> int:
+    """`monotrail lock ARGS`; an unchanged command was answered before (`monotrail.commands.relock`)."""
     options, parsed = _parse(args, python)
     if parsed.script:
         script = Path(parsed.script)
@@ -71,6 +74,7 @@ def main(args: list[str], python: str | None = None) -> int:
             )
         out = project.path.parent / "pylock.toml"
         changed = lock_project(project, options, out, extras=parsed.extra, groups=parsed.group)
+        relock.remember(args, python, str(project.path), str(out))
     if not options.quiet:
         info(f"{'wrote' if changed else 'up to date:'} {out}")
     return 0
@@ -375,32 +379,24 @@ def _targets_hash(requirements, requires_python: str | None, targets, sources, o
         "find_links": list(sources.find_links),
         "prereleases": options.prereleases,
     }
-    return _sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def _sha256(data: bytes):
-    """hashlib.sha256 without loading OpenSSL when the interpreter has the builtin module, as the
-    warm path does (`monotrail.environment`): the up-to-date check is all `monotrail lock` does
-    most of the time, and `import hashlib` was a tenth of it."""
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
-            from hashlib import sha256
-    return sha256(data)
+    return relock.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def _recorded_inputs(path: Path) -> str | None:
-    """`[tool.monotrail] inputs` of an existing lock (written last by `pylock_writer.render`)."""
+    """`[tool.monotrail] inputs` of an existing lock, in the table `pylock_writer.render` writes
+    last: found from the end, without reading a big lock whole or parsing its TOML."""
     try:
-        text = path.read_text("utf-8")
+        with open(path, "rb") as file:
+            file.seek(max(0, os.fstat(file.fileno()).st_size - 4096))
+            tail = file.read().decode("utf-8", "replace")
     except OSError:
         return None
-    marker = '\n[tool.monotrail]\ninputs = "'
-    at = text.rfind(marker)
-    return None if at < 0 else text[at + len(marker):].split('"', 1)[0]
+    at = tail.rfind("\n[tool.monotrail]\n")
+    if at < 0:
+        return None
+    marker = '\ninputs = "'
+    start = tail.find(marker, at)
+    return None if start < 0 else tail[start + len(marker):].split('"', 1)[0]
 
 
 def _inputs_hash(requirements, interpreter, sources, options: ResolveOptions) -> str:
@@ -412,7 +408,7 @@ def _inputs_hash(requirements, interpreter, sources, options: ResolveOptions) ->
         "find_links": list(sources.find_links),
         "prereleases": options.prereleases,
     }
-    return _sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return relock.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def lock_with(request, lock_path: str, start_dir: str, options: ResolveOptions, out: str) -> bool:
