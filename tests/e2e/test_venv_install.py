@@ -332,6 +332,21 @@ def test_bad_wheels_are_rejected_with_one_line_and_nothing_written(monotrail: Mo
     assert not (tmp_path / "escape.py").exists() and not Path("/tmp/evil-absolute.py").exists()
 
 
+@pytest.mark.parametrize("case", ["clash", "hostile"])
+def test_a_failed_sync_removes_the_venv_it_created(monotrail: Monotrail, tmp_path, wheels, py312, case):
+    """A venv that sync creates is written while the packages are planned (one after the other);
+    any failure takes the whole venv away again, as if the command had not run."""
+    first = simple(wheels, "beta")
+    second = {"clash": lambda: build_wheel(wheels, "gamma", "1.0", {"beta/__init__.py": "clash = 1\n"}),
+              "hostile": lambda: build_wheel(wheels, "evil", "1.0", {"evil-1.0.data/scripts/activate": "x"})}[case]()
+    venv = tmp_path / "new-venv"
+    result = monotrail.run("sync", "--venv", str(venv), "--lock", str(pylock(tmp_path, first, second)),
+                           "--python", str(py312))
+    assert result.returncode != 0 and "\nerror: " in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert ("both install" in result.stderr) if case == "clash" else ("activate" in result.stderr)
+    assert not venv.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["pylock.toml", "root", "wheels"]
+
+
 def test_clash_in_a_lock_leaves_the_venv_untouched(monotrail: Monotrail, tmp_path, wheels):
     """The second package is hostile: the first must not be half-installed either."""
     good = simple(wheels, "beta")
