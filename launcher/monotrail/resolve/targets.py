@@ -125,8 +125,6 @@ def choose(requires_python: str | None, pythons: Sequence[str] = (), platforms: 
 
 
 def _platform(name: str) -> str:
-    aliases = {"darwin": "macos", "macosx": "macos", "win32": "windows", "win": "windows"}
-    name = aliases.get(name.lower(), name.lower())
     if name not in PLATFORMS:
         raise UsageError(f"unknown platform {name!r}", hint=f"pick one of {', '.join(PLATFORMS)}")
     return name
