@@ -96,8 +96,9 @@ def project(work: Path, name: str) -> Path:
 def environment_of(root: Path, start: Path) -> Path:
     entry = root / "warm" / str(start).lstrip("/") / "script-hello.py"
     for line in entry.read_text().splitlines():  # env_dir='...' (monotrail.environment.write_warm_entry)
-        if line.startswith("env_dir='"):
-            return Path(line[len("env_dir='"):-1].replace("'\\''", "'"))
+        for prefix in ("mt_env_dir='", "env_dir='"):
+            if line.startswith(prefix):
+                return Path(line[len(prefix):-1].replace("'\\''", "'"))
     return Path(entry.read_text().splitlines()[0])  # an entry of the format before
 
 

@@ -253,3 +253,28 @@ def test_a_python_version_appearing_where_the_search_finds_it_first_is_used(
     after, warm = warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV)
     assert not warm and after.split()[1] == "3.8"
     assert warm_run(counting_bin, tmp_path, work, "run", "-c", SHOW_ENV) == (after, True)
+
+
+NAMES = ("target", "kind", "root", "entry", "start", "skip", "word", "dir", "fresh", "env_dir", "store_dir",
+         "self", "header", "found", "suffix", "entry_name", "next", "hops", "link")
+
+
+@pytest.mark.parametrize("how", ["warm", "launcher"])
+def test_exported_variables_named_like_the_doors_own_reach_the_program(
+    counting_bin: Path, tmp_path: Path, how: str
+) -> None:
+    """bash imports the caller's environment as exported shell variables: the door must not assign
+    one (it would hand the program another value), on the warm path or on the way to the launcher."""
+    project = tmp_path / "project"
+    old_file(project / "requirements.txt", "")
+    show = f"import os; print(repr([os.environ.get(name) for name in {NAMES!r}]))"
+    warm_run(counting_bin, tmp_path, project, "run", "-c", show)  # writes the entry
+    mine = {name: f"caller's {name}" for name in NAMES}
+    env = {**base_env(tmp_path / "root"), **mine, "PATH": "/usr/bin:/bin"}
+    if how == "launcher":
+        env["MONOTRAIL_LOG"] = "debug"
+    before = launches(tmp_path)
+    result = ok(subprocess.run([str(counting_bin / "monotrail"), "run", "-c", show], cwd=project, env=env,
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60))
+    assert result.stdout.strip() == repr([mine[name] for name in NAMES])
+    assert (launches(tmp_path) == before) is (how == "warm")

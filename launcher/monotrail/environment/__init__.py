@@ -263,9 +263,10 @@ def write_warm_entry(
 
     `<root>/warm/<start dir>/run[+VERSION]` is bash, sourced by the front door once its first line
     is ENTRY_HEADER (anything else, such as an entry of an older format, is stale): the checks
-    `env_dir=...` and `store_dir=...`, then the checks as ONE `[[ ... && ... ]]` (`! LOCK -nt $entry
-    && ! -e DIR/uv.lock && -f $store_dir'ENTRY/.../RECORD' && ...`), then one `no_pylock_before DIR
-    NAME` per glob. One parse and stats done in C,
+    `mt_env_dir=...` and `mt_store_dir=...`, then the checks as ONE `[[ ... && ... ]]` (`! LOCK -nt
+    $mt_entry && ! -e DIR/uv.lock && -f $mt_store_dir'ENTRY/.../RECORD' && ...`) setting
+    `mt_fresh=yes`, then one `no_pylock_before DIR NAME` per glob (the door's variables are `mt_*`:
+    a name the caller exported, say `target`, must reach the program unchanged). One parse and stats done in C,
     whatever the environment's size, where a `while read` loop over lines costs ~15 µs a line
     (each `read <&3` is a dozen system calls). Every value is single-quoted. `-nt` may have
     one-second resolution: an entry is not written while any watched file changed within the
@@ -281,10 +282,10 @@ def write_warm_entry(
     products = [path for path, state in launch.inputs if state == PRODUCT]
     files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *products]
     test = [f"-f {_quoted(path)}" for path in files]
-    # Each store entry's RECORD as `$store_dir'REST'`: a fifth less for bash to parse, a check per
+    # Each store entry's RECORD as `$mt_store_dir'REST'`: a fifth less for bash to parse, a check per
     # package being most of the door's time in a large environment.
     store_dir = os.path.join(root, "store") + os.sep
-    test += [f"-f $store_dir{_quoted(path[len(store_dir):])}" if path.startswith(store_dir) else f"-f {_quoted(path)}"
+    test += [f"-f $mt_store_dir{_quoted(path[len(store_dir):])}" if path.startswith(store_dir) else f"-f {_quoted(path)}"
              for path in launch.sentinels]
     test.append(f"-x {_quoted(os.path.join(launch.env_dir, 'bin', 'python'))}")
     globs = []
@@ -296,11 +297,11 @@ def write_warm_entry(
             test.append(f"-d {_quoted(path)}")
         elif kind == "*":
             directory, _, first = path.partition("\t")
-            globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || fresh=no")
+            globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || mt_fresh=no")
         else:
-            test.append(f"! {_quoted(check)} -nt $entry")
-    lines = [ENTRY_HEADER, f"env_dir={_quoted(launch.env_dir)}", f"store_dir={_quoted(store_dir)}",
-             "[[ " + " && ".join(test) + " ]] && fresh=yes", *globs]
+            test.append(f"! {_quoted(check)} -nt $mt_entry")
+    lines = [ENTRY_HEADER, f"mt_env_dir={_quoted(launch.env_dir)}", f"mt_store_dir={_quoted(store_dir)}",
+             "[[ " + " && ".join(test) + " ]] && mt_fresh=yes", *globs]
     if any("\n" in line for line in lines):
         return  # the front door takes the Python launcher for such paths: slower, never wrong
     entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
@@ -340,7 +341,7 @@ def write_warm_entry(
 # The first character of a warm entry's check that is not a watched path (those start with "/").
 CHECK_PREFIXES = "!*%"
 # A warm entry's first line: the front door takes an entry without it for a stale one.
-ENTRY_HEADER = "# monotrail warm entry 3: bash, sourced by shims/monotrail"
+ENTRY_HEADER = "# monotrail warm entry 4: bash, sourced by shims/monotrail"
 
 
 def _quoted(text: str) -> str:
