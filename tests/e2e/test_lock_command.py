@@ -51,6 +51,7 @@ def lock(monotrail: Monotrail, project: Path, index: IndexServer, *args: str) ->
 
 def test_lock_writes_a_valid_pylock_with_extras_and_groups(monotrail: Monotrail, project: Path, index) -> None:
     from packaging.pylock import Pylock
+    from packaging.specifiers import SpecifierSet
 
     from monotrail.lock import read_lock
     from monotrail.lock.tomlfile import load_toml
@@ -60,8 +61,8 @@ def test_lock_writes_a_valid_pylock_with_extras_and_groups(monotrail: Monotrail,
     pylock = Pylock.from_dict(load_toml(path))  # raises on anything PEP 751 forbids
     assert str(pylock.created_by) == "monotrail" and [str(e) for e in pylock.extras] == ["speed"]
     assert [str(g) for g in pylock.dependency_groups] == ["dev"] and [str(g) for g in pylock.default_groups] == ["dev"]
-    # `+3.12 lock` narrows the targets to 3.12 (on every platform); requires-python stays the project's
-    assert str(pylock.requires_python) == ">=3.9"
+    # `+3.12 lock` narrows the targets to 3.12 (on every platform), and requires-python says so
+    assert pylock.requires_python == SpecifierSet(">=3.12,<3.13")
     assert [str(e) for e in pylock.environments] == [f'sys_platform == "{p}" and python_version == "3.12"'
                                                       for p in ("linux", "darwin", "win32")]
     markers = {str(p.name): (str(p.version), p.marker and str(p.marker)) for p in pylock.packages}

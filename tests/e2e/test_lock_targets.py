@@ -84,7 +84,7 @@ def test_lock_for_two_pythons_and_three_platforms_marks_what_differs(monotrail: 
         ("wincolor", "1.0"): 'sys_platform == "win32"',
     }
     text = (project / "pylock.toml").read_text()
-    assert 'requires-python = ">=3.9"' in text
+    assert 'requires-python = ">=3.9,<3.14,!=3.10.*,!=3.11.*,!=3.12.*"' in text
     assert 'sys_platform == \\"win32\\" and (python_version == \\"3.9\\" or python_version == \\"3.13\\")' in text
 
 
@@ -99,11 +99,14 @@ def test_the_lock_runs_on_each_python_with_that_pythons_versions(monotrail: Mono
     ]
 
 
-def test_a_python_outside_the_locked_targets_is_refused(monotrail: Monotrail, project: Path, index) -> None:
-    py312 = _python(12)
+def test_a_python_outside_the_locked_targets_is_refused_and_never_picked(monotrail: Monotrail, project: Path,
+                                                                         index) -> None:
+    py312, _ = _python(12), _python(13)
     ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13"))
     failed = clean_error(monotrail.run("--python", str(py312), "run", "main.py", cwd=project))
-    assert "environments" in failed
+    assert "does not satisfy the lock's requires-python" in failed
+    picked = ok(monotrail.run("run", "python", "-c", "import sys; print(sys.version_info[:2])", cwd=project))
+    assert picked.stdout.strip() in ("(3, 13)", "(3, 9)")  # not the newer 3.12 nor a 3.14 the lock was not made for
 
 
 def test_default_targets_are_every_allowed_python_on_three_platforms(monotrail: Monotrail, project: Path, index) -> None:

@@ -343,7 +343,7 @@ def _lock_targets(
                                   build_interpreter=build_interpreter, prereleases=options.prereleases,
                                   upgrade=options.upgrade, refresh=options.refresh, base=start_dir, builder=Builds())
     resolution = merge(list(zip(targets, resolutions)))
-    minimum = f">={targets[0].python}" if not requires_python else requires_python
+    minimum = target_table.lock_requires_python(requires_python, targets, narrowed=bool(options.pythons))
 
     def render(project: Path | None = None) -> str:
         return pylock_writer.render(resolution, None, extras=extras, groups=groups, default_groups=default_groups,

@@ -6,8 +6,8 @@ and files sorted by name. Nothing time-dependent is written.
 
 A lock made from one interpreter's resolution says so: `environments` names its platform and
 Python, `requires-python` its `X.Y`. A multi-target lock (`monotrail.resolve.merge`) names its
-targets in `environments`, keeps the project's requires-python, and an entry that is for some
-targets only carries their marker. A package reached only through an extra or a dependency group
+targets in `environments` and `requires-python` (`targets.lock_requires_python`), and an entry
+that is for some targets only carries their marker. A package reached only through an extra or a dependency group
 carries the PEP 751 marker `'x' in extras or 'g' in dependency_groups`; both combine with `and`.
 """
 

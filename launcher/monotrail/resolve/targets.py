@@ -177,6 +177,23 @@ def _micro(allowed, minor: int) -> int:
     return next((micro for micro in range(100) if allowed.contains(f"3.{minor}.{micro}", prereleases=True)), 0)
 
 
+def lock_requires_python(requires_python: str | None, targets: Sequence[Target], narrowed: bool) -> str:
+    """The lock's `requires-python`: the Pythons it was made for, so that `run` picks one of them
+    (discovery filters by it) and refuses another with the lock's own words. The project's own
+    specifier when every minor version it allows (of `MINORS`) is a target, with the newest target
+    as the top (`>=3.10,<3.15`); else the targets themselves (`>=3.9,<3.14,!=3.10.*,!=3.11.*,!=3.12.*`
+    for 3.9 and 3.13)."""
+    minors = sorted({t.minor for t in targets})
+    allowed = _Allowed(requires_python or "")
+    top = [] if not allowed.contains(f"3.{minors[-1] + 1}.0") else [f"<3.{minors[-1] + 1}"]
+    if not narrowed and requires_python:
+        return ",".join([requires_python.strip(), *top])
+    first = next(t for t in targets if t.minor == minors[0])
+    lower = f">=3.{first.minor}" + (f".{first.micro}" if first.micro else "")
+    gaps = [f"!=3.{m}.*" for m in range(minors[0], minors[-1]) if m not in minors]
+    return ",".join([lower, f"<3.{minors[-1] + 1}", *gaps])
+
+
 def platform_marker(platform: str) -> str:
     return f'sys_platform == "{_MARKERS[platform][1]}"'
 
