@@ -144,3 +144,20 @@ def test_a_package_every_target_needs_is_one_entry_whoever_else_reaches_it() -> 
                for t in targets]
     [merged] = merge(results).packages
     assert merged.targets is None and merged.labels == frozenset({ROOT})
+
+
+@pytest.mark.parametrize("requires_python, pythons, expected", [
+    (">=3.10", (), ">=3.10,<3.15"),
+    (None, (), ">=3.8,<3.15"),
+    (">=3.9,<3.12", (), ">=3.9,<3.12"),
+    (">=3.9", ("3.9", "3.13"), ">=3.9,<3.14,!=3.10.*,!=3.11.*,!=3.12.*"),
+    (">=3.8.1", ("3.8",), ">=3.8.1,<3.9"),
+])
+def test_the_locks_requires_python_names_the_locked_pythons(requires_python, pythons, expected) -> None:
+    from packaging.specifiers import SpecifierSet
+
+    targets = target_table.choose(requires_python, pythons)
+    written = target_table.lock_requires_python(requires_python, targets, narrowed=bool(pythons))
+    assert written == expected
+    locked = {t.minor for t in targets}
+    assert all(SpecifierSet(written).contains(f"3.{m}.9") == (m in locked) for m in range(7, 17))
