@@ -141,8 +141,6 @@ def _console_script(name: str, entry_point: str, python: str) -> bytes:
     Written here rather than by `installer.scripts.Script`: importing installer's package imports
     its writers and `email` (~25 ms of every new environment, also when every package is already
     in the store); tests/unit/environment checks that the bytes are installer's."""
-    import shlex
-
     module, _, attribute = entry_point.partition(":")
     attribute = attribute.strip()
     code = _SCRIPT_TEMPLATE.format(module=module.strip(), import_name=attribute.split(".")[0], func_path=attribute)
@@ -150,6 +148,8 @@ def _console_script(name: str, entry_point: str, python: str) -> bytes:
     if b" " not in executable and len(executable) + 3 <= 127:
         shebang = b"#!" + executable
     else:
+        import shlex
+
         shebang = b"#!/bin/sh\n'''exec' " + shlex.quote(python).encode("utf-8") + b' "$0" "$@"\n' + b"' '''"
     return shebang + b"\n" + code.encode("utf-8")
 
