@@ -263,3 +263,32 @@ def test_the_relock_memo_hashes_every_variable_that_chooses_the_index() -> None:
 
     read = set(re.findall(r"""env\.get\(["']([A-Z_]+)["']""", inspect.getsource(sources_from_env)))
     assert read and read <= set(INDEX_VARIABLES)
+
+
+def test_the_python_shims_run_each_locked_python_in_the_project(monotrail: Monotrail, project: Path, index,
+                                                                 tmp_path: Path) -> None:
+    """`python3.9` and `python3.13` (`monotrail shims install`) inside the project: the same lock."""
+    import os
+    import sys
+
+    from bootstrap_fixtures import REDUCED_PATH
+    from conftest import REPO
+
+    _python(9), _python(13)
+    ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13", "--platform", "linux"))
+    bin_dir, shims = tmp_path / "bin", tmp_path / "shims"
+    bin_dir.mkdir()
+    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
+    (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
+    for name in ("monotrail", "monotrail-launcher"):
+        (bin_dir / name).chmod(0o755)
+    env = base_env(monotrail.root)
+    env["PATH"] = os.pathsep.join([str(shims), str(bin_dir), REDUCED_PATH])
+
+    def run(*argv: str) -> str:
+        return ok(subprocess.run([str(a) for a in argv], cwd=project, env=env, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=120)).stdout
+
+    run("monotrail", "shims", "install", "--dir", shims)
+    assert run(shims / "python3.9", "main.py").split()[:4] == ["backport", "1.0", "modern", "1.0"]
+    assert run(shims / "python3.13", "main.py").split()[:4] == ["backport", "-", "modern", "2.0"]
