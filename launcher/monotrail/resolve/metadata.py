@@ -6,8 +6,8 @@ In order, stopping at the first that answers:
 2. the store, when the wheel is already unpacked there (`site-packages/<dist-info>/METADATA`);
 3. a local file (find-links directory): read from the zip;
 4. `<wheel-url>.metadata` (PEP 658/714): fetched when the page advertises it, and tried anyway
-   when the page says nothing, because indexes (this machine's mirror among them) serve the file
-   without advertising it; a 404 costs one round trip;
+   when the page says nothing, because some indexes serve the file without advertising it; a 404
+   costs one round trip, and a host that answered one is not asked for unadvertised files again;
 5. HTTP range requests on the wheel: the zip's central directory (its tail) and the METADATA
    member, a few kB of a wheel that may weigh 50 MB;
 6. the whole wheel, when the server ignores `Range`.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import os
+import weakref
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,13 +86,24 @@ def _from_local(artifact: Artifact) -> bytes | None:
         raise IndexError_(f"cannot read {artifact.filename}: {error}", where=artifact.path) from None
 
 
+# Per index client (one resolution), the hosts that answered 404 for a `.metadata` file their
+# page did not advertise: not asked for unadvertised files again. PyPI advertises every file it
+# has (PEP 714), and a mirror that serves them unadvertised serves them all; one that does not
+# (this machine's, in 2026-11) cost a lost round trip per wheel, ~90 for django-app's lock.
+_UNADVERTISED_MISSING: weakref.WeakKeyDictionary[IndexClient, set[str]] = weakref.WeakKeyDictionary()
+
+
 def _from_network(client: IndexClient, artifact: Artifact, details: FileDetails) -> bytes:
     url = artifact.url or ""
     client.check_url(url)
-    if details.metadata is not False:
+    host = url.split("/", 3)[2] if url.count("/") >= 3 else url
+    missing = _UNADVERTISED_MISSING.setdefault(client, set())
+    if details.metadata or (details.metadata is None and host not in missing):
         data = _get_optional(client, url + ".metadata")
         if data is not None:
             return data
+        if details.metadata is None:
+            missing.add(host)
     return _from_wheel_ranges(client, artifact)
 
 

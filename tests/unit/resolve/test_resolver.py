@@ -200,3 +200,12 @@ def test_offline_resolves_from_the_cache(index, wheels, tmp_path, interpreter) -
     assert len(index.requests("")) == before
     with pytest.raises(ResolutionError, match="offline"):
         resolve({"": ["other"]}, interpreter, offline, root, where="test")
+
+
+def test_a_host_without_unadvertised_metadata_files_is_asked_once(index, wheels, tmp_path, interpreter) -> None:
+    for name in ("app", "lib", "other"):
+        publish(index, wheels, name, "1.0", *(("lib", "other") if name == "app" else ()), metadata=False)
+    assert pins(index, interpreter, tmp_path / "root", {"": ["app"]}) == {"app": "1.0", "lib": "1.0", "other": "1.0"}
+    asked = {p for p in index.requests("/files/") if p.endswith(".metadata")}
+    assert asked == {"/files/app-1.0-py3-none-any.whl.metadata"}  # the first wheel's 404 was enough
+    assert len(index.requests("range /files/")) >= 3  # each wheel's METADATA read by range requests
