@@ -134,3 +134,24 @@ def test_a_torn_cache_file_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyP
         kept.write_text(kept.read_text()[:20])
     assert select(root, lock_path) == first
     assert reads.count == 2
+
+
+def test_a_sibling_lock_standing_in_is_not_kept_under_the_first_locks_key(tmp_path: Path) -> None:
+    """A pylock.toml without the requested extra, beside a lock that has it: the sibling's
+    selection is used (as before), and never answered later as the first lock's."""
+    directory = tmp_path / "one"
+    directory.mkdir()
+    wheel = f'wheels = [{{ url = "https://files.example/six-1.16.0-py3-none-any.whl", hashes = {{ sha256 = "{A}" }} }}]'
+    (directory / "pylock.toml").write_text(f'lock-version = "1.0"\ncreated-by = "t"\n\n[[packages]]\nname = "six"\n'
+                                           f'version = "1.16.0"\n{wheel}\n')
+    (directory / "pylock.extra.toml").write_text(
+        f'lock-version = "1.0"\ncreated-by = "t"\nextras = ["x"]\n\n[[packages]]\nname = "six"\nversion = "1.16.0"\n{wheel}\n\n'
+        f'[[packages]]\nname = "tool"\nversion = "1.0"\nmarker = "\'x\' in extras"\n'
+        f'wheels = [{{ url = "https://files.example/tool-1.0-py3-none-any.whl", hashes = {{ sha256 = "{B}" }} }}]\n'
+    )
+    root = tmp_path / "root"
+    names = lambda spec: [item.name for item in _selection(spec, directory / "pylock.toml", root, lambda rp: interpreter())[2]]  # noqa: E731
+    assert names(EnvironmentSpec()) == ["six"]
+    for _ in range(2):
+        assert names(EnvironmentSpec(extras=("x",))) == ["six", "tool"]
+    assert names(EnvironmentSpec()) == ["six"]
