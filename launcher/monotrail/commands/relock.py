@@ -26,7 +26,7 @@ def up_to_date(args: list[str], python: str | None) -> str | None:
     """The lock this exact command found up to date or wrote last time, if nothing changed since."""
     if any(arg in _RESOLVE_ANYWAY or arg.startswith("--script=") for arg in args):
         return None
-    directory = os.getcwd()
+    directory = os.path.realpath(os.getcwd())  # as find_project resolves it: the memo names the same files
     while not os.path.isfile(os.path.join(directory, "pyproject.toml")):
         parent = os.path.dirname(directory)
         if parent == directory:
