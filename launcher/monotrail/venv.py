@@ -630,50 +630,6 @@ def install_plans(venv: Venv, plans: Sequence[Plan], link_mode: str, compile_: b
         byte_compile(venv, plans)
 
 
-def install_streamed(venv: Venv, plans: Iterable[Plan], link_mode: str, compile_: bool = False) -> list[Plan]:
-    """Write each package while the next one is planned, for a venv the caller has just created
-    and removes whole on any error: with nothing of the user's in it, the checks `install_plans`
-    makes before the first write (two packages writing one file) may come after, and planning
-    (Python, holding the GIL) overlaps the directory and link system calls of the packages before.
-    Returns the plans written."""
-    linker = Linker(link_mode)
-    existing = {base for base in (str(venv.prefix), *map(str, venv.lib_dirs()), str(venv.scripts)) if os.path.isdir(base)}
-    written: list[Plan] = []
-    try:
-        with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="monotrail-venv") as pool:
-            futures: list = []
-            for plan in plans:
-                written.append(plan)
-                placements = sorted(plan.files, key=_destination)
-                trees = _directory_trees(placements, existing)
-                made = pool.submit(_make_trees, trees)
-                futures.append(made)
-                for i in range(0, len(placements), 256):  # a package's files after its directories
-                    futures.append(pool.submit(_place_after, made, placements[i:i + 256], linker))
-            for future in futures:
-                future.result()
-            check_plans(written)
-            list(pool.map(lambda plan: write_atomic(os.path.join(plan.dist_info, "RECORD"), record_of(plan), mode=0o644), written))
-    except OSError as error:
-        raise VenvError(f"cannot install into the venv: {error}", where=str(venv.prefix),
-                        hint="check that the venv is writable and the disk has free space") from None
-    if compile_:
-        byte_compile(venv, written)
-    return written
-
-
-def _make_trees(trees: Sequence[Sequence[str]]) -> None:
-    for tree in trees:
-        _make_tree(tree)
-
-
-def _place_after(made, chunk: Sequence[Placement], linker: Linker) -> None:
-    """Submitted after the task `made` that creates the chunk's directories, so a worker only
-    ever waits for a task that started before it (no deadlock in a bounded pool)."""
-    made.result()
-    _place(chunk, linker)
-
-
 def _destination(placement: Placement) -> str:
     return placement.destination
 
@@ -776,6 +732,6 @@ def editable_url(dist: InstalledDist) -> str | None:
 
 
 __all__ = [
-    "InstalledDist", "LINK_MODES", "Plan", "SEEDED", "Venv", "active_venv", "check_plans", "install_plans", "install_streamed",
+    "InstalledDist", "LINK_MODES", "Plan", "SEEDED", "Venv", "active_venv", "check_plans", "install_plans",
     "installed", "open_venv", "plan_editable", "plan_entry", "uninstall", "venv_of_python",
 ]

@@ -142,7 +142,7 @@ def sync(request: SyncRequest) -> int:
         wanted = _wanted(lock, venv, request)
         # Left out on request, the project is not installed, nor removed if an earlier sync installed it.
         keep = frozenset({lock.project.name}) if lock.project is not None and not request.install_project else frozenset()
-        changed = apply_changes(venv, wanted, root, request, lock=lock, keep=keep, fresh=created)
+        changed = apply_changes(venv, wanted, root, request, lock=lock, keep=keep)
     except BaseException:
         if created:  # the venv this sync made goes with it: whole or absent
             import shutil
@@ -165,18 +165,17 @@ def _wanted(lock, venv, request: SyncRequest) -> list:
 
 
 def apply_changes(venv, wanted: Sequence, root: Path, request, *, lock=None, remove_unlisted: bool = True,
-                  direct_urls: Mapping[str, Mapping[str, object]] = {}, keep: frozenset = frozenset(),
-                  fresh: bool = False) -> str:
+                  direct_urls: Mapping[str, Mapping[str, object]] = {}, keep: frozenset = frozenset()) -> str:
     """Install what differs from `wanted`, remove what is not wanted; return a summary.
 
     The order is fixed so that nothing is half-done on bad input: store entries (download and
-    verify), then every venv path planned and checked, then removals, then writes. `fresh`: the
-    venv was created by this command, which removes it on any error; then each package is
-    written while the next is planned (`install_streamed`).
+    verify), then every venv path planned and checked, then removals, then writes. (Writing each
+    package while the next is planned was slower: the planning thread then waits for the GIL
+    behind eight threads that take and release it for every mkdir and link.)
     """
     from monotrail.builds.builder import Builds
     from monotrail.store.entries import ensure_installed
-    from monotrail.venv import check_plans, install_plans, install_streamed, installed, plan_entry, uninstall
+    from monotrail.venv import check_plans, install_plans, installed, plan_entry, uninstall
 
     present = installed(venv)
     wanted, editables = _build_editables(venv, wanted, root, request, lock)
@@ -189,15 +188,9 @@ def apply_changes(venv, wanted: Sequence, root: Path, request, *, lock=None, rem
     wheels = [item for item in to_install if item.directory is None]
     entries = ensure_installed(wheels, _sources(request, lock), root, progress=not request.quiet,
                                tags=venv.interpreter.tags, interpreter=venv.interpreter, builder=Builds()) if wheels else []
-    planned = (plan_entry(venv, entry, direct_url=_direct_url(direct_urls.get(item.name), entry))
-               for item, entry in zip(wheels, entries))
-    locals_ = (_plan_local(venv, item) for item in to_install if item.directory is not None)
-    if fresh and not to_remove:
-        from itertools import chain
-
-        install_streamed(venv, chain(planned, locals_), request.link_mode, request.compile)
-        return f"installed {len(to_install)}, replaced 0, removed 0 packages"
-    plans = [*planned, *locals_]
+    plans = [plan_entry(venv, entry, direct_url=_direct_url(direct_urls.get(item.name), entry))
+             for item, entry in zip(wheels, entries)]
+    plans += [_plan_local(venv, item) for item in to_install if item.directory is not None]
     check_plans(plans)
     for dist in to_remove:
         debug(f"venv: removing {dist.name} {dist.version}")
