@@ -182,6 +182,181 @@ def test_uv_lock_package_with_only_an_sdist_is_built(
     assert built(monotrail, project, "forbiddenfruit") == {"forbiddenfruit": ["0.1.4", True]}
 
 
+# --- an sdist built for each interpreter -------------------------------------------------------------
+
+PER_PYTHON_BACKEND = '''
+import base64, hashlib, os, sys, sysconfig, zipfile
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    """A wheel for the interpreter that builds it, as an extension module's build is: tagged
+    cpXY-cpXY-<platform>, and its module says which Python built it."""
+    dist = NAME.replace("-", "_")
+    python = "cp%d%d" % sys.version_info[:2]
+    tag = "%s-%s-%s" % (python, python, sysconfig.get_platform().replace("-", "_").replace(".", "_"))
+    info = "%s-%s.dist-info" % (dist, VERSION)
+    files = {
+        dist + ".py": "BUILT_FOR = %r\\nVERSION = %r\\n" % ("%d.%d" % sys.version_info[:2], VERSION),
+        info + "/METADATA": "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (NAME, VERSION),
+        info + "/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: false\\nTag: %s\\n" % tag,
+    }
+    record = ["%s,sha256=%s,%d" % (p, base64.urlsafe_b64encode(hashlib.sha256(d.encode()).digest()).rstrip(b"=").decode(), len(d))
+              for p, d in files.items()] + [info + "/RECORD,,"]
+    files[info + "/RECORD"] = "\\n".join(record) + "\\n"
+    name = "%s-%s-%s.whl" % (dist, VERSION, tag)
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+    return name
+'''
+
+
+def per_python_sdist(directory: Path, name: str, version: str) -> Path:
+    """An sdist whose in-tree backend builds a wheel for the building interpreter only (what a C
+    extension's build gives, without a compiler): `cp38-cp38-linux_x86_64` on 3.8."""
+    import io
+    import tarfile
+
+    top = f"{name.replace('-', '_')}-{version}"
+    members = {
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
+        "backend.py": f"NAME, VERSION = {name!r}, {version!r}\n" + PER_PYTHON_BACKEND,
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    path = directory / f"{top}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{member}")
+            info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_url: str) -> dict[str, str]:
+    """`project` locking `name` to its only file, an sdist: a uv.lock with its URL, or a poetry.lock
+    1.1 naming the file only (found on the index). The environment variables the run needs."""
+    if lock == "uv.lock":
+        write(project / "uv.lock", f"""
+            version = 1
+            revision = 3
+            requires-python = ">=3.8"
+
+            [[package]]
+            name = "app"
+            version = "0.1.0"
+            source = {{ virtual = "." }}
+            dependencies = [{{ name = "{name}" }}]
+
+            [[package]]
+            name = "{name}"
+            version = "1.0"
+            source = {{ registry = "{index_url}" }}
+            sdist = {{ url = "{sdist.url}", hash = "sha256:{sdist.sha256}", size = 1 }}
+            """)  # type: ignore[attr-defined]
+        return {}
+    write(project / "pyproject.toml", f"""
+        [tool.poetry]
+        name = "app"
+        version = "0.1.0"
+        package-mode = false
+
+        [tool.poetry.dependencies]
+        python = "^3.8"
+        {name} = "1.0"
+        """)
+    write(project / "poetry.lock", f"""
+        [[package]]
+        name = "{name}"
+        version = "1.0"
+        description = ""
+        category = "main"
+        optional = false
+        python-versions = "*"
+
+        [metadata]
+        lock-version = "1.1"
+        python-versions = "^3.8"
+        content-hash = "0"
+
+        [metadata.files]
+        {name} = [
+            {{file = "{sdist.filename}", hash = "sha256:{sdist.sha256}"}},
+        ]
+        """)  # type: ignore[attr-defined]
+    return {"UV_INDEX_URL": index_url}
+
+
+def built_for(monotrail: Monotrail, project: Path, python: str, env: dict[str, str]) -> str:
+    result = ok(monotrail.run(python, "run", "python", "-c", "import ext; print(ext.BUILT_FOR)", cwd=project,
+                              env=env, timeout=120))
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("lock", ["uv.lock", "poetry.lock"])
+def test_sdist_built_for_one_python_is_built_again_for_another(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py38: Path, py312: Path, lock: str
+) -> None:
+    """A wheel built from an sdist is for the interpreter that built it (an extension module's is):
+    3.12 must not import 3.8's build because the store holds one under the sdist's hash. As uv's
+    built-wheel cache, the store keeps each build of the sdist and takes the one whose tags the
+    target supports; a run of 3.8 again finds its own build without building."""
+    sdist = index.add(per_python_sdist(wheels, "ext", "1.0"))
+    project = tmp_path / "project"
+    env = sdist_only_lock(project, lock, "ext", sdist, f"{index.url}/simple")
+    assert built_for(monotrail, project, "+3.8", env) == "3.8"
+    assert built_for(monotrail, project, "+3.12", env) == "3.12"
+    builds = sorted(p.name for p in (monotrail.root / "built").rglob("*.whl"))
+    assert [name.split("-")[2] for name in builds] == ["cp312", "cp38"]
+    for wheel in (monotrail.root / "built").rglob("*.whl"):
+        wheel.unlink()  # a third run must not build: the store has a build for each
+    assert built_for(monotrail, project, "+3.8", env) == "3.8"
+    assert built_for(monotrail, project, "+3.12", env) == "3.12"
+    assert not list((monotrail.root / "built").rglob("*.whl"))
+    entries = json.loads(ok(monotrail.run("store", "list", "--json")).stdout)
+    assert sorted(entry["wheel"].split("-")[2] for entry in entries) == ["cp312", "cp38"]
+    assert "ok: 2 entries verified" in ok(monotrail.run("store", "verify")).stdout
+
+
+def test_store_gc_and_verify_repair_know_the_builds_of_an_sdist(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py38: Path, py312: Path
+) -> None:
+    """`store gc` keeps the sdist's download while a build of it is used; `store verify --repair`
+    reinstalls a damaged build from the built wheel, under the same entry."""
+    sdist = index.add(per_python_sdist(wheels, "ext", "1.0"))
+    project = tmp_path / "project"
+    env = sdist_only_lock(project, "uv.lock", "ext", sdist, f"{index.url}/simple")
+    assert built_for(monotrail, project, "+3.8", env) == "3.8"
+    assert built_for(monotrail, project, "+3.12", env) == "3.12"
+    assert "removed 0 environments, 0 store entries, 0 downloads" in ok(monotrail.run("store", "gc")).stdout
+    assert [p.name for p in (monotrail.root / "downloads").iterdir()] == [f"{sdist.sha256}.whl"]
+    [entry] = [p for p in (monotrail.root / "store" / "ext" / "1.0").iterdir() if "cp38" in p.name]
+    (entry / "site-packages" / "ext.py").write_text("BUILT_FOR = 'tampered'\n")
+    assert monotrail.run("store", "verify").returncode == 1
+    assert "reinstalled from" in ok(monotrail.run("store", "verify", "--repair")).stdout
+    assert "ok: 2 entries verified" in ok(monotrail.run("store", "verify")).stdout
+    assert built_for(monotrail, project, "+3.8", env) == "3.8"
+
+
+def test_pure_python_build_of_an_sdist_is_shared_by_every_python(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py38: Path, py312: Path
+) -> None:
+    """A py3-none-any build fits 3.8 and 3.12 alike: built once, one store entry."""
+    from test_scripts import build_sdist
+
+    sdist = index.add(build_sdist(wheels, "pure", "1.0"))
+    project = tmp_path / "project"
+    env = sdist_only_lock(project, "uv.lock", "pure", sdist, f"{index.url}/simple")
+    for python in ("+3.8", "+3.12"):
+        result = ok(monotrail.run(python, "run", "python", "-c", "import pure; print(pure.BUILT)", cwd=project,
+                                  env=env, timeout=120))
+        assert result.stdout.strip().splitlines()[-1] == "True"
+    assert [p.name for p in (monotrail.root / "built").rglob("*.whl")] == ["pure-1.0-py3-none-any.whl"]
+    assert len(json.loads(ok(monotrail.run("store", "list", "--json")).stdout)) == 1
+
+
 def test_poetry_lock_1_1_package_with_only_an_sdist_is_built(
     monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
 ) -> None:

@@ -185,7 +185,7 @@ def _plan(root: Path, older_than: float | None, everything: bool, prune_claims: 
             plan.envs.append((env, reason))
     used = set().union(*(env.entries for env in keep)) if keep else set()
     plan.entries = [path for path in _entry_dirs(root) if path not in used]
-    kept_ids = {path.name for path in _entry_dirs(root) if path not in plan.entries}
+    kept_ids = {path.name[:16] for path in _entry_dirs(root) if path not in plan.entries}  # a build's id: <sdist's>-<tags>
     downloads = root / "downloads"
     if downloads.is_dir():
         plan.downloads = sorted(p for p in downloads.iterdir() if all_downloads or p.name[:16] not in kept_ids)
@@ -392,12 +392,21 @@ def _record_problem(entry: Path) -> str | None:
 
 
 def _repair(root: Path, path: Path) -> str:
-    """Reinstall from `<root>/downloads/` when the verified wheel is there, else remove."""
+    """Reinstall from `<root>/downloads/` when the verified wheel is there (for a build of an
+    sdist, from the wheel in `<root>/built/`), else remove."""
     from monotrail.store.download import downloaded_path
-    from monotrail.store.entries import unpack_into_store, artifact_lock
+    from monotrail.store.entries import artifact_lock, unpack_build_into_store, unpack_into_store
 
     marker = read_marker(path)
     sha256 = marker.meta.get("sha256") if marker else None
+    if marker is not None and sha256 and path.name != sha256[:16]:  # <sdist sha256[:16]>-<tags>
+        built = sorted((root / "built" / sha256).glob(f"*/{marker.meta['wheel']}"))
+        if not built:
+            _remove_tree(root, path)
+            return "removed; the next run that needs it builds it again"
+        with artifact_lock(root, sha256):
+            unpack_build_into_store(_Pin(marker.meta["name"], marker.meta["version_"]), built[0], sha256, root, replace=True)
+        return f"reinstalled from {built[0]}"
     wheel = downloaded_path(root, sha256) if sha256 else None
     if marker is None or wheel is None or not wheel.is_file() or _sha256(wheel) != sha256:
         _remove_tree(root, path)

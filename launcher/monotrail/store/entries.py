@@ -104,6 +104,21 @@ def entry_path(root: Path, name: str, version: str, sha256: str) -> Path:
     return root / "store" / normalize(name) / version / sha256.lower()[:16]
 
 
+def built_entry_id(sdist_sha256: str, wheel_filename: str) -> str:
+    """The id of an entry unpacked from a wheel built from an sdist: the sdist's hash (the one the
+    lock names) and the built wheel's tags, `<sha256[:16]>-cp38-cp38-linux_x86_64`. A build is for
+    the interpreter that made it (an extension module's is), so one sdist may have several entries,
+    one per tag set; a pure-Python build (`py3-none-any`) is one entry every Python uses. As uv's
+    built-wheel cache, keyed by the sdist, whose wheels' tags are checked against the target."""
+    tags = "-".join(wheel_filename[: -len(".whl")].split("-")[-3:]).lower()
+    return f"{sdist_sha256.lower()[:16]}-{tags}"
+
+
+def is_sdist(filename: str) -> bool:
+    """A locked file the store builds rather than unpacks (its name is not a wheel's)."""
+    return bool(filename) and not filename.endswith(".whl")
+
+
 def read_marker(path: Path) -> StoreEntry | None:
     """The entry at `path` as its marker describes it, or None when the marker is missing or
     unreadable (not an entry). Says nothing about the files: see `read_entry`."""
@@ -213,7 +228,8 @@ def ensure_installed(
     and source trees, which only a caller that may build passes.
     """
     wheels = [s for s in selected if s.directory is None]
-    entries: list[StoreEntry | None] = [_present_entry(root, s) for s in wheels]
+    tags = tuple(tags) or tuple(getattr(interpreter, "tags", None) or ())  # an sdist's builds must fit them
+    entries: list[StoreEntry | None] = [_present_entry(root, s, tags) for s in wheels]
     missing = [i for i, entry in enumerate(entries) if entry is None]
     if not missing:
         return [e for e in entries if e is not None]
@@ -230,8 +246,9 @@ def ensure_installed(
     return [e for e in entries if e is not None]
 
 
-def _present_entry(root: Path, selected: "Selected") -> StoreEntry | None:
-    """The entry when the lock pins its hash, without any I/O beyond one marker read."""
+def _present_entry(root: Path, selected: "Selected", tags: Sequence[str] = ()) -> StoreEntry | None:
+    """The entry when the lock pins its hash, without any I/O beyond one marker read (an sdist's:
+    one listing and a marker read per build of it)."""
     if getattr(selected, "build", None):
         return None  # a source to build: the built wheel's cache decides (cheap when it is there)
     artifact = _artifact_of(selected)
@@ -239,36 +256,41 @@ def _present_entry(root: Path, selected: "Selected") -> StoreEntry | None:
     if sha256 is None:
         return None
     if not artifact.filename:
-        return _stored_allowed(root, selected, artifact)
+        allowed = {digest.lower() for algorithm, digest in artifact.hashes if algorithm == "sha256"}
+        return _stored_fitting(root, selected, allowed, selected.tags)
+    if is_sdist(artifact.filename):
+        return _stored_fitting(root, selected, {sha256.lower()}, tags)
     return _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
 
 
-def _stored_allowed(root: Path, selected: "Selected", artifact: Artifact) -> StoreEntry | None:
-    """A pin that names no file but allowed hashes (requirements.txt `--hash`): the best-tagged
-    stored entry of that name and version whose wheel has an allowed sha256 and fits the target.
+def _stored_fitting(root: Path, selected: "Selected", allowed: set[str], tags: Sequence[str]) -> StoreEntry | None:
+    """The best-tagged stored entry of the selection's name and version whose artifact has an
+    allowed sha256 and whose wheel fits the target's `tags` (best first).
 
-    One listing of `<root>/store/<name>/<version>/` instead of an index request per package: the
-    entry ids are the hashes' first 16 hex digits, and the marker states the full sha256 and the
-    wheel's file name (for a wheel built from an sdist, the built wheel's name: its tags say
-    whether it fits). Like pip and uv, which keep an installed distribution that satisfies a pin
-    rather than look for a better-tagged file of the same version, a stored entry that fits is
-    used even when the index may have a file with better tags: only a pin with no fitting stored
-    entry asks the index (`IndexClient.find_pinned_file`).
+    For a pin that names no file but allowed hashes (requirements.txt `--hash`), one listing of
+    `<root>/store/<name>/<version>/` instead of an index request per package: the entry ids start
+    with the hashes' first 16 hex digits, and the marker states the full sha256 and the wheel's
+    file name. Like pip and uv, which keep an installed distribution that satisfies a pin rather
+    than look for a better-tagged file of the same version, a stored entry that fits is used even
+    when the index may have a file with better tags: only a pin with no fitting stored entry asks
+    the index (`IndexClient.find_pinned_file`).
+
+    For an sdist (the only hash allowed: the sdist's), its builds (`built_entry_id`): the build
+    made for another interpreter (`cp38-cp38-...` for 3.12) does not fit and is not used.
     """
     from monotrail.selection import wheel_tags
 
-    allowed = {digest.lower() for algorithm, digest in artifact.hashes if algorithm == "sha256"}
     ids = {digest[:16] for digest in allowed}
-    ranks = {tag: number for number, tag in enumerate(selected.tags)}
+    ranks = {tag: number for number, tag in enumerate(tags)}
     try:
         names = os.listdir(root / "store" / normalize(selected.name) / selected.version)
     except OSError:
         return None
     best: tuple[int, StoreEntry] | None = None
     for name in names:
-        if name not in ids:
+        if name[:16] not in ids:
             continue
-        entry = _usable(read_entry(entry_path(root, selected.name, selected.version, name)), selected)
+        entry = _usable(read_entry(root / "store" / normalize(selected.name) / selected.version / name), selected)
         if entry is None or str(entry.meta.get("sha256", "")).lower() not in allowed:
             continue
         rank = min((ranks[tag] for tag in wheel_tags(str(entry.meta.get("wheel", ""))) or () if tag in ranks), default=None)
@@ -277,7 +299,7 @@ def _stored_allowed(root: Path, selected: "Selected", artifact: Artifact) -> Sto
     return best[1] if best is not None else None
 
 
-def _usable(entry: StoreEntry | None, selected: "Selected") -> StoreEntry | None:
+def _usable(entry: StoreEntry | None, selected: Pinned) -> StoreEntry | None:
     """`entry`, unless the selection wants a direct_url.json (PEP 610) the entry does not have
     (an entry written before monotrail wrote them: unpacked again in place)."""
     wanted = getattr(selected, "direct_url", None)
@@ -373,28 +395,46 @@ def _lookup_download_unpack(
         sha256 = wheel.name[: -len(".whl")]
     with artifact_lock(root, sha256):
         crash_point("store-lock-held")
-        present = _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
+        if is_sdist(artifact.filename):
+            present = _stored_fitting(root, selected, {sha256.lower()}, tags)
+        else:
+            present = _usable(read_entry(entry_path(root, selected.name, selected.version, sha256)), selected)
         if present is not None:
             return present  # another process finished it while we waited
         wheel = download(artifact, root, client=index.client, offline=index.sources.offline, progress=bar)
-        if not artifact.filename.endswith(".whl"):
+        if is_sdist(artifact.filename):
             return _build_into_store(selected, artifact, wheel, index, root, interpreter, building, builder)
         return unpack_into_store(selected, artifact.filename, wheel, root)
 
 
 def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, index: "IndexClient", root: Path,
                       interpreter: object, building: tuple[str, ...] = (), builder: Builder | None = None) -> StoreEntry:
-    """An sdist: build its wheel (cached by the sdist's hash), then unpack that under the sdist's
-    hash, the one the lock names, so the next run finds the entry without building."""
+    """An sdist: build its wheel for `interpreter` (cached in `<root>/built/<sdist sha256>/`), then
+    unpack it under the sdist's hash and the wheel's tags (`built_entry_id`), so the next run of
+    an interpreter the build fits finds the entry without building, and one it does not fit builds
+    its own. The caller holds the sdist's artifact lock."""
     if interpreter is None or builder is None:
         raise StoreError(f"{artifact.filename} is an sdist and no interpreter or builder was given to build it",
                          hint="this is a bug in the caller: pass the interpreter and a builder to ensure_installed")
     built = builder.sdist_wheel(sdist, artifact, interpreter, index.sources, root, building)
+    return unpack_build_into_store(selected, built, sdist.name[: -len(".whl")], root)
+
+
+def unpack_build_into_store(selected: Pinned, built: Path, sdist_sha256: str, root: Path,
+                            replace: bool = False) -> StoreEntry:
+    """Unpack `built`, a wheel built from the sdist `sdist_sha256`, as its entry `built_entry_id`
+    (the marker's sha256 is the sdist's: the hash the lock names). The caller holds the sdist's
+    artifact lock; a usable entry already there (the same tags built by another interpreter whose
+    lookup did not see it fit) is kept, unless `replace` (`store verify --repair`)."""
+    final = entry_path(root, selected.name, selected.version, sdist_sha256).parent / built_entry_id(sdist_sha256, built.name)
+    present = None if replace else _usable(read_entry(final), selected)
+    if present is not None:
+        return present
     staging = new_temp_dir(root)
     try:
-        staged = staging / sdist.name  # <sdist sha256>.whl: the entry's id
+        staged = staging / f"{sdist_sha256.lower()}.whl"
         shutil.copyfile(built, staged)
-        return unpack_into_store(selected, built.name, staged, root)
+        return unpack_into_store(selected, built.name, staged, root, entry_id=final.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -455,12 +495,16 @@ def _resolve(selected: "Selected", index: "IndexClient", root: Path, tags: Seque
     return index.find_pinned_file(selected.name, selected.version, allowed, tags, selected.index)
 
 
-def unpack_into_store(selected: Pinned, filename: str, wheel: Path, root: Path) -> StoreEntry:
+def unpack_into_store(selected: Pinned, filename: str, wheel: Path, root: Path, entry_id: str | None = None) -> StoreEntry:
+    """Unpack `wheel` (named `<sha256>.whl`; `filename` is its real name) as the entry of that
+    hash, or of `entry_id` (a build of an sdist: `built_entry_id`)."""
     from monotrail.store import wheel as wheels
 
     sha256 = wheel.name[: -len(".whl")]
     _check_project(selected, filename)
     final = entry_path(root, selected.name, selected.version, sha256)
+    if entry_id is not None:
+        final = final.parent / entry_id
     temp = None
     try:
         temp = new_temp_dir(root)
