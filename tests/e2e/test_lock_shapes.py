@@ -194,7 +194,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     """A wheel for the interpreter that builds it, as an extension module's build is: tagged
     cpXY-cpXY-<platform>, and its module says which Python built it."""
     dist = NAME.replace("-", "_")
-    python = "cp%d%d" % sys.version_info[:2]
+    python = PYTHON or "cp%d%d" % sys.version_info[:2]
     tag = "%s-%s-%s" % (python, python, sysconfig.get_platform().replace("-", "_").replace(".", "_"))
     info = "%s-%s.dist-info" % (dist, VERSION)
     files = {
@@ -213,16 +213,17 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def per_python_sdist(directory: Path, name: str, version: str) -> Path:
+def per_python_sdist(directory: Path, name: str, version: str, python: str | None = None) -> Path:
     """An sdist whose in-tree backend builds a wheel for the building interpreter only (what a C
-    extension's build gives, without a compiler): `cp38-cp38-linux_x86_64` on 3.8."""
+    extension's build gives, without a compiler): `cp38-cp38-linux_x86_64` on 3.8 (`python`:
+    tagged for that one instead, `cp27`, whoever builds it)."""
     import io
     import tarfile
 
     top = f"{name.replace('-', '_')}-{version}"
     members = {
         "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
-        "backend.py": f"NAME, VERSION = {name!r}, {version!r}\n" + PER_PYTHON_BACKEND,
+        "backend.py": f"NAME, VERSION, PYTHON = {name!r}, {version!r}, {python!r}\n" + PER_PYTHON_BACKEND,
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
     path = directory / f"{top}.tar.gz"
@@ -236,8 +237,22 @@ def per_python_sdist(directory: Path, name: str, version: str) -> Path:
 
 
 def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_url: str) -> dict[str, str]:
-    """`project` locking `name` to its only file, an sdist: a uv.lock with its URL, or a poetry.lock
-    1.1 naming the file only (found on the index). The environment variables the run needs."""
+    """`project` locking `name` to its only file, an sdist: a uv.lock or a pylock.toml with its URL,
+    or a poetry.lock 1.1 naming the file only (found on the index). The environment variables the
+    run needs."""
+    if lock == "pylock.toml":
+        write(project / "pylock.toml", f"""
+            lock-version = "1.0"
+            created-by = "test"
+            requires-python = ">=3.8"
+
+            [[packages]]
+            name = "{name}"
+            version = "1.0"
+            index = "{index_url}"
+            sdist = {{ url = "{sdist.url}", hashes = {{ sha256 = "{sdist.sha256}" }} }}
+            """)  # type: ignore[attr-defined]
+        return {}
     if lock == "uv.lock":
         write(project / "uv.lock", f"""
             version = 1
@@ -295,7 +310,7 @@ def built_for(monotrail: Monotrail, project: Path, python: str, env: dict[str, s
     return result.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("lock", ["uv.lock", "poetry.lock"])
+@pytest.mark.parametrize("lock", ["uv.lock", "pylock.toml", "poetry.lock"])
 def test_sdist_built_for_one_python_is_built_again_for_another(
     monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py38: Path, py312: Path, lock: str
 ) -> None:
@@ -318,6 +333,19 @@ def test_sdist_built_for_one_python_is_built_again_for_another(
     entries = json.loads(ok(monotrail.run("store", "list", "--json")).stdout)
     assert sorted(entry["wheel"].split("-")[2] for entry in entries) == ["cp312", "cp38"]
     assert "ok: 2 entries verified" in ok(monotrail.run("store", "verify")).stdout
+
+
+def test_sdist_whose_build_does_not_fit_the_interpreter_is_refused(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path
+) -> None:
+    """As uv ("The built wheel ... is not compatible with the current Python"): a backend that tags
+    its wheel for another Python is one error line, and nothing is stored."""
+    sdist = index.add(per_python_sdist(wheels, "ext", "1.0", python="cp27"))
+    project = tmp_path / "project"
+    sdist_only_lock(project, "uv.lock", "ext", sdist, f"{index.url}/simple")
+    error = clean_error(monotrail.run("+3.12", "run", "python", "-c", "", cwd=project, timeout=120))
+    assert "ext-1.0-cp27-cp27-" in error and "is not compatible with CPython 3.12" in error
+    assert not (monotrail.root / "store" / "ext").exists()
 
 
 def test_store_gc_and_verify_repair_know_the_builds_of_an_sdist(

@@ -417,7 +417,23 @@ def _build_into_store(selected: "Selected", artifact: Artifact, sdist: Path, ind
         raise StoreError(f"{artifact.filename} is an sdist and no interpreter or builder was given to build it",
                          hint="this is a bug in the caller: pass the interpreter and a builder to ensure_installed")
     built = builder.sdist_wheel(sdist, artifact, interpreter, index.sources, root, building)
+    _check_build_fits(built, artifact.filename, interpreter)
     return unpack_build_into_store(selected, built, sdist.name[: -len(".whl")], root)
+
+
+def _check_build_fits(built: Path, sdist_name: str, interpreter: object) -> None:
+    """A wheel built for the target must be installable by it, as uv refuses one ("The built
+    wheel ... is not compatible with the current Python"): the backend may tag it for another
+    interpreter or platform, and storing it would leave the next run no build it can use."""
+    from monotrail.selection import wheel_tags
+
+    supported = set(getattr(interpreter, "tags", None) or ())
+    if supported and not supported.intersection(wheel_tags(built.name) or ()):
+        describe = getattr(interpreter, "describe", None)
+        target = describe() if callable(describe) else "the target interpreter"
+        raise StoreError(f"{sdist_name} built {built.name}, which is not compatible with {target}",
+                         hint="the package's build backend tagged its wheel for another Python or platform; "
+                              "lock a wheel that fits this interpreter, or run another Python")
 
 
 def unpack_build_into_store(selected: Pinned, built: Path, sdist_sha256: str, root: Path,
