@@ -16,13 +16,13 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Iterator, Mapping, Sequence
 
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
-from monotrail.interpreters import python_request
+from monotrail.interpreters import choices, python_request
 
 MINIMUM_VERSION = (3, 8)
 PROBE_TIMEOUT = 10.0
@@ -535,9 +535,7 @@ def _run_probe(path: str) -> dict[str, Any]:
 
 
 def _cache_file(root: Path, path: str) -> Path:
-    import hashlib
-
-    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    digest = choices.sha256_hex(path.encode("utf-8", "surrogateescape"))[:16]  # no OpenSSL import
     return Path(root) / "interpreters" / f"{digest}.json"
 
 
@@ -947,13 +945,20 @@ def find_interpreter(
     """
     environ = os.environ if environ is None else environ
     origin = python_request_source(request, start_dir=start_dir, environ=environ)
+    search = SearchDirs.from_environ(environ)
+    # A version request (or none) answered before, with nothing it looked at changed since:
+    # no survey (monotrail.interpreters.choices).
+    key = choices.choice_key([origin.text, requires_python, *astuple(search)])
+    remembered = _remembered(root, key)
+    if remembered is not None:
+        return remembered
     parsed = _parse_from(origin)
     allowed = normalize_requires_python(requires_python) if requires_python else ()
-    search = SearchDirs.from_environ(environ)
     if parsed.kind in ("path", "command"):
         interpreter = _resolve_named(parsed, origin, search, root)
         _check_requires_python(interpreter, allowed, requires_python, origin)
         return interpreter
+    watched = choices.watch_states(_watched_paths(search))
     survey = _survey(search, root, parsed, allowed)
     matching = [i for i in survey.interpreters() if parsed.matches(i)]
     fitting = [i for i in matching if not allowed or version_satisfies(i, allowed)]
@@ -961,10 +966,43 @@ def find_interpreter(
         # The user's own Pythons first; monotrail's downloaded ones when none of theirs fits (an
         # exact version only a download has, or a version downloaded on demand).
         own = [i for i in fitting if i.source != MANAGED_SOURCE]
-        return survey.complete(_newest(own or fitting))  # type: ignore[arg-type]
+        chosen = survey.complete(_newest(own or fitting))  # type: ignore[arg-type]
+        choices.remember_choice(str(root), key, chosen.path, chosen.source, watched)
+        return chosen
     if matching and origin.text is not None:  # asked for something that exists but does not fit
         _check_requires_python(_newest(matching), allowed, requires_python, origin)  # type: ignore[arg-type]
     raise _not_found(parsed, origin, survey, requires_python)
+
+
+def _remembered(root: Path, key: str) -> Interpreter | None:
+    """The interpreter `monotrail.interpreters.choices` kept for `key`, probed through the probe
+    cache as the survey would (None when there is none, or it no longer runs)."""
+    found = choices.read_choice(str(root), key)
+    if found is None:
+        return None
+    try:
+        return probe_supported(found[0], root, found[1])
+    except ProbeFailed:
+        return None
+
+
+def _watched_paths(search: SearchDirs) -> list[str]:
+    """Everything a survey's answer depends on besides the request (see
+    `monotrail.interpreters.choices`): the directories it lists (also those that do not exist
+    yet, and the parents whose `*/bin` it lists), each one's possible `pyvenv.cfg`, and every
+    Python-named file in them, whether or not it is executable now."""
+    paths = [*search.path_dirs, os.path.join(search.pyenv_root, "versions"), search.uv_dir, *search.system_dirs]
+    if search.managed_dir:
+        paths.append(search.managed_dir)
+    for _, directory in search.dirs():
+        paths += [directory, os.path.join(directory, "pyvenv.cfg"),
+                  os.path.join(os.path.dirname(directory.rstrip(os.sep)), "pyvenv.cfg")]
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        paths += [os.path.join(directory, name) for name in sorted(names) if _name_version(name) is not None]
+    return paths
 
 
 def _parse_from(origin: RequestOrigin) -> PythonRequest:

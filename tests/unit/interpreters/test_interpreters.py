@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -646,3 +648,98 @@ def test_a_pyvenv_cfg_without_home_is_not_a_virtual_environment(fakes: Fakes):
     (fakes.base / "pyvenv.cfg").write_text("# not a venv: PEP 405 needs a home key\n")
     listed = {f.path: f for f in list_interpreters(fakes.root, fakes.environ())}
     assert listed[str(fakes.path_dir / "python3.11")].interpreter is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# The remembered choice (monotrail.interpreters.choices)
+
+
+def settle(fakes: Fakes) -> None:
+    """Age the fake world by a minute: a choice is only kept once what it watches is 2 s old."""
+    past = time.time() - 60
+    for directory, dirs, files in os.walk(fakes.base):
+        for name in [*dirs, *files]:
+            os.utime(os.path.join(directory, name), (past, past), follow_symlinks=False)
+    os.utime(fakes.base, (past, past))
+
+
+def remembered(fakes: Fakes, request: str | None, monkeypatch: pytest.MonkeyPatch, **kwargs):
+    """find_interpreter with the survey forbidden: only a remembered choice can answer."""
+    def no_survey(*args, **kw):
+        raise AssertionError("surveyed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(interpreters, "_survey", no_survey)
+        return fakes.find(request, **kwargs)
+
+
+def test_a_version_request_answered_before_is_not_surveyed_again(fakes: Fakes, monkeypatch: pytest.MonkeyPatch):
+    settle(fakes)
+    first = fakes.find("3.12", requires_python=">=3.9")
+    assert list((fakes.root / "interpreters" / "choices").glob("*.json"))
+    assert remembered(fakes, "3.12", monkeypatch, requires_python=">=3.9") == first
+    # another request or requires-python is another question
+    with pytest.raises(AssertionError, match="surveyed"):
+        remembered(fakes, "3.12", monkeypatch, requires_python=">=3.10")
+    with pytest.raises(AssertionError, match="surveyed"):
+        remembered(fakes, "3.11", monkeypatch)
+
+
+def test_no_choice_is_kept_while_what_it_watches_just_changed(fakes: Fakes):
+    fakes.find("3.12")  # the fake world was made within the last two seconds
+    assert not list((fakes.root / "interpreters").glob("choices/*.json"))
+
+
+def test_a_newer_patch_installed_later_is_picked(fakes: Fakes):
+    settle(fakes)
+    assert fakes.find("3.12").full_version == "3.12.1"
+    fakes.pyenv_python("3.12.2")
+    assert fakes.find("3.12").full_version == "3.12.2"
+
+
+def test_a_python_appearing_in_a_path_directory_that_did_not_exist_is_picked(fakes: Fakes):
+    later = fakes.base / "later-bin"
+    environ = {"PATH": f"{later}{os.pathsep}{fakes.path_dir}"}
+    settle(fakes)
+    assert fakes.find("3.11", **environ).full_version == "3.11.4"
+    fakes.python(later, "python3.11", "3.11.9")
+    assert fakes.find("3.11", **environ).full_version == "3.11.9"
+
+
+def test_a_python_made_executable_later_is_picked(fakes: Fakes):
+    waiting = fakes.python(fakes.path_dir, "python3.12", "3.12.5")
+    waiting.chmod(0o644)
+    settle(fakes)
+    assert fakes.find("3.12").full_version == "3.12.1"
+    waiting.chmod(0o755)
+    assert fakes.find("3.12").full_version == "3.12.5"
+
+
+def test_a_removed_or_replaced_choice_is_not_used(fakes: Fakes):
+    settle(fakes)
+    chosen = fakes.find("3.12")
+    assert chosen.full_version == "3.12.1"
+    binary = Path(chosen.path)
+    binary.write_text(binary.read_text() + "# rebuilt\n")  # same directory entries, another binary
+    (binary.parent / f".facts-{binary.name}.json").write_text(json.dumps(fake_facts("3.12.3", executable=str(binary))))
+    assert fakes.find("3.12").full_version == "3.12.3"
+    shutil.rmtree(fakes.pyenv / "versions" / "3.12.1")
+    assert fakes.find("3.12").full_version == "3.12.0"
+
+
+def test_a_changed_python_version_file_is_another_request(fakes: Fakes):
+    project = fakes.base / "project"
+    project.mkdir()
+    (project / ".python-version").write_text("3.12\n")
+    settle(fakes)
+    assert fakes.find(None, start_dir=project).full_version == "3.12.1"
+    (project / ".python-version").write_text("3.9\n")
+    assert fakes.find(None, start_dir=project).full_version == "3.9.18"
+
+
+def test_a_torn_choice_is_a_miss(fakes: Fakes):
+    settle(fakes)
+    fakes.find("3.12")
+    for record in (fakes.root / "interpreters" / "choices").glob("*.json"):
+        record.write_text('{"format": 1, "path": ')
+    assert fakes.find("3.12").full_version == "3.12.1"
