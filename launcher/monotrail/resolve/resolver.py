@@ -166,6 +166,10 @@ class Shared:
         self._lock = threading.Lock()
         self._done: dict[tuple[str, object], Future] = {}
         self.dependencies: dict[tuple[str, Version], tuple[tuple[Requirement, ...], str | None]] = {}
+        # Metadata a prefetch is fetching now: the resolver waits for it rather than fetching the
+        # same file again, and fetches it itself when the prefetch failed (a prefetch's failure is
+        # never the resolver's answer).
+        self.prefetching: dict[tuple[str, Version], Future] = {}
 
     def once(self, kind: str, key: object, compute: Callable[[], T]) -> T:
         """`compute()` run by the first thread that asks for (kind, key); the others wait for its
@@ -182,6 +186,15 @@ class Shared:
             except BaseException as error:  # noqa: BLE001 - handed to every waiter, raised there
                 future.set_exception(error)
         return future.result()
+
+    def claim(self, key: tuple[str, Version]) -> tuple[Future, bool]:
+        """The future of a prefetch of `key`'s metadata, and whether the caller is to fetch it."""
+        with self._lock:
+            running = self.prefetching.get(key)
+            if running is not None:
+                return running, False
+            running = self.prefetching[key] = Future()
+            return running, True
 
     def started(self, kind: str, key: object) -> bool:
         with self._lock:
@@ -369,7 +382,7 @@ class Provider(AbstractProvider):
                              requirement.specifier, str(requirement), parent))
         if requires_python and candidate.details.requires_python is None:
             found.append(Req(PYTHON, frozenset(), SpecifierSet(requires_python), f"Python {requires_python}", parent))
-        self.prefetch(r.name for r in found if r.name != PYTHON)
+        self.prefetch((r.name, r.specifier, r.extras) for r in found if r.name != PYTHON)
         return found
 
     # --- data ---------------------------------------------------------------------------------
@@ -496,7 +509,10 @@ class Provider(AbstractProvider):
         """The versions in the order candidates are tried (the same for every target, and for
         every round of one resolution: sorted once)."""
         stored = set() if self.upgrade else self._stored_versions(name)
-        return sorted(self.versions(name), key=lambda v: (str(v) in stored, v), reverse=True)
+        newest_first = sorted(self.shared.once("versions", name, lambda: self._load_versions(name)), reverse=True)
+        if not stored:  # as on every cold lock: no `str()` of botocore's thousands of versions
+            return newest_first
+        return [v for v in newest_first if str(v) in stored] + [v for v in newest_first if str(v) not in stored]
 
     def _stored_versions(self, name: str) -> set:
         # One listing of the store for all names: a listdir releases the GIL, and getting it back
@@ -522,9 +538,26 @@ class Provider(AbstractProvider):
         key = (candidate.name, candidate.version)
         found = self.shared.dependencies.get(key)
         if found is None:
-            found = self.shared.once("dependencies", key,
-                                     lambda: _parse_metadata(self._metadata(candidate), candidate.wheel.filename))
+            found = self.shared.once("dependencies", key, lambda: self._fetched_dependencies(candidate))
             self.shared.dependencies[key] = found
+        return found
+
+    def _fetched_dependencies(self, candidate: Candidate) -> tuple[tuple[Requirement, ...], str | None]:
+        """The candidate's metadata, read once: when a prefetch is fetching it, its answer (or,
+        when the prefetch failed, a fetch of the resolver's own, whose failure is the error)."""
+        running, owner = (None, False) if candidate.direct is not None else self.shared.claim((candidate.name, candidate.version))
+        if running is not None and not owner:
+            if running.exception() is None:
+                return running.result()
+            running = None
+        try:
+            found = _parse_metadata(self._metadata(candidate), candidate.wheel.filename)
+        except BaseException as error:  # noqa: BLE001 - a waiting prefetch gets it, the resolver raises it
+            if running is not None:
+                running.set_exception(error)
+            raise
+        if running is not None:
+            running.set_result(found)
         return found
 
     def _metadata(self, candidate: Candidate) -> bytes:
@@ -556,43 +589,74 @@ class Provider(AbstractProvider):
             cache_metadata(cache, data, self.root)
         return data
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Fetch the pages (and the newest version's metadata) of coming projects in parallel:
-        resolvelib asks for one project at a time, the network answers many at once."""
+    def prefetch(self, wanted: Iterable[tuple[str, SpecifierSet, frozenset[str]]]) -> None:
+        """Fetch the pages (and the metadata of the version the resolver will most likely pick) of
+        coming projects in parallel: resolvelib asks for one project at a time, the network
+        answers many at once. `wanted`: (name, specifier, extras) of requirements on them."""
         with self._prefetch_lock:
-            for name in names:
-                # A project an earlier target fetched needs no walk: its page and its newest
+            for name, specifier, extras in wanted:
+                # A project an earlier target fetched needs no walk: its page and its likely
                 # version's metadata are there, and its children are prefetched when reached.
-                if name in self._versions or name in self._submitted or self.shared.started("versions", name):
+                if name in self._versions or name in self._submitted or name in self.direct or self.shared.started("versions", name):
                     continue
                 self._submitted.add(name)
-                self.shared.pool.submit(self._prefetch_one, name)
+                self.shared.pool.submit(self._prefetch_one, name, specifier, extras)
 
-    def _prefetch_one(self, name: str) -> None:
+    def _prefetch_one(self, name: str, specifier: SpecifierSet, extras: frozenset[str]) -> None:
         try:
-            versions = self.shared.once("versions", name, lambda: self._load_versions(name))
-            version = max((v for v in versions if not v.is_prerelease), default=None)
-            wheel = None if version is None else self._best_of(versions[version])
-            if version is None or wheel is None:
-                return
-            key = (name, version)
-            if key not in self.shared.dependencies:
-                from monotrail.resolve.metadata import core_metadata
-
-                # Not through `once`: a prefetch's failure is not kept for the resolver to meet.
-                data = core_metadata(self.client, name, str(version), wheel[0], wheel[1], self.root)
-                self.shared.dependencies.setdefault(key, _parse_metadata(data, wheel[0].filename))
-            # Walk on: the newest version's dependencies are what the resolver will most
-            # likely ask for next, so the whole graph is fetched in parallel, not level by level.
-            requirements, _ = self.shared.dependencies[key]
-            self.prefetch(canonicalize_name(r.name) for r in requirements if self._wanted(r, frozenset(), record=False))
+            grouped = self.shared.once("versions", name, lambda: self._load_versions(name))
+            ordered = self.shared.once("ordered", name, lambda: self._ordered(name))
+            allow_pre = self.prereleases or bool(specifier.prereleases)
+            # The version `find_matches` will most likely try first: the first in the resolver's
+            # order that the specifier admits and that has a wheel for the target (one with only
+            # an sdist is built when the resolver gets there: nothing to fetch ahead).
+            for version in ordered:
+                if not specifier.contains(version, prereleases=allow_pre):
+                    continue
+                chosen = self._best_of(grouped[version])
+                if chosen is not None:
+                    self._prefetch_walk(name, version, chosen, extras)
+                    return
+                if any(not artifact.filename.endswith(".whl") for _, artifact, _ in grouped[version]):
+                    return
         except Exception:  # a prefetch is a guess; the resolver asks again and reports properly
             pass
+
+    def _prefetch_walk(self, name: str, version: Version, wheel: tuple[Artifact, FileDetails], extras: frozenset[str]) -> None:
+        requirements = self._prefetch_metadata((name, version), wheel)
+        # Walk on: these dependencies are what the resolver will most likely ask for next, so
+        # the whole graph is fetched in parallel, not level by level; an extra's own
+        # dependencies too (`celery[redis]` reaches redis).
+        self.prefetch((canonicalize_name(r.name), r.specifier, frozenset(canonicalize_name(e) for e in r.extras))
+                      for r in requirements
+                      if self._wanted(r, frozenset(), record=False) or extras and self._wanted(r, extras, record=False))
+
+    def _prefetch_metadata(self, key: tuple[str, Version], wheel: tuple[Artifact, FileDetails]) -> tuple[Requirement, ...]:
+        """The dependencies of `key`'s version read from `wheel`, fetched once: a resolver that
+        reaches the version meanwhile waits for this fetch (`Shared.prefetching`)."""
+        found = self.shared.dependencies.get(key)
+        if found is not None:
+            return found[0]
+        running, owner = self.shared.claim(key)
+        if not owner:
+            return running.result()[0]
+        try:
+            from monotrail.resolve.metadata import core_metadata
+
+            data = core_metadata(self.client, key[0], str(key[1]), wheel[0], wheel[1], self.root)
+            found = self.shared.dependencies.setdefault(key, _parse_metadata(data, wheel[0].filename))
+        except BaseException as error:  # noqa: BLE001 - the waiters fetch again themselves
+            running.set_exception(error)
+            raise
+        running.set_result(found)
+        return found[0]
 
     def _best_of(self, files: list) -> tuple[Artifact, FileDetails] | None:
         best = None
         for _, artifact, details in files:
             if not artifact.filename.endswith(".whl"):
+                continue
+            if details.requires_python and not self._python_fits(details.requires_python):
                 continue
             rank = min((self.ranks[tag] for tag in _wheel_tags(artifact.filename) if tag in self.ranks), default=None)
             if rank is not None and (best is None or rank < best[0]):
@@ -867,7 +931,8 @@ def _resolve_with(provider: Provider, roots: Mapping[str, Sequence[Req]], where:
             raise ResolutionError(f"conflicting direct references for {req.name}: {other.requirement_url()} and "
                                   f"{req.direct.requirement_url()}", where=where)
     try:
-        provider.prefetch(req.name for reqs in roots.values() for req in reqs if req.name not in provider.direct)
+        provider.prefetch((req.name, req.specifier, req.extras) for reqs in roots.values() for req in reqs
+                          if req.name not in provider.direct)
         try:
             result = Resolver(provider, _Reporter()).resolve([r for reqs in roots.values() for r in reqs], max_rounds=20000)
         except ResolutionImpossible as error:

@@ -209,3 +209,41 @@ def test_a_host_without_unadvertised_metadata_files_is_asked_once(index, wheels,
     asked = {p for p in index.requests("/files/") if p.endswith(".metadata")}
     assert asked == {"/files/app-1.0-py3-none-any.whl.metadata"}  # the first wheel's 404 was enough
     assert len(index.requests("range /files/")) >= 3  # each wheel's METADATA read by range requests
+
+
+def test_prefetch_fetches_the_version_the_requirement_admits(index, wheels, tmp_path, interpreter) -> None:
+    """The prefetch walks the graph ahead of the resolver with each requirement's specifier: the
+    metadata of a newer version that `lib<2` excludes is never fetched, and the extra's own
+    dependency (`app[speed]` -> fast) is reached too; the pins are the resolver's."""
+    publish(index, wheels, "app", "1.0", "lib<2", "fast ; extra == 'speed'")
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "lib", "2.0")
+    publish(index, wheels, "fast", "1.0")
+    assert pins(index, interpreter, tmp_path / "root", {"": ["app[speed]"]}) == {"app": "1.0", "lib": "1.0", "fast": "1.0"}
+    assert not [p for p in index.requests("") if "lib-2.0" in p]
+    for name in ("app", "lib", "fast"):  # prefetch and resolver: one fetch each
+        assert len(index.requests(f"/files/{name}-1.0-py3-none-any.whl.metadata")) == 1
+
+
+def test_a_failing_prefetch_does_not_fail_the_resolution(index, wheels, tmp_path, interpreter) -> None:
+    """A prefetch whose metadata request fails (every retry) leaves no trace: the resolver fetches
+    the file again itself and resolves as without the prefetch."""
+    from packaging.specifiers import SpecifierSet
+
+    from monotrail.builds.builder import Builds
+    from monotrail.resolve.resolver import Provider, _resolve_with, parse_requirement
+    from monotrail.store.index import IndexClient
+
+    publish(index, wheels, "app", "1.0", "lib")
+    publish(index, wheels, "lib", "1.0")
+    index.state.failures["/files/lib-1.0-py3-none-any.whl.metadata"] = [500, 500, 500]
+    client = IndexClient(Sources((f"{index.url}/simple",)), tmp_path / "root")
+    provider = Provider(client, interpreter, tmp_path / "root", builder=Builds())
+    try:
+        provider._prefetch_one("lib", SpecifierSet(), frozenset())  # in this thread: done when it returns
+        assert len(index.requests("/files/lib-1.0-py3-none-any.whl.metadata")) == 3
+        resolution = _resolve_with(provider, {"": [parse_requirement("app", "test")]}, "test")
+    finally:
+        client.close()
+    assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "lib": "1.0"}
+    assert len(index.requests("/files/lib-1.0-py3-none-any.whl.metadata")) == 4
