@@ -129,3 +129,16 @@ def test_every_import_names_a_module_of_the_package(module: str) -> None:
     """An import of `monotrail.x` resolves to a file under launcher/monotrail (no remapping)."""
     missing = [f"{line}: {target}" for line, target, _ in GRAPH[module] if target not in MODULES]
     assert missing == []
+
+
+def test_the_front_door_reads_the_warm_entries_this_monotrail_writes() -> None:
+    """shims/monotrail is bash and cannot import the formats: it carries the header line of the
+    entries it trusts (warm entry format and environment format), and must carry exactly the one
+    the launcher writes, or every run goes the slow way (older) or execs an environment of another
+    format (newer)."""
+    from monotrail.environment import ENV_FORMAT, WARM_FORMAT, entry_header
+
+    door = (REPO / "shims" / "monotrail").read_text("utf-8")
+    [line] = re.findall(r'^\[ "\$mt_header" = "(.*)" \] \|\| slow "\$@"$', door, re.MULTILINE)
+    assert line == entry_header()
+    assert f"warm entry {WARM_FORMAT}," in line and f"environment format {ENV_FORMAT}:" in line

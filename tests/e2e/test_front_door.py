@@ -278,3 +278,31 @@ def test_exported_variables_named_like_the_doors_own_reach_the_program(
                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60))
     assert result.stdout.strip() == repr([mine[name] for name in NAMES])
     assert (launches(tmp_path) == before) is (how == "warm")
+
+
+# --- entries of another monotrail, and start directories spelled otherwise -------------------------
+
+
+def test_an_entry_written_by_a_monotrail_of_another_environment_format_is_stale(
+    counting_bin: Path, tmp_path: Path
+) -> None:
+    """A new environment format (ENV_FORMAT) means new environment keys: the entry an older
+    monotrail wrote names an environment this one no longer makes, so the door must not exec it
+    (it checks only that the files it lists are there, and they are)."""
+    project = tmp_path / "project"
+    old_file(project / "requirements.txt", "")
+    older = tmp_path / "older" / "bin"
+    older.mkdir(parents=True)
+    shutil.copy(REPO / "shims" / "monotrail", older / "monotrail")
+    code = ("import sys, monotrail.environment as e; e.ENV_FORMAT = str(int(e.ENV_FORMAT) - 1); "
+            "from monotrail.__main__ import main; sys.exit(main())")
+    (older / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -c "{code}" "$@"\n')
+    for path in older.iterdir():
+        path.chmod(0o755)
+    root = tmp_path / "root"
+    old_prefixes = {ok(front_door([older / "monotrail", "run", "-c", SHOW_ENV], project, root)).stdout
+                    for _ in range(2)}  # the second run finds the environment and writes the entry
+    assert len(old_prefixes) == 1 and (root / "warm").exists()
+    after, warm = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)
+    assert not warm and after not in old_prefixes
+    assert warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV) == (after, True)

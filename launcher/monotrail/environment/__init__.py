@@ -84,13 +84,32 @@ def env_key(
 
 
 def file_digest(path: str) -> str:
+    """The sha256 of a file's bytes (`-` when there is none).
+
+    A cold run asks for the lock's several times (the environment key, the selections' key, the
+    environment's `lock` record), and the builtin sha256 takes ~5 ms for a 600 kB uv.lock; so the
+    answer is remembered for this process by the file's identity and stat, once its mtime is two
+    seconds old (a file rewritten within one tick of a coarse clock could keep its stat)."""
     try:
         with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            known = _DIGESTS.get(key)
+            if known is not None:
+                return known
             digest = _sha256()
             digest.update(file.read())
-            return digest.hexdigest()
+            text = digest.hexdigest()
     except FileNotFoundError:
         return "-"
+    import time
+
+    if info.st_mtime_ns < time.time_ns() - 2_000_000_000:
+        _DIGESTS[key] = text
+    return text
+
+
+_DIGESTS: dict[tuple, str] = {}  # file_digest's answers in this process
 
 
 class Launch:
@@ -262,7 +281,7 @@ def write_warm_entry(
     entry's RECORD and each editable build's product must be a file.
 
     `<root>/warm/<start dir>/run[+VERSION]` is bash, sourced by the front door once its first line
-    is ENTRY_HEADER (anything else, such as an entry of an older format, is stale): the checks
+    is `entry_header()` (anything else, such as an entry of an older format, is stale): the checks
     `mt_env_dir=...` and `mt_store_dir=...`, then the checks as ONE `[[ ... && ... ]]` (`! LOCK -nt
     $mt_entry && ! -e DIR/uv.lock && -f $mt_store_dir'ENTRY/.../RECORD' && ...`) setting
     `mt_fresh=yes`, then one `no_pylock_before DIR NAME` per glob (the door's variables are `mt_*`:
@@ -300,7 +319,7 @@ def write_warm_entry(
             globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || mt_fresh=no")
         else:
             test.append(f"! {_quoted(check)} -nt $mt_entry")
-    lines = [ENTRY_HEADER, f"mt_env_dir={_quoted(launch.env_dir)}", f"mt_store_dir={_quoted(store_dir)}",
+    lines = [entry_header(), f"mt_env_dir={_quoted(launch.env_dir)}", f"mt_store_dir={_quoted(store_dir)}",
              "[[ " + " && ".join(test) + " ]] && mt_fresh=yes", *globs]
     if any("\n" in line for line in lines):
         return  # the front door takes the Python launcher for such paths: slower, never wrong
@@ -340,8 +359,18 @@ def write_warm_entry(
 
 # The first character of a warm entry's check that is not a watched path (those start with "/").
 CHECK_PREFIXES = "!*%"
-# A warm entry's first line: the front door takes an entry without it for a stale one.
-ENTRY_HEADER = "# monotrail warm entry 4: bash, sourced by shims/monotrail"
+# The warm entry's own shape: 5 = its header names ENV_FORMAT too, and an entry under a start
+# directory spelled through links checks it still names the directory it was written for.
+WARM_FORMAT = "5"
+
+
+def entry_header() -> str:
+    """A warm entry's first line. The front door (shims/monotrail) compares it with the line it
+    carries, one string comparison, and takes any other for a stale entry: an entry written by a
+    monotrail of another entry format, or of another environment format (ENV_FORMAT changes
+    environment keys, so an older entry would exec an environment this monotrail no longer makes).
+    tests/test_architecture.py checks that the door's line is this one."""
+    return f"# monotrail warm entry {WARM_FORMAT}, environment format {ENV_FORMAT}: bash, sourced by shims/monotrail"
 
 
 def _quoted(text: str) -> str:
