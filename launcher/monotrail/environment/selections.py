@@ -38,6 +38,7 @@ from collections.abc import Sequence
 
 from monotrail import __version__
 from monotrail.environment.spec import EnvironmentSpec
+from monotrail.interpreters.choices import sha256_hex
 from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact, Lock
 from monotrail.selection import Selected
@@ -61,18 +62,14 @@ class LockFacts:
 
 
 def lock_key(lock_path: Path) -> str:
-    from hashlib import sha256
-
+    """The files' digests as the environment key has them (`file_digest`: remembered in this
+    process, so the lock is hashed once per run, with the builtin sha256: no OpenSSL import)."""
+    from monotrail.environment import file_digest
     from monotrail.lock import lock_format
 
-    digest = sha256(f"{FORMAT}\0{__version__}\0{lock_format(lock_path)}\0".encode())
-    for path in (lock_path, lock_path.parent / "pyproject.toml"):
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            data = b"\0absent"
-        digest.update(sha256(data).digest())
-    return digest.hexdigest()[:32]
+    parts = [str(FORMAT), __version__, lock_format(lock_path),
+             *(file_digest(str(path)) for path in (lock_path, lock_path.parent / "pyproject.toml"))]
+    return sha256_hex("\0".join(parts).encode("utf-8", "surrogateescape"))[:32]
 
 
 def cached_facts(root: Path, lock_path: Path) -> LockFacts | None:
@@ -175,11 +172,9 @@ def _local(item: Selected) -> bool:
 
 
 def _choice_path(root: Path, key: str, spec: EnvironmentSpec, interpreter: Interpreter) -> Path:
-    from hashlib import sha256
-
     request = [sorted(spec.extras), spec.all_extras, sorted(spec.groups), spec.no_default_groups]
     facts = [sorted(interpreter.markers.items()), list(interpreter.tags), list(interpreter.version)]
-    digest = sha256(json.dumps([request, facts], separators=(",", ":")).encode()).hexdigest()[:32]
+    digest = sha256_hex(json.dumps([request, facts], separators=(",", ":")).encode())[:32]
     return root / "cache" / "selections" / key / f"{digest}.json"
 
 

@@ -162,3 +162,30 @@ def test_data_scripts_get_the_shebang_installer_writes(script: bytes) -> None:
 
     with fix_shebang(io.BytesIO(script), "/env/bin/python") as fixed:
         assert _fixed_shebang(script, "/env/bin/python") == fixed.read()
+
+
+def test_file_digest_hashes_a_settled_file_once_per_process_and_sees_any_rewrite(tmp_path, monkeypatch):
+    """A cold run asks for the lock's digest three times; a 600 kB lock costs ~5 ms each."""
+    import hashlib
+
+    import monotrail.environment as environment
+
+    calls = []
+    real = environment._sha256
+    monkeypatch.setattr(environment, "_sha256", lambda: calls.append(1) or real())
+    lock = tmp_path / "uv.lock"
+    lock.write_bytes(b"version = 1\n")
+    old = lock.stat().st_mtime - 60
+    os.utime(lock, (old, old))
+    assert environment.file_digest(str(lock)) == hashlib.sha256(b"version = 1\n").hexdigest()
+    assert environment.file_digest(str(lock)) == hashlib.sha256(b"version = 1\n").hexdigest()
+    assert len(calls) == 1
+    lock.write_bytes(b"version = 2\n")  # same size, even given the old mtime back
+    os.utime(lock, (old, old))
+    assert environment.file_digest(str(lock)) == hashlib.sha256(b"version = 2\n").hexdigest()
+    fresh = tmp_path / "pyproject.toml"  # written just now: hashed every time
+    fresh.write_bytes(b"[project]\n")
+    environment.file_digest(str(fresh))
+    environment.file_digest(str(fresh))
+    assert len(calls) == 4
+    assert environment.file_digest(str(tmp_path / "absent")) == "-"
