@@ -147,14 +147,17 @@ class IndexServer:
         requires_python: str | None = None,
         metadata: bool = True,
         advertise: bool = False,
+        size: bool = False,
     ) -> Artifact:
         """Serve `wheel`; return its Artifact with URL and hash, as a lock would carry it.
 
         `metadata`: serve `<file>.metadata` (as the index here does); `advertise`: say so on the
-        page (PEP 658/714); `yanked`/`requires_python`: the PEP 592 / PEP 503 attributes."""
+        page (PEP 658/714); `yanked`/`requires_python`: the PEP 592 / PEP 503 attributes; `size`: the
+        file's size on the JSON page (PEP 700, as PyPI gives it)."""
         self.state.files[wheel.name] = wheel
         self.state.attributes[wheel.name] = {
             "yanked": yanked, "requires_python": requires_python, "metadata": metadata, "advertise": advertise,
+            "size": size,
         }
         return Artifact(wheel.name, f"{self.url}/files/{wheel.name}", (("sha256", sha256_of(wheel)),))
 
@@ -225,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
             entry["requires-python"] = attributes["requires_python"]
         if attributes.get("advertise"):
             entry["core-metadata"] = True
+        if attributes.get("size"):
+            entry["size"] = self.state.files[name].stat().st_size
         return entry
 
     def _html(self, names: list[str], relative: str = "/files/") -> str:

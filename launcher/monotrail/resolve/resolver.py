@@ -42,7 +42,10 @@ from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact
 
 PYTHON = "<python>"
-ROOT = ""  # the label of the main requirements; extras and groups have their own
+ROOT = ""
+# A one-interpreter resolution is installed right after (scripts, --with, x, build requirements):
+# wheels up to this size are downloaded whole for their metadata (monotrail.resolve.metadata).
+WHOLE_WHEEL_BYTES = 2 * 1024 * 1024  # the label of the main requirements; extras and groups have their own
 
 
 @dataclass(frozen=True)
@@ -232,8 +235,10 @@ class Provider(AbstractProvider):
         builder: Builder | None = None,
         shared: Shared | None = None,
         build_interpreter: Callable[[], Interpreter] | None = None,
+        whole_below: int = 0,
     ) -> None:
         self.client = client
+        self.whole_below = whole_below  # wheels downloaded whole for their metadata (see WHOLE_WHEEL_BYTES)
         self.interpreter = interpreter
         self.shared = shared if shared is not None else Shared(client, refresh)
         self._owns_shared = shared is None
@@ -566,7 +571,8 @@ class Provider(AbstractProvider):
         if not candidate.wheel.filename.endswith(".whl"):
             return self._sdist_metadata(candidate)
 
-        return core_metadata(self.client, candidate.name, str(candidate.version), candidate.wheel, candidate.details, self.root)
+        return core_metadata(self.client, candidate.name, str(candidate.version), candidate.wheel, candidate.details, self.root,
+                             whole_below=self.whole_below)
 
     def _sdist_metadata(self, candidate: Candidate) -> bytes:
         """METADATA of the wheel built from the sdist (cached by the sdist's hash, as the wheel is)."""
@@ -643,7 +649,7 @@ class Provider(AbstractProvider):
         try:
             from monotrail.resolve.metadata import core_metadata
 
-            data = core_metadata(self.client, key[0], str(key[1]), wheel[0], wheel[1], self.root)
+            data = core_metadata(self.client, key[0], str(key[1]), wheel[0], wheel[1], self.root, whole_below=self.whole_below)
             found = self.shared.dependencies.setdefault(key, _parse_metadata(data, wheel[0].filename))
         except BaseException as error:  # noqa: BLE001 - the waiters fetch again themselves
             running.set_exception(error)
@@ -842,7 +848,7 @@ def resolve(
     shared = Shared(client, refresh)
     try:
         provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
-                            building=building, builder=builder, shared=shared)
+                            building=building, builder=builder, shared=shared, whole_below=WHOLE_WHEEL_BYTES)
         return _resolve_with(provider, roots, where)
     finally:
         shared.close()

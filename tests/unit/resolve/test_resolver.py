@@ -247,3 +247,33 @@ def test_a_failing_prefetch_does_not_fail_the_resolution(index, wheels, tmp_path
         client.close()
     assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "lib": "1.0"}
     assert len(index.requests("/files/lib-1.0-py3-none-any.whl.metadata")) == 4
+
+
+def test_a_one_interpreter_resolution_downloads_small_wheels_whole(index, wheels, tmp_path, interpreter) -> None:
+    """`resolve` (scripts, --with, x: installed right after) downloads a wheel whose size the page
+    gives whole, once, into the downloads cache, so the install asks the index for nothing; a
+    project's lock (`resolve_targets`) reads metadata only."""
+    from monotrail.resolve.resolver import resolve_targets
+    from monotrail.selection import Selected
+    from monotrail.store.entries import ensure_installed
+    from monotrail.store.download import downloaded_path
+
+    artifacts = {}
+    for name, requires in (("app", ("lib",)), ("lib", ())):
+        wheel = build_wheel(wheels, name, "1.0", {f"{name}.py": ""}, requires=requires)
+        artifacts[name] = index.add(wheel, size=True)
+    root = tmp_path / "root"
+    assert pins(index, interpreter, root, {"": ["app"]}) == {"app": "1.0", "lib": "1.0"}
+    assert not [p for p in index.requests("") if p.endswith(".metadata") or p.startswith("range")]
+    for name, artifact in artifacts.items():
+        assert downloaded_path(root, artifact.sha256).is_file()
+        assert index.requests(f"/files/{name}-1.0-py3-none-any.whl") == [f"/files/{name}-1.0-py3-none-any.whl"]
+    before = len(index.requests(""))
+    selected = [Selected(name, "1.0", artifact, f"{index.url}/simple", None) for name, artifact in artifacts.items()]
+    ensure_installed(selected, Sources((f"{index.url}/simple",)), root, progress=False)
+    assert len(index.requests("")) == before
+
+    other = tmp_path / "other-root"
+    resolve_targets({"": ["app"]}, [interpreter], Sources((f"{index.url}/simple",)), other, where="test",
+                    build_interpreter=lambda: interpreter)
+    assert not (other / "downloads").exists()
