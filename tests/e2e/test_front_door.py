@@ -306,3 +306,67 @@ def test_an_entry_written_by_a_monotrail_of_another_environment_format_is_stale(
     after, warm = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)
     assert not warm and after not in old_prefixes
     assert warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV) == (after, True)
+
+
+def logical_run(counting_bin: Path, tmp_path: Path, cwd: str, *args: str) -> tuple[str, bool]:
+    """warm_run from `cwd` spelled through links, as a shell that `cd`-ed there has it in $PWD."""
+    before = launches(tmp_path)
+    result = ok(front_door([counting_bin / "monotrail", *args], Path(cwd), tmp_path / "root", PWD=cwd))
+    assert result.stdout, result.stderr
+    return result.stdout, launches(tmp_path) == before
+
+
+@pytest.mark.parametrize("target", ["-c", "script", "python script"])
+def test_a_project_reached_through_a_linked_directory_runs_warm(
+    counting_bin: Path, tmp_path: Path, target: str
+) -> None:
+    """The door looks its entry up under $PWD as the shell spells it (links kept); the launcher
+    also writes it there. Pointing the link at another project sends the next run to the launcher."""
+    for name in ("one", "two"):
+        old_file(tmp_path / "real" / name / "requirements.txt", f"# {name}\n")
+        old_file(tmp_path / "real" / name / "show.py", SHOW_ENV + "\n")
+    link(tmp_path / "work", str(tmp_path / "real" / "one"))
+    args = {"-c": ["run", "-c", SHOW_ENV], "script": ["run", "show.py"],
+            "python script": ["run", "python", "show.py"]}[target]
+    cwd = str(tmp_path / "work")
+    first, _ = logical_run(counting_bin, tmp_path, cwd, *args)
+    assert logical_run(counting_bin, tmp_path, cwd, *args) == (first, True)
+    (tmp_path / "work").unlink()
+    link(tmp_path / "work", str(tmp_path / "real" / "two"))
+    other, warm = logical_run(counting_bin, tmp_path, cwd, *args)
+    assert not warm and other != first
+    assert logical_run(counting_bin, tmp_path, cwd, *args) == (other, True)
+
+
+@pytest.mark.parametrize("spelling", ["absolute", "relative", "through a link"])
+def test_run_project_is_served_warm_from_any_directory(counting_bin: Path, tmp_path: Path, spelling: str) -> None:
+    """`run --project DIR` (what `monotrail env python`'s shim runs) looks the entry up under DIR."""
+    project = tmp_path / "real" / "project"
+    old_file(project / "requirements.txt", "")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link(tmp_path / "linked", str(tmp_path / "real"))
+    given = {"absolute": str(project), "relative": "real/project",
+             "through a link": str(tmp_path / "linked" / "project")}[spelling]
+    cwd = str(tmp_path if spelling == "relative" else elsewhere)
+    first, _ = logical_run(counting_bin, tmp_path, cwd, "run", "--project", given, "-c", SHOW_ENV)
+    for args in (["--project", given, "-c"], [f"--project={given}", "python", "-c"]):
+        assert logical_run(counting_bin, tmp_path, cwd, "run", *args, SHOW_ENV) == (first, True), args
+    # the same entry as a run in the project itself
+    assert logical_run(counting_bin, tmp_path, str(project), "run", "-c", SHOW_ENV) == (first, True)
+
+
+def test_the_env_python_shim_runs_warm_through_the_front_door(counting_bin: Path, tmp_path: Path) -> None:
+    """Editors ask `env python`'s shim about the interpreter again and again: after the first, the
+    front door answers, also with the door off PATH (the shim names it)."""
+    project = tmp_path / "project"
+    old_file(project / "requirements.txt", "")
+    result = ok(front_door([counting_bin / "monotrail", "env", "python"], project, tmp_path / "root",
+                           [counting_bin]))
+    shim = result.stdout.strip().splitlines()[-1]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    before = launches(tmp_path)
+    outputs = [ok(front_door([shim, "-c", SHOW_ENV], elsewhere, tmp_path / "root")).stdout for _ in range(3)]
+    assert len(set(outputs)) == 1 and outputs[0].startswith(str(tmp_path / "root" / "envs"))
+    assert launches(tmp_path) <= before + 1  # the first at most (`env python` ran it once already)

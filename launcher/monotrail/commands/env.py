@@ -3,7 +3,7 @@
 The path `env python` prints is a per-project shim, `<root>/ide/<dir name>-<hash>/bin/python`,
 not an environment's own `bin/python`: an environment is named by the lock's content and the
 interpreter, so its path changes with every `monotrail lock` and an editor's setting would go
-stale. The shim is one line of sh, `monotrail-launcher run --project DIR [OPTIONS] python ARGS`:
+stale. The shim is one line of sh, `monotrail run --project DIR [OPTIONS] python ARGS` (the front door):
 the lock (and `.python-version`) found from the project whatever directory the editor starts it
 in, the environment created when missing, the working directory the caller's. Whatever runs it
 gets the interpreter of `monotrail run python`, whose `sys.path` ends with the store's lib dirs
@@ -139,8 +139,11 @@ def _write_shim(ide: IdeInterpreter) -> None:
     from monotrail.atomic import write_atomic
     from monotrail.commands.shims import front_door
 
-    _, launcher = front_door()
-    command = " ".join(_q(word) for word in [launcher, "run", "--project", str(ide.project), *ide.run_options,
+    # The front door, not the launcher beside it: it serves `run --project DIR python ...` from its
+    # warm entry without a Python start first (an editor asks its interpreter again and again), and
+    # hands the rest to that launcher. Named absolutely, so PATH need not hold it.
+    door, _ = front_door()
+    command = " ".join(_q(word) for word in [door, "run", "--project", str(ide.project), *ide.run_options,
                                              "python"])
     text = (
         "#!/bin/bash -p\n"

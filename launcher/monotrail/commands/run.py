@@ -52,19 +52,58 @@ def run(request: RunRequest) -> int:
             name = "script-" + os.path.basename(request.target[0])
             watched.append(os.path.realpath(request.target[0]))
         write_warm_entry(root, start_dir, request.python, launch, watched, name=name)
+        spelled = _door_start_dir(request, start_dir)
+        if spelled is not None:
+            write_warm_entry(root, start_dir, request.python, launch, watched, name=name, spelled=spelled)
     return _exec(launch, request)
 
 
 def _front_door_can_serve(request: RunRequest) -> bool:
-    """The sh front door handles `[+VERSION] run TARGET` without options or MONOTRAIL_ env."""
+    """The sh front door handles `[+VERSION] run [--project DIR] TARGET` without other options or
+    MONOTRAIL_ env; not a script with --project (a script's entry is keyed by its directory)."""
     plain = RunRequest(python=request.python, target_kind=request.target_kind, target=request.target,
-                       python_flags=request.python_flags)
+                       python_flags=request.python_flags, project=request.project)
     return (
         vars(plain) == vars(request)
+        and not (request.project is not None and request.target_kind == "script")
         and not os.environ.get("MONOTRAIL_EXTRAS")
         and not os.environ.get("MONOTRAIL_PYTHON")
         and not request.python_flags
     )
+
+
+def _door_start_dir(request: RunRequest, start_dir: str) -> str | None:
+    """The start directory as the front door spells it (shims/monotrail), when that is another
+    path to `start_dir`: `$PWD` as the shell keeps it (links not resolved, where `os.getcwd()`
+    resolves them), `--project DIR` as given, a script's directory as its path names it. The door
+    looks its entry up there with no fork; a spelling with `.` or `..` parts it leaves to the
+    launcher, and so is not written. The shell's PWD counts only when it names the working
+    directory (a stale one inherited from elsewhere does not)."""
+    if request.project is not None:
+        spelled = request.project
+    elif request.target_kind == "script":
+        script = request.target[0]
+        if os.path.islink(script):
+            return None  # the launcher runs the file it links, maybe in another directory
+        spelled = script.rpartition("/")[0] if "/" in script else "."
+        if not spelled:
+            return None
+    else:
+        spelled = "."
+    if not spelled.startswith("/"):
+        pwd = os.environ.get("PWD", "")
+        try:
+            if not pwd.startswith("/") or not os.path.samefile(pwd, "."):
+                return None
+        except OSError:
+            return None
+        spelled = pwd if spelled == "." else f"{pwd}/{spelled}"
+    if {".", ".."} & set(spelled.split("/")) or os.path.normpath(spelled) == start_dir:
+        return None
+    try:
+        return spelled if os.path.samefile(spelled, start_dir) else None
+    except OSError:
+        return None
 
 
 def _check_python_request(request: RunRequest, start_dir: str, root: str) -> None:

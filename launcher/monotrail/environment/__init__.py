@@ -250,7 +250,8 @@ def python_request_key(cli: str | None, start_dir: str) -> tuple[str, str]:
 
 
 def write_warm_entry(
-    root: str, start_dir: str, python_cli: str | None, launch: Launch, watched: list, name: str = "run"
+    root: str, start_dir: str, python_cli: str | None, launch: Launch, watched: list, name: str = "run",
+    spelled: str | None = None,
 ) -> None:
     """Record for the sh front door (shims/monotrail) which environment this directory runs.
 
@@ -271,6 +272,11 @@ def write_warm_entry(
     (each `read <&3` is a dozen system calls). Every value is single-quoted. `-nt` may have
     one-second resolution: an entry is not written while any watched file changed within the
     last two seconds, so an edit can never hide inside the entry's second.
+
+    `spelled`: the start directory as the front door spells it, through links (`$PWD` as the shell
+    keeps it, `--project DIR` as given), when that is another path to `start_dir` (the launcher's,
+    links resolved). The entry is then written under that spelling and also checks `SPELLED -ef
+    START_DIR` (the same inode): a link pointed elsewhere sends the run back to the launcher.
     """
     import time
 
@@ -282,6 +288,8 @@ def write_warm_entry(
     products = [path for path, state in launch.inputs if state == PRODUCT]
     files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *products]
     test = [f"-f {_quoted(path)}" for path in files]
+    if spelled is not None:
+        test.insert(0, f"{_quoted(spelled)} -ef {_quoted(start_dir)}")
     # Each store entry's RECORD as `$mt_store_dir'REST'`: a fifth less for bash to parse, a check per
     # package being most of the door's time in a large environment.
     store_dir = os.path.join(root, "store") + os.sep
@@ -304,7 +312,7 @@ def write_warm_entry(
              "[[ " + " && ".join(test) + " ]] && mt_fresh=yes", *globs]
     if any("\n" in line for line in lines):
         return  # the front door takes the Python launcher for such paths: slower, never wrong
-    entry = os.path.join(root, "warm", start_dir.lstrip("/"), name)
+    entry = os.path.join(root, "warm", (start_dir if spelled is None else spelled).lstrip("/"), name)
     newest = 0.0
     for path in watched:
         if path[:1] not in CHECK_PREFIXES:
