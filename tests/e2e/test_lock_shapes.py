@@ -368,6 +368,24 @@ def test_store_gc_and_verify_repair_know_the_builds_of_an_sdist(
     assert built_for(monotrail, project, "+3.8", env) == "3.8"
 
 
+def test_verify_repair_of_a_build_stored_under_the_sdist_hash_alone(
+    monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py312: Path
+) -> None:
+    """An older monotrail stored a build as `<sdist sha256[:16]>`: repair reinstalls it in place
+    (environments name it) from the built wheel, not from the download beside it, the sdist."""
+    sdist = index.add(per_python_sdist(wheels, "ext", "1.0"))
+    project = tmp_path / "project"
+    env = sdist_only_lock(project, "uv.lock", "ext", sdist, f"{index.url}/simple")
+    assert built_for(monotrail, project, "+3.12", env) == "3.12"
+    [entry] = (monotrail.root / "store" / "ext" / "1.0").iterdir()
+    older = entry.rename(entry.with_name(sdist.sha256[:16]))
+    (older / "site-packages" / "ext.py").write_text("BUILT_FOR = 'tampered'\n")
+    result = ok(monotrail.run("store", "verify", "--repair"))
+    assert "reinstalled from" in result.stdout and "built" in result.stdout
+    assert [p.name for p in (monotrail.root / "store" / "ext" / "1.0").iterdir()] == [older.name]
+    assert "ok: 1 entries verified" in ok(monotrail.run("store", "verify")).stdout
+
+
 def test_pure_python_build_of_an_sdist_is_shared_by_every_python(
     monotrail: Monotrail, tmp_path: Path, index: IndexServer, wheels: Path, py38: Path, py312: Path
 ) -> None:

@@ -394,20 +394,26 @@ def _record_problem(entry: Path) -> str | None:
 def _repair(root: Path, path: Path) -> str:
     """Reinstall from `<root>/downloads/` when the verified wheel is there (for a build of an
     sdist, from the wheel in `<root>/built/`), else remove."""
+    import zipfile
+
     from monotrail.store.download import downloaded_path
     from monotrail.store.entries import artifact_lock, unpack_build_into_store, unpack_into_store
 
     marker = read_marker(path)
     sha256 = marker.meta.get("sha256") if marker else None
-    if marker is not None and sha256 and path.name != sha256[:16]:  # <sdist sha256[:16]>-<tags>
+    wheel = downloaded_path(root, sha256) if sha256 else None
+    # A build of an sdist: named `<sdist sha256[:16]>-<tags>` (an older monotrail's: the sdist's hash
+    # alone, but then <root>/built/ has its wheel or downloads/ holds the sdist, not a zip).
+    if marker is not None and sha256 and (path.name != sha256[:16] or (root / "built" / sha256).is_dir()
+                                          or (wheel is not None and wheel.is_file() and not zipfile.is_zipfile(wheel))):
         built = sorted((root / "built" / sha256).glob(f"*/{marker.meta['wheel']}"))
         if not built:
             _remove_tree(root, path)
             return "removed; the next run that needs it builds it again"
         with artifact_lock(root, sha256):
-            unpack_build_into_store(_Pin(marker.meta["name"], marker.meta["version_"]), built[0], sha256, root, replace=True)
+            unpack_build_into_store(_Pin(marker.meta["name"], marker.meta["version_"]), built[0], sha256, root,
+                                    replace=True, entry_id=path.name)
         return f"reinstalled from {built[0]}"
-    wheel = downloaded_path(root, sha256) if sha256 else None
     if marker is None or wheel is None or not wheel.is_file() or _sha256(wheel) != sha256:
         _remove_tree(root, path)
         return "removed; the next run that needs it reinstalls it"

@@ -437,12 +437,14 @@ def _check_build_fits(built: Path, sdist_name: str, interpreter: object) -> None
 
 
 def unpack_build_into_store(selected: Pinned, built: Path, sdist_sha256: str, root: Path,
-                            replace: bool = False) -> StoreEntry:
+                            replace: bool = False, entry_id: str | None = None) -> StoreEntry:
     """Unpack `built`, a wheel built from the sdist `sdist_sha256`, as its entry `built_entry_id`
     (the marker's sha256 is the sdist's: the hash the lock names). The caller holds the sdist's
     artifact lock; a usable entry already there (the same tags built by another interpreter whose
-    lookup did not see it fit) is kept, unless `replace` (`store verify --repair`)."""
-    final = entry_path(root, selected.name, selected.version, sdist_sha256).parent / built_entry_id(sdist_sha256, built.name)
+    lookup did not see it fit) is kept, unless `replace`. `store verify --repair` replaces a
+    damaged entry in place, under its own `entry_id` (an older monotrail's: the sdist's hash alone)."""
+    final = entry_path(root, selected.name, selected.version, sdist_sha256).parent / (
+        entry_id or built_entry_id(sdist_sha256, built.name))
     present = None if replace else _usable(read_entry(final), selected)
     if present is not None:
         return present
