@@ -274,22 +274,34 @@ def _lock(
     from monotrail import store_root
 
     root = Path(store_root())
-    interpreter = find_interpreter(options.python, requires_python=requires_python, start_dir=start_dir, root=root)
     sources = sources_from_env(index_url=options.index_url, extra_index_urls=options.extra_index_urls,
                                find_links=options.find_links, offline=options.offline)
-    inputs = _inputs_hash(requirements, interpreter, sources, options)
-    if not (options.upgrade or options.refresh) and _recorded_inputs(out) == inputs:
-        debug(f"{out} is up to date (inputs {inputs[:12]})")
-        return False
-    if check is not None:
-        check()
-    from monotrail.resolve import pylock_writer
-    from monotrail.builds.builder import Builds
-    from monotrail.resolve.resolver import resolve
+    early = None
+    if not options.offline and (options.upgrade or options.refresh or not out.exists()):
+        # A resolution follows: its root pages are fetched while the interpreter is found and probed.
+        from monotrail.resolve.resolver import start_fetching
 
-    debug(f"resolving {dict(requirements)} for {interpreter.path}")
-    resolution = resolve(requirements, interpreter, sources, root, where=where, prereleases=options.prereleases,
-                         upgrade=options.upgrade, refresh=options.refresh, base=start_dir, builder=Builds())
+        early = start_fetching(requirements, sources, root, refresh=options.refresh)
+    try:
+        interpreter = find_interpreter(options.python, requires_python=requires_python, start_dir=start_dir, root=root)
+        inputs = _inputs_hash(requirements, interpreter, sources, options)
+        if not (options.upgrade or options.refresh) and _recorded_inputs(out) == inputs:
+            debug(f"{out} is up to date (inputs {inputs[:12]})")
+            return False
+        if check is not None:
+            check()
+        from monotrail.resolve import pylock_writer
+        from monotrail.builds.builder import Builds
+        from monotrail.resolve.resolver import resolve
+
+        debug(f"resolving {dict(requirements)} for {interpreter.path}")
+        shared, early = early, None  # resolve closes it
+        resolution = resolve(requirements, interpreter, sources, root, where=where, prereleases=options.prereleases,
+                             upgrade=options.upgrade, refresh=options.refresh, base=start_dir, builder=Builds(),
+                             shared=shared)
+    finally:
+        if early is not None:
+            early.abandon()
     text = pylock_writer.render(resolution, interpreter, extras=extras, groups=groups,
                                 default_groups=default_groups, inputs=inputs, base=out.parent)
     return _write(out, text, fallback, lambda: pylock_writer.render(

@@ -173,6 +173,7 @@ class Shared:
         # same file again, and fetches it itself when the prefetch failed (a prefetch's failure is
         # never the resolver's answer).
         self.prefetching: dict[tuple[str, Version], Future] = {}
+        self.early: dict[str, Future] = {}  # root projects' pages fetched before resolving (`start_fetching`)
 
     def once(self, kind: str, key: object, compute: Callable[[], T]) -> T:
         """`compute()` run by the first thread that asks for (kind, key); the others wait for its
@@ -205,6 +206,33 @@ class Shared:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def abandon(self) -> None:
+        """No resolution follows (the lock was up to date, or finding the interpreter failed):
+        what was started is left to finish or fail unseen; nothing waits for it."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def start_fetching(requirements: Mapping[str, Sequence[str]], sources: Sources, root: Path, refresh: bool = False) -> Shared:
+    """Fetch the root projects' index pages in the background while the caller does what must
+    come before resolving (finding and probing the interpreter: a subprocess, and the network
+    waits either way), then hand the result to `resolve(..., shared=)`. Names are read from the
+    requirement texts by their leading name only; a wrong guess costs a request, never an answer
+    (the resolver reads each page through the client's memo and reports its own errors)."""
+    import re
+
+    from monotrail.names import normalize
+
+    shared = Shared(IndexClient(sources, root), refresh)
+    for texts in requirements.values():
+        for text in texts:
+            found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
+            if found is None or "@" in text:
+                continue
+            name = normalize(found.group(1))
+            if name not in shared.early:
+                shared.early[name] = shared.pool.submit(shared.client.index_files, name, refresh)
+    return shared
 
 
 def parse_requirement(text: str, where: str, parent: str | None = None, base: Path | None = None) -> Req:
@@ -400,6 +428,9 @@ class Provider(AbstractProvider):
         return found
 
     def _load_versions(self, name: str) -> dict[Version, list]:
+        early = self.shared.early.get(name)
+        if early is not None:
+            early.exception()  # wait for it: the page is then in the client's memo (a failure is met again below)
         try:
             files = self.client.index_files(name, refresh=self.refresh)
         except IndexError_:
@@ -834,6 +865,7 @@ def resolve(
     base: Path | None = None,
     building: tuple[str, ...] = (),
     builder: Builder | None = None,
+    shared: Shared | None = None,
 ) -> Resolution:
     """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
 
@@ -841,11 +873,13 @@ def resolve(
     "only with extra x" without resolving twice. `base`: what relative paths of `name @ ./dir`
     requirements are relative to (default: the current directory). `building`: the sdist builds
     whose build requirements these are (`monotrail.builds.sdist` limits how deep builds nest).
-    `builder`: builds sdists and source trees whose metadata the resolution needs.
+    `builder`: builds sdists and source trees whose metadata the resolution needs. `shared`: from
+    `start_fetching` with the same sources and root (closed here).
     """
     roots = _roots(requirements, where, base)
-    client = IndexClient(sources, root)
-    shared = Shared(client, refresh)
+    if shared is None:
+        shared = Shared(IndexClient(sources, root), refresh)
+    client = shared.client
     try:
         provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
                             building=building, builder=builder, shared=shared, whole_below=WHOLE_WHEEL_BYTES)

@@ -277,3 +277,25 @@ def test_a_one_interpreter_resolution_downloads_small_wheels_whole(index, wheels
     resolve_targets({"": ["app"]}, [interpreter], Sources((f"{index.url}/simple",)), other, where="test",
                     build_interpreter=lambda: interpreter)
     assert not (other / "downloads").exists()
+
+
+def test_pages_fetched_before_resolving_are_used_once_and_their_failures_are_not_kept(index, wheels, tmp_path,
+                                                                                       interpreter) -> None:
+    """`start_fetching` (run while the interpreter is probed) fetches the root pages; the
+    resolution reads them without asking again, and a page whose early fetch failed (every
+    retry) is fetched again by the resolver, which resolves as without it."""
+    from monotrail.resolve.resolver import start_fetching
+
+    publish(index, wheels, "app", "1.0", "lib")
+    publish(index, wheels, "lib", "1.0")
+    publish(index, wheels, "other", "1.0")
+    index.state.failures["/simple/other/"] = [500, 500, 500]
+    sources = Sources((f"{index.url}/simple",))
+    early = start_fetching({"": ["app>=1", "other ; python_version >= '3'"]}, sources, tmp_path / "root")
+    for future in early.early.values():
+        future.exception()
+    resolution = resolve({"": ["app>=1", "other ; python_version >= '3'"]}, interpreter, sources, tmp_path / "root",
+                         where="test", shared=early)
+    assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "lib": "1.0", "other": "1.0"}
+    assert index.requests("/simple/app/") == ["/simple/app/"]
+    assert len(index.requests("/simple/other/")) == 4
