@@ -370,3 +370,26 @@ def test_the_env_python_shim_runs_warm_through_the_front_door(counting_bin: Path
     outputs = [ok(front_door([shim, "-c", SHOW_ENV], elsewhere, tmp_path / "root")).stdout for _ in range(3)]
     assert len(set(outputs)) == 1 and outputs[0].startswith(str(tmp_path / "root" / "envs"))
     assert launches(tmp_path) <= before + 1  # the first at most (`env python` ran it once already)
+
+
+@pytest.mark.parametrize("deleted", ["the lock", ".python-version"])
+def test_a_watched_file_deleted_sends_the_run_to_the_launcher(
+    counting_bin: Path, tmp_path: Path, py38: Path, py312: Path, deleted: str
+) -> None:
+    """`-nt` is false for a missing file, so `! FILE -nt ENTRY` alone passed when the lock or the
+    `.python-version` used was deleted: the door kept running the environment they had decided."""
+    project = tmp_path / "project"
+    old_file(project / "requirements.txt", "")
+    old_file(project / ".python-version", "3.8\n")
+    first, _ = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)
+    assert warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV) == (first, True)
+    before = launches(tmp_path)
+    if deleted == "the lock":
+        (project / "requirements.txt").unlink()
+        result = front_door([counting_bin / "monotrail", "run", "-c", SHOW_ENV], project, tmp_path / "root")
+        assert result.returncode != 0 and "error: no lockfile found" in result.stderr
+        assert launches(tmp_path) == before + 1
+    else:
+        (project / ".python-version").unlink()
+        after, warm = warm_run(counting_bin, tmp_path, project, "run", "-c", SHOW_ENV)
+        assert not warm and after.split()[1] != "3.8"

@@ -257,7 +257,7 @@ def write_warm_entry(
 
     `watched` holds one check an item (`watched_files`, `monotrail.lock.search_checks`): `PATH` a
     file that decided the environment (the lock, pyproject.toml, .python-version, the interpreter,
-    the script), stale when newer than the entry; `!PATH` nothing there (a lock or
+    the script), stale when missing or newer than the entry; `!PATH` nothing there (a lock or
     `.python-version` that would be found first); `*DIR<TAB>NAME` no `pylock.*.toml` there sorting
     before NAME; `%PATH` a directory that must exist (an editable build's `src/`). Each store
     entry's RECORD and each editable build's product must be a file.
@@ -306,8 +306,8 @@ def write_warm_entry(
         elif kind == "*":
             directory, _, first = path.partition("\t")
             globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || mt_fresh=no")
-        else:
-            test.append(f"! {_quoted(check)} -nt $mt_entry")
+        else:  # `-nt` is false for a missing file: without `-e`, a deleted lock would pass
+            test.append(f"-e {_quoted(check)} && ! {_quoted(check)} -nt $mt_entry")
     lines = [entry_header(), f"mt_env_dir={_quoted(launch.env_dir)}", f"mt_store_dir={_quoted(store_dir)}",
              "[[ " + " && ".join(test) + " ]] && mt_fresh=yes", *globs]
     if any("\n" in line for line in lines):
@@ -349,8 +349,9 @@ def write_warm_entry(
 # The first character of a warm entry's check that is not a watched path (those start with "/").
 CHECK_PREFIXES = "!*%"
 # The warm entry's own shape: 5 = its header names ENV_FORMAT too, and an entry under a start
-# directory spelled through links checks it still names the directory it was written for.
-WARM_FORMAT = "5"
+# directory spelled through links checks it still names the directory it was written for; 6 = a
+# watched file must exist (`-e`), not only be no newer than the entry.
+WARM_FORMAT = "6"
 
 
 def entry_header() -> str:
