@@ -231,8 +231,43 @@ def start_fetching(requirements: Mapping[str, Sequence[str]], sources: Sources, 
                 continue
             name = normalize(found.group(1))
             if name not in shared.early:
-                shared.early[name] = shared.pool.submit(shared.client.index_files, name, refresh)
+                shared.early[name] = shared.pool.submit(_fetch_early, shared.client, root, name, text, refresh)
     return shared
+
+
+def _fetch_early(client: IndexClient, root: Path, name: str, text: str, refresh: bool) -> None:
+    """The page of `name`, and the wheel the resolver will most likely take when that needs no
+    interpreter to know: the newest version the requirement admits, when its one wheel is pure
+    Python (`py3-none-any`) and small (the resolution downloads it whole anyway:
+    `WHOLE_WHEEL_BYTES`). Not when the store has a version of the project (the resolver prefers
+    it). The resolver waits for this before reading the page (`Provider._load_versions`)."""
+    from monotrail.store.download import download
+
+    files = client.index_files(name, refresh=refresh)
+    if os.path.isdir(root / "store" / name):
+        return
+    specifier = Requirement(text).specifier
+    newest: tuple[Version, list[Artifact]] | None = None
+    for _, artifact, details in files:
+        split = _split_filename(artifact.filename)
+        if details.yanked or split is None or not artifact.filename.endswith(".whl"):
+            continue
+        try:
+            version = Version(split[1])
+        except ValueError:
+            continue
+        if not specifier.contains(version) or newest is not None and version < newest[0]:
+            continue
+        if newest is None or version > newest[0]:
+            newest = (version, [])
+        newest[1].append(artifact)
+    if newest is None or len(newest[1]) != 1:
+        return
+    wheel = newest[1][0]
+    pure = wheel.filename.endswith(("-py3-none-any.whl", "-py2.py3-none-any.whl"))
+    if pure and wheel.sha256 and wheel.url and wheel.size is not None and wheel.size <= WHOLE_WHEEL_BYTES:
+        client.check_url(wheel.url)
+        download(wheel, root, client=client.client)
 
 
 def parse_requirement(text: str, where: str, parent: str | None = None, base: Path | None = None) -> Req:
@@ -430,7 +465,8 @@ class Provider(AbstractProvider):
     def _load_versions(self, name: str) -> dict[Version, list]:
         early = self.shared.early.get(name)
         if early is not None:
-            early.exception()  # wait for it: the page is then in the client's memo (a failure is met again below)
+            early.exception()  # wait for it: the page is then in the client's memo, the wheel in the downloads
+            # (a failure is met again below, or when the wheel is downloaded)
         try:
             files = self.client.index_files(name, refresh=self.refresh)
         except IndexError_:

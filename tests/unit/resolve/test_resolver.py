@@ -299,3 +299,28 @@ def test_pages_fetched_before_resolving_are_used_once_and_their_failures_are_not
     assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "lib": "1.0", "other": "1.0"}
     assert index.requests("/simple/app/") == ["/simple/app/"]
     assert len(index.requests("/simple/other/")) == 4
+
+
+def test_the_root_wheel_is_downloaded_before_resolving_when_it_is_pure_and_small(index, wheels, tmp_path,
+                                                                                   interpreter) -> None:
+    """`start_fetching` also downloads the newest admitted version's wheel when it is the
+    version's only wheel and pure Python: the resolution reads its metadata from the download and
+    asks the index for nothing more about it; a version with platform wheels is left to the
+    resolver (which wheel fits needs the interpreter)."""
+    from monotrail.resolve.resolver import start_fetching
+    from monotrail.store.download import downloaded_path
+
+    app = index.add(build_wheel(wheels, "app", "1.0", {"app.py": ""}), size=True)
+    newer = index.add(build_wheel(wheels, "app", "2.0", {"app.py": ""}), size=True)
+    native = index.add(build_wheel(wheels, "nat", "1.0", {"nat.py": ""}, tag="cp312-cp312-manylinux_2_17_x86_64"), size=True)
+    index.add(build_wheel(wheels, "nat", "1.0", {"nat.py": ""}), size=True)
+    sources, root = Sources((f"{index.url}/simple",)), tmp_path / "root"
+    early = start_fetching({"": ["app<2", "nat"]}, sources, root)
+    for future in early.early.values():
+        future.exception()
+    assert downloaded_path(root, app.sha256).is_file() and not downloaded_path(root, newer.sha256).exists()
+    assert not downloaded_path(root, native.sha256).exists()
+    before = len(index.requests("/files/app-"))
+    resolution = resolve({"": ["app<2", "nat"]}, interpreter, sources, root, where="test", shared=early)
+    assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "nat": "1.0"}
+    assert len(index.requests("/files/app-")) == before
