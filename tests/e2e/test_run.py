@@ -9,6 +9,7 @@ against the real PyPI.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
@@ -424,6 +425,7 @@ def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
     ok(monotrail.run("+3.12", "run", "app.py", cwd=project))
     second = project.parent / "second"
     shutil.copytree(project, second)
+    (second / "pyproject.toml").write_text("[tool.other]\n")  # another recipe: no copy of the first environment
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "monotrail", "+3.12", "run", "app.py"], cwd=second,
         env=base_env(monotrail.root), capture_output=True, text=True, timeout=60,
@@ -433,6 +435,64 @@ def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
     assert "monotrail.environment.install" in imported  # the cold path ran
     assert imported & DOWNLOAD_ONLY_MODULES == set()
     assert {path.name for path in (monotrail.root / "envs").glob("*/bin/tool*")} == {"tool", "tool-sh"}
+
+
+def env_files(env: Path) -> dict[str, str]:
+    """An environment's files, its own key written KEY, the `lock` record and compiled hooks left out."""
+    return {str(path.relative_to(env)): (os.readlink(path) if path.is_symlink() else path.read_text("utf-8")
+                                         if path.is_file() else "dir").replace(env.name, "KEY")
+            for path in sorted(env.rglob("*")) if path.name != "lock" and "__pycache__" not in path.parts}
+
+
+def test_a_second_project_with_the_same_lock_gets_a_copy_of_the_first_environment(
+    monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path
+) -> None:
+    """Same lock and pyproject bytes, request and interpreter, every package stored: the second
+    environment is the first's copied with its key replaced (monotrail.environment.clone), file for
+    file what the full cold path writes, without importing it."""
+    tool = build_wheel(wheelhouse, "tool", "1.0", {"tool.py": "def main():\n    print('tool ran')\n",
+                                                  "tool-1.0.data/scripts/tool-sh": "#!python\nprint('data script')\n"},
+                       entry_points="[console_scripts]\ntool = tool:main\n")
+    index.add(tool)
+    with open(project / "requirements.txt", "a") as file:
+        file.write(pin(tool) + "\n")
+    first = last_json(ok(monotrail.run("+3.12", "run", "app.py", cwd=project)))
+    assert list((monotrail.root / "cache" / "recipes").iterdir())
+    copies = []
+    for name in ("second", "third"):
+        copies.append(project.parent / name)
+        shutil.copytree(project, copies[-1])
+    index.__exit__(None, None, None)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "monotrail", "+3.12", "run", "app.py"], cwd=copies[0],
+        env=base_env(monotrail.root, MONOTRAIL_LOG="debug"), capture_output=True, text=True, timeout=60,
+    )
+    assert last_json(ok(result))["locked_mod"] == first["locked_mod"]
+    assert "copied from an environment of the same lock" in result.stderr
+    imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert not imported & {"monotrail.environment.install", "monotrail.store.entries", "monotrail.selection",
+                           "monotrail.interpreters.discovery", "monotrail.lock.model"}
+    assert ok(monotrail.run("+3.12", "run", "tool", cwd=copies[0])).stdout == "tool ran\n"
+    assert ok(monotrail.run("+3.12", "run", "tool-sh", cwd=copies[0])).stdout == "data script\n"
+    shutil.rmtree(monotrail.root / "cache" / "recipes")  # the third one takes the full cold path
+    ok(monotrail.run("+3.12", "run", "app.py", cwd=copies[1]))
+    envs = {(env / "lock").read_text().splitlines()[0]: env for env in (monotrail.root / "envs").iterdir()}
+    copied, written = (envs[str(directory / "requirements.txt")] for directory in copies)
+    assert env_files(copied) == env_files(written)
+    assert (copied / "lock").read_text().splitlines()[0] == str(copies[0] / "requirements.txt")
+
+
+def test_an_environment_is_not_copied_from_one_whose_store_entry_is_gone(
+    monotrail: Monotrail, project: Path, index: IndexServer
+) -> None:
+    ok(monotrail.run("+3.12", "run", "app.py", cwd=project))
+    for entry in (monotrail.root / "store" / "locked-mod").glob("*/*"):
+        shutil.rmtree(entry)
+    second = project.parent / "second"
+    shutil.copytree(project, second)
+    result = monotrail.run("+3.12", "run", "app.py", cwd=second, env={"MONOTRAIL_LOG": "debug"})
+    assert "/store/locked-mod/1.0/" in last_json(ok(result))["locked_mod"]
+    assert "copied from an environment" not in result.stderr
 
 
 def test_changed_lock_gives_a_new_environment(monotrail: Monotrail, project: Path, index: IndexServer, wheelhouse: Path) -> None:

@@ -281,6 +281,14 @@ def _resolve_options(request: RunRequest):
 
 
 def _cold(request: RunRequest, start_dir: str, lock_path: str, python_key: str, root: str, env_dir: str) -> Launch:
+    if not (request.refresh or request.upgrade):
+        # Another project's environment of the same recipe, copied, before the cold path's imports.
+        from monotrail.environment.clone import clone_environment, recipe_key
+
+        launch = clone_environment(root, recipe_key(lock_path, python_key, request), env_dir, lock_path)
+        if launch is not None:
+            debug("cold: copied from an environment of the same lock, request and interpreter")
+            return launch
     from monotrail.builds.builder import Builds
     from monotrail.environment.install import install_environment
 

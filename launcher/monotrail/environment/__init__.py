@@ -84,13 +84,32 @@ def env_key(
 
 
 def file_digest(path: str) -> str:
+    """The sha256 of a file's bytes (`-` when there is none).
+
+    A cold run asks for the lock's several times (the environment key, the selections' key, the
+    environment's `lock` record), and the builtin sha256 takes ~5 ms for a 600 kB uv.lock; so the
+    answer is remembered for this process by the file's identity and stat, once its mtime is two
+    seconds old (a file rewritten within one tick of a coarse clock could keep its stat)."""
     try:
         with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+            known = _DIGESTS.get(key)
+            if known is not None:
+                return known
             digest = _sha256()
             digest.update(file.read())
-            return digest.hexdigest()
+            text = digest.hexdigest()
     except FileNotFoundError:
         return "-"
+    import time
+
+    if info.st_mtime_ns < time.time_ns() - 2_000_000_000:
+        _DIGESTS[key] = text
+    return text
+
+
+_DIGESTS: dict[tuple, str] = {}  # file_digest's answers in this process
 
 
 class Launch:

@@ -73,11 +73,34 @@ def install_environment(
             str(env_dir), dumps(manifest), interpreter, _bootstrap_path(), manifest["scripts"],
             str(root / "tmp"), lock_path=str(lock_path), inputs=inputs, data=_data_trees(entries, interpreter),
         )
+    if not building and not inputs and not paths:
+        _remember_recipe(spec, facts, selected, interpreter, start_dir, lock_path, python_key, python_request, root,
+                         env_dir)
     if _has_children(root / "tmp"):
         remove_stale_temp(root)  # what a killed run left, even when this run installed nothing
     if spec.verbose:
         info(f"monotrail: installed an environment of {len(selected)} packages for Python {interpreter.full_version}")
     return launch
+
+
+def _remember_recipe(spec: EnvironmentSpec, facts: LockFacts, selected: Sequence[Any], interpreter: Interpreter,
+                     start_dir: Path, lock_path: Path, python_key: str, python_request: str | None, root: Path,
+                     env_dir: Path) -> None:
+    """Let the next environment of this recipe be copied from this one (monotrail.environment.clone),
+    when the recipe's key covers everything that decided it: the lock's bytes alone decided the
+    selection, and the interpreter is a version request's remembered choice (not a path)."""
+    from monotrail.environment import selections
+    from monotrail.environment.clone import recipe_key, remember_recipe
+    from monotrail.interpreters.choices import read_choice
+    from monotrail.interpreters.discovery import choice_key
+
+    if not selections.keepable(facts, selected) or facts.path != lock_path.absolute():
+        return
+    key = choice_key(python_request, requires_python=facts.requires_python, start_dir=start_dir)
+    chosen = read_choice(str(root), key)
+    if chosen is None or chosen[0] != interpreter.path:
+        return
+    remember_recipe(str(root), recipe_key(str(lock_path), python_key, spec), str(env_dir), key)
 
 
 def _data_trees(entries: Sequence[Any], interpreter: Any) -> list[tuple[str, str, str]]:

@@ -43,7 +43,7 @@ from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact, Lock
 from monotrail.selection import Selected
 
-__all__ = ["LockFacts", "cached_facts", "cached_selection", "facts_of", "remember"]
+__all__ = ["LockFacts", "cached_facts", "cached_selection", "facts_of", "keepable", "remember"]
 
 FORMAT = 1
 # requirements-file options that read another file: the result is not the lock's bytes alone
@@ -103,10 +103,15 @@ def cached_selection(root: Path, facts: LockFacts, spec: EnvironmentSpec, interp
         return None
 
 
+def keepable(facts: LockFacts, selected: Sequence[Selected]) -> bool:
+    """Whether the lock's bytes alone decided this selection (see the module's docstring)."""
+    return bool(facts.key) and not any(_local(item) for item in selected)
+
+
 def remember(root: Path, facts: LockFacts, spec: EnvironmentSpec, interpreter: Interpreter,
              selected: Sequence[Selected]) -> None:
     """Keep the lock's facts and this selection, when the lock's bytes alone decided them."""
-    if not facts.key or any(_local(item) for item in selected):
+    if not keepable(facts, selected):
         return
     directory = root / "cache" / "selections" / facts.key
     lock_data = {"format": FORMAT, "requires_python": facts.requires_python, "index_urls": list(facts.index_urls)}

@@ -948,7 +948,7 @@ def find_interpreter(
     search = SearchDirs.from_environ(environ)
     # A version request (or none) answered before, with nothing it looked at changed since:
     # no survey (monotrail.interpreters.choices).
-    key = choices.choice_key([origin.text, requires_python, *astuple(search)])
+    key = _choice_key(origin, requires_python, search)
     remembered = _remembered(root, key)
     if remembered is not None:
         return remembered
@@ -974,6 +974,20 @@ def find_interpreter(
     raise _not_found(parsed, origin, survey, requires_python)
 
 
+def choice_key(request: str | None, *, requires_python: str | None, start_dir: Path,
+               environ: Mapping[str, str] | None = None) -> str:
+    """The key under which `find_interpreter` keeps its answer to these arguments (for a version
+    request; a path or a command is not kept), for callers that keep something depending on it
+    (`monotrail.environment.clone`)."""
+    environ = os.environ if environ is None else environ
+    origin = python_request_source(request, start_dir=start_dir, environ=environ)
+    return _choice_key(origin, requires_python, SearchDirs.from_environ(environ))
+
+
+def _choice_key(origin: RequestOrigin, requires_python: str | None, search: SearchDirs) -> str:
+    return choices.choice_key([origin.text, requires_python, *astuple(search)])
+
+
 def _remembered(root: Path, key: str) -> Interpreter | None:
     """The interpreter `monotrail.interpreters.choices` kept for `key`, probed through the probe
     cache as the survey would (None when there is none, or it no longer runs)."""
@@ -992,6 +1006,9 @@ def _watched_paths(search: SearchDirs) -> list[str]:
     yet, and the parents whose `*/bin` it lists), each one's possible `pyvenv.cfg`, and every
     Python-named file in them, whether or not it is executable now."""
     paths = [*search.path_dirs, os.path.join(search.pyenv_root, "versions"), search.uv_dir, *search.system_dirs]
+    # where `_pyenv_root_of_shims` looks for a pyenv root when PYENV_ROOT is not set
+    paths += [os.path.join(os.path.dirname(d.rstrip(os.sep)), "versions") for d in search.path_dirs
+              if os.path.basename(d.rstrip(os.sep)) == "shims"]
     if search.managed_dir:
         paths.append(search.managed_dir)
     for _, directory in search.dirs():
