@@ -133,6 +133,8 @@ def _copy(root: str, source: str, env_dir: str, lock_path: str) -> Launch | None
         os.makedirs(tmp_root, exist_ok=True)
         os.mkdir(tmp, 0o755)
         _copy_tree(source, tmp, old, new)
+        if read_launch(source) is None:  # changed while it was copied: the copy may be partial
+            raise OSError("the source environment changed")
         with open(os.path.join(tmp, "lock"), "w", encoding="utf-8") as file:
             file.write(f"{lock_path}\n{file_digest(lock_path)}\n")
         os.makedirs(os.path.dirname(env_dir), exist_ok=True)

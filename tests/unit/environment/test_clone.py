@@ -95,3 +95,16 @@ def test_the_recipe_key_changes_with_what_decides_the_environment(world: dict, m
     monkeypatch.delenv("PYENV_ROOT")
     (world["lock"].parent / "pyproject.toml").write_text("[project]\n")
     assert clone.recipe_key(lock, "file:3.12", spec) != key
+
+
+def test_a_source_that_changes_while_it_is_copied_is_a_miss(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = clone._copy_tree
+
+    def copy_then_remove(*args, **kwargs):
+        real(*args, **kwargs)
+        world["record"].unlink()  # what a store repair or a replaced environment would look like
+
+    monkeypatch.setattr(clone, "_copy_tree", copy_then_remove)
+    launch, target = copy(world)
+    assert launch is None and not target.exists()
+    assert not list((world["root"] / "tmp").iterdir())
