@@ -90,17 +90,17 @@ def _door_start_dir(request: RunRequest, start_dir: str) -> str | None:
             return None
     else:
         spelled = "."
-    if not spelled.startswith("/"):
+    relative = not spelled.startswith("/")
+    if relative:
         pwd = os.environ.get("PWD", "")
-        try:
-            if not pwd.startswith("/") or not os.path.samefile(pwd, "."):
-                return None
-        except OSError:
+        if not pwd.startswith("/"):
             return None
         spelled = pwd if spelled == "." else f"{pwd}/{spelled}"
     if {".", ".."} & set(spelled.split("/")) or os.path.normpath(spelled) == start_dir:
-        return None
+        return None  # the common case: no link on the way, the launcher's own entry is the door's
     try:
+        if relative and not os.path.samefile(pwd, "."):
+            return None
         return spelled if os.path.samefile(spelled, start_dir) else None
     except OSError:
         return None
