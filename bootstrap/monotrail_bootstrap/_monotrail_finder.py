@@ -176,7 +176,7 @@ class _StoreDirFinder:
     def iter_modules(self, prefix=""):
         """For ``pkgutil.iter_modules([lib_dir])``, as for any directory."""
         import pkgutil
-        return pkgutil.iter_importer_modules(self._file_finder(), prefix)
+        return pkgutil.iter_importer_modules(self._file_finder(), prefix)  # type: ignore[attr-defined]  # undocumented, as pkgutil itself calls it
 
 
 class MonotrailFinder:
