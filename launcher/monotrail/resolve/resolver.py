@@ -749,6 +749,11 @@ class Provider(AbstractProvider):
     # --- the answers that depend on the target (recorded: `Trace`) --------------------------------
 
     def holds(self, marker: Marker, extra: str, record: bool = True) -> bool:
+        # resolvelib asks for a candidate's dependencies again on every backtrack: each marker is
+        # evaluated once per target (the trace keeps the marker, so its id is not reused).
+        known = self.trace.markers.get((id(marker), extra))
+        if known is not None and known[0] is marker:
+            return known[1]
         answer = _evaluate(marker, self.environment, extra)
         if record:
             self.trace.markers[(id(marker), extra)] = (marker, answer)

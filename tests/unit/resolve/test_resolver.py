@@ -324,3 +324,23 @@ def test_the_root_wheel_is_downloaded_before_resolving_when_it_is_pure_and_small
     resolution = resolve({"": ["app<2", "nat"]}, interpreter, sources, root, where="test", shared=early)
     assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "nat": "1.0"}
     assert len(index.requests("/files/app-")) == before
+
+
+def test_a_marker_is_evaluated_once_per_target(tmp_path, interpreter, monkeypatch) -> None:
+    """resolvelib asks for a candidate's dependencies again on every backtrack: the provider
+    answers a marker it evaluated from its trace (the same answer, recorded once)."""
+    from packaging.markers import Marker
+
+    from monotrail.resolve import resolver
+    from monotrail.store.index import IndexClient
+
+    calls = []
+    evaluate = resolver._evaluate
+    monkeypatch.setattr(resolver, "_evaluate", lambda *args: calls.append(args) or evaluate(*args))
+    client = IndexClient(Sources(("http://127.0.0.1:9/simple",)), tmp_path)
+    provider = resolver.Provider(client, interpreter, tmp_path)
+    marker = Marker("python_version >= '3'")
+    assert provider.holds(marker, "") and provider.holds(marker, "", record=False) and provider.holds(marker, "")
+    provider.holds(marker, "x")  # another extra is its own question
+    assert len(calls) == 2
+    provider.close()
