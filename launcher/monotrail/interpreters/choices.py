@@ -18,22 +18,24 @@ watched path changed in the last two seconds, so a coarse mtime cannot hide a ch
 changes its own stat. The one change not seen is a file rewritten in place keeping its inode,
 mtime and size, which the probe cache (keyed by mtime and size) does not see either.
 
-    <root>/interpreters/choices/<key>.json   {"format", "path", "source", "watched": [[path, state], ...]}
+    <root>/interpreters/choices/<key>   text: a header line, the interpreter's path, its source
+                                        ("pyenv", "PATH", ...), then `STATE<TAB>PATH` per watched path
 
-Stdlib only and small: it is read on the cold path before discovery's survey. A torn, foreign
-or unreadable file is a miss; writing is best effort.
+Stdlib only, no json (a second project's copied environment, `monotrail.environment.clone`,
+reads it before anything heavy is imported). A torn, foreign or unreadable file is a miss;
+writing is best effort, and skipped for a path with a newline.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
 
 from monotrail import __version__
 
 __all__ = ["choice_key", "path_state", "read_choice", "remember_choice", "watch_states"]
 
-FORMAT = 1
+FORMAT = 2
+HEADER = f"monotrail interpreter choice {FORMAT}"
 SETTLE_NS = 2_000_000_000  # see remember_choice
 
 
@@ -50,7 +52,7 @@ def sha256_hex(data: bytes) -> str:
     return sha256(data).hexdigest()
 
 
-def choice_key(parts: Sequence[object]) -> str:
+def choice_key(parts: list[object]) -> str:
     """The key of one question: `parts` are the request's text, the requires-python and the
     search directories; monotrail's version and this file's format are added."""
     text = "\0".join(repr(part) for part in (FORMAT, __version__, *parts))
@@ -66,31 +68,29 @@ def path_state(path: str) -> str:
     return f"{info.st_ino}:{info.st_mtime_ns}:{info.st_size}:{info.st_mode}"
 
 
-def watch_states(paths: Iterable[str]) -> list[list[str]]:
+def watch_states(paths: list[str]) -> list[list[str]]:
     """[path, state] for each distinct path, in order."""
     return [[path, path_state(path)] for path in dict.fromkeys(paths)]
 
 
 def _file(root: str, key: str) -> str:
-    return os.path.join(root, "interpreters", "choices", f"{key}.json")
+    return os.path.join(root, "interpreters", "choices", key)
 
 
 def read_choice(root: str, key: str) -> tuple[str, str] | None:
     """(path, source) of the interpreter chosen before for `key`, if nothing it watched changed."""
-    import json
-
     try:
-        with open(_file(root, key), encoding="utf-8") as file:
-            record = json.load(file)
-        if not isinstance(record, dict) or record.get("format") != FORMAT:
-            return None
-        for path, state in record["watched"]:
-            if path_state(path) != state:
-                return None
-        path, source = record["path"], record["source"]
-    except (OSError, ValueError, KeyError, TypeError):
+        with open(_file(root, key), encoding="utf-8", errors="surrogateescape") as file:
+            header, path, source, *watched = file.read().split("\n")
+    except (OSError, ValueError):
         return None
-    return (path, source) if isinstance(path, str) and isinstance(source, str) else None
+    if header != HEADER or watched[-1:] != [""]:  # the last line ends with a newline: not torn
+        return None
+    for line in watched[:-1]:
+        state, tab, watched_path = line.partition("\t")
+        if not tab or path_state(watched_path) != state:
+            return None
+    return path, source
 
 
 def remember_choice(root: str, key: str, path: str, source: str, watched: list[list[str]]) -> None:
@@ -100,7 +100,6 @@ def remember_choice(root: str, key: str, path: str, source: str, watched: list[l
     Not kept while anything watched changed within the last two seconds: a file system's
     timestamps may be as coarse as a clock tick, so a Python installed in the same tick as the
     state was taken would leave the directory's mtime as recorded (the warm entry's rule too)."""
-    import json
     import time
 
     from monotrail.atomic import write_atomic
@@ -108,8 +107,10 @@ def remember_choice(root: str, key: str, path: str, source: str, watched: list[l
     settled = time.time_ns() - SETTLE_NS
     if any(state != "-" and int(state.split(":")[1]) > settled for _, state in watched):
         return
-    record = {"format": FORMAT, "path": path, "source": source, "watched": watched}
+    lines = [HEADER, path, source, *(f"{state}\t{watched_path}" for watched_path, state in watched)]
+    if any("\n" in line for line in lines):
+        return
     try:
-        write_atomic(_file(root, key), json.dumps(record), mode=0o600)
+        write_atomic(_file(root, key), ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"), mode=0o600)
     except OSError:
         pass  # a cache: a read-only store only costs the survey next time
