@@ -521,9 +521,11 @@ class Provider(AbstractProvider):
                 continue
             try:
                 with open(page, "rb") as file:
+                    if b'"missing":true' in file.readline(4096):
+                        continue  # a cached 404: the index does not have it either (monotrail.store.index)
                     file.seek(max(page.stat().st_size - 16, 0))
                     if b"[]}" in file.read().replace(b" ", b""):
-                        continue  # a cached 404: the index does not have it either
+                        continue  # the same in the parsed form of the cache
             except OSError:
                 continue
             names.add(page.stem)

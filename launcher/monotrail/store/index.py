@@ -9,9 +9,13 @@ Decisions:
 - JSON first (`Accept: application/vnd.pypi.simple.v1+json`, PEP 691), HTML (PEP 503) as the
   fallback the server picks by content negotiation; the content type of the answer decides
   the parser, not what we asked for.
-- Pages are cached parsed (not raw) under `<root>/cache/simple/`: numpy's page is ~1.9 MB of
-  JSON, the parsed file list is what every later lookup needs. PyPI sends no cache headers, so
-  a fixed TTL (10 minutes) applies online; offline any cached page is used, however old.
+- Pages are cached under `<root>/cache/simple/` as the server sent them, after a one-line
+  header (URL, time, content type): writing the parsed list back as JSON cost more CPU than
+  parsing it (a cold django-app lock: 0.47 s to write, 0.42 s to parse its 74 pages;
+  pydantic-core's lists 15,000 files), and reading either form is one parse. A page whose body
+  names a URL with credentials is cached parsed instead, its URLs stripped (format 2). PyPI
+  sends no cache headers, so a fixed TTL (10 minutes) applies online; offline any cached page is
+  used, however old.
 - File URLs are cached without credentials; credentials of the index are added back when the
   file lives on the index's host, and are never printed (`redact_url`).
 - httpx is imported inside functions: the warm path imports this module's types at most.
@@ -50,7 +54,8 @@ BACKOFF_SECONDS = 0.5  # doubled after each failed attempt: 0.5 s, 1 s
 MAX_RETRY_AFTER_SECONDS = 30.0
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 OFFLINE_HINT = "check your network or proxy, or run with --offline to use only the store and the cache"
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 2  # the parsed list (pages whose body names URLs with credentials)
+_RAW_FORMAT = 3  # a header line, then the body as the server sent it
 T = TypeVar("T")
 
 
@@ -540,13 +545,13 @@ class IndexClient:
             )
         else:
             try:
-                entries = self._fetch(url, missing_ok)
+                entries, raw = self._fetch(url, missing_ok)
             except IndexError_:
                 if cached is None:
                     raise
                 files = self._keep_details(url, cached[1])  # an expired page beats no page when the network is flaky
             else:
-                _write_cache(cache_file, url, entries)
+                _write_cache(cache_file, url, entries, raw)
                 files = self._keep_details(url, entries)
                 self._fetched.add(memo_key)
         self._pages[memo_key] = files
@@ -558,14 +563,15 @@ class IndexClient:
                 self._details[(url, artifact.filename)] = details
         return [artifact for artifact, _ in entries]
 
-    def _fetch(self, url: str, missing_ok: bool) -> list[tuple[Artifact, FileDetails]]:
-        """GET a page; a 404 on an index means "not on this index" (other indexes may have it)."""
+    def _fetch(self, url: str, missing_ok: bool) -> tuple[list[tuple[Artifact, FileDetails]], tuple[bytes, str, str]]:
+        """GET a page: its files, and (body, content type, page URL) for the cache; a 404 on an
+        index means "not on this index" (other indexes may have it)."""
 
-        def attempt() -> list[tuple[Artifact, FileDetails]]:
+        def attempt() -> tuple[list[tuple[Artifact, FileDetails]], tuple[bytes, str, str]]:
             response = self.client().get(url, headers={"Accept": ACCEPT})
             check_status(response)
             if response.status_code == 404 and missing_ok:
-                return []
+                return [], (b"", "", url)
             if response.status_code != 200:
                 raise IndexError_(
                     f"the index answered HTTP {response.status_code}",
@@ -573,7 +579,8 @@ class IndexClient:
                     hint="check the index URL and its credentials",
                 )
             page_url = _strip_credentials(str(response.url))
-            return parse_response_entries(response.content, response.headers.get("content-type", ""), page_url)
+            content_type = response.headers.get("content-type", "")
+            return parse_response_entries(response.content, content_type, page_url), (response.content, content_type, page_url)
 
         return with_retries(attempt, url, IndexError_, "fetching the index page")
 
@@ -712,7 +719,14 @@ def _cache_file(root: Path, url: str, key: str) -> Path:
 
 def _read_cache(path: Path) -> tuple[float, list[tuple[Artifact, FileDetails]]] | None:
     try:
-        data = json.loads(path.read_text("utf-8"))
+        with open(path, "rb") as file:
+            head = file.readline()
+            header = json.loads(head)
+            if header.get("format") == _RAW_FORMAT:
+                body = file.read()
+                files = [] if header.get("missing") else parse_response_entries(body, header["content_type"], header["page_url"])
+                return float(header["fetched"]), files
+            data = header  # format 2 is one line
         if data.get("format") != _CACHE_FORMAT:
             return None
         files = [
@@ -720,29 +734,41 @@ def _read_cache(path: Path) -> tuple[float, list[tuple[Artifact, FileDetails]]] 
             for f in data["files"]
         ]
         return float(data["fetched"]), files
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError, MonotrailError):
         return None  # a missing or torn cache file is just a miss
 
 
-def _write_cache(path: Path, url: str, files: list[tuple[Artifact, FileDetails]]) -> None:
-    """Written via a temp file + rename so a concurrent reader never sees half a page."""
-    data = {
-        "format": _CACHE_FORMAT,
-        "url": _strip_credentials(url),
-        "fetched": time.time(),
-        "files": [
-            [f.filename, f.url and _strip_credentials(f.url), [list(h) for h in f.hashes], f.size]
-            + ([] if d is NO_DETAILS else [[d.requires_python, d.yanked, d.metadata]])
-            for f, d in files
-        ],
-    }
+_CREDENTIALS_IN_URL = re.compile(rb"://[^/\s\"'<>@]*@")
+
+
+def _write_cache(path: Path, url: str, files: list[tuple[Artifact, FileDetails]],
+                 raw: tuple[bytes, str, str] | None = None) -> None:
+    """Written via a temp file + rename so a concurrent reader never sees half a page: the body
+    as the server sent it after a header line (`_RAW_FORMAT`), or, when the body names a URL with
+    credentials, the parsed list with the credentials stripped."""
     from monotrail.atomic import write_atomic
     from monotrail.faults import crash_point
 
+    if raw is not None and _CREDENTIALS_IN_URL.search(raw[0]) is None:
+        body, content_type, page_url = raw
+        header = {"format": _RAW_FORMAT, "missing": not files and not body, "url": _strip_credentials(url),
+                  "fetched": time.time(), "content_type": content_type, "page_url": _strip_credentials(page_url)}
+        text: str | bytes = json.dumps(header, separators=(",", ":")).encode() + b"\n" + body
+    else:
+        data = {
+            "format": _CACHE_FORMAT,
+            "url": _strip_credentials(url),
+            "fetched": time.time(),
+            "files": [
+                [f.filename, f.url and _strip_credentials(f.url), [list(h) for h in f.hashes], f.size]
+                + ([] if d is NO_DETAILS else [[d.requires_python, d.yanked, d.metadata]])
+                for f, d in files
+            ],
+        }
+        text = json.dumps(data, separators=(",", ":"))
     try:
         # The temp file in <root>/tmp (same filesystem), named by pid: what a killed run leaves, gc removes.
-        write_atomic(path, json.dumps(data, separators=(",", ":")), temp_dir=root_tmp(path),
-                     before_rename=lambda: crash_point("index-page-temp-written"))
+        write_atomic(path, text, temp_dir=root_tmp(path), before_rename=lambda: crash_point("index-page-temp-written"))
     except OSError:
         pass  # the cache is an optimization; a read-only cache dir must not fail the run
 

@@ -381,6 +381,35 @@ def test_offline_uses_a_cached_page_and_download(server, root, tmp_path):
     assert again.path == first.path
 
 
+@pytest.mark.parametrize("api", ["json/simple", "html/simple"])
+def test_a_cached_page_reads_back_as_fetched(server, root, tmp_path, api):
+    """The page cache keeps the body as the server sent it: read back (offline) it gives the same
+    files and details as the fetch; a project the index does not have is cached as missing."""
+    server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES), requires_python=">=3.8", yanked="bad", advertise=True)
+    server.add(build_wheel(tmp_path, "six", "1.17.0", SIX_FILES), size=True)
+    online = IndexClient(Sources(index_urls=(f"{server.url}/{api}",)), root)
+    fetched = online.index_files("six")
+    assert online.index_files("nosuch") == []
+    offline = IndexClient(Sources(index_urls=(f"{server.url}/{api}",), offline=True), root)
+    assert offline.index_files("six") == fetched and len(fetched) == 2
+    assert fetched[0][2].yanked and fetched[0][2].requires_python == ">=3.8" and fetched[0][2].metadata
+    assert offline.index_files("nosuch") == []
+    cached = [p.read_bytes() for p in (root / "cache" / "simple").glob("*/*.json")]
+    assert len(cached) == 2 and all(page.startswith(b'{"format":3,') for page in cached)
+
+
+def test_a_page_naming_urls_with_credentials_is_cached_without_them(root, tmp_path):
+    """Absolute file URLs with credentials in a page's body are not written to the cache as they
+    came: the parsed list is cached with the credentials stripped."""
+    body = b'<a href="https://user:s3cret@files.example/six-1.16.0-py3-none-any.whl#sha256=' + b"1" * 64 + b'">six</a>'
+    path = root / "cache" / "simple" / "x" / "six.json"
+    files = index_module.parse_response_entries(body, "text/html", "https://index.example/simple/six/")
+    index_module._write_cache(path, "https://index.example/simple/six/", files, (body, "text/html", "https://index.example/simple/six/"))
+    assert b"s3cret" not in path.read_bytes()
+    [(artifact, _)] = index_module._read_cache(path)[1]
+    assert artifact.url == "https://files.example/six-1.16.0-py3-none-any.whl"
+
+
 def test_offline_without_cached_page_says_so(root):
     by_name = Artifact("six-1.16.0-py3-none-any.whl", hashes=(("sha256", "1" * 64),))
     with pytest.raises(IndexError_, match="offline"):
