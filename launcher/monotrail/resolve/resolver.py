@@ -23,7 +23,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 from collections.abc import Iterable, Mapping, Sequence
 
 from packaging.markers import Marker
@@ -34,18 +34,20 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from monotrail.store.direct import DirectRef
 from monotrail.store.entries import Builder
 from monotrail.errors import IndexError_, ResolutionError
 from monotrail.store.index import FileDetails, IndexClient, Sources, redact_url
 from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact
 
+if TYPE_CHECKING:  # pragma: no cover - imported where a direct reference is parsed: its urllib.request costs ~13 ms
+    from monotrail.store.direct import DirectRef
+
 PYTHON = "<python>"
-ROOT = ""
+ROOT = ""  # the label of the main requirements; extras and groups have their own
 # A one-interpreter resolution is installed right after (scripts, --with, x, build requirements):
 # wheels up to this size are downloaded whole for their metadata (monotrail.resolve.metadata).
-WHOLE_WHEEL_BYTES = 2 * 1024 * 1024  # the label of the main requirements; extras and groups have their own
+WHOLE_WHEEL_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
