@@ -279,9 +279,9 @@ def _lock(
     early = None
     if not options.offline and (options.upgrade or options.refresh or not out.exists()):
         # A resolution follows: its root pages are fetched while the interpreter is found and probed.
-        from monotrail.resolve.resolver import start_fetching
+        from monotrail.resolve import early as fetch_early  # light: the resolver is imported after the probe
 
-        early = start_fetching(requirements, sources, root, refresh=options.refresh)
+        early = fetch_early.start(requirements, sources, root, refresh=options.refresh)
     try:
         interpreter = find_interpreter(options.python, requires_python=requires_python, start_dir=start_dir, root=root)
         inputs = _inputs_hash(requirements, interpreter, sources, options)
@@ -295,10 +295,10 @@ def _lock(
         from monotrail.resolve.resolver import resolve
 
         debug(f"resolving {dict(requirements)} for {interpreter.path}")
-        shared, early = early, None  # resolve closes it
+        handed, early = early, None  # resolve closes it
         resolution = resolve(requirements, interpreter, sources, root, where=where, prereleases=options.prereleases,
                              upgrade=options.upgrade, refresh=options.refresh, base=start_dir, builder=Builds(),
-                             shared=shared)
+                             early=handed)
     finally:
         if early is not None:
             early.abandon()

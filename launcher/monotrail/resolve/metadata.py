@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
 TAIL_BYTES = 64 * 1024  # one range request covers the central directory of almost every wheel
+# A one-interpreter resolution is installed right after (scripts, --with, x, build requirements):
+# wheels up to this size are downloaded whole for their metadata (`whole_below`).
+WHOLE_WHEEL_BYTES = 2 * 1024 * 1024
 
 
 def core_metadata(

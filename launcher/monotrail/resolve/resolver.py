@@ -39,15 +39,14 @@ from monotrail.errors import IndexError_, ResolutionError
 from monotrail.store.index import FileDetails, IndexClient, Sources, redact_url
 from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact
+from monotrail.resolve.early import EarlyFetch, split_filename
+from monotrail.resolve.metadata import WHOLE_WHEEL_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover - imported where a direct reference is parsed: its urllib.request costs ~13 ms
     from monotrail.store.direct import DirectRef
 
 PYTHON = "<python>"
 ROOT = ""  # the label of the main requirements; extras and groups have their own
-# A one-interpreter resolution is installed right after (scripts, --with, x, build requirements):
-# wheels up to this size are downloaded whole for their metadata (monotrail.resolve.metadata).
-WHOLE_WHEEL_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -175,7 +174,7 @@ class Shared:
         # same file again, and fetches it itself when the prefetch failed (a prefetch's failure is
         # never the resolver's answer).
         self.prefetching: dict[tuple[str, Version], Future] = {}
-        self.early: dict[str, Future] = {}  # root projects' pages fetched before resolving (`start_fetching`)
+        self.early: dict[str, Future] = {}  # root projects' fetches started before resolving (monotrail.resolve.early)
 
     def once(self, kind: str, key: object, compute: Callable[[], T]) -> T:
         """`compute()` run by the first thread that asks for (kind, key); the others wait for its
@@ -208,68 +207,6 @@ class Shared:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def abandon(self) -> None:
-        """No resolution follows (the lock was up to date, or finding the interpreter failed):
-        what was started is left to finish or fail unseen; nothing waits for it."""
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def start_fetching(requirements: Mapping[str, Sequence[str]], sources: Sources, root: Path, refresh: bool = False) -> Shared:
-    """Fetch the root projects' index pages in the background while the caller does what must
-    come before resolving (finding and probing the interpreter: a subprocess, and the network
-    waits either way), then hand the result to `resolve(..., shared=)`. Names are read from the
-    requirement texts by their leading name only; a wrong guess costs a request, never an answer
-    (the resolver reads each page through the client's memo and reports its own errors)."""
-    import re
-
-    from monotrail.names import normalize
-
-    shared = Shared(IndexClient(sources, root), refresh)
-    for texts in requirements.values():
-        for text in texts:
-            found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", text)
-            if found is None or "@" in text:
-                continue
-            name = normalize(found.group(1))
-            if name not in shared.early:
-                shared.early[name] = shared.pool.submit(_fetch_early, shared.client, root, name, text, refresh)
-    return shared
-
-
-def _fetch_early(client: IndexClient, root: Path, name: str, text: str, refresh: bool) -> None:
-    """The page of `name`, and the wheel the resolver will most likely take when that needs no
-    interpreter to know: the newest version the requirement admits, when its one wheel is pure
-    Python (`py3-none-any`) and small (the resolution downloads it whole anyway:
-    `WHOLE_WHEEL_BYTES`). Not when the store has a version of the project (the resolver prefers
-    it). The resolver waits for this before reading the page (`Provider._load_versions`)."""
-    from monotrail.store.download import download
-
-    files = client.index_files(name, refresh=refresh)
-    if os.path.isdir(root / "store" / name):
-        return
-    specifier = Requirement(text).specifier
-    newest: tuple[Version, list[Artifact]] | None = None
-    for _, artifact, details in files:
-        split = _split_filename(artifact.filename)
-        if details.yanked or split is None or not artifact.filename.endswith(".whl"):
-            continue
-        try:
-            version = Version(split[1])
-        except ValueError:
-            continue
-        if not specifier.contains(version) or newest is not None and version < newest[0]:
-            continue
-        if newest is None or version > newest[0]:
-            newest = (version, [])
-        newest[1].append(artifact)
-    if newest is None or len(newest[1]) != 1:
-        return
-    wheel = newest[1][0]
-    pure = wheel.filename.endswith(("-py3-none-any.whl", "-py2.py3-none-any.whl"))
-    if pure and wheel.sha256 and wheel.url and wheel.size is not None and wheel.size <= WHOLE_WHEEL_BYTES:
-        client.check_url(wheel.url)
-        download(wheel, root, client=client.client)
 
 
 def parse_requirement(text: str, where: str, parent: str | None = None, base: Path | None = None) -> Req:
@@ -496,7 +433,7 @@ class Provider(AbstractProvider):
         for entry in files:
             if entry[2].yanked:
                 continue
-            split = _split_filename(entry[1].filename)
+            split = split_filename(entry[1].filename)
             if split is None:
                 continue
             project, raw = split
@@ -857,23 +794,6 @@ def _wheel_name_version(filename: str) -> tuple[str, str] | None:
     return parsed.distribution, parsed.version
 
 
-def _split_filename(filename: str) -> tuple[str, str] | None:
-    """(project, version) of a wheel or sdist file name, by splitting only; None for junk.
-
-    Kept hand-written: `_versions` runs it on every file of a project's index page, and
-    packaging's `parse_wheel_filename` (which also parses the version and the tags) took 16.6 ms
-    for 3000 numpy-like wheel names against 0.9 ms for this split (Python 3.12, 2 shared vCPUs);
-    the versions are parsed once per distinct string afterwards."""
-    if filename.endswith(".whl"):
-        parts = filename.split("-")
-        return (parts[0], parts[1]) if len(parts) in (5, 6) else None
-    for suffix in (".tar.gz", ".zip"):
-        if filename.endswith(suffix):
-            project, _, version = filename[: -len(suffix)].rpartition("-")
-            return (project, version) if project else None
-    return None
-
-
 def _wheel_tags(filename: str) -> list[str]:
     from monotrail.selection import wheel_tags as tags
 
@@ -910,7 +830,7 @@ def resolve(
     base: Path | None = None,
     building: tuple[str, ...] = (),
     builder: Builder | None = None,
-    shared: Shared | None = None,
+    early: EarlyFetch | None = None,
 ) -> Resolution:
     """Resolve requirement sets (label -> PEP 508 strings; ROOT, "extra:x", "group:g") together.
 
@@ -918,19 +838,22 @@ def resolve(
     "only with extra x" without resolving twice. `base`: what relative paths of `name @ ./dir`
     requirements are relative to (default: the current directory). `building`: the sdist builds
     whose build requirements these are (`monotrail.builds.sdist` limits how deep builds nest).
-    `builder`: builds sdists and source trees whose metadata the resolution needs. `shared`: from
-    `start_fetching` with the same sources and root (closed here).
+    `builder`: builds sdists and source trees whose metadata the resolution needs. `early`: the
+    fetches `monotrail.resolve.early.start` began for these requirements (same sources and root).
     """
     roots = _roots(requirements, where, base)
-    if shared is None:
-        shared = Shared(IndexClient(sources, root), refresh)
-    client = shared.client
+    client = early.client if early is not None else IndexClient(sources, root)
+    shared = Shared(client, refresh)
+    if early is not None:
+        shared.early = early.futures
     try:
         provider = Provider(client, interpreter, root, prereleases=prereleases, upgrade=upgrade, refresh=refresh,
                             building=building, builder=builder, shared=shared, whole_below=WHOLE_WHEEL_BYTES)
         return _resolve_with(provider, roots, where)
     finally:
         shared.close()
+        if early is not None:
+            early.abandon()  # what the resolution did not need is not waited for
         client.close()
 
 

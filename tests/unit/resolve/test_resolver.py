@@ -281,10 +281,10 @@ def test_a_one_interpreter_resolution_downloads_small_wheels_whole(index, wheels
 
 def test_pages_fetched_before_resolving_are_used_once_and_their_failures_are_not_kept(index, wheels, tmp_path,
                                                                                        interpreter) -> None:
-    """`start_fetching` (run while the interpreter is probed) fetches the root pages; the
+    """`monotrail.resolve.early.start` (run while the interpreter is probed) fetches the root pages; the
     resolution reads them without asking again, and a page whose early fetch failed (every
     retry) is fetched again by the resolver, which resolves as without it."""
-    from monotrail.resolve.resolver import start_fetching
+    from monotrail.resolve.early import start as start_fetching
 
     publish(index, wheels, "app", "1.0", "lib")
     publish(index, wheels, "lib", "1.0")
@@ -292,10 +292,10 @@ def test_pages_fetched_before_resolving_are_used_once_and_their_failures_are_not
     index.state.failures["/simple/other/"] = [500, 500, 500]
     sources = Sources((f"{index.url}/simple",))
     early = start_fetching({"": ["app>=1", "other ; python_version >= '3'"]}, sources, tmp_path / "root")
-    for future in early.early.values():
+    for future in early.futures.values():
         future.exception()
     resolution = resolve({"": ["app>=1", "other ; python_version >= '3'"]}, interpreter, sources, tmp_path / "root",
-                         where="test", shared=early)
+                         where="test", early=early)
     assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "lib": "1.0", "other": "1.0"}
     assert index.requests("/simple/app/") == ["/simple/app/"]
     assert len(index.requests("/simple/other/")) == 4
@@ -307,7 +307,7 @@ def test_the_root_wheel_is_downloaded_before_resolving_when_it_is_pure_and_small
     version's only wheel and pure Python: the resolution reads its metadata from the download and
     asks the index for nothing more about it; a version with platform wheels is left to the
     resolver (which wheel fits needs the interpreter)."""
-    from monotrail.resolve.resolver import start_fetching
+    from monotrail.resolve.early import start as start_fetching
     from monotrail.store.download import downloaded_path
 
     app = index.add(build_wheel(wheels, "app", "1.0", {"app.py": ""}), size=True)
@@ -316,12 +316,12 @@ def test_the_root_wheel_is_downloaded_before_resolving_when_it_is_pure_and_small
     index.add(build_wheel(wheels, "nat", "1.0", {"nat.py": ""}), size=True)
     sources, root = Sources((f"{index.url}/simple",)), tmp_path / "root"
     early = start_fetching({"": ["app<2", "nat"]}, sources, root)
-    for future in early.early.values():
+    for future in early.futures.values():
         future.exception()
     assert downloaded_path(root, app.sha256).is_file() and not downloaded_path(root, newer.sha256).exists()
     assert not downloaded_path(root, native.sha256).exists()
     before = len(index.requests("/files/app-"))
-    resolution = resolve({"": ["app<2", "nat"]}, interpreter, sources, root, where="test", shared=early)
+    resolution = resolve({"": ["app<2", "nat"]}, interpreter, sources, root, where="test", early=early)
     assert {p.name: p.version for p in resolution.packages} == {"app": "1.0", "nat": "1.0"}
     assert len(index.requests("/files/app-")) == before
 
