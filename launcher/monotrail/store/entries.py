@@ -353,6 +353,10 @@ def _install_missing(
         with Progress(progress) as bar:
             futures = {i: pool.submit(_install_one, wheels[i], index, root, bar, tags, interpreter, building, builder)
                        for i in order}
+            # Import the unpacker here, while the downloads are in flight, not in the first
+            # thread whose download ends, with every other thread queued on the import lock.
+            from monotrail.store import wheel  # noqa: F401
+
             return [futures[i].result() for i in range(len(wheels))]
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on the first error, drop what has not started
