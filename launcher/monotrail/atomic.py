@@ -10,9 +10,12 @@ download`) write their temp files themselves.
 from __future__ import annotations
 
 import os
-from typing import Callable
 
-__all__ = ["write_atomic"]
+TYPE_CHECKING = False  # not typing's: the lean cold path (environment.clone) imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["fsync_directory", "write_atomic"]
 
 
 def write_atomic(
@@ -56,3 +59,17 @@ def write_atomic(
         except OSError:
             pass  # never created, or already renamed
         raise
+
+
+def fsync_directory(path: str | "os.PathLike[str]") -> None:
+    """Make a rename in `path` durable (a power loss must not bring back the old name)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the rename itself is still atomic
+    finally:
+        os.close(descriptor)

@@ -190,7 +190,8 @@ def write_env(
 
     from monotrail.environment.layout import write_layout
     from monotrail.faults import crash_point
-    from monotrail.store.entries import fsync_directory, private_umask
+    from monotrail.atomic import fsync_directory
+    from monotrail.store.entries import private_umask
 
     python = interpreter.path
     # The hook is copied into the environment (monotrail.environment.layout): watched like an editable

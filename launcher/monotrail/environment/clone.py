@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 
 from monotrail import __version__
+from monotrail.atomic import fsync_directory
 from monotrail.environment import ENV_FORMAT, Launch, file_digest, read_launch
 
 __all__ = ["DISCOVERY_VARIABLES", "SPEC_FIELDS", "clone_environment", "recipe_key", "remember_recipe"]
@@ -144,7 +145,7 @@ def _copy(root: str, source: str, env_dir: str, lock_path: str) -> Launch | None
         return read_launch(env_dir, check_inputs=False)
     finally:
         os.umask(umask)
-    _fsync_directory(os.path.dirname(env_dir))
+    fsync_directory(os.path.dirname(env_dir))
     return read_launch(env_dir, check_inputs=False)
 
 
@@ -176,18 +177,6 @@ def _copy_tree(source: str, target: str, old: bytes, new: bytes, top: bool = Tru
                 with open(descriptor, "wb") as file:
                     file.write(data)
 
-
-def _fsync_directory(path: str) -> None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def _remove(path: str) -> None:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from collections.abc import Iterator, Sequence
 
 from monotrail import log
+from monotrail.atomic import fsync_directory
 from monotrail.errors import StoreError, os_error_text
 from monotrail.faults import crash_point
 from monotrail.lock.model import Artifact
@@ -662,20 +663,6 @@ def _move_into_place(temp: Path, final: Path, root: Path) -> None:
         os.rename(temp, final)
         shutil.rmtree(aside, ignore_errors=True)
     fsync_directory(final.parent)
-
-
-def fsync_directory(path: Path) -> None:
-    """Make a rename in `path` durable (a power loss must not bring back the old name)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories; the rename itself is still atomic
-    finally:
-        os.close(descriptor)
 
 
 def _write_json(path: Path, data: dict[str, object]) -> None:

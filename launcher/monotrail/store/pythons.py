@@ -40,6 +40,7 @@ from typing import Any
 from collections.abc import Iterator, Mapping, Sequence
 
 from monotrail import __version__
+from monotrail.atomic import fsync_directory
 from monotrail.errors import DownloadError, InterpreterNotFound, StoreError, UsageError, os_error_text
 from monotrail.faults import crash_point
 from monotrail.interpreters.discovery import MINIMUM_VERSION, NoMatchingPython, managed_pythons_dir, \
@@ -363,7 +364,7 @@ def install(download: Download, environ: Mapping[str, str] | None = None, *, qui
             (prefix / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
             crash_point("python-unpacked")
             os.rename(prefix, final)
-            _fsync_directory(pythons)
+            fsync_directory(pythons)
             crash_point("python-installed")
         except OSError as error:
             raise StoreError(f"cannot install {download.label}: {os_error_text(error)}", where=str(pythons),
@@ -580,18 +581,6 @@ def _check_runs(prefix: Path, download: Download) -> None:
         raise DownloadError(f"the downloaded {download.label} does not run as {download.label}: {why[0]}",
                             hint=_DAMAGED_HINT)
 
-
-def _fsync_directory(path: Path) -> None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def project_requests(start: Path) -> list[Wanted]:
