@@ -321,6 +321,24 @@ def test_gc_keeps_an_environment_a_live_process_runs(monotrail: Monotrail, proje
     assert monotrail.envs() == [] and monotrail.store_listing() == []
 
 
+def test_gc_keeps_an_environment_whose_files_a_process_holds_open(monotrail: Monotrail, project: Path) -> None:
+    """gc reads the open files of live processes: one holding a file under `<env>/` open (here a
+    plain python, no hook) keeps the environment, and only while it runs."""
+    ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
+    [env] = monotrail.envs()
+    manifest = monotrail.root / "envs" / env / "manifest.txt"
+    holder = subprocess.Popen([sys.executable, "-c", f"import sys; f = open({str(manifest)!r}); print(1, flush=True); "
+                               "sys.stdin.readline()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "1"
+        shutil.rmtree(project)  # the lock is gone: removable, but in use
+        assert f"in use by pid {holder.pid}" in ok(monotrail.run("store", "gc")).stdout and monotrail.envs() == [env]
+    finally:
+        holder.communicate("\n", timeout=30)
+    ok(monotrail.run("store", "gc"))
+    assert monotrail.envs() == []
+
+
 def test_gc_removes_dead_claims_and_old_environments(monotrail: Monotrail, project: Path) -> None:
     ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
     [env] = monotrail.envs()

@@ -3,8 +3,9 @@
 One function per subcommand, taking parsed options and returning an exit code; `main` parses.
 What is safe to remove (docs/architecture.md, "The store's invariants and faults"):
 - an environment whose lockfile is gone or changed (recorded in `<env>/lock` when it was written),
-  or, with `--older-than`, one not used for that long; never one a live process claims
-  (`<env>/pids/<pid>`, written by the bootstrap; psutil says whether the pid still runs);
+  or, with `--older-than`, one not used for that long; never one a live process claims (holds a
+  file under it open: the bootstrap keeps the manifest open; or, from older bootstraps,
+  `<env>/pids/<pid>` with a live pid);
 - then a store entry no remaining environment's manifest uses, and downloads without an entry;
 - temp files of dead processes (or older than an hour).
 All of it under the exclusive `<root>/locks/gc.lock`: a cold run holds it shared from its first
@@ -302,6 +303,7 @@ def _read_envs(root: Path, prune_claims: bool = False) -> Iterator[Env]:
     if not envs.is_dir():
         return
     store = str(root / "store") + os.sep
+    holders = _holders(envs)
     for path in sorted(p for p in envs.iterdir() if p.is_dir()):
         last_used = _last_used(path)  # before reading manifest.json, which updates its atime
         try:
@@ -311,7 +313,8 @@ def _read_envs(root: Path, prune_claims: bool = False) -> Iterator[Env]:
             lib_dirs = []  # an unreadable environment uses nothing; gc removes it unless claimed
         lock, sha = _read_lock_record(path)
         entries = {Path(os.path.dirname(lib)) for lib in lib_dirs if lib.startswith(store)}
-        yield Env(path, lock, sha, entries, _live_pids(path, prune_claims), last_used)
+        live = set(_live_pids(path, prune_claims)) | holders.get(path.name, set())
+        yield Env(path, lock, sha, entries, sorted(live), last_used)
 
 
 def _read_lock_record(env: Path) -> tuple:
@@ -322,8 +325,49 @@ def _read_lock_record(env: Path) -> tuple:
         return None, None
 
 
+def _holders(envs: Path) -> dict[str, set[int]]:
+    """The pids holding a file under `<envs>/<key>/` open, by key: the hook keeps its environment's
+    manifest open for the life of the process (and of an exec, and of children that inherit it).
+    Linux: the `/proc/<pid>/fd` links, read directly (psutil's `open_files()` reads the same links
+    and more); elsewhere psutil. Processes that cannot be read (another user's, without privilege) or
+    that exit meanwhile are skipped: a store is one user's."""
+    prefixes = {str(envs) + os.sep, os.path.realpath(envs) + os.sep}
+    held: dict[str, set[int]] = {}
+
+    def note(pid: int, target: str) -> None:
+        for prefix in prefixes:
+            if target.startswith(prefix):
+                held.setdefault(target[len(prefix):].split(os.sep, 1)[0], set()).add(pid)
+
+    if os.path.isdir("/proc/self/fd"):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            directory = f"/proc/{name}/fd"
+            try:
+                fds = os.listdir(directory)
+            except OSError:
+                continue  # exited, or not ours to read
+            for fd in fds:
+                try:
+                    note(int(name), os.readlink(f"{directory}/{fd}"))
+                except OSError:
+                    pass
+        return held
+    import psutil
+
+    for process in psutil.process_iter():
+        try:
+            for file in process.open_files():
+                note(process.pid, file.path)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess, OSError):
+            pass
+    return held
+
+
 def _live_pids(env: Path, prune: bool) -> list[int]:
-    """Pids of `<env>/pids/*` still running; with `prune`, dead claims are deleted."""
+    """Pids of `<env>/pids/*` still running (the claims of hooks older than the open manifest,
+    in processes started before an upgrade); with `prune`, dead claims are deleted."""
     import psutil
 
     live = []
@@ -343,8 +387,9 @@ def _live_pids(env: Path, prune: bool) -> list[int]:
 
 def _last_used(env: Path) -> float:
     """Cheap records of use, none written on the warm path for this: the Python warm path reads
-    `launch` and the bootstrap reads `manifest.txt` or `.json` (atime, where the mount keeps it), and each
-    process's claim changes the mtime of `pids/`."""
+    `launch` and the bootstrap reads `manifest.txt` or `.json` (atime, where the mount keeps it: a
+    `noatime` mount leaves the environment's write as its last use), and the claims of older
+    bootstraps changed the mtime of `pids/`."""
     stamps = [0.0]
     for name, attribute in (("launch", "st_mtime"), ("launch", "st_atime"), ("manifest.json", "st_atime"),
                             ("manifest.txt", "st_atime"), ("pids", "st_mtime")):
