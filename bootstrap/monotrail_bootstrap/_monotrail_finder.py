@@ -66,8 +66,13 @@ def _load_manifest(path):
     """Parse the manifest: the compact form (``manifest.txt``) with ``str.split``; JSON
     (``manifest.json``, which the launcher writes when a path holds a tab or newline) with the C
     scanner directly: ``import json`` pulls in ``re`` and its dependencies, a good part of a bare
-    interpreter's startup time. Any JSON problem falls back to ``json`` for its error message."""
-    with open(path, "rb") as f:
+    interpreter's startup time. Any JSON problem falls back to ``json`` for its error message.
+
+    The file stays open for the life of the process: that open file is the process's claim on the
+    environment (:func:`_claim`)."""
+    fd = os.open(path, os.O_RDONLY)
+    _claim(fd)
+    with open(fd, "rb", closefd=False) as f:
         text = f.read().decode("utf-8", "surrogateescape")
     if not path.endswith(".json"):
         return _load_compact(text)
@@ -281,26 +286,15 @@ def _process_pth_files(pth):
 
 
 
-def _claim(env):
-    """``ENV/pids/PID`` while this process runs: ``monotrail store gc`` keeps an environment that
-    a live process claims (it checks liveness, so a killed process's claim expires). Removed at
-    exit; an ``os.exec*`` keeps the pid, and with it the claim, alive. About 20 us."""
-    path = os.path.join(env, "pids", str(os.getpid()))
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
-    except OSError:
-        return  # a read-only store: no claim
-    import atexit
-    atexit.register(_release, path, os.getpid(), os.getpid, os.unlink)
-
-
-def _release(path, pid, getpid, unlink):
-    if getpid() != pid:
-        return  # a forked child exiting normally: the claim is its parent's
-    try:
-        unlink(path)
-    except OSError:
-        pass
+def _claim(fd):
+    """Keep the manifest open, inheritable, for the life of this process: ``monotrail store gc``
+    keeps an environment whose files a live process holds open (it reads the processes' open
+    files), so this claim creates no file and needs no exit handler, ends with the process however
+    it ends, survives an ``os.exec*`` and is shared by the children that inherit it (conservative:
+    they keep the environment too). A program that closes every inherited descriptor (a daemon's
+    ``os.closerange``) drops it. A raw descriptor, not a file object: nothing to close at exit, no
+    ResourceWarning. An earlier hook wrote ``ENV/pids/PID`` instead; gc still reads those."""
+    os.set_inheritable(fd, True)
 
 
 _active = None  # the manifest path once activated: `site.addsitedir` may read the .pth again
@@ -332,7 +326,6 @@ def activate(manifest_path):
                          "(`monotrail run` rebuilds it)\n" % (manifest_path, exc))
         return
     _active = manifest_path
-    _claim(manifest["env"])
     for path in manifest.get("paths", ()):
         if path not in sys.path:
             sys.path.append(path)

@@ -436,3 +436,34 @@ def test_terminal_without_target_starts_the_repl_with_banner(env):
     assert "Python %s" % env.python.parent.parent.name in output
     assert 'Type "help", "copyright", "credits" or "license" for more information.' in output
     assert "\n42" in output.replace("\r", "")
+
+
+CLAIM = """
+    import json, os, sys
+    env = sys.argv[1]
+    own = set()
+    for name in os.listdir(env):
+        info = os.stat(os.path.join(env, name))
+        own.add((info.st_dev, info.st_ino))
+    held = []
+    for fd in range(3, 1024):
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) in own:
+            held.append(os.get_inheritable(fd))
+    print(json.dumps(held), flush=True)
+    if len(sys.argv) == 2:  # now the same process without the hook (-S): what the exec kept
+        os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), env, "exec'd"])
+"""
+
+
+def test_the_hook_keeps_the_manifest_open_and_inheritable_as_the_processes_claim(env, tmp_path):
+    """`store gc` keeps an environment whose files a live process holds open: the hook keeps its
+    manifest open, inheritable so that an exec keeps it; closing it at exit raises no ResourceWarning."""
+    script = write(tmp_path / "claim.py", CLAIM)
+    result = env.run(str(script), str(env.path), flags=("-X", "dev", "-W", "error"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[true]", "[true]"]
+    assert result.stderr == ""

@@ -305,20 +305,43 @@ def test_gc_downloads_drops_the_downloaded_wheels_and_keeps_what_runs_use(monotr
     assert ok(monotrail.run("+3.12", "run", "--offline", "-c", IMPORT_BOTH, cwd=project)).stdout.strip() == "alpha-pkg beta-pkg"
 
 
-def test_gc_keeps_an_environment_a_live_process_runs(monotrail: Monotrail, project: Path) -> None:
-    code = "import os, sys, time; print(os.getpid(), flush=True); sys.stdin.readline()"
+@pytest.mark.parametrize("through_exec", [False, True], ids=["program", "exec-without-hook"])
+def test_gc_keeps_an_environment_a_live_process_runs(monotrail: Monotrail, project: Path, through_exec: bool) -> None:
+    """The hook keeps the manifest open for the life of the process, and gc reads the open files of
+    live processes: no claim file. The descriptor is inheritable, so a process that execs (here
+    into `python -S`, which runs no hook of its own) keeps the claim."""
+    wait = "import os, sys; print(os.getpid(), flush=True); sys.stdin.readline()"
+    code = f"import os, sys; os.execv(sys.executable, [sys.executable, '-S', '-c', {wait!r}])" if through_exec else wait
     process = subprocess.Popen([sys.executable, "-m", "monotrail", "+3.12", "run", "-c", code], cwd=project,
                                env=base_env(monotrail.root), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    pid = int(process.stdout.readline())
-    [env] = monotrail.envs()
-    assert (monotrail.root / "envs" / env / "pids" / str(pid)).exists()
-    shutil.rmtree(project)  # the lock is gone: removable, but in use
-    result = ok(monotrail.run("store", "gc"))
-    assert f"in use by pid {pid}" in result.stdout and monotrail.envs() == [env]
-    process.communicate("\n", timeout=30)
-    assert list((monotrail.root / "envs" / env / "pids").iterdir()) == []  # released at exit
+    try:
+        pid = int(process.stdout.readline())
+        [env] = monotrail.envs()
+        assert list((monotrail.root / "envs" / env / "pids").iterdir()) == []  # no claim file
+        shutil.rmtree(project)  # the lock is gone: removable, but in use
+        result = ok(monotrail.run("store", "gc"))
+        assert f"in use by pid {pid}" in result.stdout and monotrail.envs() == [env]
+        assert json.loads(ok(monotrail.run("store", "list", "--json")).stdout)[0]["environments"][0]["live_pids"] == [pid]
+    finally:
+        process.communicate("\n", timeout=30)
     ok(monotrail.run("store", "gc"))
     assert monotrail.envs() == [] and monotrail.store_listing() == []
+
+
+def test_gc_keeps_an_environment_claimed_by_an_older_hook(monotrail: Monotrail, project: Path) -> None:
+    """Hooks before the open manifest wrote `<env>/pids/<pid>`: a process started by one before an
+    upgrade still keeps its environment."""
+    ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
+    [env] = monotrail.envs()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.readline()"], stdin=subprocess.PIPE)
+    try:
+        (monotrail.root / "envs" / env / "pids" / str(sleeper.pid)).touch()
+        shutil.rmtree(project)
+        assert f"in use by pid {sleeper.pid}" in ok(monotrail.run("store", "gc")).stdout and monotrail.envs() == [env]
+    finally:
+        sleeper.communicate(b"\n", timeout=30)
+    ok(monotrail.run("store", "gc"))
+    assert monotrail.envs() == []
 
 
 def test_gc_keeps_an_environment_whose_files_a_process_holds_open(monotrail: Monotrail, project: Path) -> None:
@@ -371,7 +394,7 @@ def test_list_path_and_clean(monotrail: Monotrail, project: Path) -> None:
     assert not list((monotrail.root / "downloads").iterdir())
 
 
-# --- permissions and the bootstrap's claim ---------------------------------------------------------
+# --- permissions ----------------------------------------------------------------------------------
 
 
 def test_store_files_are_not_world_writable_even_with_umask_0(monotrail: Monotrail, project: Path) -> None:
@@ -382,26 +405,6 @@ def test_store_files_are_not_world_writable_even_with_umask_0(monotrail: Monotra
         for path in [monotrail.root / part, *(monotrail.root / part).rglob("*")]:
             # a symlink's own mode is always 0777 and never used (the environments' bin/python)
             assert path.is_symlink() or not path.lstat().st_mode & 0o002, path
-
-
-def test_bootstrap_claim_costs_little() -> None:
-    """Creating `<env>/pids/<pid>` and registering its removal: well under 0.3 ms."""
-    sys.path.insert(0, str(REPO / "bootstrap" / "monotrail_bootstrap"))
-    try:
-        import _monotrail_finder as finder
-    finally:
-        sys.path.pop(0)
-    import atexit
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as env:
-        os.mkdir(os.path.join(env, "pids"))
-        started = time.perf_counter()
-        for _ in range(200):
-            finder._claim(env)
-        per_claim = (time.perf_counter() - started) / 200
-        atexit.unregister(finder._release)
-    assert per_claim < 0.0003, f"{per_claim * 1e6:.0f} us per claim"
 
 
 # --- network faults -------------------------------------------------------------------------------

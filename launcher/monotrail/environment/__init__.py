@@ -11,8 +11,9 @@ tools) and `manifest.txt` (the same in the compact form the hook reads), `launch
 three facts the warm path needs, as plain text so it needs no json import, then one file per
 store entry that must exist: `<entry>/site-packages/<dist-info>/RECORD`), `lock` (the lockfile's
 path and sha256 when the environment was written: `monotrail store gc` removes environments whose
-lock is gone or changed) and `pids/` (one empty file per process running in it, written and
-removed by the hook: gc never removes an environment with a live process).
+lock is gone or changed) and `pids/` (where earlier hooks wrote one empty file per process
+running in it; today the hook keeps `manifest.txt` open instead, and gc never removes an
+environment a live process holds a file of open, or with a live pid in `pids/`).
 
 The key is a hash of everything that decides the selection: the lockfile's path and bytes, the
 pyproject beside it (extras and groups are defined there for poetry), the Python request as the
