@@ -16,8 +16,8 @@ front door alone (a launcher beside it that refuses), then times, interleaved (A
 Wall time (median, min) and the children's CPU time (user+sys from wait4, less sensitive to a
 loaded machine) are printed in ms, then the parts as differences in µs, then the hook's own steps
 in µs measured inside fresh processes with perf_counter_ns (import of the hook module, manifest
-read, finder set-up, the claim file, the packages' .pth files). PYTHONDONTWRITEBYTECODE is
-removed: users do not have it. Print `uptime` next to the figures; ratios are what to compare.
+read, finder set-up, the claim (the manifest's descriptor kept open; part of the manifest read),
+the packages' .pth files). PYTHONDONTWRITEBYTECODE is removed: users do not have it. Print `uptime` next to the figures; ratios are what to compare.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def wrap(owner, name, label):
             spent[label] = spent.get(label, 0) + t() - start
     setattr(owner, name, timed)
 for name, label in (("_load_manifest", "read the manifest"), ("_read_manifest", "read the manifest"),
-                    ("_claim", "claim file (pids/PID)"), ("_process_pth_files", "packages' .pth files"),
+                    ("_claim", "claim (manifest fd kept)"), ("_process_pth_files", "packages' .pth files"),
                     ("MonotrailFinder", "finder set-up")):
     wrap(hook, name, label)
 c = t()
