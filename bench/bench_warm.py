@@ -17,7 +17,8 @@ Wall time (median, min) and the children's CPU time (user+sys from wait4, less s
 loaded machine) are printed in ms, then the parts as differences in µs, then the hook's own steps
 in µs measured inside fresh processes with perf_counter_ns (import of the hook module, manifest
 read, finder set-up, the claim (the manifest's descriptor kept open; part of the manifest read),
-the packages' .pth files). PYTHONDONTWRITEBYTECODE is removed: users do not have it. Print `uptime` next to the figures; ratios are what to compare.
+the packages' .pth files). PYTHONDONTWRITEBYTECODE is removed: users do not have it. Print
+`uptime` next to the figures; ratios are what to compare.
 """
 
 from __future__ import annotations
