@@ -39,6 +39,25 @@ def py312() -> Path:
     return _python(12)
 
 
+@pytest.fixture(scope="session")
+def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """uv, the peer whose `uv pip install -r pylock.toml` checks the locks monotrail writes: bench/.venv's
+    (bench/bench_run.py makes it), else installed from the index into a venv of this test session, never
+    a monotrail dependency; a loud skip when neither can be had (an offline machine)."""
+    bench = REPO / "bench" / ".venv" / "bin" / "uv"
+    if bench.is_file():
+        return bench
+    venv = tmp_path_factory.mktemp("uv-peer") / "venv"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        "--retries", "1", "--timeout", "30", "uv"], check=True, capture_output=True, timeout=600)
+    except (OSError, subprocess.SubprocessError) as error:
+        pytest.skip(f"SKIPPED LOUDLY: uv, the peer these tests compare with, is not in bench/.venv and could not "
+                    f"be installed from the index ({error})")
+    return venv / "bin" / "uv"
+
+
 def base_env(root: Path, **extra: str) -> dict[str, str]:
     """The test process' environment without pip/uv index settings, venvs or Python start-up knobs,
     and with the pyenv root and uv directory named, so that a test may reduce PATH (or HOME) and

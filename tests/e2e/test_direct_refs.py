@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import ok
-from conftest import REPO, Monotrail
+from conftest import Monotrail
 from index_fixtures import IndexServer, build_wheel
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -381,11 +381,7 @@ def test_pylock_vcs_with_a_relative_path_and_a_directory(monotrail: Monotrail, t
     assert ok(monotrail.run("+3.12", "run", "main.py", cwd=project)).stdout.strip() == "2 vendored True"
 
 
-UV = REPO / "bench" / ".venv" / "bin" / "uv"
-
-
-@pytest.mark.skipif(not UV.exists(), reason="uv is not installed in bench/.venv")
-def test_uv_installs_our_vcs_and_directory_entries(monotrail: Monotrail, tmp_path: Path, repo, py312: Path) -> None:
+def test_uv_installs_our_vcs_and_directory_entries(monotrail: Monotrail, uv: Path, tmp_path: Path, repo, py312: Path) -> None:
     project = tmp_path / "demo"
     source_tree(project / "libs" / "tree-lib", "tree-lib", "0.1", "TREE = True\n")
     write(project / "pyproject.toml", f'[project]\nname = "demo"\nversion = "0"\n'
@@ -393,8 +389,8 @@ def test_uv_installs_our_vcs_and_directory_entries(monotrail: Monotrail, tmp_pat
     ok(monotrail.run("+3.12", "lock", cwd=project))
     venv = tmp_path / "venv"
     env = {"PATH": "/usr/bin:/bin", "UV_CACHE_DIR": str(tmp_path / "uvcache"), "HOME": str(tmp_path)}
-    ok(subprocess.run([str(UV), "venv", "-q", "-p", str(py312), str(venv)], env=env, capture_output=True, text=True))
-    ok(subprocess.run([str(UV), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
+    ok(subprocess.run([str(uv), "venv", "-q", "-p", str(py312), str(venv)], env=env, capture_output=True, text=True))
+    ok(subprocess.run([str(uv), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
                        str(project / "pylock.toml")], env=env, capture_output=True, text=True, cwd=project))
     result = ok(subprocess.run([str(venv / "bin" / "python"), "-c", "import gitpkg, tree_lib; print(gitpkg.VERSION, tree_lib.TREE)"],
                                capture_output=True, text=True))

@@ -257,16 +257,12 @@ def test_offline_with_nothing_cached_fails_cleanly(monotrail: Monotrail, project
     assert result.returncode != 0 and "Traceback" not in result.stderr and "offline" in result.stderr
 
 
-UV = REPO / "bench" / ".venv" / "bin" / "uv"
-
-
-@pytest.mark.skipif(not UV.exists(), reason="uv is not installed in bench/.venv")
-def test_uv_installs_our_pylock(monotrail: Monotrail, project: Path, index, tmp_path: Path, py312: Path) -> None:
+def test_uv_installs_our_pylock(monotrail: Monotrail, uv: Path, project: Path, index, tmp_path: Path, py312: Path) -> None:
     ok(lock(monotrail, project, index))
     venv = tmp_path / "venv"
     env = {"PATH": "/usr/bin:/bin", "UV_CACHE_DIR": str(tmp_path / "uvcache"), "NO_PROXY": "127.0.0.1"}
-    ok(subprocess.run([str(UV), "venv", "-q", "-p", str(py312), str(venv)], env=env, capture_output=True, text=True))
-    ok(subprocess.run([str(UV), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
+    ok(subprocess.run([str(uv), "venv", "-q", "-p", str(py312), str(venv)], env=env, capture_output=True, text=True))
+    ok(subprocess.run([str(uv), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
                        str(project / "pylock.toml")], env=env, capture_output=True, text=True))
     result = ok(subprocess.run([str(venv / "bin" / "python"), "-c", "import lib, helper; print(lib.VERSION)"],
                                capture_output=True, text=True))

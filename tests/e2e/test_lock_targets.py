@@ -152,21 +152,17 @@ def test_unknown_platform_and_python_are_usage_errors(monotrail: Monotrail, proj
     assert "excludes Python 3.8" in failed
 
 
-UV = Path(__file__).resolve().parents[2] / "bench" / ".venv" / "bin" / "uv"
-
-
-@pytest.mark.skipif(not UV.is_file(), reason="uv is not installed in bench/.venv")
 @pytest.mark.parametrize("minor, expected", [(9, {"backport": "1.0", "modern": "1.0"}), (13, {"modern": "2.0"})])
-def test_uv_installs_each_targets_versions(monotrail: Monotrail, project: Path, index, tmp_path: Path,
+def test_uv_installs_each_targets_versions(monotrail: Monotrail, uv: Path, project: Path, index, tmp_path: Path,
                                           minor: int, expected: dict) -> None:
     python = _python(minor)
     ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13"))
     venv = tmp_path / "venv"
     env = {"PATH": "/usr/bin:/bin", "UV_CACHE_DIR": str(tmp_path / "uvcache"), "NO_PROXY": "127.0.0.1"}
-    ok(subprocess.run([str(UV), "venv", "-q", "-p", str(python), str(venv)], env=env, capture_output=True, text=True))
-    ok(subprocess.run([str(UV), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
+    ok(subprocess.run([str(uv), "venv", "-q", "-p", str(python), str(venv)], env=env, capture_output=True, text=True))
+    ok(subprocess.run([str(uv), "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "-r",
                        str(project / "pylock.toml")], env=env, capture_output=True, text=True))
-    listed = ok(subprocess.run([str(UV), "pip", "list", "-p", str(venv / "bin" / "python"), "--format", "json"],
+    listed = ok(subprocess.run([str(uv), "pip", "list", "-p", str(venv / "bin" / "python"), "--format", "json"],
                                env=env, capture_output=True, text=True))
     import json
 
@@ -189,8 +185,7 @@ print(sorted((d.metadata["Name"].lower(), d.version) for d in distributions() if
 
 
 @pytest.mark.network
-@pytest.mark.skipif(not UV.is_file(), reason="uv is not installed in bench/.venv")
-def test_a_real_project_locked_for_two_pythons_installs_alike_with_uv(monotrail: Monotrail, tmp_path: Path) -> None:
+def test_a_real_project_locked_for_two_pythons_installs_alike_with_uv(monotrail: Monotrail, uv: Path, tmp_path: Path) -> None:
     """click 8.2 dropped Python 3.9: the 3.9 entries keep 8.1, the 3.13 ones take the newest."""
     pythons = {minor: _python(minor) for minor in (9, 13)}
     project = tmp_path / "real"
@@ -204,8 +199,8 @@ def test_a_real_project_locked_for_two_pythons_installs_alike_with_uv(monotrail:
         venv = tmp_path / f"venv{minor}"
         # the caller's proxy and certificate settings (a TLS-intercepting mirror), uv told to use them
         env = base_env(monotrail.root, UV_CACHE_DIR=str(tmp_path / "uvcache"), UV_SYSTEM_CERTS="1")
-        ok(subprocess.run([str(UV), "venv", "-q", "-p", str(python), str(venv)], env=env, capture_output=True, text=True))
-        ok(subprocess.run([str(UV), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r",
+        ok(subprocess.run([str(uv), "venv", "-q", "-p", str(python), str(venv)], env=env, capture_output=True, text=True))
+        ok(subprocess.run([str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), "-r",
                            str(project / "pylock.toml")], env=env, capture_output=True, text=True, timeout=300))
         theirs = ok(subprocess.run([str(venv / "bin" / "python"), str(project / "report.py")],
                                    capture_output=True, text=True)).stdout
