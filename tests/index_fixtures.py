@@ -103,6 +103,16 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def write_find_links_requirements(directory: Path, wheels: list[Path]) -> None:
+    """`directory`/requirements.txt pinning each of `wheels` (kept in `directory`/wheels) by hash,
+    with --no-index and --find-links wheels: a project that needs no index server."""
+    lines = ["--no-index", "--find-links wheels"]
+    for wheel in wheels:
+        name, version = wheel.name.split("-")[:2]
+        lines.append(f"{name.replace('_', '-')}=={version} --hash=sha256:{sha256_of(wheel)}")
+    (directory / "requirements.txt").write_text("\n".join(lines) + "\n")
+
+
 @dataclass
 class ServerState:
     files: dict[str, Path] = field(default_factory=dict)  # filename -> wheel

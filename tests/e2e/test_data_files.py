@@ -18,7 +18,7 @@ import pytest
 
 from cli_checks import ok
 from conftest import Monotrail
-from index_fixtures import build_wheel, sha256_of
+from index_fixtures import build_wheel, write_find_links_requirements
 
 PROBE = """
 import json, os, sys, sysconfig
@@ -65,11 +65,7 @@ def project(tmp_path: Path) -> Path:
     directory = tmp_path / "project"
     found = directory / "wheels"
     found.mkdir(parents=True)
-    lines = ["--no-index", "--find-links wheels"]
-    for wheel in wheels(found):
-        name, version = wheel.name.split("-")[:2]
-        lines.append(f"{name.replace('_', '-')}=={version} --hash=sha256:{sha256_of(wheel)}")
-    (directory / "requirements.txt").write_text("\n".join(lines) + "\n")
+    write_find_links_requirements(directory, wheels(found))
     (directory / ".python-version").write_text("3.12\n")
     return directory
 

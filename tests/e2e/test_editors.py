@@ -20,7 +20,7 @@ import pytest
 
 from cli_checks import ok
 from conftest import Monotrail, base_env
-from index_fixtures import build_wheel, sha256_of
+from index_fixtures import build_wheel, write_find_links_requirements
 
 # What pyright runs (packages/pyright-internal/src/common/fullAccessHost.ts, `extractSys`), then
 # what mypy's pyinfo.getsearchdirs() returns: sys.path without its first entry, site-packages.
@@ -63,20 +63,12 @@ def wheels_for(directory: Path, version: str = "1.0") -> list[Path]:
     ]
 
 
-def write_requirements(directory: Path, wheels: list[Path]) -> None:
-    lines = ["--no-index", "--find-links wheels"]
-    for wheel in wheels:
-        name, version = wheel.name.split("-")[:2]
-        lines.append(f"{name.replace('_', '-')}=={version} --hash=sha256:{sha256_of(wheel)}")
-    (directory / "requirements.txt").write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture
 def project(tmp_path: Path, py312) -> Path:
     """A hashed requirements.txt over a --find-links directory of the wheels, and src/app.py."""
     directory = tmp_path / "project"
     (directory / "wheels").mkdir(parents=True)
-    write_requirements(directory, wheels_for(directory / "wheels"))
+    write_find_links_requirements(directory, wheels_for(directory / "wheels"))
     (directory / ".python-version").write_text("3.12\n")
     (directory / "src").mkdir()
     (directory / "src" / "app.py").write_text(APP)
@@ -130,7 +122,7 @@ def test_env_python_reports_the_locked_lib_dirs_to_tools_from_any_directory(mono
 def test_env_python_follows_the_lock_and_keeps_its_path(monotrail, project, tmp_path):
     python = env_python(monotrail, project)
     before = manifest_lib_dirs(monotrail, project)
-    write_requirements(project, wheels_for(project / "wheels", version="2.0"))  # as `monotrail lock` would
+    write_find_links_requirements(project, wheels_for(project / "wheels", version="2.0"))  # as `monotrail lock` would
     code = "import sys, typedpkg; print(typedpkg.VERSION); print('\\n'.join(sys.path))"
     out = ok(run_tool(python, monotrail.root, "-c", code, cwd=tmp_path)).stdout.splitlines()
     assert out[0] == "2.0"
@@ -143,7 +135,7 @@ def test_env_python_follows_the_lock_and_keeps_its_path(monotrail, project, tmp_
 def test_env_info_names_lock_python_environment_lib_dirs_and_scripts(monotrail, project):
     wheel = build_wheel(project / "wheels", "tooly", "1.0", {"tooly/__init__.py": "def main():\n    return 0\n"},
                         entry_points="[console_scripts]\ntooly = tooly:main\n")
-    write_requirements(project, [*wheels_for(project / "wheels"), wheel])
+    write_find_links_requirements(project, [*wheels_for(project / "wheels"), wheel])
     info = json.loads(ok(monotrail.run("env", "info", "--json", cwd=project)).stdout)
     assert info["project"] == str(project.resolve())
     assert info["lock"] == str(project / "requirements.txt")

@@ -15,7 +15,7 @@ import pytest
 
 from cli_checks import clean_error, ok
 from conftest import Monotrail, base_env
-from index_fixtures import build_wheel, sha256_of
+from index_fixtures import build_wheel, write_find_links_requirements
 
 LAUNCHER = """
 import json, os, sys
@@ -35,11 +35,7 @@ def make_project(directory: Path, with_ipykernel: bool = True) -> Path:
             "ipykernel/resources/logo-32x32.png": b"\x89PNG fake",
             "ipykernel_launcher.py": LAUNCHER,
         }))
-    lines = ["--no-index", "--find-links wheels"]
-    for wheel in built:
-        name, version = wheel.name.split("-")[:2]
-        lines.append(f"{name.replace('_', '-')}=={version} --hash=sha256:{sha256_of(wheel)}")
-    (directory / "requirements.txt").write_text("\n".join(lines) + "\n")
+    write_find_links_requirements(directory, built)
     (directory / ".python-version").write_text("3.12\n")
     return directory
 

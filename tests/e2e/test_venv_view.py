@@ -24,7 +24,7 @@ import pytest
 
 from cli_checks import ok
 from conftest import REPO, Monotrail, base_env
-from index_fixtures import build_wheel, sha256_of
+from index_fixtures import build_wheel, sha256_of, write_find_links_requirements
 
 PROBE_CLI = """
 import json, os, sys
@@ -58,11 +58,7 @@ def project(tmp_path: Path) -> Path:
     directory = tmp_path / "project"
     wheels = directory / "wheels"
     wheels.mkdir(parents=True)
-    lines = ["--no-index", "--find-links wheels"]
-    for wheel in wheels_for(wheels):
-        name, version = wheel.name.split("-")[:2]
-        lines.append(f"{name.replace('_', '-')}=={version} --hash=sha256:{sha256_of(wheel)}")
-    (directory / "requirements.txt").write_text("\n".join(lines) + "\n")
+    write_find_links_requirements(directory, wheels_for(wheels))
     (directory / ".python-version").write_text("3.12\n")
     return directory
 
