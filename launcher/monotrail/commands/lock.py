@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from monotrail import __version__
 from monotrail.commands import relock
 from monotrail.errors import LockWriteError, ProjectError, UsageError
+from monotrail.interpreters.choices import sha256_hex
 from monotrail.log import debug, info
 from monotrail.names import normalize
 
@@ -391,7 +392,7 @@ def _targets_hash(requirements, requires_python: str | None, targets, sources, o
         "find_links": list(sources.find_links),
         "prereleases": options.prereleases,
     }
-    return relock.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return sha256_hex(json.dumps(data, sort_keys=True).encode())
 
 
 def _recorded_inputs(path: Path) -> str | None:
@@ -420,7 +421,7 @@ def _inputs_hash(requirements, interpreter, sources, options: ResolveOptions) ->
         "find_links": list(sources.find_links),
         "prereleases": options.prereleases,
     }
-    return relock.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return sha256_hex(json.dumps(data, sort_keys=True).encode())
 
 
 def lock_with(request, lock_path: str, start_dir: str, options: ResolveOptions, out: str) -> bool:

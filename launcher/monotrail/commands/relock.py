@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 from monotrail import __version__, store_root
+from monotrail.interpreters.choices import sha256_hex
 
 # What `monotrail.store.index.sources_from_env` reads from the environment (a test keeps them in step).
 INDEX_VARIABLES = ("PIP_INDEX_URL", "UV_INDEX_URL", "PIP_EXTRA_INDEX_URL")
@@ -68,19 +69,6 @@ def _memo(args: list[str], python: str | None, pyproject: str, lock: str) -> tup
         return None
     parts = [__version__, python or "", pyproject, *(os.environ.get(n, "\0") for n in INDEX_VARIABLES),
              str(state.st_mtime_ns), str(state.st_size), str(len(args)), *args]
-    digest = sha256("\0".join(parts).encode("utf-8", "surrogateescape") + b"\0" + text).hexdigest()
-    name = sha256(os.path.abspath(lock).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    digest = sha256_hex("\0".join(parts).encode("utf-8", "surrogateescape") + b"\0" + text)
+    name = sha256_hex(os.path.abspath(lock).encode("utf-8", "surrogateescape"))[:32]
     return os.path.join(store_root(), "cache", "lock-commands", name), digest
-
-
-def sha256(data: bytes):
-    """hashlib.sha256 without loading OpenSSL when the interpreter has the builtin module, as the
-    warm path does (`monotrail.environment`): `import hashlib` costs several ms."""
-    try:
-        from _sha2 import sha256 as builtin  # type: ignore[import-not-found]
-    except ImportError:
-        try:
-            from _sha256 import sha256 as builtin  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
-            from hashlib import sha256 as builtin
-    return builtin(data)

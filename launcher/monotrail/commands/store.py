@@ -443,6 +443,7 @@ def _repair(root: Path, path: Path) -> str:
 
     from monotrail.store.download import downloaded_path
     from monotrail.store.entries import artifact_lock, unpack_build_into_store, unpack_into_store
+    from monotrail.store.index import file_sha256
 
     marker = read_marker(path)
     sha256 = marker.meta.get("sha256") if marker else None
@@ -459,7 +460,7 @@ def _repair(root: Path, path: Path) -> str:
             unpack_build_into_store(_Pin(marker.meta["name"], marker.meta["version_"]), built[0], sha256, root,
                                     replace=True, entry_id=path.name)
         return f"reinstalled from {built[0]}"
-    if marker is None or wheel is None or not wheel.is_file() or _sha256(wheel) != sha256:
+    if marker is None or wheel is None or not wheel.is_file() or file_sha256(wheel) != sha256:
         _remove_tree(root, path)
         return "removed; the next run that needs it reinstalls it"
     with artifact_lock(root, sha256):
@@ -471,12 +472,6 @@ def _repair(root: Path, path: Path) -> str:
 class _Pin:
     name: str
     version: str
-
-
-def _sha256(path: Path) -> str:
-    from monotrail.store.index import file_sha256
-
-    return file_sha256(path)
 
 
 def _describe(path: Path) -> str:
