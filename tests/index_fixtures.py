@@ -103,6 +103,22 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def write_sdist(directory: Path, top: str, members: Mapping[str, str]) -> Path:
+    """`directory`/`top`.tar.gz holding each of `members` (path: text) under `top`/, with fixed
+    mtimes and modes so the same members give the same bytes (and sha256)."""
+    import io
+    import tarfile
+
+    path = directory / f"{top}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{top}/{member}")
+            info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
 def write_find_links_requirements(directory: Path, wheels: list[Path]) -> None:
     """`directory`/requirements.txt pinning each of `wheels` (kept in `directory`/wheels) by hash,
     with --no-index and --find-links wheels: a project that needs no index server."""

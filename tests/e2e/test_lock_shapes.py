@@ -19,7 +19,7 @@ import pytest
 
 from cli_checks import clean_error, ok
 from conftest import Monotrail
-from index_fixtures import IndexServer, build_wheel
+from index_fixtures import IndexServer, build_wheel, write_sdist
 
 
 def write(path: Path, text: str) -> Path:
@@ -217,23 +217,13 @@ def per_python_sdist(directory: Path, name: str, version: str, python: str | Non
     """An sdist whose in-tree backend builds a wheel for the building interpreter only (what a C
     extension's build gives, without a compiler): `cp38-cp38-linux_x86_64` on 3.8 (`python`:
     tagged for that one instead, `cp27`, whoever builds it)."""
-    import io
-    import tarfile
-
     top = f"{name.replace('-', '_')}-{version}"
     members = {
         "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n',
         "backend.py": f"NAME, VERSION, PYTHON = {name!r}, {version!r}, {python!r}\n" + PER_PYTHON_BACKEND,
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
-    path = directory / f"{top}.tar.gz"
-    with tarfile.open(path, "w:gz") as archive:
-        for member, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{member}")
-            info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o644
-            archive.addfile(info, io.BytesIO(data))
-    return path
+    return write_sdist(directory, top, members)
 
 
 def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_url: str) -> dict[str, str]:

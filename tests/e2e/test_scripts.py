@@ -18,7 +18,7 @@ import pytest
 
 from cli_checks import clean_error, ok
 from conftest import REPO, Monotrail, base_env
-from index_fixtures import IndexServer, build_wheel
+from index_fixtures import IndexServer, build_wheel, write_sdist
 
 TOOL = """\
 #!/usr/bin/env monotrail
@@ -225,9 +225,6 @@ def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), 
     `wait_for=(directory, n)`: its build_wheel marks `directory` and waits until `n` builds have.
     `backend`: the build-backend its pyproject.toml names (any other than `backend`, the in-tree
     one, is imported from the build environment)."""
-    import io
-    import tarfile
-
     top = f"{name.replace('-', '_')}-{version}"
     members = {
         "pyproject.toml": f'[build-system]\nrequires = []\nbuild-backend = "{backend}"\n'
@@ -236,14 +233,7 @@ def build_sdist(directory: Path, name: str, version: str, requires: tuple = (), 
                       f"WAIT_FOR = {(str(wait_for[0]), wait_for[1]) if wait_for else None!r}\n" + BACKEND,
         "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
     }
-    path = directory / f"{top}.tar.gz"
-    with tarfile.open(path, "w:gz") as archive:
-        for member, text in members.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{top}/{member}")
-            info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o644
-            archive.addfile(info, io.BytesIO(data))
-    return path
+    return write_sdist(directory, top, members)
 
 
 def test_sdist_only_package_is_built_once_and_cached(monotrail: Monotrail, tmp_path: Path, published) -> None:
