@@ -453,11 +453,17 @@ def unpack_build_into_store(selected: Pinned, built: Path, sdist_sha256: str, ro
     present = None if replace else _usable(read_entry(final), selected)
     if present is not None:
         return present
+    return _unpack_copy(selected, built, sdist_sha256.lower(), root, entry_id=final.name)
+
+
+def _unpack_copy(selected: Pinned, wheel: Path, sha256: str, root: Path, entry_id: str | None = None) -> StoreEntry:
+    """Unpack a built `wheel` from a copy named `<sha256>.whl` in a temp dir of the store, as
+    `unpack_into_store` takes it; the copy is removed afterwards."""
     staging = new_temp_dir(root)
     try:
-        staged = staging / f"{sdist_sha256.lower()}.whl"
-        shutil.copyfile(built, staged)
-        return unpack_into_store(selected, built.name, staged, root, entry_id=final.name)
+        staged = staging / f"{sha256}.whl"
+        shutil.copyfile(wheel, staged)
+        return unpack_into_store(selected, wheel.name, staged, root, entry_id=entry_id)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -487,13 +493,7 @@ def _build_source_into_store(selected: "Selected", index: "IndexClient", root: P
         present = _usable(read_entry(entry_path(root, built.name, built.version, sha256)), built)
         if present is not None:
             return present
-        staging = new_temp_dir(root)
-        try:
-            staged = staging / f"{sha256}.whl"
-            shutil.copyfile(wheel, staged)
-            return unpack_into_store(built, wheel.name, staged, root)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        return _unpack_copy(built, wheel, sha256, root)
 
 
 def _resolve(selected: "Selected", index: "IndexClient", root: Path, tags: Sequence[str]) -> Artifact:
