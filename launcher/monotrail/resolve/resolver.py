@@ -351,12 +351,10 @@ class Provider(AbstractProvider):
         if artifact.url:
             self.client.check_url(artifact.url)
         path = download(artifact, self.root, client=self.client.client, offline=sources.offline)
-        if not ref.hashes:
+        if not ref.hashes:  # `download` hashed it and named it so: <root>/downloads/<sha256>.whl
             from dataclasses import replace
 
-            from monotrail.store.index import file_sha256
-
-            ref = replace(ref, hashes=(("sha256", file_sha256(path)),))
+            ref = replace(ref, hashes=(("sha256", path.stem),))
         if ref.filename.endswith(".whl"):
             import shutil
 
