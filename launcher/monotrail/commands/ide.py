@@ -154,7 +154,6 @@ def _write(path: Path, text: str) -> None:
     from monotrail.atomic import write_atomic
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, text)
     except OSError as error:
         raise SettingsError(f"cannot write it: {error.strerror or error}", where=str(path)) from None

@@ -53,7 +53,6 @@ def remember(args: list[str], python: str | None, pyproject: str, lock: str) -> 
     from monotrail.log import debug
 
     try:
-        os.makedirs(os.path.dirname(memo[0]), exist_ok=True)
         write_atomic(memo[0], memo[1])
     except OSError as error:  # a read-only store: the next re-lock goes the long way
         debug(f"cannot remember the lock command in {memo[0]}: {error}")
