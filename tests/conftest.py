@@ -8,6 +8,7 @@ how Python starts; wheels are built in the test and served from a local `IndexSe
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,20 @@ def uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip(f"SKIPPED LOUDLY: uv, the peer these tests compare with, is not in bench/.venv and could not "
                     f"be installed from the index ({error})")
     return venv / "bin" / "uv"
+
+
+def front_door_bin(directory: Path, launcher: str | None = None) -> Path:
+    """`directory` (made here) holding the repo's front door `monotrail` beside a
+    `monotrail-launcher` that runs this checkout's monotrail (`launcher`: that file's text
+    instead), both executable, as the installer lays out `~/.monotrail/bin`."""
+    directory.mkdir(parents=True)
+    shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
+    if launcher is None:
+        launcher = f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n'
+    (directory / "monotrail-launcher").write_text(launcher)
+    for name in ("monotrail", "monotrail-launcher"):
+        (directory / name).chmod(0o755)
+    return directory
 
 
 def base_env(root: Path, **extra: str) -> dict[str, str]:

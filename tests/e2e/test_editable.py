@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from types import MappingProxyType
@@ -21,7 +20,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from cli_checks import clean_error, ok
-from conftest import REPO, Monotrail, base_env
+from conftest import Monotrail, base_env, front_door_bin
 from index_fixtures import IndexServer
 
 VERSION_OF = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
@@ -202,13 +201,7 @@ def test_editing_the_build_inputs_rebuilds_and_nothing_else_does(monotrail: Mono
 
 def front_door(directory: Path) -> Path:
     """A bin/ with the sh front door and a launcher running this checkout's monotrail."""
-    bin_dir = directory / "bin"
-    bin_dir.mkdir()
-    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
-    (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-    for name in ("monotrail", "monotrail-launcher"):
-        (bin_dir / name).chmod(0o755)
-    return bin_dir
+    return front_door_bin(directory / "bin")
 
 
 def test_front_door_notices_an_edited_setup_cfg(monotrail: Monotrail, tmp_path: Path,

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import ok
-from conftest import REPO, Monotrail, base_env
+from conftest import REPO, Monotrail, base_env, front_door_bin
 from index_fixtures import IndexServer, _Handler, build_wheel, sha256_of
 
 CORPUS = REPO / "tests" / "corpus"
@@ -214,11 +214,7 @@ def test_sigkill_during_gc_then_next_run_recovers(monotrail: Monotrail, project:
 def front_door(monotrail: Monotrail, tmp_path: Path, project: Path, *args: str) -> subprocess.CompletedProcess:
     bin_dir = tmp_path / "bin"
     if not bin_dir.exists():
-        bin_dir.mkdir()
-        shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
-        (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-        for name in ("monotrail", "monotrail-launcher"):
-            (bin_dir / name).chmod(0o755)
+        front_door_bin(bin_dir)
     return subprocess.run([str(bin_dir / "monotrail"), *args], cwd=project, env=base_env(monotrail.root),
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
 

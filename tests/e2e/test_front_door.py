@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import ok
-from conftest import REPO, base_env
+from conftest import base_env, front_door_bin
 
 from monotrail import __version__
 
@@ -25,14 +25,7 @@ from monotrail import __version__
 @pytest.fixture
 def tool_bin(tmp_path: Path) -> Path:
     """`~/.monotrail/bin`: the front door and the launcher side by side."""
-    directory = tmp_path / "tool" / "bin"
-    directory.mkdir(parents=True)
-    shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
-    launcher = directory / "monotrail-launcher"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-    for path in (directory / "monotrail", launcher):
-        path.chmod(0o755)
-    return directory
+    return front_door_bin(tmp_path / "tool" / "bin")
 
 
 def front_door(argv: list[str], cwd: Path, root: Path, path: list[Path] | None = None,
@@ -139,14 +132,8 @@ LONG_AGO = 1_000_000_000  # 2001: lock files older than the entry, as a project'
 def counting_bin(tmp_path: Path) -> Path:
     """The front door beside a launcher that appends a line to `launches` each time it starts: a
     run that leaves the file as it was was served by the front door alone."""
-    directory = tmp_path / "counting" / "bin"
-    directory.mkdir(parents=True)
-    shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
-    launcher = directory / "monotrail-launcher"
-    launcher.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path / "launches"}\nexec {sys.executable} -m monotrail "$@"\n')
-    for path in (directory / "monotrail", launcher):
-        path.chmod(0o755)
-    return directory
+    return front_door_bin(tmp_path / "counting" / "bin",
+                          f'#!/bin/sh\necho "$*" >> {tmp_path / "launches"}\nexec {sys.executable} -m monotrail "$@"\n')
 
 
 def launches(tmp_path: Path) -> int:
@@ -291,14 +278,9 @@ def test_an_entry_written_by_a_monotrail_of_another_environment_format_is_stale(
     (it checks only that the files it lists are there, and they are)."""
     project = tmp_path / "project"
     old_file(project / "requirements.txt", "")
-    older = tmp_path / "older" / "bin"
-    older.mkdir(parents=True)
-    shutil.copy(REPO / "shims" / "monotrail", older / "monotrail")
     code = ("import sys, monotrail.environment as e; e.ENV_FORMAT = str(int(e.ENV_FORMAT) - 1); "
             "from monotrail.__main__ import main; sys.exit(main())")
-    (older / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -c "{code}" "$@"\n')
-    for path in older.iterdir():
-        path.chmod(0o755)
+    older = front_door_bin(tmp_path / "older" / "bin", f'#!/bin/sh\nexec {sys.executable} -c "{code}" "$@"\n')
     root = tmp_path / "root"
     old_prefixes = {ok(front_door([older / "monotrail", "run", "-c", SHOW_ENV], project, root)).stdout
                     for _ in range(2)}  # the second run finds the environment and writes the entry

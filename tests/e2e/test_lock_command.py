@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import clean_error, ok
-from conftest import REPO, Monotrail, base_env
+from conftest import Monotrail, base_env, front_door_bin
 from index_fixtures import IndexServer, build_wheel
 
 PYPROJECT = """
@@ -168,13 +168,8 @@ def test_run_in_a_read_only_project_without_a_lock_keeps_the_lock_in_the_store(
 def test_front_door_serves_a_read_only_project_warm_until_its_pyproject_changes(
         monotrail: Monotrail, project: Path, index, tmp_path: Path) -> None:
     """The kept lock is in the store, but the warm entry watches the project's pyproject.toml."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
+    bin_dir = front_door_bin(tmp_path / "bin")
     launcher = bin_dir / "monotrail-launcher"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-    for path in (bin_dir / "monotrail", launcher):
-        path.chmod(0o755)
     # .python-version bounds the directories the warm entry watches (else up to /, and /tmp changes)
     (project / ".python-version").write_text("3.12\n")
     env = base_env(monotrail.root, UV_INDEX_URL=f"{index.url}/simple", **read_only(tmp_path, project))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import clean_error, ok
-from conftest import Monotrail, _python, base_env
+from conftest import Monotrail, _python, base_env, front_door_bin
 from index_fixtures import IndexServer, build_wheel
 
 PYPROJECT = """
@@ -264,19 +264,12 @@ def test_the_python_shims_run_each_locked_python_in_the_project(monotrail: Monot
                                                                  tmp_path: Path) -> None:
     """`python3.9` and `python3.13` (`monotrail shims install`) inside the project: the same lock."""
     import os
-    import sys
 
     from bootstrap_fixtures import REDUCED_PATH
-    from conftest import REPO
 
     _python(9), _python(13)
     ok(lock(monotrail, project, index, "--python", "3.9", "--python", "3.13", "--platform", "linux"))
-    bin_dir, shims = tmp_path / "bin", tmp_path / "shims"
-    bin_dir.mkdir()
-    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
-    (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-    for name in ("monotrail", "monotrail-launcher"):
-        (bin_dir / name).chmod(0o755)
+    bin_dir, shims = front_door_bin(tmp_path / "bin"), tmp_path / "shims"
     env = base_env(monotrail.root)
     env["PATH"] = os.pathsep.join([str(shims), str(bin_dir), REDUCED_PATH])
 

@@ -8,16 +8,14 @@ goes through the sh front door.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from cli_checks import clean_error, ok
-from conftest import REPO, Monotrail, base_env
+from conftest import Monotrail, base_env, front_door_bin
 from index_fixtures import IndexServer, build_wheel, write_sdist
 
 TOOL = """\
@@ -82,12 +80,7 @@ def test_editing_the_block_resolves_again(monotrail: Monotrail, tmp_path: Path, 
 
 
 def test_shebang_script_through_the_front_door(monotrail: Monotrail, tmp_path: Path, published) -> None:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shutil.copy(REPO / "shims" / "monotrail", bin_dir / "monotrail")
-    (bin_dir / "monotrail-launcher").write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-    for name in ("monotrail", "monotrail-launcher"):
-        (bin_dir / name).chmod(0o755)
+    bin_dir = front_door_bin(tmp_path / "bin")
     script = write(tmp_path / "work" / "tool.py", TOOL)
     script.chmod(0o755)
     # .python-version bounds the directories the warm entry watches (else up to /, and /tmp changes)

@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 
 from bootstrap_fixtures import REDUCED_PATH
 from cli_checks import ok, clean_error
-from conftest import REPO, base_env
+from conftest import REPO, base_env, front_door_bin
 from index_fixtures import build_wheel, sha256_of
 
 SHOW = "import json, sys; print(json.dumps({'argv': sys.argv, 'version': list(sys.version_info[:2])}))"
@@ -39,14 +38,7 @@ SHOW_LOCKED = (
 @pytest.fixture
 def bin_dir(tmp_path: Path) -> Path:
     """`monotrail` (the repo's front door) and `monotrail-launcher` (this checkout), first on PATH."""
-    directory = tmp_path / "monotrail-bin"
-    directory.mkdir()
-    shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
-    launcher = directory / "monotrail-launcher"
-    launcher.write_text(f'#!/bin/sh\nexec {sys.executable} -m monotrail "$@"\n')
-    for path in (directory / "monotrail", launcher):
-        path.chmod(0o755)
-    return directory
+    return front_door_bin(tmp_path / "monotrail-bin")
 
 
 class Env:

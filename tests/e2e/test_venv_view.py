@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from cli_checks import ok
-from conftest import REPO, Monotrail, base_env
+from conftest import Monotrail, base_env, front_door_bin
 from index_fixtures import build_wheel, sha256_of, write_find_links_requirements
 
 PROBE_CLI = """
@@ -67,16 +66,9 @@ def project(tmp_path: Path) -> Path:
 def front_door(tmp_path: Path) -> Path:
     """`monotrail` (the repo's front door) beside a launcher that is itself a Python file: an sh
     wrapper there would drop, on dash, the very environment names these tests follow."""
-    directory = tmp_path / "tool-bin"
-    directory.mkdir()
-    shutil.copy(REPO / "shims" / "monotrail", directory / "monotrail")
-    launcher = directory / "monotrail-launcher"
     # As pip writes a console script: the guard matters, the store's spawned unpack workers import __main__.
-    launcher.write_text(f"#!{sys.executable}\nimport sys\nfrom monotrail.__main__ import main\n"
-                        "if __name__ == '__main__':\n    sys.exit(main())\n")
-    for path in (directory / "monotrail", launcher):
-        path.chmod(0o755)
-    return directory
+    return front_door_bin(tmp_path / "tool-bin", f"#!{sys.executable}\nimport sys\nfrom monotrail.__main__ import main\n"
+                          "if __name__ == '__main__':\n    sys.exit(main())\n")
 
 
 def last_json(result: subprocess.CompletedProcess) -> dict:
