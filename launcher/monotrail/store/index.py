@@ -507,8 +507,9 @@ class IndexClient:
             score = min((rank[str(tag)] for tag in file_tags if str(tag) in rank), default=None)
             if score is None or (best is not None and score >= best[0]):
                 continue
-            if not allowed or _sha256_of(candidate) in allowed:
-                best = (score, _with_sha256(candidate))
+            digest = _sha256_of(candidate) if allowed else None
+            if not allowed or digest in allowed:
+                best = (score, _with_sha256(candidate, digest))
         return best
 
     def _candidate_lists(self, name: str, index: str | None) -> Iterator[list[Artifact]]:
@@ -623,7 +624,7 @@ def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -
     `allowed` is empty), preferring `.tar.gz`; None when there is none."""
     from monotrail.lock.values import SDIST_SUFFIXES, file_name_version
 
-    found: list[tuple[int, Artifact]] = []
+    found: list[tuple[int, Artifact, str | None]] = []
     for candidate in candidates:
         if candidate.filename.endswith(".whl"):
             continue
@@ -632,13 +633,15 @@ def _allowed_sdist(candidates: Sequence[Artifact], name: str, wanted, allowed) -
             continue
         if wanted is not None and parsed[1] != wanted:
             continue
-        if allowed and _sha256_of(candidate) not in allowed:
+        digest = _sha256_of(candidate) if allowed else None
+        if allowed and digest not in allowed:
             continue
         suffix = next(i for i, s in enumerate(SDIST_SUFFIXES) if candidate.filename.endswith(s))
-        found.append((suffix, candidate))
+        found.append((suffix, candidate, digest))
     if not found:
         return None
-    return _with_sha256(min(found, key=lambda item: item[0])[1])
+    _, best, digest = min(found, key=lambda item: item[0])
+    return _with_sha256(best, digest)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -683,9 +686,12 @@ def _sha256_of(artifact: Artifact) -> str | None:
     return None
 
 
-def _with_sha256(artifact: Artifact) -> Artifact:
-    digest = _sha256_of(artifact)
-    if digest is None or artifact.sha256:
+def _with_sha256(artifact: Artifact, digest: str | None = None) -> Artifact:
+    """`artifact` with its sha256 among its hashes; `digest`: already computed (a local file's)."""
+    if artifact.sha256:
+        return artifact
+    digest = digest or _sha256_of(artifact)
+    if digest is None:
         return artifact
     return Artifact(artifact.filename, artifact.url, artifact.hashes + (("sha256", digest),), artifact.size, artifact.path)
 
