@@ -115,7 +115,7 @@ _DIGESTS: dict[tuple, str] = {}  # file_digest's answers in this process
 
 class Launch:
     """The warm path's view of an environment: the real interpreter (`bin/python` links it), the
-    hook the environment's site-packages links, the manifest."""
+    hook the environment's site-packages links."""
 
     def __init__(self, env_dir: str, python: str, python_mtime: str, bootstrap: str, sentinels: list | None = None,
                  inputs: list | None = None) -> None:
@@ -125,7 +125,6 @@ class Launch:
         self.bootstrap = bootstrap
         self.sentinels = sentinels or []  # a file per store entry; one missing means a damaged store
         self.inputs = inputs or []  # (path, state): the inputs of editable builds (monotrail.builds.editable)
-        self.manifest = os.path.join(env_dir, "manifest.json")
         self.bin = os.path.join(env_dir, "bin")
 
 
