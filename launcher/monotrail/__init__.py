@@ -26,3 +26,28 @@ def store_root() -> str:
     import platformdirs
 
     return platformdirs.user_cache_dir("monotrail")
+
+
+def new_sha256():  # -> a hashlib-style sha256 object
+    """hashlib.sha256() without importing hashlib when the interpreter has the builtin module.
+
+    `import hashlib` loads OpenSSL (several ms); the builtin `_sha2` (3.12+) / `_sha256`
+    (3.9-3.11) computes the same digest and imports in a fraction of that. Fall back to hashlib
+    where neither exists. Here, in the package root, because the warm path and every stage use it.
+    """
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            from hashlib import sha256
+    return sha256()
+
+
+def sha256_hex(data: bytes) -> str:
+    """hashlib.sha256(data).hexdigest(), through `new_sha256`."""
+    digest = new_sha256()
+    digest.update(data)
+    return digest.hexdigest()
+

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monotrail import store_root
+from monotrail.environment import sh_quote
 from monotrail.errors import MonotrailError, SettingsError, UsageError
 
 __all__ = ["IdeInterpreter", "ide_interpreter", "main", "prepare"]
@@ -143,7 +144,7 @@ def _write_shim(ide: IdeInterpreter) -> None:
     # warm entry without a Python start first (an editor asks its interpreter again and again), and
     # hands the rest to that launcher. Named absolutely, so PATH need not hold it.
     door, _ = front_door()
-    command = " ".join(_q(word) for word in [door, "run", "--project", str(ide.project), *ide.run_options,
+    command = " ".join(sh_quote(word) for word in [door, "run", "--project", str(ide.project), *ide.run_options,
                                              "python"])
     text = (
         "#!/bin/bash -p\n"
@@ -163,9 +164,6 @@ def _write_shim(ide: IdeInterpreter) -> None:
         python3.symlink_to("python")
 
 
-def _q(word: str) -> str:
-    """Single-quoted for sh."""
-    return "'" + word.replace("'", "'\\''") + "'"
 
 
 def environment_facts(ide: IdeInterpreter) -> Facts:

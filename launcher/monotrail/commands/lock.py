@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from monotrail import __version__
 from monotrail.commands import relock
 from monotrail.errors import LockWriteError, ProjectError, UsageError
-from monotrail.interpreters.choices import sha256_hex
+from monotrail import sha256_hex
 from monotrail.log import debug, info
 from monotrail.names import normalize
 

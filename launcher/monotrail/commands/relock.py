@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from monotrail import __version__, store_root
-from monotrail.interpreters.choices import sha256_hex
+from monotrail import sha256_hex
 
 # What `monotrail.store.index.sources_from_env` reads from the environment (a test keeps them in step).
 INDEX_VARIABLES = ("PIP_INDEX_URL", "UV_INDEX_URL", "PIP_EXTRA_INDEX_URL")

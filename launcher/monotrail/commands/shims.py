@@ -20,6 +20,7 @@ from typing import NamedTuple
 from monotrail.errors import ShimError
 from monotrail.interpreters.discovery import Interpreter, is_monotrail_shim, list_interpreters
 from monotrail import store_root
+from monotrail.environment import sh_quote
 
 TEMPLATE = "python-shim.sh"
 
@@ -68,8 +69,8 @@ def _is_final(interpreter: Interpreter) -> bool:
 
 def render(shim: Shim, monotrail: str, launcher: str) -> str:
     text = _template()
-    for key, value in (("NAME", shim.name), ("PYTHON", _q(shim.python)), ("MONOTRAIL", _q(monotrail)),
-                       ("LAUNCHER", _q(launcher)), ("REQUEST", _q(shim.request)),
+    for key, value in (("NAME", shim.name), ("PYTHON", sh_quote(shim.python)), ("MONOTRAIL", sh_quote(monotrail)),
+                       ("LAUNCHER", sh_quote(launcher)), ("REQUEST", sh_quote(shim.request)),
                        ("FOLLOW_PIN", "yes" if shim.follow_pin else "no")):
         text = text.replace(f"@{key}@", value)
     return text
@@ -90,9 +91,6 @@ def _template() -> str:
                     hint="reinstall monotrail")
 
 
-def _q(value: str) -> str:
-    """Single-quote for sh."""
-    return "'" + value.replace("'", "'\\''") + "'"
 
 
 def front_door() -> tuple[str, str]:

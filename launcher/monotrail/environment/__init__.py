@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 import stat
 
-from monotrail import __version__
+from monotrail import __version__, new_sha256
 
 # The environment directory's shape: 2 = a venv whose .pth hook reads the manifest (1 was sh
 # shims in bin/ that started a bootstrap script with `python -S`); 3 = `launch` lists the files
@@ -41,21 +41,6 @@ ENV_FORMAT = "4"
 PRODUCT = "+"
 
 
-def _sha256():
-    """hashlib.sha256 without importing hashlib when the interpreter has the builtin module.
-
-    `import hashlib` loads OpenSSL (several ms); the builtin `_sha2` (3.12+) / `_sha256`
-    (3.9-3.11) computes the same digest and imports in a fraction of that. Fall back to hashlib
-    where neither exists.
-    """
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
-            from hashlib import sha256
-    return sha256()
 
 
 def env_key(
@@ -66,7 +51,7 @@ def env_key(
     groups: tuple[str, ...],
     no_default_groups: bool,
 ) -> str:
-    digest = _sha256()
+    digest = new_sha256()
     for part in (
         __version__,
         ENV_FORMAT,
@@ -98,7 +83,7 @@ def file_digest(path: str) -> str:
             known = _DIGESTS.get(key)
             if known is not None:
                 return known
-            digest = _sha256()
+            digest = new_sha256()
             digest.update(file.read())
             text = digest.hexdigest()
     except FileNotFoundError:
@@ -307,28 +292,28 @@ def write_warm_entry(
         return  # the front door sends such names to the launcher anyway
     products = [path for path, state in launch.inputs if state == PRODUCT]
     files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *products]
-    test = [f"-f {_quoted(path)}" for path in files]
+    test = [f"-f {sh_quote(path)}" for path in files]
     if spelled is not None:
-        test.insert(0, f"{_quoted(spelled)} -ef {_quoted(start_dir)}")
+        test.insert(0, f"{sh_quote(spelled)} -ef {sh_quote(start_dir)}")
     # Each store entry's RECORD as `$mt_store_dir'REST'`: a fifth less for bash to parse, a check per
     # package being most of the door's time in a large environment.
     store_dir = os.path.join(root, "store") + os.sep
-    test += [f"-f $mt_store_dir{_quoted(path[len(store_dir):])}" if path.startswith(store_dir) else f"-f {_quoted(path)}"
+    test += [f"-f $mt_store_dir{sh_quote(path[len(store_dir):])}" if path.startswith(store_dir) else f"-f {sh_quote(path)}"
              for path in launch.sentinels]
-    test.append(f"-x {_quoted(os.path.join(launch.env_dir, 'bin', 'python'))}")
+    test.append(f"-x {sh_quote(os.path.join(launch.env_dir, 'bin', 'python'))}")
     globs = []
     for check in watched:
         kind, path = check[:1], check[1:]
         if kind == "!":
-            test.append(f"! -e {_quoted(path)}")
+            test.append(f"! -e {sh_quote(path)}")
         elif kind == "%":
-            test.append(f"-d {_quoted(path)}")
+            test.append(f"-d {sh_quote(path)}")
         elif kind == "*":
             directory, _, first = path.partition("\t")
-            globs.append(f"no_pylock_before {_quoted(directory)} {_quoted(first)} || mt_fresh=no")
+            globs.append(f"no_pylock_before {sh_quote(directory)} {sh_quote(first)} || mt_fresh=no")
         else:  # `-nt` is false for a missing file: without `-e`, a deleted lock would pass
-            test.append(f"-e {_quoted(check)} && ! {_quoted(check)} -nt $mt_entry")
-    lines = [entry_header(), f"mt_env_dir={_quoted(launch.env_dir)}", f"mt_store_dir={_quoted(store_dir)}",
+            test.append(f"-e {sh_quote(check)} && ! {sh_quote(check)} -nt $mt_entry")
+    lines = [entry_header(), f"mt_env_dir={sh_quote(launch.env_dir)}", f"mt_store_dir={sh_quote(store_dir)}",
              "[[ " + " && ".join(test) + " ]] && mt_fresh=yes", *globs]
     if any("\n" in line for line in lines):
         return  # the front door takes the Python launcher for such paths: slower, never wrong
@@ -383,7 +368,7 @@ def entry_header() -> str:
     return f"# monotrail warm entry {WARM_FORMAT}, environment format {ENV_FORMAT}: bash, sourced by shims/monotrail"
 
 
-def _quoted(text: str) -> str:
+def sh_quote(text: str) -> str:
     """`text` as one bash word, taken literally (shlex.quote, without importing re)."""
     return "'" + text.replace("'", "'\\''") + "'"
 
@@ -421,7 +406,7 @@ def resolved_lock_path(root: str, kind: str, *parts: str) -> str:
     have no lock file of their own (a PEP 723 script block, `--with` requirements, a tool of
     `monotrail x`), keyed by what decided it and the Python request. It then serves as the
     environment's lock path, so its key is computed as a project's is."""
-    digest = _sha256()
+    digest = new_sha256()
     for part in (__version__, kind, *parts):
         digest.update(part.encode("utf-8", "surrogateescape"))
         digest.update(b"\0")

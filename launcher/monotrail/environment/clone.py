@@ -48,7 +48,7 @@ DISCOVERY_VARIABLES = ("PATH", "HOME", "PYENV_ROOT", "XDG_DATA_HOME", "UV_PYTHON
 
 def recipe_key(lock_path: str, python_key: str, spec: object) -> str:
     """The recipe of an environment; `spec`: a RunRequest or an EnvironmentSpec."""
-    from monotrail.interpreters.choices import sha256_hex
+    from monotrail import sha256_hex
     from monotrail.lock import lock_format
 
     options = []

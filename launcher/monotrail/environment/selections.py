@@ -38,7 +38,7 @@ from collections.abc import Sequence
 
 from monotrail import __version__
 from monotrail.environment.spec import EnvironmentSpec
-from monotrail.interpreters.choices import sha256_hex
+from monotrail import sha256_hex
 from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact, Lock
 from monotrail.selection import Selected

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 
-from monotrail import __version__
+from monotrail import __version__, sha256_hex
 
 __all__ = ["choice_key", "path_state", "read_choice", "remember_choice", "watch_states"]
 
@@ -39,17 +39,6 @@ HEADER = f"monotrail interpreter choice {FORMAT}"
 SETTLE_NS = 2_000_000_000  # see remember_choice
 
 
-def sha256_hex(data: bytes) -> str:
-    """hashlib.sha256(data).hexdigest() without loading OpenSSL when the builtin module exists
-    (as `monotrail.environment` hashes: `_sha2` on 3.12+, `_sha256` before)."""
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
-        except ImportError:
-            from hashlib import sha256
-    return sha256(data).hexdigest()
 
 
 def choice_key(parts: list[object]) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Iterator, Mapping, Sequence
 
+from monotrail import sha256_hex
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
 from monotrail.interpreters import choices, python_request
 
@@ -535,7 +536,7 @@ def _run_probe(path: str) -> dict[str, Any]:
 
 
 def _cache_file(root: Path, path: str) -> Path:
-    digest = choices.sha256_hex(path.encode("utf-8", "surrogateescape"))[:16]  # no OpenSSL import
+    digest = sha256_hex(path.encode("utf-8", "surrogateescape"))[:16]  # no OpenSSL import
     return Path(root) / "interpreters" / f"{digest}.json"
 
 

@@ -171,8 +171,8 @@ def test_file_digest_hashes_a_settled_file_once_per_process_and_sees_any_rewrite
     import monotrail.environment as environment
 
     calls = []
-    real = environment._sha256
-    monkeypatch.setattr(environment, "_sha256", lambda: calls.append(1) or real())
+    real = environment.new_sha256
+    monkeypatch.setattr(environment, "new_sha256", lambda: calls.append(1) or real())
     lock = tmp_path / "uv.lock"
     lock.write_bytes(b"version = 1\n")
     old = lock.stat().st_mtime - 60
