@@ -482,6 +482,26 @@ def test_a_second_project_with_the_same_lock_gets_a_copy_of_the_first_environmen
     assert (copied / "lock").read_text().splitlines()[0] == str(copies[0] / "requirements.txt")
 
 
+def test_a_copied_project_whose_pyproject_differs_where_no_reader_looks_gets_a_copy(
+    monotrail: Monotrail, project: Path, index: IndexServer
+) -> None:
+    """A copy of a project with a comment or `[tool.ruff]` added to its pyproject.toml gets the
+    first environment copied; one whose dependencies changed gets an environment of its own."""
+    (project / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\ndependencies = ["locked-mod"]\n')
+    first = last_json(ok(monotrail.run("+3.12", "run", "app.py", cwd=project)))
+    index.__exit__(None, None, None)
+    edits = {"comment": "# a copy\n", "ruff": "[tool.ruff]\nline-length = 99\n",
+             "dependencies": '[project]\nname = "app"\nversion = "1"\ndependencies = ["locked-mod", "six"]\n'}
+    for name, text in edits.items():
+        copy = project.parent / name
+        shutil.copytree(project, copy)
+        pyproject = copy / "pyproject.toml"
+        pyproject.write_text(text if name == "dependencies" else pyproject.read_text() + text)
+        result = monotrail.run("+3.12", "run", "app.py", cwd=copy, env={"MONOTRAIL_LOG": "debug"})
+        assert last_json(ok(result))["locked_mod"] == first["locked_mod"]
+        assert ("copied from an environment" in result.stderr) is (name != "dependencies"), name
+
+
 def test_an_environment_is_not_copied_from_one_whose_store_entry_is_gone(
     monotrail: Monotrail, project: Path, index: IndexServer
 ) -> None:

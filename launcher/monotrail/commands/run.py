@@ -285,7 +285,7 @@ def _cold(request: RunRequest, start_dir: str, lock_path: str, python_key: str, 
         # Another project's environment of the same recipe, copied, before the cold path's imports.
         from monotrail.environment.clone import clone_environment, recipe_key
 
-        launch = clone_environment(root, recipe_key(lock_path, python_key, request), env_dir, lock_path)
+        launch = clone_environment(root, recipe_key(root, lock_path, python_key, request), env_dir, lock_path)
         if launch is not None:
             debug("cold: copied from an environment of the same lock, request and interpreter")
             return launch

@@ -1,8 +1,8 @@
 """A second environment of a recipe made before, copied from the first: the cold path, lean.
 
-Two environments of the same lock bytes, pyproject, Python request, extras, groups and sources,
-with every package already in the store, differ only in their key: the text files name their
-own directory (`manifest.json`, `manifest.txt`, the `.pth` hook, console scripts' shebangs), and
+Two environments of the same lock bytes, pyproject (what the lock readers read of it), Python
+request, extras, groups and sources, with every package already in the store, differ only in
+their key: the text files name their own directory (`manifest.json`, `manifest.txt`, the `.pth` hook, console scripts' shebangs), and
 `lock` names the lock's path. So when a second project (another checkout, a copy, a worktree)
 needs such an environment, it is copied from the first with the key replaced, instead of
 importing the cold path (dataclasses, pathlib, the lock model, selection, the store, the
@@ -12,10 +12,10 @@ layout: ~45 ms here) to compute the same files again.
                                         recipe, and the key of the interpreter choice it used
                                         (monotrail.interpreters.choices)
 
-The recipe key hashes the selections' lock key (the lock's and the pyproject's bytes, the
-lock's format, monotrail's version), the Python request as the environment key has it, the
-environment's options (`SPEC_FIELDS`), the environment variables interpreter discovery reads,
-and the environment format. A recipe is used only when the environment it names still passes
+The recipe key hashes what the selections' lock key hashes (the lock's bytes, what the lock
+readers read of the pyproject (`pyproject_key`), the lock's format, monotrail's version), the
+Python request as the environment key has it, the environment's options (`SPEC_FIELDS`), the
+environment variables interpreter discovery reads, and the environment format. A recipe is used only when the environment it names still passes
 `read_launch` (its interpreter binary unchanged, the hook unchanged, every store entry's RECORD
 present) and the interpreter choice still answers that same binary with nothing it watched
 changed (a newer patch installed picks again). Only recipes whose every input those keys cover
@@ -23,7 +23,8 @@ are written (`monotrail.environment.install` decides: a lock kept by the selecti
 editable or local sources, an interpreter found by a version request). Anything unexpected is a
 miss: the run takes the full cold path, which writes the environment as before.
 
-Stdlib only, imported on the cold path before anything heavy.
+Stdlib only, imported on the cold path before anything heavy (tomli only when a pyproject
+not seen before must be parsed: `pyproject_key`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from monotrail import __version__
 from monotrail.atomic import fsync_directory
 from monotrail.environment import ENV_FORMAT, Launch, file_digest, read_launch
 
-__all__ = ["DISCOVERY_VARIABLES", "SPEC_FIELDS", "clone_environment", "recipe_key", "remember_recipe"]
+__all__ = ["DISCOVERY_VARIABLES", "SPEC_FIELDS", "clone_environment", "pyproject_key", "recipe_key", "remember_recipe"]
 
 FORMAT = 1
 # The options of an environment (`monotrail.environment.spec.EnvironmentSpec`, `RunRequest`
@@ -46,7 +47,7 @@ DISCOVERY_VARIABLES = ("PATH", "HOME", "PYENV_ROOT", "XDG_DATA_HOME", "UV_PYTHON
                        "MONOTRAIL_PYTHON_INSTALL_DIR", "MONOTRAIL_ROOT")
 
 
-def recipe_key(lock_path: str, python_key: str, spec: object) -> str:
+def recipe_key(root: str, lock_path: str, python_key: str, spec: object) -> str:
     """The recipe of an environment; `spec`: a RunRequest or an EnvironmentSpec."""
     from monotrail import sha256_hex
     from monotrail.lock import lock_format
@@ -59,8 +60,75 @@ def recipe_key(lock_path: str, python_key: str, spec: object) -> str:
         options.append(value)
     variables = [os.environ.get(name) for name in DISCOVERY_VARIABLES]
     parts = [FORMAT, __version__, ENV_FORMAT, lock_format(lock_path), file_digest(lock_path),
-             file_digest(os.path.join(os.path.dirname(lock_path), "pyproject.toml")), python_key, options, variables]
+             pyproject_key(root, os.path.dirname(lock_path)), python_key, options, variables]
     return sha256_hex(repr(parts).encode("utf-8", "surrogateescape"))[:32]
+
+
+def pyproject_key(root: str, directory: str) -> str:
+    """What the lock readers read of `directory`'s pyproject.toml, as a digest
+    (`monotrail.lock.pyproject_view`): a comment, the description or `[tool.ruff]` changed
+    leave it as it was, so a copied or edited project still finds its selection and recipe.
+    `-` when there is none.
+
+    Parsing TOML costs this path its first heavy import (tomli, re, datetime: ~5 ms here), so
+    the answer is kept in `<root>/cache/pyprojects/`, keyed by the file's text without its
+    comment lines and blank lines (`_text_key`): a project whose pyproject differs from one seen
+    before only by comments parses nothing."""
+    from monotrail.lock.pyproject_view import FORMAT as VIEW_FORMAT
+
+    try:
+        with open(os.path.join(directory, "pyproject.toml"), "rb") as file:
+            data = file.read()
+    except FileNotFoundError:
+        return "-"
+    except OSError:
+        return "unreadable"  # reading the lock says what is wrong; nothing kept under this
+    text_key = _text_key(data, VIEW_FORMAT)
+    kept = os.path.join(root, "cache", "pyprojects", text_key)
+    try:
+        with open(kept, encoding="utf-8") as file:
+            digest = file.read()
+        if digest.startswith(("view:", "bytes:")) and len(digest.split(":", 1)[1]) == 64:
+            return digest
+    except (OSError, ValueError):
+        pass
+    from monotrail.lock.pyproject_view import view_digest
+    from monotrail.atomic import write_atomic
+
+    digest = view_digest(data)
+    try:
+        write_atomic(kept, digest, temp_dir=os.path.join(root, "tmp"))
+    except OSError:
+        pass  # a cache
+    return digest
+
+
+def _text_key(data: bytes, view_format: str) -> str:
+    """The file's bytes without its comment lines and blank lines: two files with the same key
+    parse to the same TOML. Only where that is certain: a file with a multi-line string (where
+    `#` starts content, not a comment) keeps every line, and a line is dropped only when it is
+    a valid TOML comment or blank line (no control character, valid UTF-8), so that an invalid
+    file never shares a key with a valid one."""
+    from monotrail import sha256_hex
+
+    lines = data.split(b"\n")
+    if b'"""' not in data and b"'''" not in data and not data.endswith(b"\r"):
+        lines = [line for line in lines if not _comment_or_blank(line)]
+    return sha256_hex(b"\0".join([view_format.encode(), __version__.encode(), b"\n".join(lines)]))
+
+
+def _comment_or_blank(line: bytes) -> bool:
+    body = line[:-1] if line.endswith(b"\r") else line
+    body = body.lstrip(b" \t")
+    if body and not body.startswith(b"#"):
+        return False
+    if any((byte < 32 and byte != 9) or byte == 127 for byte in body):
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _recipe_file(root: str, key: str) -> str:

@@ -100,7 +100,7 @@ def _remember_recipe(spec: EnvironmentSpec, facts: LockFacts, selected: Sequence
     chosen = read_choice(str(root), key)
     if chosen is None or chosen[0] != interpreter.path:
         return
-    remember_recipe(str(root), recipe_key(str(lock_path), python_key, spec), str(env_dir), key)
+    remember_recipe(str(root), recipe_key(str(root), str(lock_path), python_key, spec), str(env_dir), key)
 
 
 def _data_trees(entries: Sequence[Any], interpreter: Any) -> list[tuple[str, str, str]]:
@@ -145,7 +145,7 @@ def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
     lock = None
     if facts is None:
         lock = read_lock_for(spec, lock_path)
-        facts = selections.facts_of(lock, lock_path)
+        facts = selections.facts_of(root, lock, lock_path)
     interpreter = interpreter_for(facts.requires_python)
     debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
     selected = selections.cached_selection(root, facts, spec, interpreter)
@@ -156,7 +156,7 @@ def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
         lock = read_lock_for(spec, lock_path)
         if lock.requires_python != facts.requires_python:  # a sibling lock stood in for it
             interpreter = interpreter_for(lock.requires_python)
-        facts = selections.facts_of(lock, lock_path)
+        facts = selections.facts_of(root, lock, lock_path)
     selected = select_for(lock, interpreter, spec)
     debug(f"selected {len(selected)} packages from {lock.path.name}")
     selections.remember(root, facts, spec, interpreter, selected)

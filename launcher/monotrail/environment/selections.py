@@ -12,10 +12,12 @@ requirements.txt) and the selection, and goes straight to the store.
     <root>/cache/selections/<lock key>/<choice>.json   the selected packages for one request
                                                        (extras, groups) and one interpreter
 
-The lock key hashes the lock's bytes, the pyproject.toml beside it (poetry's extras and groups
-and every format's "is the project a package" live there, as in the environment key), the
-reader the file name picks, and this monotrail's version: a changed byte is another key, never a
-stale answer. `choice` hashes the request and the interpreter's facts selection reads (its
+The lock key hashes the lock's bytes, what the readers read of the pyproject.toml beside it
+(poetry's extras and groups and every format's "is the project a package" live there:
+`monotrail.lock.pyproject_view`; a comment, the description or another tool's table are not
+read, so editing them keeps the key), the reader the file name picks, and this monotrail's
+version: a changed byte of the lock, or of what is read of the pyproject, is another key, never
+a stale answer. `choice` hashes the request and the interpreter's facts selection reads (its
 marker environment, wheel tags and version), not its path, so a pyenv upgrade of the same
 3.12.x or a second interpreter with the same facts shares it.
 
@@ -61,19 +63,22 @@ class LockFacts:
     find_links: tuple[str, ...]
 
 
-def lock_key(lock_path: Path) -> str:
-    """The files' digests as the environment key has them (`file_digest`: remembered in this
-    process, so the lock is hashed once per run, with the builtin sha256: no OpenSSL import)."""
+def lock_key(root: Path, lock_path: Path) -> str:
+    """The lock's digest as the environment key has it (`file_digest`: remembered in this
+    process, so the lock is hashed once per run, with the builtin sha256: no OpenSSL import), and
+    what the readers read of the pyproject beside it (`monotrail.environment.clone.pyproject_key`:
+    a comment or `[tool.ruff]` edited, or a copy of the project, still finds the selection)."""
     from monotrail.environment import file_digest
+    from monotrail.environment.clone import pyproject_key
     from monotrail.lock import lock_format
 
-    parts = [str(FORMAT), __version__, lock_format(lock_path),
-             *(file_digest(str(path)) for path in (lock_path, lock_path.parent / "pyproject.toml"))]
+    parts = [str(FORMAT), __version__, lock_format(lock_path), file_digest(str(lock_path)),
+             pyproject_key(str(root), str(lock_path.parent))]
     return sha256_hex("\0".join(parts).encode("utf-8", "surrogateescape"))[:32]
 
 
 def cached_facts(root: Path, lock_path: Path) -> LockFacts | None:
-    key = lock_key(lock_path)
+    key = lock_key(root, lock_path)
     data = _read(root / "cache" / "selections" / key / "lock.json")
     if data is None:
         return None
@@ -83,11 +88,11 @@ def cached_facts(root: Path, lock_path: Path) -> LockFacts | None:
         return None
 
 
-def facts_of(lock: Lock, lock_path: Path) -> LockFacts:
+def facts_of(root: Path, lock: Lock, lock_path: Path) -> LockFacts:
     """The facts of a lock just read; its key is "" when its reading depended on more than the
     bytes the key hashes (see the module's docstring), so nothing of it is kept."""
     keep = lock.path == lock_path.absolute() and _bytes_decide(lock)
-    return LockFacts(lock.path, lock_key(lock_path) if keep else "", lock.requires_python, tuple(lock.index_urls),
+    return LockFacts(lock.path, lock_key(root, lock_path) if keep else "", lock.requires_python, tuple(lock.index_urls),
                      tuple(lock.find_links))
 
 

@@ -85,16 +85,100 @@ def test_the_recipe_key_changes_with_what_decides_the_environment(world: dict, m
 
     spec = SimpleNamespace(lock=None, extras=("b", "a"), all_extras=False, groups=(), no_default_groups=False,
                            index_url=None, extra_index_urls=(), find_links=(), offline=False)
-    lock = str(world["lock"])
-    key = clone.recipe_key(lock, "file:3.12", spec)
-    assert clone.recipe_key(lock, "file:3.12", SimpleNamespace(**{**vars(spec), "extras": ["a", "b"]})) == key
-    assert clone.recipe_key(lock, "file:3.11", spec) != key
-    assert clone.recipe_key(lock, "file:3.12", SimpleNamespace(**{**vars(spec), "groups": ("dev",)})) != key
+    lock, root = str(world["lock"]), str(world["root"])
+    key = clone.recipe_key(root, lock, "file:3.12", spec)
+    assert clone.recipe_key(root, lock, "file:3.12", SimpleNamespace(**{**vars(spec), "extras": ["a", "b"]})) == key
+    assert clone.recipe_key(root, lock, "file:3.11", spec) != key
+    assert clone.recipe_key(root, lock, "file:3.12", SimpleNamespace(**{**vars(spec), "groups": ("dev",)})) != key
     monkeypatch.setenv("PYENV_ROOT", "/elsewhere")
-    assert clone.recipe_key(lock, "file:3.12", spec) != key
+    assert clone.recipe_key(root, lock, "file:3.12", spec) != key
     monkeypatch.delenv("PYENV_ROOT")
     (world["lock"].parent / "pyproject.toml").write_text("[project]\n")
-    assert clone.recipe_key(lock, "file:3.12", spec) != key
+    assert clone.recipe_key(root, lock, "file:3.12", spec) != key
+    world["lock"].write_text("version = 2\n")
+    assert clone.recipe_key(root, lock, "file:3.12", spec) != key
+
+
+PYPROJECT = """\
+# the project
+[project]
+name = "app"
+version = "1"
+description = "An app"
+requires-python = ">=3.9"
+dependencies = [
+    # the web part
+    "six",
+]
+
+[tool.uv]
+default-groups = ["dev"]
+
+[tool.ruff]
+line-length = 100
+"""
+
+
+@pytest.mark.parametrize(("edit", "same"), [
+    (lambda text: text + "\n# another copy of the project\n", True),
+    (lambda text: text.replace("    # the web part\n", ""), True),
+    (lambda text: text.replace('"An app"', '"Another description"'), True),
+    (lambda text: text.replace("line-length = 100", "line-length = 88\nselect = ['E']"), True),
+    (lambda text: text.replace('name = "app"\nversion = "1"', 'version = "1"\nname = "app"'), True),
+    (lambda text: text.replace('"six",', '"six",\n    "attrs",'), False),
+    (lambda text: text.replace('version = "1"', 'version = "2"'), False),
+    (lambda text: text.replace('">=3.9"', '">=3.10"'), False),
+    (lambda text: text.replace('["dev"]', '["dev", "test"]'), False),
+    (lambda text: text + "\n[tool.poetry]\npackage-mode = false\n", False),
+    (lambda text: text + "\n[build-system]\nrequires = []\n", False),
+    (lambda text: text + "\n[dependency-groups]\ndev = ['pytest']\n", False),
+    (lambda text: text.replace("[project]", "[project"), False),  # broken: reading it reports the error
+], ids=["comment added", "comment removed", "description", "another tool", "key order",
+        "dependency", "version", "requires-python", "uv default-groups", "poetry package-mode", "build-system",
+        "dependency-groups", "invalid"])
+def test_the_pyproject_counts_by_what_the_lock_readers_read_of_it(tmp_path: Path, edit, same: bool) -> None:
+    """A copied project with a comment, description or other tool's table edited finds the
+    first one's recipe and selection; any change to what a reader reads is another key."""
+    root, project = str(tmp_path / "root"), tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    first = clone.pyproject_key(root, str(project))
+    (project / "pyproject.toml").write_text(edit(PYPROJECT))
+    assert (clone.pyproject_key(root, str(project)) == first) is same
+    (project / "pyproject.toml").unlink()
+    assert clone.pyproject_key(root, str(project)) == "-"
+
+
+def test_a_pyproject_differing_only_by_comments_is_not_parsed_again(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from monotrail.lock import pyproject_view
+
+    root, project = str(tmp_path / "root"), tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PYPROJECT)
+    first = clone.pyproject_key(root, str(project))
+
+    def parse(data: bytes) -> str:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(pyproject_view, "view_digest", parse)
+    (project / "pyproject.toml").write_text("# a copy\n\n" + PYPROJECT + "   \n# end\n")
+    assert clone.pyproject_key(root, str(project)) == first
+    for kept in (tmp_path / "root" / "cache" / "pyprojects").iterdir():
+        kept.write_text("torn")  # a torn cache file is a miss: parsed again
+    with pytest.raises(AssertionError, match="parsed again"):
+        clone.pyproject_key(root, str(project))
+
+
+@pytest.mark.parametrize("text", [
+    'description = """\n# not a comment\n"""\n',  # a `#` line inside a multi-line string is content
+    "name = 'a'\n#\x01 control character: an invalid file\n",
+    "name = 'a'\n# \xff not UTF-8: an invalid file\n",
+], ids=["multi-line string", "control character", "not utf-8"])
+def test_only_true_comment_lines_are_left_out_of_the_text_key(tmp_path: Path, text: str) -> None:
+    stripped = "\n".join(line for line in text.split("\n") if not line.startswith("#"))
+    data = text.encode("latin-1" if "\xff" in text else "utf-8")
+    assert clone._text_key(data, "1") != clone._text_key(stripped.encode(), "1")
 
 
 def test_a_source_that_changes_while_it_is_copied_is_a_miss(world: dict, monkeypatch: pytest.MonkeyPatch) -> None:

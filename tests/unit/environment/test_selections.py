@@ -101,6 +101,27 @@ def test_changed_bytes_are_read_again(tmp_path: Path, monkeypatch: pytest.Monkey
     assert again[0][1] == ("1.17.0" if change == "lock" else "1.16.0")
 
 
+@pytest.mark.parametrize("edit", [
+    lambda text: text + "# a copy of the project\n",
+    lambda text: text.replace("[project]\n", "[project]\ndescription = 'the app'\n") + "[tool.ruff]\nline-length = 99\n",
+], ids=["comment", "description and another tool"])
+def test_a_pyproject_edit_no_reader_reads_keeps_the_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                edit) -> None:
+    """A project copied and its pyproject.toml edited where no lock reader looks (a comment, the
+    description, `[tool.ruff]`): the selection is not made again; what a reader reads is
+    (test_changed_bytes_are_read_again)."""
+    reads = Reads(monkeypatch)
+    root = tmp_path / "root"
+    first = select(root, project(tmp_path / "one", REQUIREMENTS))
+    second_lock = project(tmp_path / "two", REQUIREMENTS)
+    pyproject = second_lock.parent / "pyproject.toml"
+    pyproject.write_text(edit(pyproject.read_text()))
+    assert (select(root, second_lock), reads.count) == (first, 1)
+    pyproject.write_text(pyproject.read_text().replace("version = '1'", "version = '1'\ndependencies = ['six']"))
+    select(root, second_lock)
+    assert reads.count == 2
+
+
 @pytest.mark.parametrize(
     ("requirements", "pyproject"),
     [
