@@ -12,6 +12,7 @@ import base64
 import hashlib
 import html
 import json
+import ssl
 import stat
 import threading
 import time
@@ -142,14 +143,23 @@ class ServerState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+CERTS = Path(__file__).parent / "certs"  # a test CA and a certificate for 127.0.0.1 (certs/make_certs.sh)
+
+
 class IndexServer:
     """A simple-API server on 127.0.0.1: `/simple/` negotiates JSON/HTML by Accept, `/json/simple/`
-    and `/html/simple/` force one format, `/flat/` is a find-links page, `/files/<name>` the files."""
+    and `/html/simple/` force one format, `/flat/` is a find-links page, `/files/<name>` the files.
 
-    def __init__(self) -> None:
+    `tls`: HTTPS with certs/server.pem, signed by the test CA certs/ca.pem; a connection whose
+    handshake fails (the client did not trust it) is logged as `!handshake`."""
+
+    def __init__(self, tls: bool = False) -> None:
         self.state = ServerState()
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _TLSServer(("127.0.0.1", 0), handler) if tls else ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.tls = tls
+        if tls:
+            self.httpd.state = self.state
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -163,7 +173,7 @@ class IndexServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.httpd.server_address[1]}"
 
     def add(
         self,
@@ -190,6 +200,30 @@ class IndexServer:
     def requests(self, prefix: str) -> list[str]:
         with self.state.lock:
             return [p for p in self.state.log if p.startswith(prefix)]
+
+
+class _TLSServer(ThreadingHTTPServer):
+    """The handshake made in the request's own thread, so that a client refusing the certificate
+    is logged and the server goes on."""
+
+    state: ServerState
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(CERTS / "server.pem")
+
+    def finish_request(self, request, client_address) -> None:  # type: ignore[no-untyped-def]
+        try:
+            secure = self.context.wrap_socket(request, server_side=True)
+        except OSError:  # ssl.SSLError included
+            with self.state.lock:
+                self.state.log.append("!handshake")
+            return
+        try:
+            super().finish_request(secure, client_address)
+        finally:
+            secure.close()
 
 
 def _project(filename: str) -> str:

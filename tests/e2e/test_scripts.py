@@ -307,3 +307,31 @@ def test_a_failing_build_backend_is_one_error_with_the_log(monotrail: Monotrail,
     assert "full build log is in" in result.stderr
     log = next((monotrail.root / "built" / "logs").glob("*.log"))
     assert "RuntimeError" in log.read_text()
+
+
+@pytest.mark.parametrize("trust", ["hashed-dir", "bundle-file", "nowhere"])
+def test_a_script_from_an_https_index_trusts_the_system_store(monotrail: Monotrail, tmp_path: Path, trust: str) -> None:
+    """The index's CA (tests/certs) in SSL_CERT_DIR's hashed directory (read lazily), only in
+    SSL_CERT_FILE (loaded after the directory alone refused it), or nowhere: one error line,
+    nothing stored (monotrail.store.tls)."""
+    from index_fixtures import CERTS
+
+    empty_dir = tmp_path / "other-certs"
+    empty_dir.mkdir()
+    (empty_dir / "00000000.0").write_text("")
+    cert_dir, cert_file = {
+        "hashed-dir": (CERTS / "hashed", tmp_path / "absent.pem"),
+        "bundle-file": (empty_dir, CERTS / "ca.pem"),
+        "nowhere": (empty_dir, tmp_path / "absent.pem"),
+    }[trust]
+    script = write(tmp_path / "tool.py", TOOL)
+    (tmp_path / "wheels").mkdir()
+    with IndexServer(tls=True) as https:
+        https.add(build_wheel(tmp_path / "wheels", "greet", "1.0", {"greet.py": "def hello():\n    return 'hello'\n"}))
+        result = monotrail.run("+3.12", "run", str(script), env=index_env(https, SSL_CERT_DIR=str(cert_dir),
+                                                                          SSL_CERT_FILE=str(cert_file)))
+    if trust == "nowhere":
+        assert "CERTIFICATE_VERIFY_FAILED" in clean_error(result)
+        assert monotrail.store_listing() == [] and monotrail.envs() == []
+    else:
+        assert ok(result).stdout.strip() == "hello True True"

@@ -43,8 +43,6 @@ from monotrail.lock.model import Artifact
 from monotrail.names import normalize
 
 if TYPE_CHECKING:  # pragma: no cover
-    import ssl
-
     import httpx
 
 PYPI = "https://pypi.org/simple"
@@ -155,20 +153,28 @@ def with_retries(attempt: Callable[[], T], url: str, error: type[MonotrailError]
     """Run `attempt` up to RETRY_ATTEMPTS times on timeouts, connection errors, 5xx and 429.
 
     `error` is the MonotrailError subclass raised at the end, its message naming the redacted
-    URL and the last cause, and hinting at --offline for network failures.
+    URL and the last cause, and hinting at --offline for network failures. A certificate that
+    does not verify is not a passing failure: once the whole trust store has been tried
+    (`monotrail.store.tls`), it is reported at once.
     """
     import httpx
+
+    from monotrail.store.tls import retry_after_widening, verification_failed
 
     delay = BACKOFF_SECONDS
     for number in range(1, RETRY_ATTEMPTS + 1):
         try:
-            return attempt()
+            return retry_after_widening(attempt)
         except RetryableStatus as exc:
             cause, wait = f"the server answered HTTP {exc.status}", exc.retry_after
         except httpx.TimeoutException:
             cause, wait = "the request timed out", None
         except httpx.TransportError as exc:
             cause, wait = f"cannot connect ({type(exc).__name__}: {_redact_text(str(exc))})", None
+            if verification_failed(exc):  # the whole trust store said no: asking again changes nothing
+                raise error(f"{what} failed: {cause}", where=redact_url(url),
+                            hint="if a proxy or a private index uses its own CA, add it to the system's "
+                                 "certificates or name its file in SSL_CERT_FILE") from None
         if number == RETRY_ATTEMPTS:
             break
         time.sleep(delay if wait is None else wait)
@@ -196,33 +202,20 @@ def make_client() -> "httpx.Client":
     """One client per run, shared by threads: connection reuse matters for many small files.
 
     httpx 0.28 reads no ~/.netrc unless asked (`NetRCAuth`): credentials come only from the index
-    URL, travel in the Authorization header, and are never printed (`redact_url`)."""
+    URL, travel in the Authorization header, and are never printed (`redact_url`). What it trusts:
+    `monotrail.store.tls`."""
     import httpx
+
+    from monotrail.store.tls import ssl_context
 
     timeout = http_timeout()
     return httpx.Client(
-        verify=_ssl_context(),
+        verify=ssl_context(),
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
         headers={"User-Agent": f"monotrail/{__version__}"},
         limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
     )
-
-
-def _ssl_context() -> "ssl.SSLContext":
-    """The system's trust store (as pip >= 24.2 uses) plus certifi's bundle.
-
-    certifi alone fails behind a company proxy whose CA is installed system-wide; the system store
-    alone fails on minimal images without one. OpenSSL's default paths also honour SSL_CERT_FILE
-    and SSL_CERT_DIR.
-    """
-    import ssl
-
-    import certifi
-
-    context = ssl.create_default_context()
-    context.load_verify_locations(cafile=certifi.where())
-    return context
 
 
 # ---------------------------------------------------------------------------------------------
