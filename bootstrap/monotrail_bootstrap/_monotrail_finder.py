@@ -200,10 +200,12 @@ class MonotrailFinder:
     machinery through their parent's ``__path__``.
     """
 
-    def __init__(self, modules, distributions, lib_dirs):
+    def __init__(self, modules, distributions, lib_dirs, env_dir=None):
         self._modules = modules
         self._distributions = distributions
         self._lib_dirs = lib_dirs
+        self._env_dir = env_dir
+        self._checked = set()  # the lib dirs whose store entry was found whole (or repaired) in this process
 
     def __repr__(self):
         return "<MonotrailFinder: %d modules>" % len(self._modules)
@@ -212,6 +214,8 @@ class MonotrailFinder:
         dirs = self._modules.get(fullname)
         if dirs is None or path is not None:
             return None
+        if not self._checked.issuperset(dirs):
+            self._check_entries(dirs)
         outside = _outside_store(sys.path, self._lib_dirs)
         on_sys_path = PathFinder.find_spec(fullname, outside, target)
         if on_sys_path is not None and not _is_namespace(on_sys_path):
@@ -226,6 +230,37 @@ class MonotrailFinder:
         elif fullname == "pkg_resources":
             spec.loader = _PkgResourcesLoader(spec.loader, self._lib_dirs)  # type: ignore[assignment]
         return spec
+
+    def _check_entries(self, lib_dirs):
+        """That each store entry of ``lib_dirs`` still has its ``RECORD`` (one ``stat`` per entry,
+        once per process, when one of its names is first imported): an entry deleted or damaged
+        by hand is reinstalled by the launcher before the import goes on (:func:`_repair`).
+        Checked here rather than for every entry at every start: a ``stat`` costs 3-7 µs on the
+        machines measured (docs/benchmarks.md), a check of every entry up front as much per
+        package as the front door's ``[ -f ]`` did."""
+        missing = []
+        for lib_dir in lib_dirs:
+            if lib_dir in self._checked:
+                continue
+            dist_info = self._dist_info_of(lib_dir)
+            if dist_info is not None and not os.path.isfile(dist_info + "/RECORD"):
+                missing.append(lib_dir)
+            else:
+                self._checked.add(lib_dir)
+        if missing:
+            _repair(self._env_dir, missing)
+            self._checked.update(missing)  # repaired, or said why not: once per process
+            cache = sys.path_importer_cache
+            for lib_dir in missing:
+                if lib_dir in cache:
+                    cache[lib_dir].invalidate_caches()
+
+    def _dist_info_of(self, lib_dir):
+        """The dist-info directory of the store entry whose site-packages is ``lib_dir``."""
+        by_lib = self.__dict__.get("_by_lib")
+        if by_lib is None:
+            by_lib = self._by_lib = {path.rpartition("/")[0]: path for path in self._distributions.values()}
+        return by_lib.get(lib_dir)
 
     @staticmethod
     def _keep_namespace_portions(namespace_path, dirs, lib_dirs):
@@ -260,6 +295,7 @@ class MonotrailFinder:
             paths = [path] if path else []
         if not paths:
             return iter(())
+        self._check_entries([path.rpartition("/")[0] for path in paths])
         import pathlib
         from importlib.metadata import PathDistribution
         return iter([PathDistribution(pathlib.Path(path)) for path in paths])
@@ -284,6 +320,32 @@ def _process_pth_files(pth):
             site.addpackage(lib_dir, name, None)
 
 
+
+
+def _repair(env_dir, lib_dirs):
+    """Store entries of this environment are gone or damaged (deleted by hand: the store's
+    invariant 4, docs/architecture.md): run the launcher's repair of the environment, which says
+    `warning: the store entry ... was deleted; reinstalling it` (or `is damaged`) and reinstalls
+    them as the next `monotrail run` would, then let the import go on. The command is the one the
+    launcher recorded in ``ENV/repair.json`` when it wrote the environment (``argv``, to which the
+    environment's directory is added); its output goes to stderr, the program's stdout stays
+    the program's. A failure leaves the import to fail as it would have."""
+    import json
+    import subprocess
+
+    try:
+        with open(os.path.join(env_dir, "repair.json"), encoding="utf-8") as file:
+            argv = json.load(file)["argv"]
+    except (OSError, TypeError, ValueError, KeyError):
+        sys.stderr.write("monotrail: the store entry of %s is missing or damaged; `monotrail run` reinstalls it\n"
+                         % ", ".join(lib_dirs))
+        return
+    root = os.path.dirname(os.path.dirname(env_dir))
+    environ = dict(os.environ, MONOTRAIL_ROOT=root)
+    try:
+        subprocess.run(list(argv) + [env_dir], stdin=subprocess.DEVNULL, stdout=2, env=environ, check=False)
+    except OSError as exc:
+        sys.stderr.write("monotrail: cannot start the launcher to reinstall %s: %s\n" % (", ".join(lib_dirs), exc))
 
 
 def _claim(fd):
@@ -330,10 +392,13 @@ def activate(manifest_path):
         if path not in sys.path:
             sys.path.append(path)
     finder = MonotrailFinder(manifest.get("modules", {}), manifest.get("distributions", {}),
-                             manifest.get("lib_dirs", []))
+                             manifest.get("lib_dirs", []), manifest.get("env"))
     position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(position, finder)
-    _process_pth_files(manifest.get("pth", ()))
+    pth = manifest.get("pth", ())
+    if pth:  # what site would run of an entry before any import: its entry checked first
+        finder._check_entries(list(dict.fromkeys(lib_dir for lib_dir, _ in pth)))
+    _process_pth_files(pth)
     _report_lib_dirs(finder._lib_dirs, finder._modules)
 
 

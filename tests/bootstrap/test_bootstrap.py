@@ -467,3 +467,38 @@ def test_the_hook_keeps_the_manifest_open_and_inheritable_as_the_processes_claim
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["[true]", "[true]"]
     assert result.stderr == ""
+
+
+REPAIR = r"""
+import json, os, sys
+record, env = sys.argv[1:]
+with open(record, "w") as file:
+    file.write("restored\n")
+print("on the repair's stdout")
+sys.stderr.write("warning: reinstalled %s\n" % json.dumps([env, os.environ["MONOTRAIL_ROOT"]]))
+"""
+
+
+@pytest.mark.parametrize("entry", ["imported", "with a .pth"])
+def test_an_entry_whose_record_is_gone_is_repaired_by_the_recorded_command(python, tmp_path, entry):
+    """The hook checks a store entry's RECORD when a name of it is first imported (an entry with
+    a .pth file: before site would run it), runs `ENV/repair.json`'s command with the environment's
+    directory (stdout to stderr, MONOTRAIL_ROOT the environment's root) once, and the import goes on;
+    an entry whose RECORD is there runs nothing."""
+    store = build_store(tmp_path)
+    env = make_env(store, python, "repairing")
+    broken = store.nsp_one if entry == "imported" else store.alpha
+    record = next(broken.glob("*.dist-info")) / "RECORD"
+    record.unlink()
+    script = write(tmp_path / "repair.py", REPAIR)
+    (env.path / "repair.json").write_text(json.dumps({"argv": [sys.executable, str(script), str(record)]}))
+    code = "import beta, nsp.one, nsp.two, alpha; print(nsp.one.VALUE, nsp.two.VALUE, alpha.VALUE)"
+    result = env.run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "one two alpha\n"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == ["warning: reinstalled %s" % json.dumps([str(env.path), str(store.root)])], result.stderr
+    assert "on the repair's stdout" in result.stderr
+    assert record.read_text() == "restored\n"
+    again = env.run("-c", code)  # whole again: nothing to repair
+    assert again.returncode == 0 and again.stderr == "", again.stderr

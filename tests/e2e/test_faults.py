@@ -231,7 +231,9 @@ def test_an_entry_damaged_by_hand_is_reinstalled_with_a_warning(
     ok(front_door(monotrail, tmp_path, project, "+3.12", "run", "-c", IMPORT_BOTH))
     ok(front_door(monotrail, tmp_path, project, "+3.12", "run", "-c", IMPORT_BOTH))  # writes the warm entry
     [warm] = (monotrail.root / "warm").rglob("run+3.12")
-    assert "/RECORD' &&" in warm.read_text()  # each store entry's RECORD is a `-f` (environment.write_warm_entry)
+    # No check per store entry in the front door: the environment's hook checks an entry's RECORD
+    # when the program first imports from it, and has the launcher reinstall it (_repair).
+    assert "/RECORD" not in warm.read_text()
     entry = entry_of(monotrail.root, "alpha-pkg")
     {"entry deleted": lambda: shutil.rmtree(entry),
      "site-packages deleted": lambda: shutil.rmtree(entry / "site-packages"),
@@ -248,6 +250,48 @@ def test_an_entry_damaged_by_hand_is_reinstalled_with_a_warning(
     else:
         assert len(warnings) == 1 and "alpha-pkg" in warnings[0], result.stderr
     ok(front_door(monotrail, tmp_path, project, "+3.12", "run", "-c", IMPORT_BOTH))
+    verify_clean(monotrail)
+
+
+@pytest.mark.parametrize("damage", ["entry deleted", "RECORD deleted"])
+def test_a_warm_run_has_the_hook_reinstall_an_entry_deleted_by_hand(
+    monotrail: Monotrail, tmp_path: Path, project: Path, damage: str
+) -> None:
+    """The run that meets the damage is served by the front door alone (its launcher refuses):
+    the environment's hook finds the entry's RECORD missing when the program imports from it,
+    runs the reinstall recorded in the environment, and the import goes on."""
+    ok(front_door(monotrail, tmp_path, project, "+3.12", "run", "-c", IMPORT_BOTH))
+    ok(front_door(monotrail, tmp_path, project, "+3.12", "run", "-c", IMPORT_BOTH))  # writes the warm entry
+    entry = entry_of(monotrail.root, "alpha-pkg")
+    if damage == "entry deleted":
+        shutil.rmtree(entry)
+    else:
+        next(entry.glob("site-packages/*.dist-info/RECORD")).unlink()
+    refusing = front_door_bin(tmp_path / "refusing", launcher="#!/bin/sh\nexit 97\n")
+    result = subprocess.run([str(refusing / "monotrail"), "+3.12", "run", "-c", IMPORT_BOTH], cwd=project,
+                            env=base_env(monotrail.root), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "alpha-pkg beta-pkg"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "alpha-pkg" in warnings[0], result.stderr
+    verify_clean(monotrail)
+
+
+def test_the_environment_python_run_directly_reinstalls_an_entry_deleted_by_hand(
+    monotrail: Monotrail, project: Path
+) -> None:
+    """An editor or a shebang runs `<env>/bin/python` with no front door or launcher before it: the
+    hook has the deleted entry reinstalled, with the launcher's warning, and the program runs."""
+    ok(monotrail.run("+3.12", "run", "-c", IMPORT_BOTH, cwd=project))
+    [env] = monotrail.envs()
+    shutil.rmtree(entry_of(monotrail.root, "alpha-pkg"))
+    result = subprocess.run([str(monotrail.root / "envs" / env / "bin" / "python"), "-c", IMPORT_BOTH], cwd=project, env=base_env(monotrail.root),
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "alpha-pkg beta-pkg"
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "alpha-pkg" in warnings[0] and "deleted" in warnings[0], result.stderr
     verify_clean(monotrail)
 
 

@@ -162,12 +162,15 @@ def write_env(
     lock_path: str | None = None,
     inputs: list | None = None,
     data: list | tuple = (),
+    repair: str | None = None,
 ) -> Launch:
     """Build the environment in a temp dir, then rename it into place (complete or absent).
     `interpreter`: the `monotrail.interpreters.discovery.Interpreter` it runs; `bootstrap`: the hook module
     its site-packages links (bootstrap/_monotrail_finder.py).
     `inputs`: (path, state) of the files editable builds were made from (`read_launch`);
-    `data`: the packages' data files to link under the prefix (`monotrail.environment.data_files`)."""
+    `data`: the packages' data files to link under the prefix (`monotrail.environment.data_files`);
+    `repair`: `repair.json`, how the hook has a store entry deleted by hand reinstalled
+    (`monotrail.environment.install.repair_record`)."""
     import json
     import shutil
     import tempfile
@@ -209,6 +212,8 @@ def write_env(
                 link_data_files(str(tmp), data)
             if lock_path is not None:
                 (tmp / "lock").write_text(f"{lock_path}\n{file_digest(lock_path)}\n", "utf-8")
+            if repair is not None:
+                (tmp / "repair.json").write_text(repair, "utf-8")
             mtime = repr(os.stat(python).st_mtime)
             watched = [f"={state}\t{path}" for path, state in inputs or () if "\n" not in path]
             (tmp / "launch").write_text("\n".join([python, mtime, bootstrap, *sentinels, *watched]) + "\n", "utf-8")
@@ -264,14 +269,15 @@ def write_warm_entry(
     file that decided the environment (the lock, pyproject.toml, .python-version, the interpreter,
     the script), stale when missing or newer than the entry; `!PATH` nothing there (a lock or
     `.python-version` that would be found first); `*DIR<TAB>NAME` no `pylock.*.toml` there sorting
-    before NAME; `%PATH` a directory that must exist (an editable build's `src/`). Each store
-    entry's RECORD and each editable build's product must be a file.
+    before NAME; `%PATH` a directory that must exist (an editable build's `src/`). Each editable
+    build's product must be a file. The store entries are not checked here: the environment's hook
+    checks an entry's RECORD when the program first imports from it and has a deleted entry
+    reinstalled, the run going on (`_check_entries` in bootstrap/_monotrail_finder.py).
 
     `<root>/warm/<start dir>/run[+VERSION]` is bash, sourced by the front door once its first line
     is `entry_header()` (anything else, such as an entry of an older format, is stale): the checks
-    `mt_env_dir=...` and `mt_store_dir=...`, then the checks as ONE `[[ ... && ... ]]` (`! LOCK -nt
-    $mt_entry && ! -e DIR/uv.lock && -f $mt_store_dir'ENTRY/.../RECORD' && ...`) setting
-    `mt_fresh=yes`, then one `no_pylock_before DIR NAME` per glob (the door's variables are `mt_*`:
+    `mt_env_dir=...`, then the checks as ONE `[[ ... && ... ]]` (`! LOCK -nt $mt_entry && ! -e
+    DIR/uv.lock && -x ENV/bin/python && ...`) setting `mt_fresh=yes`, then one `no_pylock_before DIR NAME` per glob (the door's variables are `mt_*`:
     a name the caller exported, say `target`, must reach the program unchanged). One parse and stats done in C,
     whatever the environment's size, where a `while read` loop over lines costs ~15 µs a line
     (each `read <&3` is a dozen system calls). Every value is single-quoted. `-nt` may have
@@ -295,11 +301,9 @@ def write_warm_entry(
     test = [f"-f {sh_quote(path)}" for path in files]
     if spelled is not None:
         test.insert(0, f"{sh_quote(spelled)} -ef {sh_quote(start_dir)}")
-    # Each store entry's RECORD as `$mt_store_dir'REST'`: a fifth less for bash to parse, a check per
-    # package being most of the door's time in a large environment.
-    store_dir = os.path.join(root, "store") + os.sep
-    test += [f"-f $mt_store_dir{sh_quote(path[len(store_dir):])}" if path.startswith(store_dir) else f"-f {sh_quote(path)}"
-             for path in launch.sentinels]
+    # No check per store entry: the hook checks an entry's RECORD when the program first imports
+    # from it, and has a deleted entry reinstalled (bootstrap/_monotrail_finder.py, `_repair`); a
+    # `-f` per entry here cost ~8 µs each, most of the door's time in a large environment.
     test.append(f"-x {sh_quote(os.path.join(launch.env_dir, 'bin', 'python'))}")
     globs = []
     for check in watched:
@@ -313,7 +317,7 @@ def write_warm_entry(
             globs.append(f"no_pylock_before {sh_quote(directory)} {sh_quote(first)} || mt_fresh=no")
         else:  # `-nt` is false for a missing file: without `-e`, a deleted lock would pass
             test.append(f"-e {sh_quote(check)} && ! {sh_quote(check)} -nt $mt_entry")
-    lines = [entry_header(), f"mt_env_dir={sh_quote(launch.env_dir)}", f"mt_store_dir={sh_quote(store_dir)}",
+    lines = [entry_header(), f"mt_env_dir={sh_quote(launch.env_dir)}",
              "[[ " + " && ".join(test) + " ]] && mt_fresh=yes", *globs]
     if any("\n" in line for line in lines):
         return  # the front door takes the Python launcher for such paths: slower, never wrong
@@ -355,8 +359,9 @@ def write_warm_entry(
 CHECK_PREFIXES = "!*%"
 # The warm entry's own shape: 5 = its header names ENV_FORMAT too, and an entry under a start
 # directory spelled through links checks it still names the directory it was written for; 6 = a
-# watched file must exist (`-e`), not only be no newer than the entry.
-WARM_FORMAT = "6"
+# watched file must exist (`-e`), not only be no newer than the entry; 7 = no check per store
+# entry (the hook checks an entry when it is first imported from, and has it reinstalled).
+WARM_FORMAT = "7"
 
 
 def entry_header() -> str:

@@ -72,6 +72,7 @@ def install_environment(
         launch = write_env(
             str(env_dir), dumps(manifest), interpreter, _bootstrap_path(), manifest["scripts"],
             str(root / "tmp"), lock_path=str(lock_path), inputs=inputs, data=_data_trees(entries, interpreter),
+            repair=None if building else repair_record(spec, interpreter),
         )
     if not building and not inputs and not paths:
         _remember_recipe(spec, facts, selected, interpreter, start_dir, lock_path, python_key, python_request, root,
@@ -81,6 +82,31 @@ def install_environment(
     if spec.verbose:
         info(f"monotrail: installed an environment of {len(selected)} packages for Python {interpreter.full_version}")
     return launch
+
+
+# What the hook runs to reinstall this environment's deleted store entries, the environment's
+# directory appended (`monotrail.commands.repair`): the launcher's own interpreter, isolated from
+# the program's PYTHON* variables, with the directories monotrail and its hook are imported from.
+REPAIR_CODE = ("import sys; *path, env = sys.argv[1:]; sys.path[:0] = path; "
+               "from monotrail.commands.repair import main; sys.exit(main([env]))")
+
+
+def repair_record(spec: EnvironmentSpec, interpreter: Interpreter) -> str:
+    """`<env>/repair.json`: how the environment's hook has a store entry deleted by hand
+    reinstalled (`argv`, the environment's directory appended), and what the reinstall needs
+    besides the lock the environment records: the run's options and the interpreter."""
+    import dataclasses
+    import json
+    import sys
+
+    import monotrail
+    import monotrail_bootstrap
+
+    path = [os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
+            for module in (monotrail, monotrail_bootstrap)]
+    fields = dataclasses.asdict(spec)
+    return json.dumps({"argv": [sys.executable, "-I", "-c", REPAIR_CODE, *dict.fromkeys(path)],
+                       "python": interpreter.path, "spec": fields}, indent=1) + "\n"
 
 
 def _remember_recipe(spec: EnvironmentSpec, facts: LockFacts, selected: Sequence[Any], interpreter: Interpreter,
