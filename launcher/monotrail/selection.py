@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from monotrail.errors import SelectionError
 from monotrail.interpreters.discovery import Interpreter
-from monotrail.lock.model import Artifact, Dependency, Lock, LockedPackage
+from monotrail.lock.model import Artifact, Dependency, LazyArtifacts, Lock, LockedPackage
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -394,13 +394,15 @@ def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, rank
     if not package.wheels and package.sdist is None:
         lookup = Artifact(filename="", hashes=package.hashes)
         return Selected(package.name, package.version, lookup, package.index, None, tags=interpreter.tags)
-    best = _best_wheel([wheel.filename for wheel in package.wheels], ranks)
+    wheels = package.wheels  # a big lock's LazyArtifacts: rank by the names, build one Artifact
+    names = wheels.filenames() if isinstance(wheels, LazyArtifacts) else [wheel.filename for wheel in wheels]
+    best = _best_wheel(names, ranks)
     if best is None and package.sdist is not None:
         # No wheel fits: the store builds one from the sdist (monotrail.builds.sdist).
         return Selected(package.name, package.version, package.sdist, package.index, None)
     if best is None:
         raise _no_wheel(package, interpreter, where)
-    return Selected(package.name, package.version, package.wheels[best], package.index, None)
+    return Selected(package.name, package.version, wheels.one(best) if isinstance(wheels, LazyArtifacts) else wheels[best], package.index, None)
 
 
 def _no_wheel(package: LockedPackage, interpreter: Interpreter, where: str) -> SelectionError:

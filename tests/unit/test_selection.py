@@ -445,3 +445,25 @@ def test_real_requirements_need_an_index_lookup() -> None:
 
 def test_errors_are_monotrail_errors() -> None:
     assert issubclass(SelectionError, MonotrailError)
+
+
+def test_a_big_locks_selection_builds_only_the_chosen_artifacts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A uv.lock's wheels are ranked by their names; only the chosen wheel becomes an Artifact
+    (data-science: 14 of ~600 for the selected packages), equal to the one the full tuple holds."""
+    from monotrail.lock import model
+
+    built = []
+    real_init = model.Artifact.__init__
+
+    def counting(self, *args, **kwargs) -> None:  # noqa: ANN001
+        built.append(1)
+        real_init(self, *args, **kwargs)
+
+    lock = read_lock(BENCH / "data-science" / "uv.lock")
+    monkeypatch.setattr(model.Artifact, "__init__", counting)
+    selected = select(lock, make_interpreter(12), ["progress"], [], no_default_groups=True)
+    assert len(built) == len(selected) == 14
+    monkeypatch.undo()
+    by_name = {package.name: package for package in read_lock(BENCH / "data-science" / "uv.lock").packages}
+    for item in selected:
+        assert item.artifact in tuple(by_name[item.name].wheels)

@@ -48,13 +48,32 @@ class LazyArtifacts(Sequence):
     platform, and building their Artifacts took 4-8 ms of a cold run whose selection looks at
     the wheels of 17 packages only. The reader validates the entries before it hands out the
     builder, so building later raises nothing.
+
+    `filenames` and `one`, when the reader gives them, answer the file names and one Artifact
+    without building the others: selection ranks a package's wheels by their names and keeps
+    one (the 17 packages selected there list ~600 wheels, built for nothing before).
     """
 
-    __slots__ = ("_build", "_items")
+    __slots__ = ("_build", "_items", "_filenames", "_one")
 
-    def __init__(self, build: Callable[[], tuple[Artifact, ...]]) -> None:
+    def __init__(self, build: Callable[[], tuple[Artifact, ...]], filenames: Callable[[], tuple[str, ...]] | None = None,
+                 one: Callable[[int], Artifact] | None = None) -> None:
         self._build: Callable[[], tuple[Artifact, ...]] | None = build
         self._items: tuple[Artifact, ...] = ()
+        self._filenames = filenames
+        self._one = one
+
+    def filenames(self) -> tuple[str, ...]:
+        """`tuple(a.filename for a in self)`, without building the Artifacts when the reader can."""
+        if self._build is not None and self._filenames is not None:
+            return self._filenames()
+        return tuple(artifact.filename for artifact in self._tuple())
+
+    def one(self, index: int) -> Artifact:
+        """`self[index]` (an equal Artifact), without building the others when the reader can."""
+        if self._build is not None and self._one is not None:
+            return self._one(index)
+        return self._tuple()[index]
 
     def _tuple(self) -> tuple[Artifact, ...]:
         if self._build is not None:
@@ -68,8 +87,8 @@ class LazyArtifacts(Sequence):
     def __getitem__(self, index: int | slice) -> Artifact | tuple[Artifact, ...]:
         return self._tuple()[index]
 
-    def __len__(self) -> int:
-        return len(self._tuple())
+    def __len__(self) -> int:  # `not package.wheels` counts the names, builds nothing
+        return len(self.filenames())
 
     def __iter__(self) -> Iterator[Artifact]:
         return iter(self._tuple())

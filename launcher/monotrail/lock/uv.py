@@ -123,8 +123,7 @@ def _wheels(
     value: Any, blocks: list[str], files_base: Path | None, where: str
 ) -> tuple[Artifact, ...]:
     if isinstance(value, str) and value.startswith(_PLACEHOLDER):
-        block = blocks[int(value[len(_PLACEHOLDER):])]
-        return LazyArtifacts(lambda: _block_artifacts(block, where))  # type: ignore[return-value]
+        return _lazy_block(blocks[int(value[len(_PLACEHOLDER):])], where)  # type: ignore[return-value]
     if not isinstance(value, list):
         value = [value]  # reported below as "expected a table", as before
     return tuple(
@@ -132,11 +131,23 @@ def _wheels(
     )
 
 
-def _block_artifacts(block: str, where: str) -> tuple[Artifact, ...]:
-    return tuple(
-        Artifact(filename=basename(url), url=url, hashes=(split_hash(digest, where),), size=int(size))
-        for url, digest, size, _ in _WHEEL_LINE.findall(block)
-    )
+def _lazy_block(block: str, where: str) -> LazyArtifacts:
+    """The Artifacts of one wheels block, built when asked for: all of them, their file names
+    only, or one (`LazyArtifacts.filenames`, `.one`). The block is split into lines once."""
+    rows: list[tuple[str, str, str, str]] = []
+
+    def lines() -> list[tuple[str, str, str, str]]:
+        if not rows:
+            rows.extend(_WHEEL_LINE.findall(block))
+        return rows
+
+    def artifact(row: tuple[str, str, str, str]) -> Artifact:
+        url, digest, size, _ = row
+        return Artifact(filename=basename(url), url=url, hashes=(split_hash(digest, where),), size=int(size))
+
+    return LazyArtifacts(lambda: tuple(artifact(row) for row in lines()),
+                         filenames=lambda: tuple(basename(row[0]) for row in lines()),
+                         one=lambda index: artifact(lines()[index]))
 
 
 def _table(value: Any, where: str) -> Mapping[str, Any]:
