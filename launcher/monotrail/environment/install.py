@@ -170,7 +170,7 @@ def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
     facts = selections.cached_facts(root, lock_path)
     lock = None
     if facts is None:
-        lock = read_lock_for(spec, lock_path)
+        lock = read_lock_for(spec, lock_path, root)
         facts = selections.facts_of(root, lock, lock_path)
     interpreter = interpreter_for(facts.requires_python)
     debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
@@ -179,7 +179,7 @@ def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
         debug(f"selected {len(selected)} packages from {lock_path.name} (kept from a run with the same lock)")
         return facts, interpreter, selected
     if lock is None:
-        lock = read_lock_for(spec, lock_path)
+        lock = read_lock_for(spec, lock_path, root)
         if lock.requires_python != facts.requires_python:  # a sibling lock stood in for it
             interpreter = interpreter_for(lock.requires_python)
         facts = selections.facts_of(root, lock, lock_path)
@@ -189,7 +189,7 @@ def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
     return facts, interpreter, selected
 
 
-def read_lock_for(spec: EnvironmentSpec, lock_path: Path) -> Lock:
+def read_lock_for(spec: EnvironmentSpec, lock_path: Path, root: Path | None = None) -> Lock:
     """The lock found first, or a sibling lock that defines the requested extras and groups.
 
     A directory often holds several locks of one project (uv.lock and its flattened export
@@ -199,13 +199,13 @@ def read_lock_for(spec: EnvironmentSpec, lock_path: Path) -> Lock:
     """
     from monotrail.lock import read_lock, sibling_locks
 
-    lock = read_lock(lock_path)
+    lock = read_lock(lock_path, root)  # the store keeps the parse of a big lock by its content
     wanted_extras, wanted_groups = set(spec.extras), set(spec.groups)
     if spec.lock or _defines(lock, wanted_extras, wanted_groups):
         return lock
     for sibling in map(Path, sibling_locks(str(lock_path))):
         try:
-            candidate = read_lock(sibling)
+            candidate = read_lock(sibling, root)
         except Exception as error:  # a broken sibling must not hide the first lock's real error
             debug(f"skipping {sibling}: {error}")
             continue

@@ -120,8 +120,11 @@ def lock_format(path) -> str:
     return "requirements"
 
 
-def read_lock(path):
-    """Parse and validate a lockfile of any supported format into a `monotrail.lock.model.Lock`."""
+def read_lock(path, root=None):
+    """Parse and validate a lockfile of any supported format into a `monotrail.lock.model.Lock`.
+
+    `root`: the store whose `cache/parsed/` may keep the parsed form of a big lock by its
+    content (uv.lock: `monotrail.lock.uv`), for the cold path of `run`; None parses every time."""
     from pathlib import Path
 
     path = Path(path).absolute()
@@ -135,7 +138,7 @@ def read_lock(path):
     if fmt == "uv":
         from monotrail.lock import uv
 
-        return uv.read(path)
+        return uv.read(path, None if root is None else str(root))
     if fmt == "poetry":
         from monotrail.lock import poetry
 

@@ -29,8 +29,9 @@ SUPPORTED_VERSION = 1
 _PROJECT_SOURCE_KINDS = ("virtual", "editable")
 
 
-def read(path: Path) -> Lock:
-    data, blocks = _load(path)
+def read(path: Path, store: str | None = None) -> Lock:
+    """`store`: the root of the store whose `cache/parsed/` keeps the parsed form of big locks (`_load`)."""
+    data, blocks = _load(path, store)
     version = data.get("version")
     if version != SUPPORTED_VERSION:
         raise LockError(
@@ -98,10 +99,81 @@ class _Irregular(Exception):
     """A wheels array not in uv's one-line-per-entry shape: parse the whole file with tomli."""
 
 
-def _load(path: Path) -> tuple[dict[str, Any], list[str]]:
+def _load(path: Path, root: str | None = None) -> tuple[dict[str, Any], list[str]]:
     """The lock as tomli parses it, except that each `wheels` array in uv's own shape is the
-    string `_PLACEHOLDER<n>`, its text being `blocks[n]` (see `_wheels`)."""
+    string `_PLACEHOLDER<n>`, its text being `blocks[n]` (see `_wheels`).
+
+    With `root`, the result is kept in `<root>/cache/parsed/` by a hash of the text (`_kept`):
+    another project with the same lock bytes (a copy, a checkout, a worktree whose pyproject
+    differs) skips tomli and the wheels cut (~6 ms for data-science's 590 kB lock; reading the
+    kept form back takes ~0.5 ms)."""
     text = read_toml_text(path)
+    kept = _kept_path(root, text) if root is not None else None
+    if kept is not None:
+        loaded = _read_kept(kept)
+        if loaded is not None:
+            return loaded
+    result = _parse(path, text)
+    if kept is not None and root is not None:
+        _keep(root, kept, result)
+    return result
+
+
+# The kept form: marshal of (format, data, blocks), plain dicts, lists and strings as tomli
+# returned them. A new format (or a change to `_parse`) changes the name, never reads old files.
+_KEPT_FORMAT = "uv-1"
+
+
+def _kept_path(root: str, text: str) -> str:
+    """`<root>/cache/parsed/uv-1-<blake2b of the text>` (blake2b: the builtin hash that is
+    fastest here, 1.3 ms for 590 kB against 2.5 ms for the builtin sha256; a cache key, not a
+    check of what was downloaded)."""
+    import os
+
+    data = text.encode("utf-8", "surrogatepass")
+    try:
+        from _blake2 import blake2b  # type: ignore[import-not-found, unused-ignore]
+
+        digest = blake2b(data, digest_size=32).hexdigest()
+    except ImportError:
+        from monotrail import sha256_hex
+
+        digest = sha256_hex(data)
+    return os.path.join(root, "cache", "parsed", f"{_KEPT_FORMAT}-{digest}")
+
+
+def _read_kept(path: str) -> tuple[dict[str, Any], list[str]] | None:
+    """The kept parse, or None when there is none or it is not one (torn, foreign: a miss)."""
+    import marshal
+
+    try:
+        with open(path, "rb") as file:
+            kept = marshal.loads(file.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if (isinstance(kept, tuple) and len(kept) == 3 and kept[0] == _KEPT_FORMAT and isinstance(kept[1], dict)
+            and isinstance(kept[2], list) and all(isinstance(block, str) for block in kept[2])):
+        return kept[1], kept[2]
+    return None
+
+
+def _keep(root: str, path: str, result: tuple[dict[str, Any], list[str]]) -> None:
+    import marshal
+    import os
+
+    from monotrail.atomic import write_atomic
+
+    try:
+        data = marshal.dumps((_KEPT_FORMAT, *result))
+    except ValueError:  # a value marshal cannot hold (a TOML date): such a lock is parsed each time
+        return
+    try:
+        write_atomic(path, data, temp_dir=os.path.join(root, "tmp"))
+    except OSError:
+        pass  # a cache: a read-only or full disk must not fail the run
+
+
+def _parse(path: Path, text: str) -> tuple[dict[str, Any], list[str]]:
     if '"""' in text or "'''" in text:
         return parse_toml(text, path), []
     blocks: list[str] = []

@@ -51,9 +51,9 @@ class Reads:
         self.count = 0
         real = lock_stage.read_lock
 
-        def counting(path):  # noqa: ANN001, ANN202
+        def counting(path, root=None):  # noqa: ANN001, ANN202
             self.count += 1
-            return real(path)
+            return real(path, root)
 
         monkeypatch.setattr(lock_stage, "read_lock", counting)
 

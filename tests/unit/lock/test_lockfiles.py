@@ -797,3 +797,37 @@ def test_exported_requirements_are_read_without_packaging(tmp_path: Path) -> Non
     assert imported == []
     assert packages == [["colorama", "0.4.6", "sys_platform == 'win32'"], ["numpy", "2.0.2", "python_full_version < '3.10'"],
                         ["numpy", "2.3.5", "python_full_version >= '3.11'"], ["tzdata", "2025.2", None]]
+
+
+def test_a_uv_lock_read_again_elsewhere_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a store root, the parse of a uv.lock is kept by its content: a copy in another project
+    (whose pyproject.toml, read each time, differs) reads the same lock without tomli; a torn kept
+    file or changed bytes are parsed again."""
+    from monotrail.lock import tomlfile
+
+    root = tmp_path / "root"
+    real_parse = tomlfile.parse_toml
+    parses = []
+
+    def counting(text: str, path: Path) -> dict:
+        parses.append(path.name)
+        return real_parse(text, path)
+
+    monkeypatch.setattr(tomlfile, "parse_toml", counting)
+    monkeypatch.setattr("monotrail.lock.uv.parse_toml", counting)
+    first = read_lock(write(tmp_path / "one", "uv.lock", UV_LOCK), root)
+    assert parses == ["uv.lock"] and len(list((root / "cache" / "parsed").iterdir())) == 1
+    second_path = write(tmp_path / "two", "uv.lock", UV_LOCK)
+    (second_path.parent / "pyproject.toml").write_text("[tool.uv]\ndefault-groups = []\n")
+    second = read_lock(second_path, root)
+    assert parses == ["uv.lock", "pyproject.toml"]  # the pyproject beside it still decides its part
+    assert second.default_groups == () and first.default_groups == ("dev",)
+    assert second == read_lock(second_path)  # paths resolved against its own directory, as without the cache
+    assert parses.count("uv.lock") == 2
+    for kept in (root / "cache" / "parsed").iterdir():
+        kept.write_bytes(kept.read_bytes()[:100])
+    assert read_lock(second_path, root) == second
+    assert parses.count("uv.lock") == 3
+    changed = write(tmp_path / "three", "uv.lock", UV_LOCK.replace('version = "5.4.0"', 'version = "5.4.1"'))
+    assert "5.4.1" in {package.version for package in read_lock(changed, root).packages}
+    assert parses.count("uv.lock") == 4
