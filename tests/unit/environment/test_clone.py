@@ -61,6 +61,25 @@ def test_the_copy_names_itself_and_its_lock(world: dict) -> None:
     assert not list((world["root"] / "tmp").iterdir())
 
 
+def test_the_hooks_bytecode_stays_valid_in_the_copy(world: dict) -> None:
+    """The hook keeps its bytes and mtime and its pyc is copied: the copy's first start does not
+    compile it again (an interpreter's temp pyc being written is left out)."""
+    lib = world["source"] / "lib" / "python3.12" / "site-packages"
+    (lib / "__pycache__").mkdir(parents=True)
+    (lib / "_monotrail_finder.py").write_text("X = 1\n")
+    os.utime(lib / "_monotrail_finder.py", ns=(1_000_000_000, 1_000_000_000))
+    (lib / "__pycache__" / "_monotrail_finder.cpython-312.pyc").write_bytes(b"pyc" + str(world["source"]).encode())
+    (lib / "__pycache__" / "_monotrail_finder.cpython-312.pyc.1234").write_bytes(b"half")
+    (lib / "_monotrail.pth").write_text(f"import _monotrail_finder; _monotrail_finder.activate('{world['source']}')\n")
+    launch, target = copy(world)
+    copied = target / "lib" / "python3.12" / "site-packages"
+    assert os.stat(copied / "_monotrail_finder.py").st_mtime_ns == 1_000_000_000
+    assert os.listdir(copied / "__pycache__") == ["_monotrail_finder.cpython-312.pyc"]
+    assert (copied / "__pycache__" / "_monotrail_finder.cpython-312.pyc").read_bytes() == (
+        lib / "__pycache__" / "_monotrail_finder.cpython-312.pyc").read_bytes()
+    assert (copied / "_monotrail.pth").read_text() == f"import _monotrail_finder; _monotrail_finder.activate('{target}')\n"
+
+
 def test_a_new_python_where_the_choice_looked_is_a_miss(world: dict) -> None:
     (world["pythons"] / "python3.99").write_text("")
     launch, target = copy(world)
