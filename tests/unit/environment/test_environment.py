@@ -52,6 +52,43 @@ def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: 
     assert read_launch(str(env)) is None
 
 
+def test_a_new_environment_reuses_the_hooks_bytecode_of_another(tmp_path: Path, py312: Path) -> None:
+    """The hook's pyc, compiled by the first start of one environment, is copied into the next
+    environment of the same Python (its first start then compiles nothing); a changed hook is
+    compiled again."""
+    import subprocess
+    import time
+    from types import SimpleNamespace
+
+    from monotrail.environment import write_env
+
+    hook = tmp_path / "_monotrail_finder.py"
+    hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())
+    os.utime(hook, (time.time() - 10, time.time() - 10))
+    interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
+
+    def environment(key: str) -> Path:
+        env = tmp_path / "envs" / key
+        manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})
+        write_env(str(env), manifest, interpreter, str(hook), {}, str(tmp_path / "tmp"))
+        return env / "lib" / "python3.12" / "site-packages" / "__pycache__"
+
+    def start(pycache: Path) -> dict[str, bytes]:
+        subprocess.run([str(pycache.parents[3] / "bin" / "python"), "-c", "pass"], check=True)
+        return {path.name: path.read_bytes() for path in pycache.iterdir()}
+
+    first = environment("a" * 24)
+    assert not list(first.iterdir())
+    compiled = start(first)
+    assert len(compiled) == 1 and str(first.parent).encode() in next(iter(compiled.values()))
+    second = environment("b" * 24)
+    assert {path.name: path.read_bytes() for path in second.iterdir()} == compiled  # copied, not compiled
+    assert start(second) == compiled  # valid: the interpreter kept it
+    hook.write_text(hook.read_text() + "\n# changed\n")
+    third = environment("c" * 24)
+    assert not list(third.iterdir())
+
+
 def test_activation_scripts_are_quoted_as_the_templates_venv_ask_for() -> None:
     """CPython's venv templates changed in gh-124651: old ones quote the placeholders and venv
     inserts values as they are; new ones leave them bare and venv quotes each value for its shell.
@@ -115,9 +152,25 @@ def test_the_compact_manifest_reads_back_as_the_json_one(empty: str) -> None:
         manifest[empty] = {} if empty == "modules" else []
     text = compact(manifest)
     assert text is not None
-    read = _hook_module()._load_compact(text)
-    for key, value in read.items():
-        assert value == manifest[key] and list(value) == list(manifest[key]) if isinstance(value, dict) else value == manifest[key], key
+    hook = _hook_module()
+    read = hook._load_compact(text)
+    assert {key: read[key] for key in ("version", "env", "paths", "pth", "lib_dirs")} == {
+        key: manifest[key] for key in ("version", "env", "paths", "pth", "lib_dirs")}
+    # Module dirs and distributions as the finder resolves them when first asked.
+    finder = hook.MonotrailFinder(read["modules"], read.get("distributions"), read["lib_dirs"], read["env"],
+                                  read["dist_names"], read["dist_infos"])
+    assert list(read["modules"]) == list(manifest["modules"])
+    assert {name: finder._dirs_of(name) for name in manifest["modules"]} == manifest["modules"]
+    assert list(finder._dists().items()) == list(manifest["distributions"].items())
+
+
+def test_the_compact_manifest_writes_each_store_path_once() -> None:
+    """Lib dirs as the part between `<root>/store/` and `/site-packages`, modules by index."""
+    from monotrail.environment.manifest import compact
+
+    text = compact(_manifest("/tmp/r"))
+    assert text is not None
+    assert text.count("/tmp/r/store/") == 1 and text.count("/site-packages") == 1
 
 
 @pytest.mark.parametrize("where", ["env", "paths", "lib_dirs", "modules", "pth"])
@@ -144,9 +197,10 @@ def test_a_manifest_with_a_tab_or_newline_stays_json(where: str) -> None:
 
 def test_a_damaged_compact_manifest_is_a_value_error() -> None:
     hook = _hook_module()
-    assert hook._load_compact("monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e")["env"] == "/e"
-    for text in ["", "monotrail-manifest 1\n/env", "monotrail-manifest 2\n/e\x1e\x1e\x1e\x1e",
-                 "monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e/lib\nname", "monotrail-manifest 1\n/e\x1e\x1e\x1ename\x1e"]:
+    assert hook._load_compact("monotrail-manifest 2\n/e\n\n\x1e\x1e\x1e\x1e")["env"] == "/e"
+    for text in ["", "monotrail-manifest 2\n/env\n\n", "monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e",
+                 "monotrail-manifest 2\n/e\n\n\x1e\x1e\x1e\x1e/lib\nname", "monotrail-manifest 2\n/e\n\n\x1e\x1e\x1ename\x1e",
+                 "monotrail-manifest 2\n/e\n\n\x1e\x1e3\na.pth\x1e\x1e"]:
         with pytest.raises(ValueError):
             hook._load_compact(text)
 
