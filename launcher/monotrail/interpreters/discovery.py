@@ -422,12 +422,33 @@ def _name_version(name: str) -> tuple[tuple[int, ...] | None, bool] | None:
     return version, bool(match["t"])
 
 
-def _dir_candidates(source: str, directory: str) -> list[Candidate]:
+def _python_names(directory: str, listings: dict[Any, list[str]] | None) -> list[str] | None:
+    """The Python-named entries of a directory (`_name_version`), None when it cannot be listed;
+    each directory listed once per survey: `listings` keeps them by device and inode, so `/bin`
+    and `/usr/bin` (a link on merged-usr systems, and on PATH besides being a system dir) or a
+    PATH entry given twice are one listing (~1,000 names here: 0.5 ms to list, 0.5 ms to match),
+    and the choice's watched paths (`_watched_paths`) come from the listing the survey reads."""
+    try:
+        key: Any = os.stat(directory)
+    except OSError:
+        return None
+    key = (key.st_dev, key.st_ino)
+    if listings is not None and key in listings:
+        return listings[key]
+    try:
+        names = [name for name in os.listdir(directory) if _name_version(name) is not None]
+    except OSError:
+        return None
+    if listings is not None:
+        listings[key] = names
+    return names
+
+
+def _dir_candidates(source: str, directory: str, listings: dict[Any, list[str]] | None = None) -> list[Candidate]:
     """Python executables in one directory: versioned names first (newest first), then
     `python3`, then `python`, so dedup-by-realpath keeps the most telling name."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
+    names = _python_names(directory, listings)
+    if names is None:
         return []
     found = []
     for name in names:
@@ -447,7 +468,7 @@ def _name_order(candidate: Candidate) -> tuple[Any, ...]:
     return (len(version), version, candidate.name_free_threaded)
 
 
-def discover(search: SearchDirs) -> Iterator[Candidate]:
+def discover(search: SearchDirs, listings: dict[Any, list[str]] | None = None) -> Iterator[Candidate]:
     """Every distinct Python file, lazily, deduplicated by realpath; pyenv shims skipped.
 
     A virtual environment's python (monotrail's own tool venv on PATH, an activated project venv)
@@ -458,7 +479,7 @@ def discover(search: SearchDirs) -> Iterator[Candidate]:
     seen_venv = set()
     for source, directory in search.dirs():
         venv = _venv_config(directory)
-        for candidate in _dir_candidates(source, directory):
+        for candidate in _dir_candidates(source, directory, listings):
             real = os.path.realpath(candidate.path)
             if venv is not None:
                 if real not in seen_venv:
@@ -837,14 +858,15 @@ class _Survey:
         return replace(interpreter, tags=cached_tags(self.facts[interpreter.path], interpreter.path, self.root))
 
 
-def _survey(search: SearchDirs, root: Path, request: PythonRequest, allowed: Sequence[str] = ()) -> _Survey:
+def _survey(search: SearchDirs, root: Path, request: PythonRequest, allowed: Sequence[str] = (),
+            listings: dict[Any, list[str]] | None = None) -> _Survey:
     """Probe every candidate the request may match (by file name); list the rest as found.
 
     With no explicit request, `allowed` (the lock's requires-python) filters by file name too: on
     an empty probe cache a `==3.12.*` script must not start every other Python (~30 ms each).
     """
     survey = _Survey(search, root)
-    for candidate in discover(search):
+    for candidate in discover(search, {} if listings is None else listings):
         problem = candidate.problem or _unsupported(candidate.name_version)
         wanted = request.may_match_name(candidate.name_version, candidate.name_free_threaded)
         if problem is None and not wanted:
@@ -959,8 +981,9 @@ def find_interpreter(
         interpreter = _resolve_named(parsed, origin, search, root)
         _check_requires_python(interpreter, allowed, requires_python, origin)
         return interpreter
-    watched = choices.watch_states(_watched_paths(search))
-    survey = _survey(search, root, parsed, allowed)
+    listings: dict[Any, list[str]] = {}  # each directory listed once for both (`_python_names`)
+    watched = choices.watch_states(_watched_paths(search, listings))
+    survey = _survey(search, root, parsed, allowed, listings)
     matching = [i for i in survey.interpreters() if parsed.matches(i)]
     fitting = [i for i in matching if not allowed or version_satisfies(i, allowed)]
     if fitting:
@@ -1001,7 +1024,7 @@ def _remembered(root: Path, key: str) -> Interpreter | None:
         return None
 
 
-def _watched_paths(search: SearchDirs) -> list[str]:
+def _watched_paths(search: SearchDirs, listings: dict[Any, list[str]] | None = None) -> list[str]:
     """Everything a survey's answer depends on besides the request (see
     `monotrail.interpreters.choices`): the directories it lists (also those that do not exist
     yet, and the parents whose `*/bin` it lists), each one's possible `pyvenv.cfg`, and every
@@ -1015,11 +1038,9 @@ def _watched_paths(search: SearchDirs) -> list[str]:
     for _, directory in search.dirs():
         paths += [directory, os.path.join(directory, "pyvenv.cfg"),
                   os.path.join(os.path.dirname(directory.rstrip(os.sep)), "pyvenv.cfg")]
-        try:
-            names = os.listdir(directory)
-        except OSError:
-            continue
-        paths += [os.path.join(directory, name) for name in sorted(names) if _name_version(name) is not None]
+        names = _python_names(directory, listings)
+        if names is not None:
+            paths += [os.path.join(directory, name) for name in sorted(names)]
     return paths
 
 

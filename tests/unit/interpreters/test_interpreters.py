@@ -482,6 +482,24 @@ def test_find_twice_probes_each_interpreter_once(fakes: Fakes):
     assert len(fakes.runs()) == runs
 
 
+def test_a_survey_lists_each_directory_once(fakes: Fakes, monkeypatch: pytest.MonkeyPatch):
+    """A directory on PATH twice (here through a link, as /bin and /usr/bin) and read both for
+    the survey and for what its remembered choice watches: one listing (a /usr/bin holds ~1,000
+    names; issue 13, a PEP 723 script's first run)."""
+    (fakes.base / "bin-link").symlink_to(fakes.path_dir)
+    listed: list[str] = []
+    real_listdir = os.listdir
+
+    def listdir(path="."):
+        listed.append(os.path.realpath(path))
+        return real_listdir(path)
+
+    monkeypatch.setattr(interpreters.os, "listdir", listdir)
+    path = os.pathsep.join([str(fakes.path_dir), str(fakes.base / "bin-link"), str(fakes.path_dir)])
+    assert fakes.find("3.11", PATH=path).full_version == "3.11.4"
+    assert listed.count(str(fakes.path_dir)) == 1
+
+
 def test_version_request_only_probes_matching_names(fakes: Fakes):
     fakes.find("3.9")
     assert fakes.runs() == [str(fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9")]
