@@ -408,6 +408,9 @@ def test_second_project_with_stored_wheels_needs_no_index(monotrail: Monotrail, 
 
 
 DOWNLOAD_ONLY_MODULES = {"httpx", "rich", "resolvelib", "installer", "urllib.request", "http.client", "ssl", "email"}
+# What writing an environment of stored entries does without: removing or copying trees (shutil,
+# with bz2 and lzma), temp names (tempfile, random), the unpackers' lock (threading).
+UNPACK_ONLY_MODULES = {"shutil", "bz2", "lzma", "tempfile", "random", "threading"}
 
 
 def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
@@ -434,6 +437,7 @@ def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
     imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "monotrail.environment.install" in imported  # the cold path ran
     assert imported & DOWNLOAD_ONLY_MODULES == set()
+    assert imported & UNPACK_ONLY_MODULES == set()
     assert {path.name for path in (monotrail.root / "envs").glob("*/bin/tool*")} == {"tool", "tool-sh"}
 
 

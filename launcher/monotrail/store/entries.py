@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -459,13 +458,15 @@ def unpack_build_into_store(selected: Pinned, built: Path, sdist_sha256: str, ro
 def _unpack_copy(selected: Pinned, wheel: Path, sha256: str, root: Path, entry_id: str | None = None) -> StoreEntry:
     """Unpack a built `wheel` from a copy named `<sha256>.whl` in a temp dir of the store, as
     `unpack_into_store` takes it; the copy is removed afterwards."""
+    import shutil
+
     staging = new_temp_dir(root)
     try:
         staged = staging / f"{sha256}.whl"
         shutil.copyfile(wheel, staged)
         return unpack_into_store(selected, wheel.name, staged, root, entry_id=entry_id)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        _rmtree(staging)
 
 
 def _build_source_into_store(selected: "Selected", index: "IndexClient", root: Path, interpreter: object,
@@ -549,7 +550,7 @@ def unpack_into_store(selected: Pinned, filename: str, wheel: Path, root: Path, 
         raise StoreError(f"cannot write the store entry of {selected.name}=={selected.version}: {text}", hint=_STORE_HINT) from None
     finally:
         if temp is not None and temp.exists():
-            shutil.rmtree(temp, ignore_errors=True)
+            _rmtree(temp)
     log.debug(f"store: unpacked {filename} into {final}")
     return StoreEntry(path=final, meta=meta)
 
@@ -558,9 +559,10 @@ class _Unpackers:
     """Worker processes for big wheels, started on first need and shared by the store threads."""
 
     def __init__(self) -> None:
-        import threading
+        # threading.Lock itself: threading is not imported on every cold run for this one lock
+        from _thread import allocate_lock
 
-        self._lock = threading.Lock()
+        self._lock = allocate_lock()
         self._pool: Any | None = None  # a ProcessPoolExecutor, made on the first big wheel
 
     def unpack(self, wheel: Path, filename: str, target: Path, expected: tuple[str, str],
@@ -661,7 +663,7 @@ def _move_into_place(temp: Path, final: Path, root: Path) -> None:
         os.rename(final, aside)
         crash_point("store-moved-aside")
         os.rename(temp, final)
-        shutil.rmtree(aside, ignore_errors=True)
+        _rmtree(aside)
     fsync_directory(final.parent)
 
 
@@ -741,10 +743,18 @@ def owner_pid(name: str) -> str:
     return parts[1] if parts[0] == "env" and len(parts) > 1 else parts[0]
 
 
+def _rmtree(path: Path) -> None:
+    """shutil.rmtree, ignoring errors; shutil (with bz2 and lzma) imported only when a tree is
+    removed: the path where every entry is already stored never does."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _remove(path: Path) -> None:
     try:
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
+            _rmtree(path)
         else:
             path.unlink()
     except OSError:

@@ -52,6 +52,43 @@ def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: 
     assert read_launch(str(env)) is None
 
 
+def test_a_new_environment_reuses_the_hooks_bytecode_of_another(tmp_path: Path, py312: Path) -> None:
+    """The hook's pyc, compiled by the first start of one environment, is copied into the next
+    environment of the same Python (its first start then compiles nothing); a changed hook is
+    compiled again."""
+    import subprocess
+    import time
+    from types import SimpleNamespace
+
+    from monotrail.environment import write_env
+
+    hook = tmp_path / "_monotrail_finder.py"
+    hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())
+    os.utime(hook, (time.time() - 10, time.time() - 10))
+    interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
+
+    def environment(key: str) -> Path:
+        env = tmp_path / "envs" / key
+        manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})
+        write_env(str(env), manifest, interpreter, str(hook), {}, str(tmp_path / "tmp"))
+        return env / "lib" / "python3.12" / "site-packages" / "__pycache__"
+
+    def start(pycache: Path) -> dict[str, bytes]:
+        subprocess.run([str(pycache.parents[3] / "bin" / "python"), "-c", "pass"], check=True)
+        return {path.name: path.read_bytes() for path in pycache.iterdir()}
+
+    first = environment("a" * 24)
+    assert not list(first.iterdir())
+    compiled = start(first)
+    assert len(compiled) == 1 and str(first.parent).encode() in next(iter(compiled.values()))
+    second = environment("b" * 24)
+    assert {path.name: path.read_bytes() for path in second.iterdir()} == compiled  # copied, not compiled
+    assert start(second) == compiled  # valid: the interpreter kept it
+    hook.write_text(hook.read_text() + "\n# changed\n")
+    third = environment("c" * 24)
+    assert not list(third.iterdir())
+
+
 def test_activation_scripts_are_quoted_as_the_templates_venv_ask_for() -> None:
     """CPython's venv templates changed in gh-124651: old ones quote the placeholders and venv
     inserts values as they are; new ones leave them bare and venv quotes each value for its shell.
