@@ -29,16 +29,6 @@ def _normalize(name):
     return "-".join(filter(None, name.lower().replace("_", "-").replace(".", "-").split("-")))
 
 
-class _JSONContext:
-    """The attributes ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-    parse_constant = float  # 'NaN', 'Infinity', '-Infinity' are what float() accepts too
-
-
 def _load_compact(text):
     """The manifest from its compact form (``manifest.txt``, written by the launcher's
     ``monotrail.environment.manifest.compact``): five sections of one value a line, cut by
@@ -86,6 +76,15 @@ def _load_manifest(path):
         text = f.read().decode("utf-8", "surrogateescape")
     if not path.endswith(".json"):
         return _load_compact(text)
+    class _JSONContext:  # defined here, not at import: every start pays for a class made at import
+        """The attributes ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
+        strict = True
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = float  # 'NaN', 'Infinity', '-Infinity' are what float() accepts too
+
     try:
         import _json
         start = len(text) - len(text.lstrip())
@@ -98,42 +97,48 @@ def _load_manifest(path):
         return json.loads(text)
 
 
-class _PkgResourcesLoader:
-    """Wraps the loader of ``pkg_resources`` to add the locked distributions to its working set.
+def _pkg_resources_loader(loader, lib_dirs):
+    """``pkg_resources``' loader, wrapped (the class is made here, when pkg_resources is first
+    imported, rather than at every start)."""
 
-    ``pkg_resources`` builds its master working set from ``sys.path`` at import, where the store
-    is not. Adding each lib dir afterwards (with the activation callbacks muted, since activating
-    a distribution inserts its location into ``sys.path``) makes ``require``,
-    ``get_distribution`` and ``iter_entry_points`` see exactly the locked distributions.
-    """
+    class _PkgResourcesLoader:
+        """Wraps the loader of ``pkg_resources`` to add the locked distributions to its working set.
 
-    def __init__(self, loader, lib_dirs):
-        self._loader = loader
-        self._lib_dirs = lib_dirs
+        ``pkg_resources`` builds its master working set from ``sys.path`` at import, where the store
+        is not. Adding each lib dir afterwards (with the activation callbacks muted, since activating
+        a distribution inserts its location into ``sys.path``) makes ``require``,
+        ``get_distribution`` and ``iter_entry_points`` see exactly the locked distributions.
+        """
 
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
+        def __init__(self, loader, lib_dirs):
+            self._loader = loader
+            self._lib_dirs = lib_dirs
 
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
+        def __getattr__(self, name):
+            return getattr(self._loader, name)
 
-    def exec_module(self, module):
-        # pkg_resources picks a resource provider by the type of its own __loader__.
-        module.__loader__ = module.__spec__.loader = self._loader
-        self._loader.exec_module(module)
-        working_set = module.working_set
-        # pkg_resources picks a distribution finder by the type of a sys.path entry's importer.
-        module.register_finder(_StoreDirFinder, module.find_on_path)
-        callbacks, working_set.callbacks = working_set.callbacks, []
-        try:
-            for lib_dir in self._lib_dirs:
-                if lib_dir in working_set.entries:  # read from sys.path before that registration
-                    for dist in module.find_distributions(lib_dir, True):
-                        working_set.add(dist, lib_dir, False)
-                else:
-                    working_set.add_entry(lib_dir)
-        finally:
-            working_set.callbacks = callbacks
+        def create_module(self, spec):
+            return self._loader.create_module(spec)
+
+        def exec_module(self, module):
+            # pkg_resources picks a resource provider by the type of its own __loader__.
+            module.__loader__ = module.__spec__.loader = self._loader
+            self._loader.exec_module(module)
+            working_set = module.working_set
+            # pkg_resources picks a distribution finder by the type of a sys.path entry's importer.
+            module.register_finder(_StoreDirFinder, module.find_on_path)
+            callbacks, working_set.callbacks = working_set.callbacks, []
+            try:
+                for lib_dir in self._lib_dirs:
+                    if lib_dir in working_set.entries:  # read from sys.path before that registration
+                        for dist in module.find_distributions(lib_dir, True):
+                            working_set.add(dist, lib_dir, False)
+                    else:
+                        working_set.add_entry(lib_dir)
+            finally:
+                working_set.callbacks = callbacks
+
+    return _PkgResourcesLoader(loader, lib_dirs)
 
 
 def _is_namespace(spec):
@@ -164,6 +169,8 @@ class _StoreDirFinder:
     ``sitecustomize``. ``sys.path_importer_cache.clear()`` brings back plain ``FileFinder``
     objects: same answers, slower misses.
     """
+
+    __slots__ = ("path", "_modules", "_owner", "_finder")  # one per lib dir, made at every start
 
     def __init__(self, path, owner, finder=None):
         self.path = path
@@ -243,7 +250,7 @@ class MonotrailFinder:
                 spec = PathFinder.find_spec(fullname, outside + list(dirs), target)
             self._keep_namespace_portions(spec.submodule_search_locations, dirs, self._lib_dirs)  # type: ignore[union-attr]  # found in dirs above
         elif fullname == "pkg_resources":
-            spec.loader = _PkgResourcesLoader(spec.loader, self._lib_dirs)  # type: ignore[assignment]
+            spec.loader = _pkg_resources_loader(spec.loader, self._lib_dirs)  # type: ignore[assignment]
         return spec
 
     def _check_entries(self, lib_dirs):
