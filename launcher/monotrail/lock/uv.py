@@ -207,18 +207,24 @@ def _lazy_block(block: str, where: str) -> LazyArtifacts:
     """The Artifacts of one wheels block, built when asked for: all of them, their file names
     only, or one (`LazyArtifacts.filenames`, `.one`). The block is split into lines once."""
     rows: list[tuple[str, str, str, str]] = []
+    names: list[tuple[str, ...]] = []
 
     def lines() -> list[tuple[str, str, str, str]]:
         if not rows:
             rows.extend(_WHEEL_LINE.findall(block))
         return rows
 
+    def filenames() -> tuple[str, ...]:
+        if not names:
+            names.append(tuple(basename(row[0]) for row in lines()))
+        return names[0]
+
     def artifact(row: tuple[str, str, str, str]) -> Artifact:
         url, digest, size, _ = row
         return Artifact(filename=basename(url), url=url, hashes=(split_hash(digest, where),), size=int(size))
 
     return LazyArtifacts(lambda: tuple(artifact(row) for row in lines()),
-                         filenames=lambda: tuple(basename(row[0]) for row in lines()),
+                         filenames=filenames,
                          one=lambda index: artifact(lines()[index]))
 
 

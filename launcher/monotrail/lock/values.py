@@ -5,7 +5,6 @@ Validated here once, at the edge, so the readers share one definition of each.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from monotrail.errors import LockError
@@ -45,7 +44,7 @@ def split_hash(text: str, where: str) -> tuple[str, str]:
 
 def basename(url_or_path: str) -> str:
     """The file name at the end of a URL or path (query and fragment dropped)."""
-    cut = re.split(r"[?#]", url_or_path, maxsplit=1)[0]
+    cut = url_or_path.split("?", 1)[0].split("#", 1)[0]  # (str methods: a wheels list has 600 of them)
     return cut.rstrip("/").rsplit("/", 1)[-1]
 
 
