@@ -62,9 +62,7 @@ def _fetch(client: IndexClient, root: Path, name: str, text: str, refresh: bool)
     from packaging.requirements import Requirement
     from packaging.version import InvalidVersion, Version
 
-    from monotrail.store.download import download
-
-    files = client.index_files(name, refresh=refresh)
+    files = client.index_files(name, refresh=refresh)  # first: the request waits on the network
     if os.path.isdir(root / "store" / name):
         return
     specifier = Requirement(text).specifier
@@ -87,6 +85,8 @@ def _fetch(client: IndexClient, root: Path, name: str, text: str, refresh: bool)
     wheel = newest[1][0]
     pure = wheel.filename.endswith(("-py3-none-any.whl", "-py2.py3-none-any.whl"))
     if pure and wheel.sha256 and wheel.url and wheel.size is not None and wheel.size <= WHOLE_WHEEL_BYTES:
+        from monotrail.store.download import download  # by now usually imported by the resolver
+
         client.check_url(wheel.url)
         download(wheel, root, client=client.client)
 
