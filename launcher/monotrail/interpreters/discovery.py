@@ -16,7 +16,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Iterator, Mapping, Sequence
@@ -841,14 +841,15 @@ def musl_version(loader: str) -> tuple[int, int] | None:
 # Selection
 
 
-@dataclass
 class _Survey:
-    """What one search saw: used to pick, then to explain a miss."""
+    """What one search saw: used to pick, then to explain a miss. (A plain class: making a
+    dataclass costs ~0.8 ms here, and this module is imported by every new environment's run.)"""
 
-    search: SearchDirs
-    root: Path
-    found: list[Found] = field(default_factory=list)
-    facts: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by path, for `complete`
+    def __init__(self, search: SearchDirs, root: Path) -> None:
+        self.search = search
+        self.root = root
+        self.found: list[Found] = []
+        self.facts: dict[str, Mapping[str, Any]] = {}  # by path, for `complete`
 
     def interpreters(self) -> list[Interpreter]:
         return [f.interpreter for f in self.found if f.interpreter is not None]
