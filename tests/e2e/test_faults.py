@@ -332,6 +332,20 @@ def test_gc_removes_environments_of_changed_locks_and_what_only_they_used(
     ok(monotrail.run("+3.12", "run", "-c", "import alpha_pkg", cwd=project))  # reinstalls
 
 
+def test_gc_drops_the_kept_lock_parses(monotrail: Monotrail, project: Path) -> None:
+    """`<root>/cache/parsed/` (a big lock's parse kept by its content, one per lock content ever
+    run) is a cache the next new environment makes again: gc removes it, --dry-run does not."""
+    ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
+    parsed = monotrail.root / "cache" / "parsed"
+    parsed.mkdir(parents=True, exist_ok=True)
+    (parsed / "uv-1-kept").write_bytes(b"x" * 1000)
+    ok(monotrail.run("store", "gc", "--dry-run"))
+    assert (parsed / "uv-1-kept").exists()
+    ok(monotrail.run("store", "gc"))
+    assert not parsed.exists()
+    ok(monotrail.run("+3.12", "run", "-c", "pass", cwd=project))
+
+
 def test_gc_downloads_drops_the_downloaded_wheels_and_keeps_what_runs_use(monotrail: Monotrail, project: Path) -> None:
     """The downloaded wheels double the store's size and serve only `verify --repair` offline:
     `gc --downloads` removes them; entries and environments stay, runs need no download."""

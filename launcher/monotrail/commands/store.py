@@ -229,8 +229,13 @@ def _carry_out(root: Path, plan: Plan, dry_run: bool) -> int:
         freed += _size(path)
         if not dry_run:
             path.unlink(missing_ok=True)
+    # Lock parses kept by their content (monotrail.lock.uv: ~600 kB for a big uv.lock, one per
+    # lock content ever run): made again by the next new environment of a lock that needs one.
+    parsed = root / "cache" / "parsed"
+    freed += _size(parsed)
     temps = 0
     if not dry_run:
+        _remove_tree(root, parsed)
         temps = remove_stale_temp(root)
         _remove_dead_warm_entries(root)
         _remove_empty_dirs(root / "store")
