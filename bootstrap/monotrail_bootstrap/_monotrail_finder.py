@@ -31,7 +31,7 @@ def _normalize(name):
 
 def _load_compact(text):
     """The manifest from its compact form (``manifest.txt``, written by the launcher's
-    ``monotrail.environment.manifest.compact``): five sections of one value a line, cut by
+    ``monotrail.environment.manifest.compact``): six sections of one value a line, cut by
     ``str.split`` and rebuilt by slices and ``dict(zip(...))`` at C speed, where even ``_json``'s
     C scanner is a shared library to load on every start. Each lib dir is written once, as the
     part between a common prefix and suffix; a module names its lib dirs by index and a
@@ -39,17 +39,18 @@ def _load_compact(text):
     (``MonotrailFinder._dirs_of``, ``_dists``): every byte read and every object made is paid at
     every start (a page of memory touched costs ~3 µs on the machine measured)."""
     sections = text.split("\x1e")
-    if len(sections) != 5:
+    if len(sections) != 6:
         raise ValueError("not a compact manifest: %d sections" % len(sections))
-    header, paths, pth, modules, dists = [section.split("\n") if section else [] for section in sections]
-    if len(header) != 4 or header[0] != "monotrail-manifest 2" or len(pth) % 2 or len(modules) % 2 or len(dists) % 3:
-        raise ValueError("not a compact manifest of format 2")
+    dists = sections.pop()  # split when first asked (MonotrailFinder._dists)
+    header, paths, pth, modules, middles = [section.split("\n") if section else [] for section in sections]
+    if len(header) != 4 or header[0] != "monotrail-manifest 3" or len(pth) % 2 or len(modules) % 2:
+        raise ValueError("not a compact manifest of format 3")
     prefix, suffix = header[2], header[3]
-    lib_dirs = [prefix + middle + suffix for middle in dists[0::3]]
+    lib_dirs = [prefix + middle + suffix for middle in middles]
     try:
         pth = [[lib_dirs[int(index)], name] for index, name in zip(pth[0::2], pth[1::2])]
     except IndexError:
-        raise ValueError("not a compact manifest of format 2: a .pth file of no lib dir") from None
+        raise ValueError("not a compact manifest of format 3: a .pth file of no lib dir") from None
     return {
         "version": 1,
         "env": header[1],
@@ -57,8 +58,7 @@ def _load_compact(text):
         "pth": pth,
         "modules": dict(zip(modules[0::2], modules[1::2])),  # NAME: "I<TAB>J", indices into lib_dirs
         "lib_dirs": lib_dirs,
-        "dist_names": dists[1::3],  # the distributions of lib_dirs, in their order
-        "dist_infos": dists[2::3],
+        "dists": dists,  # NAME<TAB>DIST-INFO a line, one per lib dir in its order
     }
 
 
@@ -218,11 +218,10 @@ class MonotrailFinder:
     machinery through their parent's ``__path__``.
     """
 
-    def __init__(self, modules, distributions, lib_dirs, env_dir=None, dist_names=(), dist_infos=()):
+    def __init__(self, modules, distributions, lib_dirs, env_dir=None, dists=""):
         self._modules = modules  # NAME: [LIB, ...], or "I<TAB>J" (indices into lib_dirs) until first asked
         self._distributions = distributions  # NAME: LIB/DIST-INFO, or None until first asked
-        self._dist_names = dist_names  # with dist_infos, what _distributions is made of (manifest.txt)
-        self._dist_infos = dist_infos
+        self._dists_text = dists  # what _distributions is made of, from manifest.txt
         self._lib_dirs = lib_dirs
         self._env_dir = env_dir
         self._checked = set()  # the lib dirs whose store entry was found whole (or repaired) in this process
@@ -288,8 +287,9 @@ class MonotrailFinder:
     def _dists(self):
         """The locked distributions, ``{normalized name: LIB/DIST-INFO}``."""
         if self._distributions is None:
-            infos = ["%s/%s" % pair for pair in zip(self._lib_dirs, self._dist_infos)]
-            self._distributions = dict(zip(self._dist_names, infos))
+            parts = self._dists_text.replace("\n", "\t").split("\t") if self._dists_text else []
+            infos = ["%s/%s" % pair for pair in zip(self._lib_dirs, parts[1::2])]
+            self._distributions = dict(zip(parts[0::2], infos))
         return self._distributions
 
     def _dist_info_of(self, lib_dir):
@@ -429,7 +429,7 @@ def activate(manifest_path):
         if path not in sys.path:
             sys.path.append(path)
     finder = MonotrailFinder(manifest.get("modules", {}), manifest.get("distributions"), manifest.get("lib_dirs", []),
-                             manifest.get("env"), manifest.get("dist_names", ()), manifest.get("dist_infos", ()))
+                             manifest.get("env"), manifest.get("dists", ""))
     position = sys.meta_path.index(PathFinder) if PathFinder in sys.meta_path else len(sys.meta_path)
     sys.meta_path.insert(position, finder)
     pth = manifest.get("pth", ())

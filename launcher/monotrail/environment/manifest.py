@@ -78,7 +78,7 @@ def dumps(manifest: dict) -> str:
 
 
 # The compact form's first line and section separator (`manifest.txt`, read by the hook).
-COMPACT_HEADER = "monotrail-manifest 2"
+COMPACT_HEADER = "monotrail-manifest 3"
 COMPACT_SEPARATOR = "\x1e"
 # What every lib dir of a store entry ends with (`<root>/store/<name>/<version>/<hash>/site-packages`).
 _LIB_SUFFIX = "/site-packages"
@@ -92,14 +92,15 @@ def compact(manifest: dict) -> str | None:
     a value holds a character the form uses (newline, tab, \\x1e) or the manifest is not of
     `build_manifest`'s shape: the hook then reads manifest.json.
 
-    Five sections joined by COMPACT_SEPARATOR, one value a line: the header, `env`, and the
+    Six sections joined by COMPACT_SEPARATOR, one value a line: the header, `env`, and the
     PREFIX and SUFFIX every lib dir is made of (`<root>/store/` and `/site-packages`, or empty);
     `paths`; `pth` as LIB INDEX, NAME pairs of lines; `modules` as NAME, INDEX<TAB>INDEX... pairs
-    (indices into the lib dirs); the distributions in `lib_dirs` order as MIDDLE, NAME,
-    DIST-INFO triples (the lib dir is PREFIX + MIDDLE + SUFFIX, the distribution's path LIB/DIST-INFO;
-    `lib_dirs` and `distributions` both come from these, as `build_manifest` makes both from one
-    list of entries). Each path is written once and short: the hook reads and splits every
-    byte at every start (bench/large: 52 kB in format 1, 13 kB in this one).
+    (indices into the lib dirs); the lib dirs, each as its MIDDLE (PREFIX + MIDDLE + SUFFIX); the
+    distributions in the same order as NAME<TAB>DIST-INFO (its path is LIB/DIST-INFO; `lib_dirs`
+    and `distributions` both come from these, as `build_manifest` makes both from one list of
+    entries; the hook splits this last section only when asked about distributions). Each path is
+    written once and short: the hook reads and splits every byte at every start (bench/large:
+    52 kB in format 1, 16 kB in this one).
     """
     if not all(key in manifest for key in ("env", "modules", "distributions", "lib_dirs", "pth", "paths")):
         return None
@@ -122,11 +123,15 @@ def compact(manifest: dict) -> str | None:
         prefix = ""
     suffix = _LIB_SUFFIX if all(lib.endswith(_LIB_SUFFIX) and len(lib) >= len(prefix) + len(_LIB_SUFFIX)
                                 for lib in libs) else ""
+    middles = [lib[len(prefix):len(lib) - len(suffix)] for lib in libs]
+    if not all(middles):
+        return None  # an empty line would be no lib dir
     sections = [
         [COMPACT_HEADER, manifest["env"], prefix, suffix],
         list(manifest["paths"]),
         [part for lib, name in manifest["pth"] for part in (index[lib], name)],
         [part for name, dirs in manifest["modules"].items() for part in (name, "\t".join(index[lib] for lib in dirs))],
-        [part for lib in libs for part in (lib[len(prefix):len(lib) - len(suffix)], *by_lib[lib])],
+        middles,
+        ["\t".join(by_lib[lib]) for lib in libs],
     ]
     return COMPACT_SEPARATOR.join("\n".join(lines) for lines in sections)

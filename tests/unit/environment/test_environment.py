@@ -158,7 +158,7 @@ def test_the_compact_manifest_reads_back_as_the_json_one(empty: str) -> None:
         key: manifest[key] for key in ("version", "env", "paths", "pth", "lib_dirs")}
     # Module dirs and distributions as the finder resolves them when first asked.
     finder = hook.MonotrailFinder(read["modules"], read.get("distributions"), read["lib_dirs"], read["env"],
-                                  read["dist_names"], read["dist_infos"])
+                                  read["dists"])
     assert list(read["modules"]) == list(manifest["modules"])
     assert {name: finder._dirs_of(name) for name in manifest["modules"]} == manifest["modules"]
     assert list(finder._dists().items()) == list(manifest["distributions"].items())
@@ -197,10 +197,10 @@ def test_a_manifest_with_a_tab_or_newline_stays_json(where: str) -> None:
 
 def test_a_damaged_compact_manifest_is_a_value_error() -> None:
     hook = _hook_module()
-    assert hook._load_compact("monotrail-manifest 2\n/e\n\n\x1e\x1e\x1e\x1e")["env"] == "/e"
-    for text in ["", "monotrail-manifest 2\n/env\n\n", "monotrail-manifest 1\n/e\x1e\x1e\x1e\x1e",
-                 "monotrail-manifest 2\n/e\n\n\x1e\x1e\x1e\x1e/lib\nname", "monotrail-manifest 2\n/e\n\n\x1e\x1e\x1ename\x1e",
-                 "monotrail-manifest 2\n/e\n\n\x1e\x1e3\na.pth\x1e\x1e"]:
+    assert hook._load_compact("monotrail-manifest 3\n/e\n\n\x1e\x1e\x1e\x1e\x1e")["env"] == "/e"
+    for text in ["", "monotrail-manifest 3\n/env\n\n", "monotrail-manifest 2\n/e\n\n\x1e\x1e\x1e\x1e\x1e",
+                 "monotrail-manifest 3\n/e\n\n\x1e\x1e\x1e\x1e", "monotrail-manifest 3\n/e\n\n\x1e\x1e\x1ename\x1e\x1e",
+                 "monotrail-manifest 3\n/e\n\n\x1e\x1e3\na.pth\x1e\x1e\x1e"]:
         with pytest.raises(ValueError):
             hook._load_compact(text)
 
