@@ -6,6 +6,7 @@ The store's tests (test_store.py) go through `ensure_installed` and a local inde
 
 from __future__ import annotations
 
+import io
 import os
 import random
 import zipfile
@@ -170,3 +171,44 @@ def test_a_local_header_naming_another_file_is_refused(tmp_path: Path, inflater:
     data[offset + 30: offset + 30 + len("pkg/a.py")] = b"pkg/z.py"
     built.write_bytes(bytes(data))
     _unpack_refused(built, tmp_path, "File name in directory 'pkg/a.py' and header b'pkg/z.py' differ")
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only file zipfile cannot seek in: it then puts each member's sizes in a data
+    descriptor after its data, as streaming zip writers do."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "wb")
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        return self._file.write(data)
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def test_data_descriptors_and_zip64_headers_are_read(tmp_path: Path, inflater: str) -> None:
+    """Members whose local header has no sizes (a data descriptor follows the data: flag bit 3)
+    or a ZIP64 extra field: their sizes come from the central directory."""
+    built = build_wheel(tmp_path, "pkg", "1.0", {"pkg/a.py": "A = 1\n" * 1000, "pkg/b.bin": b"\1\2" * 70_000})
+    with zipfile.ZipFile(built) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    rewritten = tmp_path / "rewritten" / built.name
+    rewritten.parent.mkdir()
+    stream = _Unseekable(rewritten)
+    with zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            with archive.open(info, "w", force_zip64=info.filename == "pkg/b.bin") as member:
+                member.write(data)
+    stream.close()
+    with zipfile.ZipFile(rewritten) as archive:
+        assert all(info.flag_bits & 0x08 for info in archive.infolist())
+    target = tmp_path / "entry"
+    target.mkdir()
+    wheels.unpack(rewritten, rewritten.name, target)
+    assert (target / "site-packages" / "pkg" / "b.bin").read_bytes() == b"\1\2" * 70_000
+    assert (target / "site-packages" / "pkg" / "a.py").read_text() == "A = 1\n" * 1000
