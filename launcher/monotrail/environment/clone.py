@@ -81,8 +81,8 @@ def pyproject_key(root: str, directory: str) -> str:
             data = file.read()
     except FileNotFoundError:
         return "-"
-    except OSError:
-        return "unreadable"  # reading the lock says what is wrong; nothing kept under this
+    except OSError:  # reading the lock says what is wrong; a key no other run has: a miss
+        return f"unreadable:{os.urandom(16).hex()}"
     text_key = _text_key(data, VIEW_FORMAT)
     kept = os.path.join(root, "cache", "pyprojects", text_key)
     try:
