@@ -11,9 +11,11 @@ in the store, one copy for every environment), their own ``.pth`` files and the 
 ``sys.argv``, ``__main__``, the REPL and exit codes are the interpreter's own
 (docs/architecture.md, "The environment").
 
-Stdlib only, Python 3.8+. It imports little, for every start pays for it: what a particular API
-needs (``importlib.metadata``, ``pathlib``) is imported where it is used, and the manifest is
-parsed with the C scanner of ``_json`` rather than ``json`` (which would import ``re``).
+Stdlib only, Python 3.8+. It imports little and holds little, for every start pays for it (its
+bytecode unmarshalled, each function and class made): what only some programs reach
+(``importlib.metadata``, ``pkgutil`` listings, namespace packages, ``pkg_resources``, a JSON
+manifest, the reinstall of a deleted store entry) is in ``_monotrail_finder_extras.py`` beside it,
+loaded when first needed (:func:`_extras`), and the manifest is read with ``str.split``.
 """
 
 import os
@@ -22,11 +24,6 @@ import sys
 # What importlib.machinery re-exports, taken from the frozen module the interpreter already
 # runs on: `import importlib` would add the package (and `warnings`, 3.12+) to every start.
 from _frozen_importlib_external import PathFinder
-
-
-def _normalize(name):
-    """PEP 503 normalization (``re.sub(r"[-_.]+", "-", name).lower()`` without importing re)."""
-    return "-".join(filter(None, name.lower().replace("_", "-").replace(".", "-").split("-")))
 
 
 def _load_compact(text):
@@ -64,9 +61,8 @@ def _load_compact(text):
 
 def _load_manifest(path):
     """Parse the manifest: the compact form (``manifest.txt``) with ``str.split``; JSON
-    (``manifest.json``, which the launcher writes when a path holds a tab or newline) with the C
-    scanner directly: ``import json`` pulls in ``re`` and its dependencies, a good part of a bare
-    interpreter's startup time. Any JSON problem falls back to ``json`` for its error message.
+    (``manifest.json``, which the launcher writes alone when a path holds a tab or newline) with
+    ``_monotrail_finder_extras.load_json``.
 
     The file stays open for the life of the process: that open file is the process's claim on the
     environment (:func:`_claim`)."""
@@ -76,69 +72,28 @@ def _load_manifest(path):
         text = f.read().decode("utf-8", "surrogateescape")
     if not path.endswith(".json"):
         return _load_compact(text)
-    class _JSONContext:  # defined here, not at import: every start pays for a class made at import
-        """The attributes ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
-        strict = True
-        object_hook = None
-        object_pairs_hook = None
-        parse_float = float
-        parse_int = int
-        parse_constant = float  # 'NaN', 'Infinity', '-Infinity' are what float() accepts too
-
-    try:
-        import _json
-        start = len(text) - len(text.lstrip())
-        manifest, end = _json.make_scanner(_JSONContext())(text, start)  # type: ignore[arg-type]  # duck-typed, as json.scanner's
-        if text[end:].strip() or not isinstance(manifest, dict):
-            raise ValueError
-        return manifest
-    except (ImportError, ValueError, StopIteration):
-        import json
-        return json.loads(text)
+    return _extras().load_json(text)
 
 
-def _pkg_resources_loader(loader, lib_dirs):
-    """``pkg_resources``' loader, wrapped (the class is made here, when pkg_resources is first
-    imported, rather than at every start)."""
+def _extras():
+    """``_monotrail_finder_extras``, the hook's code for paths a start does not take, loaded from
+    beside this file when first needed (not through ``sys.path``, which the program may have
+    changed, and which could hold another environment's copy)."""
+    extras = sys.modules.get("_monotrail_finder_extras")
+    if extras is None:
+        from _frozen_importlib import module_from_spec
+        from _frozen_importlib_external import spec_from_file_location
 
-    class _PkgResourcesLoader:
-        """Wraps the loader of ``pkg_resources`` to add the locked distributions to its working set.
-
-        ``pkg_resources`` builds its master working set from ``sys.path`` at import, where the store
-        is not. Adding each lib dir afterwards (with the activation callbacks muted, since activating
-        a distribution inserts its location into ``sys.path``) makes ``require``,
-        ``get_distribution`` and ``iter_entry_points`` see exactly the locked distributions.
-        """
-
-        def __init__(self, loader, lib_dirs):
-            self._loader = loader
-            self._lib_dirs = lib_dirs
-
-        def __getattr__(self, name):
-            return getattr(self._loader, name)
-
-        def create_module(self, spec):
-            return self._loader.create_module(spec)
-
-        def exec_module(self, module):
-            # pkg_resources picks a resource provider by the type of its own __loader__.
-            module.__loader__ = module.__spec__.loader = self._loader
-            self._loader.exec_module(module)
-            working_set = module.working_set
-            # pkg_resources picks a distribution finder by the type of a sys.path entry's importer.
-            module.register_finder(_StoreDirFinder, module.find_on_path)
-            callbacks, working_set.callbacks = working_set.callbacks, []
-            try:
-                for lib_dir in self._lib_dirs:
-                    if lib_dir in working_set.entries:  # read from sys.path before that registration
-                        for dist in module.find_distributions(lib_dir, True):
-                            working_set.add(dist, lib_dir, False)
-                    else:
-                        working_set.add_entry(lib_dir)
-            finally:
-                working_set.callbacks = callbacks
-
-    return _PkgResourcesLoader(loader, lib_dirs)
+        location = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_monotrail_finder_extras.py")
+        spec = spec_from_file_location("_monotrail_finder_extras", location)
+        extras = module_from_spec(spec)  # type: ignore[arg-type]  # a .py path always has a spec
+        sys.modules["_monotrail_finder_extras"] = extras
+        try:
+            spec.loader.exec_module(extras)  # type: ignore[union-attr]
+        except BaseException:
+            del sys.modules["_monotrail_finder_extras"]
+            raise
+    return extras
 
 
 def _is_namespace(spec):
@@ -247,15 +202,17 @@ class MonotrailFinder:
         if _is_namespace(spec):
             if on_sys_path is not None:
                 spec = PathFinder.find_spec(fullname, outside + list(dirs), target)
-            self._keep_namespace_portions(spec.submodule_search_locations, dirs, self._lib_dirs)  # type: ignore[union-attr]  # found in dirs above
+            _extras().keep_namespace_portions(spec.submodule_search_locations, dirs, self._lib_dirs,  # type: ignore[union-attr]  # found in dirs above
+                                              PathFinder, _outside_store)
         elif fullname == "pkg_resources":
-            spec.loader = _pkg_resources_loader(spec.loader, self._lib_dirs)  # type: ignore[assignment]
+            spec.loader = _extras().PkgResourcesLoader(spec.loader, self._lib_dirs, _StoreDirFinder)
         return spec
 
     def _check_entries(self, lib_dirs):
         """That each store entry of ``lib_dirs`` still has its ``RECORD`` (one ``stat`` per entry,
         once per process, when one of its names is first imported): an entry deleted or damaged
-        by hand is reinstalled by the launcher before the import goes on (:func:`_repair`).
+        by hand is reinstalled by the launcher before the import goes on
+        (``_monotrail_finder_extras.repair``).
         Checked here rather than for every entry at every start: a ``stat`` costs 3-7 µs on the
         machines measured (docs/benchmarks.md), a check of every entry up front as much per
         package as the front door's ``[ -f ]`` did."""
@@ -269,12 +226,13 @@ class MonotrailFinder:
             else:
                 self._checked.add(lib_dir)
         if missing:
-            _repair(self._env_dir, missing)
+            _extras().repair(self._env_dir, missing)
             self._checked.update(missing)  # repaired, or said why not: once per process
             cache = sys.path_importer_cache
             for lib_dir in missing:
-                if lib_dir in cache:
-                    cache[lib_dir].invalidate_caches()
+                finder = cache.get(lib_dir)
+                if finder is not None and hasattr(finder, "invalidate_caches"):
+                    finder.invalidate_caches()
 
     def _dirs_of(self, name):
         """The lib dirs holding the top-level ``name``, or None."""
@@ -299,49 +257,13 @@ class MonotrailFinder:
             by_lib = self._by_lib = {path.rpartition("/")[0]: path for path in self._dists().values()}
         return by_lib.get(lib_dir)
 
-    @staticmethod
-    def _keep_namespace_portions(namespace_path, dirs, lib_dirs):
-        """A top-level ``_NamespacePath`` recomputes itself from ``sys.path`` whenever
-        ``sys.path`` changes (all of 3.8-3.13), which would drop the store portions as soon as a
-        ``sys.path`` entry holds a portion too; search the store dirs after the rest of
-        ``sys.path``."""
-        if not hasattr(namespace_path, "_path_finder"):
-            return
-
-        def find_portions(name, parent_path):
-            return PathFinder._get_spec(name, _outside_store(list(parent_path), lib_dirs) + dirs)  # type: ignore[attr-defined]
-
-        namespace_path._path_finder = find_portions
-
     def find_distributions(self, context=None):
-        """The locked distributions, for ``importlib.metadata`` (entry points, versions, files).
-
-        A caller that passes an explicit ``path`` asks about those directories only; the stdlib
-        ``PathFinder`` answers that. A listing of every distribution leaves out the lib dirs on
-        ``sys.path``, which ``PathFinder`` lists in ``sys.path`` order; by name the answer here
-        comes first, and costs a dict lookup instead of a scan of every lib dir.
-        """
-        if context is not None and "path" in vars(context):
-            return iter(())
-        name = getattr(context, "name", None)
-        if name is None:
-            on_sys_path = set(sys.path)
-            paths = [path for path in self._dists().values() if os.path.dirname(path) not in on_sys_path]
-        else:
-            path = self._dists().get(_normalize(name))
-            paths = [path] if path else []
-        if not paths:
-            return iter(())
-        self._check_entries([path.rpartition("/")[0] for path in paths])
-        import pathlib
-        from importlib.metadata import PathDistribution
-        return iter([PathDistribution(pathlib.Path(path)) for path in paths])
+        """The locked distributions, for ``importlib.metadata`` (``_monotrail_finder_extras``)."""
+        return _extras().find_distributions(self, context)
 
     def iter_modules(self, prefix=""):
         """What ``pkgutil.iter_modules()`` lists for meta path finders: ``(name, ispkg)``."""
-        for name in sorted(self._modules):
-            ispkg = any(os.path.isdir(os.path.join(d, name)) for d in self._dirs_of(name))
-            yield prefix + name, ispkg
+        return _extras().iter_modules(self, prefix)
 
 
 def _process_pth_files(pth):
@@ -357,32 +279,6 @@ def _process_pth_files(pth):
             site.addpackage(lib_dir, name, None)
 
 
-
-
-def _repair(env_dir, lib_dirs):
-    """Store entries of this environment are gone or damaged (deleted by hand: the store's
-    invariant 4, docs/architecture.md): run the launcher's repair of the environment, which says
-    `warning: the store entry ... was deleted; reinstalling it` (or `is damaged`) and reinstalls
-    them as the next `monotrail run` would, then let the import go on. The command is the one the
-    launcher recorded in ``ENV/repair.json`` when it wrote the environment (``argv``, to which the
-    environment's directory is added); its output goes to stderr, the program's stdout stays
-    the program's. A failure leaves the import to fail as it would have."""
-    import json
-    import subprocess
-
-    try:
-        with open(os.path.join(env_dir, "repair.json"), encoding="utf-8") as file:
-            argv = json.load(file)["argv"]
-    except (OSError, TypeError, ValueError, KeyError):
-        sys.stderr.write("monotrail: the store entry of %s is missing or damaged; `monotrail run` reinstalls it\n"
-                         % ", ".join(lib_dirs))
-        return
-    root = os.path.dirname(os.path.dirname(env_dir))
-    environ = dict(os.environ, MONOTRAIL_ROOT=root)
-    try:
-        subprocess.run(list(argv) + [env_dir], stdin=subprocess.DEVNULL, stdout=2, env=environ, check=False)
-    except OSError as exc:
-        sys.stderr.write("monotrail: cannot start the launcher to reinstall %s: %s\n" % (", ".join(lib_dirs), exc))
 
 
 def _claim(fd):

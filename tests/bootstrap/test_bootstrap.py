@@ -502,3 +502,17 @@ def test_an_entry_whose_record_is_gone_is_repaired_by_the_recorded_command(pytho
     assert record.read_text() == "restored\n"
     again = env.run("-c", code)  # whole again: nothing to repair
     assert again.returncode == 0 and again.stderr == "", again.stderr
+
+
+def test_a_start_loads_the_hooks_extras_only_when_a_program_needs_them(env):
+    """Every start imports `_monotrail_finder`; what only some programs reach (metadata,
+    namespace packages, pkgutil listings) is in `_monotrail_finder_extras`, loaded from beside it
+    when first needed, even with sys.path changed by the program."""
+    code = ("import sys; seen = ['_monotrail_finder_extras' in sys.modules]; import alpha, beta; "
+            "seen.append('_monotrail_finder_extras' in sys.modules); "
+            "sys.path[:] = [entry for entry in sys.path if not entry.startswith(sys.prefix)]; "
+            "import importlib.metadata as md; seen.append(md.version('alpha')); "
+            "seen.append(sys.modules['_monotrail_finder_extras'].__file__.startswith(sys.prefix)); print(seen)")
+    result = env.run("-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[False, False, '1.0', True]"

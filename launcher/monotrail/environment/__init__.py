@@ -174,15 +174,15 @@ def write_env(
     import json
     from pathlib import Path
 
-    from monotrail.environment.layout import write_layout
+    from monotrail.environment.layout import hook_extras, write_layout
     from monotrail.faults import crash_point
     from monotrail.atomic import fsync_directory
     from monotrail.store.entries import private_umask
 
     python = interpreter.path
-    # The hook is copied into the environment (monotrail.environment.layout): watched like an editable
-    # build's input, so a changed original makes the environment stale.
-    inputs = [*(inputs or ()), (bootstrap, input_state(bootstrap))]
+    # The hook (its two files) is copied into the environment (monotrail.environment.layout):
+    # watched like an editable build's input, so a changed original makes the environment stale.
+    inputs = [*(inputs or ()), *((path, input_state(path)) for path in (bootstrap, hook_extras(bootstrap)))]
     env_path, tmp_root_path = Path(env_dir), Path(tmp_root)
     from monotrail.environment.manifest import compact
 
@@ -302,7 +302,9 @@ def write_warm_entry(
     if name.startswith("script-") and not _front_door_name(name.split("+", 1)[0]):
         return  # the front door sends such names to the launcher anyway
     products = [path for path, state in launch.inputs if state == PRODUCT]
-    files = [os.path.join(launch.env_dir, "launch"), launch.bootstrap, *products]
+    # The hook is an input (write_env): `-e` and `-nt` below, no `-f` here too.
+    hook = [] if any(path == launch.bootstrap for path, _ in launch.inputs) else [launch.bootstrap]
+    files = [os.path.join(launch.env_dir, "launch"), *hook, *products]
     test = [f"-f {sh_quote(path)}" for path in files]
     if spelled is not None:
         test.insert(0, f"{sh_quote(spelled)} -ef {sh_quote(start_dir)}")

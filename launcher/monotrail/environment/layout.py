@@ -66,6 +66,8 @@ def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str,
     # site-packages, not in monotrail's own tree. `monotrail.environment` rebuilds the environment when
     # the original changes.
     size, mtime = _copy_hook(hook, lib / f"{HOOK_MODULE}.py")
+    # What the hook does on paths a start does not take, loaded from beside it when needed.
+    _copy_hook(hook_extras(hook), lib / f"{HOOK_MODULE}_extras.py")
     # The hook's bytecode is cached here even under -B / PYTHONDONTWRITEBYTECODE, which are about
     # the user's files: every start imports it. `__pycache__` is made now (with the store's umask),
     # not by the interpreter with whatever umask the first program has.
@@ -86,6 +88,12 @@ def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str,
             _write_new(bin_dir / name, _console_script(name, script["entry_point"], python), 0o755)
         elif "path" in script:
             _copy_data_script(Path(script["path"]), bin_dir / name, python)
+
+
+def hook_extras(hook: str) -> str:
+    """The hook's second file, `_monotrail_finder_extras.py` beside it: the code for paths a
+    start does not take (every start unmarshals the hook's bytecode; bench/bench_warm.py)."""
+    return os.path.join(os.path.dirname(hook), f"{HOOK_MODULE}_extras.py")
 
 
 def _copy_hook(hook: str, target: Path) -> tuple[int, int]:

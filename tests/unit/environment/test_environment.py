@@ -40,16 +40,23 @@ def test_an_environment_is_rebuilt_when_the_hook_changes(tmp_path: Path, py312: 
 
     from monotrail.environment import read_launch, write_env
 
-    hook = tmp_path / "_monotrail_finder.py"
-    hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())
+    hook = _hook_copy(tmp_path)
     interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
-    env = tmp_path / "envs" / "key"
-    manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})
-    write_env(str(env), manifest, interpreter, str(hook), {}, str(tmp_path / "tmp"))
-    assert read_launch(str(env)) is not None
-    time.sleep(0.01)
-    hook.write_text(hook.read_text() + "\n# changed\n")
-    assert read_launch(str(env)) is None
+    for changed in (hook, hook.with_name("_monotrail_finder_extras.py")):  # either of its two files
+        env = tmp_path / "envs" / changed.stem
+        manifest = json.dumps({"version": 1, "env": str(env), "distributions": {}, "scripts": {}})
+        write_env(str(env), manifest, interpreter, str(hook), {}, str(tmp_path / "tmp"))
+        assert read_launch(str(env)) is not None
+        time.sleep(0.01)
+        changed.write_text(changed.read_text() + "\n# changed\n")
+        assert read_launch(str(env)) is None
+
+
+def _hook_copy(directory: Path) -> Path:
+    """The hook's two files copied into `directory`: the path of its main file."""
+    for name in ("_monotrail_finder.py", "_monotrail_finder_extras.py"):
+        (directory / name).write_text((REPO / "bootstrap" / "monotrail_bootstrap" / name).read_text())
+    return directory / "_monotrail_finder.py"
 
 
 def test_a_new_environment_reuses_the_hooks_bytecode_of_another(tmp_path: Path, py312: Path) -> None:
@@ -62,8 +69,7 @@ def test_a_new_environment_reuses_the_hooks_bytecode_of_another(tmp_path: Path, 
 
     from monotrail.environment import write_env
 
-    hook = tmp_path / "_monotrail_finder.py"
-    hook.write_text((REPO / "bootstrap" / "monotrail_bootstrap" / "_monotrail_finder.py").read_text())
+    hook = _hook_copy(tmp_path)
     os.utime(hook, (time.time() - 10, time.time() - 10))
     interpreter = SimpleNamespace(path=str(py312), version=(3, 12, 0), implementation="cpython", free_threaded=False)
 

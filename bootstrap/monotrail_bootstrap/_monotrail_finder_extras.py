@@ -1,0 +1,156 @@
+"""What the environment's hook does on paths a start does not take: the rest of ``_monotrail_finder``.
+
+``_monotrail_finder`` is imported by every start of every environment, and a start pays for each
+function of it (the bytecode unmarshalled, the objects made: bench/bench_warm.py); what only
+some programs reach lives here, loaded from beside it when first needed
+(``_monotrail_finder._extras``): ``importlib.metadata``'s distributions, ``pkgutil`` listings,
+namespace packages, ``pkg_resources``, a manifest.json that is not in the compact form, and the
+reinstall of a store entry deleted by hand. Copied into each environment with it; stdlib only,
+Python 3.8+.
+"""
+
+import os
+import sys
+
+
+def normalize(name):
+    """PEP 503 normalization (``re.sub(r"[-_.]+", "-", name).lower()`` without importing re)."""
+    return "-".join(filter(None, name.lower().replace("_", "-").replace(".", "-").split("-")))
+
+
+class _JSONContext:
+    """The attributes ``_json.make_scanner`` reads from a ``json.JSONDecoder``."""
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # 'NaN', 'Infinity', '-Infinity' are what float() accepts too
+
+
+def load_json(text):
+    """manifest.json, which the launcher writes alone when a path holds a tab or newline, parsed
+    with the C scanner directly: ``import json`` pulls in ``re`` and its dependencies. Any JSON
+    problem falls back to ``json`` for its error message."""
+    try:
+        import _json
+        start = len(text) - len(text.lstrip())
+        manifest, end = _json.make_scanner(_JSONContext())(text, start)  # type: ignore[arg-type]  # duck-typed, as json.scanner's
+        if text[end:].strip() or not isinstance(manifest, dict):
+            raise ValueError
+        return manifest
+    except (ImportError, ValueError, StopIteration):
+        import json
+        return json.loads(text)
+
+
+class PkgResourcesLoader:
+    """Wraps the loader of ``pkg_resources`` to add the locked distributions to its working set.
+
+    ``pkg_resources`` builds its master working set from ``sys.path`` at import, where the store
+    is not. Adding each lib dir afterwards (with the activation callbacks muted, since activating
+    a distribution inserts its location into ``sys.path``) makes ``require``,
+    ``get_distribution`` and ``iter_entry_points`` see exactly the locked distributions.
+    ``dir_finder``: the type of the lib dirs' path entry finders (``_StoreDirFinder``).
+    """
+
+    def __init__(self, loader, lib_dirs, dir_finder):
+        self._loader = loader
+        self._lib_dirs = lib_dirs
+        self._dir_finder = dir_finder
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        # pkg_resources picks a resource provider by the type of its own __loader__.
+        module.__loader__ = module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        working_set = module.working_set
+        # pkg_resources picks a distribution finder by the type of a sys.path entry's importer.
+        module.register_finder(self._dir_finder, module.find_on_path)
+        callbacks, working_set.callbacks = working_set.callbacks, []
+        try:
+            for lib_dir in self._lib_dirs:
+                if lib_dir in working_set.entries:  # read from sys.path before that registration
+                    for dist in module.find_distributions(lib_dir, True):
+                        working_set.add(dist, lib_dir, False)
+                else:
+                    working_set.add_entry(lib_dir)
+        finally:
+            working_set.callbacks = callbacks
+
+
+def keep_namespace_portions(namespace_path, dirs, lib_dirs, path_finder, outside_store):
+    """A top-level ``_NamespacePath`` recomputes itself from ``sys.path`` whenever ``sys.path``
+    changes (all of 3.8-3.13), which would drop the store portions as soon as a ``sys.path`` entry
+    holds a portion too; search the store dirs after the rest of ``sys.path``."""
+    if not hasattr(namespace_path, "_path_finder"):
+        return
+
+    def find_portions(name, parent_path):
+        return path_finder._get_spec(name, outside_store(list(parent_path), lib_dirs) + dirs)
+
+    namespace_path._path_finder = find_portions
+
+
+def find_distributions(finder, context):
+    """``MonotrailFinder.find_distributions``: the locked distributions, for ``importlib.metadata``
+    (entry points, versions, files).
+
+    A caller that passes an explicit ``path`` asks about those directories only; the stdlib
+    ``PathFinder`` answers that. A listing of every distribution leaves out the lib dirs on
+    ``sys.path``, which ``PathFinder`` lists in ``sys.path`` order; by name the answer here comes
+    first, and costs a dict lookup instead of a scan of every lib dir.
+    """
+    if context is not None and "path" in vars(context):
+        return iter(())
+    name = getattr(context, "name", None)
+    if name is None:
+        on_sys_path = set(sys.path)
+        paths = [path for path in finder._dists().values() if os.path.dirname(path) not in on_sys_path]
+    else:
+        path = finder._dists().get(normalize(name))
+        paths = [path] if path else []
+    if not paths:
+        return iter(())
+    finder._check_entries([path.rpartition("/")[0] for path in paths])
+    import pathlib
+    from importlib.metadata import PathDistribution
+    return iter([PathDistribution(pathlib.Path(path)) for path in paths])
+
+
+def iter_modules(finder, prefix):
+    """What ``pkgutil.iter_modules()`` lists for meta path finders: ``(name, ispkg)``."""
+    for name in sorted(finder._modules):
+        ispkg = any(os.path.isdir(os.path.join(d, name)) for d in finder._dirs_of(name))
+        yield prefix + name, ispkg
+
+
+def repair(env_dir, lib_dirs):
+    """Store entries of this environment are gone or damaged (deleted by hand: the store's
+    invariant 4, docs/architecture.md): run the launcher's repair of the environment, which says
+    `warning: the store entry ... was deleted; reinstalling it` (or `is damaged`) and reinstalls
+    them as the next `monotrail run` would, then let the import go on. The command is the one the
+    launcher recorded in ``ENV/repair.json`` when it wrote the environment (``argv``, to which the
+    environment's directory is added); its output goes to stderr, the program's stdout stays
+    the program's. A failure leaves the import to fail as it would have."""
+    import json
+    import subprocess
+
+    try:
+        with open(os.path.join(env_dir, "repair.json"), encoding="utf-8") as file:
+            argv = json.load(file)["argv"]
+    except (OSError, TypeError, ValueError, KeyError):
+        sys.stderr.write("monotrail: the store entry of %s is missing or damaged; `monotrail run` reinstalls it\n"
+                         % ", ".join(lib_dirs))
+        return
+    root = os.path.dirname(os.path.dirname(env_dir))
+    environ = dict(os.environ, MONOTRAIL_ROOT=root)
+    try:
+        subprocess.run(list(argv) + [env_dir], stdin=subprocess.DEVNULL, stdout=2, env=environ, check=False)
+    except OSError as exc:
+        sys.stderr.write("monotrail: cannot start the launcher to reinstall %s: %s\n" % (", ".join(lib_dirs), exc))
