@@ -438,6 +438,7 @@ def test_second_project_with_stored_wheels_imports_nothing_downloads_need(
     assert "monotrail.environment.install" in imported  # the cold path ran
     assert imported & DOWNLOAD_ONLY_MODULES == set()
     assert imported & UNPACK_ONLY_MODULES == set()
+    assert "monotrail.store.index" not in imported  # every entry stored: no index is configured
     assert {path.name for path in (monotrail.root / "envs").glob("*/bin/tool*")} == {"tool", "tool-sh"}
 
 

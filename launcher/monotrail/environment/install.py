@@ -40,7 +40,7 @@ def install_environment(
     from monotrail.interpreters.discovery import find_interpreter
     from monotrail.environment.manifest import build_manifest, dumps
     from monotrail.faults import crash_point
-    from monotrail.store.entries import ensure_installed, gc_lock, remove_stale_temp
+    from monotrail.store.entries import ensure_installed, gc_lock, remove_stale_temp, stored_entries
 
     start_dir, lock_path, root, env_dir = Path(start_dir), Path(lock_path), Path(root), Path(env_dir)
     python_request = python_key.split(":", 1)[1] if python_key.startswith("cli:") else None
@@ -49,23 +49,31 @@ def install_environment(
         return find_interpreter(python_request, requires_python=requires_python, start_dir=start_dir, root=root)
 
     facts, interpreter, selected = _selection(spec, lock_path, root, interpreter_for)
-    sources = _sources(spec, facts)
     # Shared: many runs install at once; `monotrail store gc` (exclusive) waits for them, and they
     # for it, so gc never removes an entry between its install here and its environment's write.
     _warn_deleted_entries(env_dir)
     with gc_lock(root, shared=True):
-        # The editable projects become wheels first (built, or found by their inputs' hash).
-        wheels, inputs = builder.editables(selected, interpreter, sources, root, building, quiet=spec.quiet)
-        entries = ensure_installed(
-            [item for item in wheels if item.directory is None],
-            sources,
-            root,
-            progress=not spec.quiet,
-            tags=interpreter.tags,
-            interpreter=interpreter,
-            building=building,
-            builder=builder,
-        )
+        # Every package stored and nothing to build: no index is configured (the index client's
+        # module alone is ~2 ms of imports on this path).
+        stored = None if any(item.editable is not None for item in selected) else stored_entries(
+            selected, root, interpreter.tags)
+        inputs: list[tuple[str, str]] = []
+        if stored is not None:
+            wheels, entries = list(selected), stored
+        else:
+            sources = _sources(spec, facts)
+            # The editable projects become wheels first (built, or found by their inputs' hash).
+            wheels, inputs = builder.editables(selected, interpreter, sources, root, building, quiet=spec.quiet)
+            entries = ensure_installed(
+                [item for item in wheels if item.directory is None],
+                sources,
+                root,
+                progress=not spec.quiet,
+                tags=interpreter.tags,
+                interpreter=interpreter,
+                building=building,
+                builder=builder,
+            )
         crash_point("install-entries-ready")
         paths = _extra_paths(wheels)
         manifest = build_manifest(entries, interpreter.path, interpreter.mtime, env_dir, paths)

@@ -246,6 +246,14 @@ def ensure_installed(
     return [e for e in entries if e is not None]
 
 
+def stored_entries(selected: Sequence["Selected"], root: Path, tags: Sequence[str]) -> list[StoreEntry] | None:
+    """The entries of every selected wheel (directory sources skipped) when all are stored, found
+    as `ensure_installed` finds them first (one marker read each, no index); None when any is
+    not. The cold path asks this before it configures an index it would not use."""
+    entries = [_present_entry(root, item, tuple(tags)) for item in selected if item.directory is None]
+    return None if any(entry is None for entry in entries) else [entry for entry in entries if entry is not None]
+
+
 def _present_entry(root: Path, selected: "Selected", tags: Sequence[str] = ()) -> StoreEntry | None:
     """The entry when the lock pins its hash, without any I/O beyond one marker read (an sdist's:
     one listing and a marker read per build of it)."""
