@@ -13,6 +13,9 @@ __all__ = ["EnvironmentSpec"]
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
+    """The options that decide an environment besides its lock and interpreter, and how loudly
+    to make it."""
+
     lock: str | None = None  # the lock the user named (`--lock`): no sibling lock stands in for it
     extras: tuple[str, ...] = ()
     all_extras: bool = False

@@ -123,6 +123,9 @@ class Dependency:
 
 @dataclass(frozen=True)
 class LockedPackage:
+    """One package a lock pins: where its files come from (wheels, sdist, a directory, a VCS
+    commit, or only hashes for the index to match) and, in graph locks, its edges."""
+
     name: str
     version: str
     marker: str | None = None  # flat locks: install only where this holds (may use extras/dependency_groups)
@@ -145,6 +148,9 @@ class LockedPackage:
 
 @dataclass(frozen=True)
 class Lock:
+    """A lockfile of any format, read: its packages and what selection needs besides them (roots
+    and the extras' and groups' edges for graph locks, requires-python, environments, indexes)."""
+
     path: Path
     format: str  # "pylock" | "uv" | "poetry" | "requirements"
     packages: tuple[LockedPackage, ...]

@@ -90,6 +90,8 @@ class Pinned(Protocol):
 
 @dataclass(frozen=True)
 class StoreEntry:
+    """One unpacked wheel in the store, as its marker (`monotrail.json`, written last) describes it."""
+
     path: Path  # <root>/store/<name>/<version>/<artifact-id>
     meta: dict  # the parsed marker file
 
