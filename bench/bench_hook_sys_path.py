@@ -27,6 +27,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 HOOK = "bootstrap/monotrail_bootstrap/_monotrail_finder.py"
+# The hook's second file since 020777c, loaded from beside it when first needed.
+EXTRAS = "bootstrap/monotrail_bootstrap/_monotrail_finder_extras.py"
 BEFORE = "03bdb70^"  # the commit before "hook: the store's lib dirs end sys.path"
 
 PROBE = r"""
@@ -63,6 +65,7 @@ def make_env(directory: Path, python: str, count: int) -> Path:
         info = lib / f"mod{i}-1.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: mod{i}\nVersion: 1.0\n")
+        (info / "RECORD").write_text("")  # what the hook checks when a name of the entry is first imported
         manifest["modules"][f"mod{i}"] = [str(lib)]
         manifest["distributions"][f"mod{i}"] = str(info)
         manifest["lib_dirs"].append(str(lib))
@@ -73,6 +76,9 @@ def make_env(directory: Path, python: str, count: int) -> Path:
 
 def use(site: Path, hook: Path) -> None:
     shutil.copy(hook, site / "_monotrail_finder.py")
+    extras = hook.with_name("_monotrail_finder_extras.py")
+    if extras.exists():
+        shutil.copy(extras, site / extras.name)
     shutil.rmtree(site / "__pycache__", ignore_errors=True)
 
 
@@ -94,11 +100,15 @@ def main() -> None:
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "VIRTUAL_ENV")}
     with tempfile.TemporaryDirectory() as temp:
         directory = Path(temp)
-        hooks = {"before": directory / "before.py", "after": directory / "after.py" if options.after else REPO / HOOK}
+        hooks = {"before": directory / "before" / "_monotrail_finder.py",
+                 "after": directory / "after" / "_monotrail_finder.py" if options.after else REPO / HOOK}
         for name, commit in (("before", options.base), ("after", options.after)):
             if commit:
-                hooks[name].write_bytes(subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{HOOK}"],
-                                                       capture_output=True, check=True).stdout)
+                hooks[name].parent.mkdir()
+                for path, target in ((HOOK, hooks[name]), (EXTRAS, hooks[name].with_name("_monotrail_finder_extras.py"))):
+                    shown = subprocess.run(["git", "-C", str(REPO), "show", f"{commit}:{path}"], capture_output=True)
+                    if shown.returncode == 0:  # no extras before 020777c
+                        target.write_bytes(shown.stdout)
         print(f"python {python}; load: {os.getloadavg()}")
         for count in (int(n) for n in options.lib_dirs.split(",")):
             site = make_env(directory, python, count)
