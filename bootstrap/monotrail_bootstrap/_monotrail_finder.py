@@ -88,11 +88,17 @@ def _extras():
         spec = spec_from_file_location("_monotrail_finder_extras", location)
         extras = module_from_spec(spec)  # type: ignore[arg-type]  # a .py path always has a spec
         sys.modules["_monotrail_finder_extras"] = extras
+        # Its bytecode is cached whatever -B / PYTHONDONTWRITEBYTECODE say, as the .pth line has it
+        # for this module: they are about the user's files, and a program using importlib.metadata
+        # would otherwise compile it at every start.
+        dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, False
         try:
             spec.loader.exec_module(extras)  # type: ignore[union-attr]
         except BaseException:
             del sys.modules["_monotrail_finder_extras"]
             raise
+        finally:
+            sys.dont_write_bytecode = dont_write_bytecode
     return extras
 
 

@@ -516,3 +516,14 @@ def test_a_start_loads_the_hooks_extras_only_when_a_program_needs_them(env):
     result = env.run("-c", code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[False, False, '1.0', True]"
+
+
+def test_the_hooks_extras_are_compiled_once_even_under_dont_write_bytecode(store, python):
+    """As the .pth line does for the hook, its extras' bytecode is cached in the environment when
+    first loaded whatever PYTHONDONTWRITEBYTECODE says (it is about the user's files)."""
+    env = make_env(store, python, "bytecode-%s" % python.parent.parent.name)
+    result = env.run("-c", "import importlib.metadata as md; print(md.version('alpha'))",
+                     env=clean_env(PYTHONDONTWRITEBYTECODE="1"))
+    assert result.returncode == 0 and result.stdout.strip() == "1.0", result.stderr
+    [site] = env.path.glob("lib/*/site-packages")
+    assert len(list(site.glob("__pycache__/_monotrail_finder_extras.*.pyc"))) == 1
