@@ -65,14 +65,14 @@ def write_layout(tmp: Path, env_dir: str, interpreter: "Interpreter", hook: str,
     # (coverage's third-party filter, debuggers' "just my code") must find the hook inside this
     # site-packages, not in monotrail's own tree. `monotrail.environment` rebuilds the environment when
     # the original changes.
-    size, mtime = _copy_hook(hook, lib / f"{HOOK_MODULE}.py")
+    copied = {HOOK_MODULE: _copy_hook(hook, lib / f"{HOOK_MODULE}.py")}
     # What the hook does on paths a start does not take, loaded from beside it when needed.
-    _copy_hook(hook_extras(hook), lib / f"{HOOK_MODULE}_extras.py")
+    copied[f"{HOOK_MODULE}_extras"] = _copy_hook(hook_extras(hook), lib / f"{HOOK_MODULE}_extras.py")
     # The hook's bytecode is cached here even under -B / PYTHONDONTWRITEBYTECODE, which are about
     # the user's files: every start imports it. `__pycache__` is made now (with the store's umask),
     # not by the interpreter with whatever umask the first program has.
     (lib / "__pycache__").mkdir()
-    _reuse_hook_bytecode(lib / "__pycache__", os.path.dirname(env_dir), site_packages(interpreter), size, mtime)
+    _reuse_hook_bytecode(lib / "__pycache__", os.path.dirname(env_dir), site_packages(interpreter), copied)
     manifest = os.path.join(env_dir, manifest_name)
     (lib / HOOK_PTH).write_text(
         "import sys; _b = sys.dont_write_bytecode; sys.dont_write_bytecode = False; "
@@ -106,37 +106,43 @@ def _copy_hook(hook: str, target: Path) -> tuple[int, int]:
     return len(data), int(info.st_mtime)
 
 
-def _reuse_hook_bytecode(pycache: Path, envs: str, lib: str, size: int, mtime: int, tries: int = 8,
+def _reuse_hook_bytecode(pycache: Path, envs: str, lib: str, modules: dict[str, tuple[int, int]], tries: int = 8,
                          names_at_most: int = 64) -> None:
-    """Copy the hook's bytecode from another environment of the store with the same site-packages
-    (`lib`, the same Python version) whose pyc was compiled from a hook of this size and mtime
-    (the pyc header the interpreter itself checks; timestamp pycs only), so that this
-    environment's first start does not compile the hook (~6 ms of CPU here). Looks at a few
-    environments at most; none fitting (a new monotrail, a new Python) costs one compile, as
-    before."""
+    """Copy the hook's bytecode (each of `modules`: its size and mtime) from other environments of
+    the store with the same site-packages (`lib`, the same Python version) whose pyc was compiled
+    from a file of this size and mtime (the pyc header the interpreter itself checks; timestamp
+    pycs only), so that this environment's first start does not compile the hook (~6 ms of CPU
+    here). Looks at a few environments at most; none fitting (a new monotrail, a new Python)
+    costs one compile, as before."""
     try:
         names = os.listdir(envs)
     except OSError:
         return
-    header = (0).to_bytes(4, "little") + (mtime & 0xFFFFFFFF).to_bytes(4, "little") + (size & 0xFFFFFFFF).to_bytes(4, "little")
+    headers = {module: (0).to_bytes(4, "little") + (mtime & 0xFFFFFFFF).to_bytes(4, "little")
+               + (size & 0xFFFFFFFF).to_bytes(4, "little") for module, (size, mtime) in modules.items()}
     for name in names[:names_at_most]:
         donor = os.path.join(envs, name, lib, "__pycache__")
         try:
-            files = [file for file in os.listdir(donor) if file.startswith(f"{HOOK_MODULE}.") and file.endswith(".pyc")]
+            files = os.listdir(donor)
         except OSError:
             continue  # another Python's environment, or one being removed
         tries -= 1
         if tries < 0:
             return
-        try:
-            for file in files:
+        for file in files:
+            module = file.split(".", 1)[0]
+            if module not in headers or not file.endswith(".pyc"):
+                continue
+            try:
                 with open(os.path.join(donor, file), "rb") as handle:
                     data = handle.read()
-                if data[4:16] == header:
-                    (pycache / file).write_bytes(data)
-                    return
-        except OSError:
-            continue
+            except OSError:
+                continue
+            if data[4:16] == headers[module]:
+                (pycache / file).write_bytes(data)
+                del headers[module]
+        if not headers:
+            return
 
 
 def _pyvenv_cfg(interpreter: "Interpreter", real: str) -> str:
