@@ -12,10 +12,11 @@ in the store, one copy for every environment), their own ``.pth`` files and the 
 (docs/architecture.md, "The environment").
 
 Stdlib only, Python 3.8+. It imports little and holds little, for every start pays for it (its
-bytecode unmarshalled, each function and class made): what only some programs reach
-(``importlib.metadata``, ``pkgutil`` listings, namespace packages, ``pkg_resources``, a JSON
-manifest, the reinstall of a deleted store entry) is in ``_monotrail_finder_extras.py`` beside it,
-loaded when first needed (:func:`_extras`), and the manifest is read with ``str.split``.
+bytecode unmarshalled, each function and class made): what few programs reach, and those
+only where they pay far more anyway (``pkg_resources``, ``pkgutil`` listings of every module, a
+JSON manifest, the reinstall of a deleted store entry), is in ``_monotrail_finder_extras.py``
+beside it, loaded when first needed (:func:`_extras`); ``importlib.metadata`` and namespace
+packages, which many programs use, stay here. The manifest is read with ``str.split``.
 """
 
 import os
@@ -24,6 +25,11 @@ import sys
 # What importlib.machinery re-exports, taken from the frozen module the interpreter already
 # runs on: `import importlib` would add the package (and `warnings`, 3.12+) to every start.
 from _frozen_importlib_external import PathFinder
+
+
+def _normalize(name):
+    """PEP 503 normalization (``re.sub(r"[-_.]+", "-", name).lower()`` without importing re)."""
+    return "-".join(filter(None, name.lower().replace("_", "-").replace(".", "-").split("-")))
 
 
 def _load_compact(text):
@@ -208,8 +214,7 @@ class MonotrailFinder:
         if _is_namespace(spec):
             if on_sys_path is not None:
                 spec = PathFinder.find_spec(fullname, outside + list(dirs), target)
-            _extras().keep_namespace_portions(spec.submodule_search_locations, dirs, self._lib_dirs,  # type: ignore[union-attr]  # found in dirs above
-                                              PathFinder, _outside_store)
+            self._keep_namespace_portions(spec.submodule_search_locations, dirs, self._lib_dirs)  # type: ignore[union-attr]  # found in dirs above
         elif fullname == "pkg_resources":
             spec.loader = _extras().PkgResourcesLoader(spec.loader, self._lib_dirs, _StoreDirFinder)
         return spec
@@ -263,9 +268,43 @@ class MonotrailFinder:
             by_lib = self._by_lib = {path.rpartition("/")[0]: path for path in self._dists().values()}
         return by_lib.get(lib_dir)
 
+    @staticmethod
+    def _keep_namespace_portions(namespace_path, dirs, lib_dirs):
+        """A top-level ``_NamespacePath`` recomputes itself from ``sys.path`` whenever
+        ``sys.path`` changes (all of 3.8-3.13), which would drop the store portions as soon as a
+        ``sys.path`` entry holds a portion too; search the store dirs after the rest of
+        ``sys.path``."""
+        if not hasattr(namespace_path, "_path_finder"):
+            return
+
+        def find_portions(name, parent_path):
+            return PathFinder._get_spec(name, _outside_store(list(parent_path), lib_dirs) + dirs)  # type: ignore[attr-defined]
+
+        namespace_path._path_finder = find_portions
+
     def find_distributions(self, context=None):
-        """The locked distributions, for ``importlib.metadata`` (``_monotrail_finder_extras``)."""
-        return _extras().find_distributions(self, context)
+        """The locked distributions, for ``importlib.metadata`` (entry points, versions, files).
+
+        A caller that passes an explicit ``path`` asks about those directories only; the stdlib
+        ``PathFinder`` answers that. A listing of every distribution leaves out the lib dirs on
+        ``sys.path``, which ``PathFinder`` lists in ``sys.path`` order; by name the answer here
+        comes first, and costs a dict lookup instead of a scan of every lib dir.
+        """
+        if context is not None and "path" in vars(context):
+            return iter(())
+        name = getattr(context, "name", None)
+        if name is None:
+            on_sys_path = set(sys.path)
+            paths = [path for path in self._dists().values() if os.path.dirname(path) not in on_sys_path]
+        else:
+            path = self._dists().get(_normalize(name))
+            paths = [path] if path else []
+        if not paths:
+            return iter(())
+        self._check_entries([path.rpartition("/")[0] for path in paths])
+        import pathlib
+        from importlib.metadata import PathDistribution
+        return iter([PathDistribution(pathlib.Path(path)) for path in paths])
 
     def iter_modules(self, prefix=""):
         """What ``pkgutil.iter_modules()`` lists for meta path finders: ``(name, ispkg)``."""

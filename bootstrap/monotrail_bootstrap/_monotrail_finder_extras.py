@@ -1,21 +1,17 @@
 """What the environment's hook does on paths a start does not take: the rest of ``_monotrail_finder``.
 
 ``_monotrail_finder`` is imported by every start of every environment, and a start pays for each
-function of it (the bytecode unmarshalled, the objects made: bench/bench_warm.py); what only
-some programs reach lives here, loaded from beside it when first needed
-(``_monotrail_finder._extras``): ``importlib.metadata``'s distributions, ``pkgutil`` listings,
-namespace packages, ``pkg_resources``, a manifest.json that is not in the compact form, and the
-reinstall of a store entry deleted by hand. Copied into each environment with it; stdlib only,
+function of it (the bytecode unmarshalled, the objects made: bench/bench_warm.py); what few
+programs reach, and those only where they pay far more anyway, lives here, loaded from beside it
+when first needed (``_monotrail_finder._extras``, ~0.25 ms): ``pkg_resources`` (whose own import
+costs ~100 ms), ``pkgutil`` listings of every module, a manifest.json that is not in the compact
+form, and the reinstall of a store entry deleted by hand. ``importlib.metadata`` and namespace
+packages, which many programs use, stay in ``_monotrail_finder``. Copied into each environment with it; stdlib only,
 Python 3.8+.
 """
 
 import os
 import sys
-
-
-def normalize(name):
-    """PEP 503 normalization (``re.sub(r"[-_.]+", "-", name).lower()`` without importing re)."""
-    return "-".join(filter(None, name.lower().replace("_", "-").replace(".", "-").split("-")))
 
 
 class _JSONContext:
@@ -82,45 +78,6 @@ class PkgResourcesLoader:
                     working_set.add_entry(lib_dir)
         finally:
             working_set.callbacks = callbacks
-
-
-def keep_namespace_portions(namespace_path, dirs, lib_dirs, path_finder, outside_store):
-    """A top-level ``_NamespacePath`` recomputes itself from ``sys.path`` whenever ``sys.path``
-    changes (all of 3.8-3.13), which would drop the store portions as soon as a ``sys.path`` entry
-    holds a portion too; search the store dirs after the rest of ``sys.path``."""
-    if not hasattr(namespace_path, "_path_finder"):
-        return
-
-    def find_portions(name, parent_path):
-        return path_finder._get_spec(name, outside_store(list(parent_path), lib_dirs) + dirs)
-
-    namespace_path._path_finder = find_portions
-
-
-def find_distributions(finder, context):
-    """``MonotrailFinder.find_distributions``: the locked distributions, for ``importlib.metadata``
-    (entry points, versions, files).
-
-    A caller that passes an explicit ``path`` asks about those directories only; the stdlib
-    ``PathFinder`` answers that. A listing of every distribution leaves out the lib dirs on
-    ``sys.path``, which ``PathFinder`` lists in ``sys.path`` order; by name the answer here comes
-    first, and costs a dict lookup instead of a scan of every lib dir.
-    """
-    if context is not None and "path" in vars(context):
-        return iter(())
-    name = getattr(context, "name", None)
-    if name is None:
-        on_sys_path = set(sys.path)
-        paths = [path for path in finder._dists().values() if os.path.dirname(path) not in on_sys_path]
-    else:
-        path = finder._dists().get(normalize(name))
-        paths = [path] if path else []
-    if not paths:
-        return iter(())
-    finder._check_entries([path.rpartition("/")[0] for path in paths])
-    import pathlib
-    from importlib.metadata import PathDistribution
-    return iter([PathDistribution(pathlib.Path(path)) for path in paths])
 
 
 def iter_modules(finder, prefix):
