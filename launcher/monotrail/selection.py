@@ -81,7 +81,9 @@ def select(
     if lock.project is not None and all(p.name != lock.project.name for p in packages):
         packages.append(lock.project)
     ranks = {tag: i for i, tag in enumerate(interpreter.tags)}
-    return tuple(_selected(lock, package, interpreter, ranks) for package in sorted(packages, key=lambda p: p.name))
+    platforms = _platforms(interpreter.tags)
+    return tuple(_selected(lock, package, interpreter, ranks, platforms)
+                 for package in sorted(packages, key=lambda p: p.name))
 
 
 # --- checks --------------------------------------------------------------------------------------
@@ -344,12 +346,23 @@ def _version_matches(version: str, specifier: str) -> bool:
 def select_wheel(filenames: Sequence[str], tags: Sequence[str]) -> int | None:
     """Index of the best wheel for `tags` (best first), or None. Ties keep lock order."""
     ranks = {tag: i for i, tag in enumerate(tags)}
-    return _best_wheel(filenames, ranks)
+    return _best_wheel(filenames, ranks, _platforms(tags))
 
 
-def _best_wheel(filenames: Sequence[str], ranks: Mapping[str, int]) -> int | None:
+def _platforms(tags: Sequence[str]) -> frozenset[str]:
+    """The platform parts of the target's tags (`cp312-cp312-manylinux_2_17_x86_64` ->
+    `manylinux_2_17_x86_64`)."""
+    return frozenset(tag.rpartition("-")[2] for tag in tags)
+
+
+def _best_wheel(filenames: Sequence[str], ranks: Mapping[str, int], platforms: frozenset[str]) -> int | None:
+    """`platforms` (`_platforms` of the ranked tags) passes over, by its last name part, a wheel
+    for another platform before its tags are spelled out: most of a universal lock's wheels (a
+    tag ranks only if its platform is one of the target's, so the answer is the same)."""
     best: tuple[int, int] | None = None
     for i, filename in enumerate(filenames):
+        if filename.endswith(".whl") and platforms.isdisjoint(filename[:-4].rpartition("-")[2].lower().split(".")):
+            continue
         tags_of_file = wheel_tags(filename)
         if tags_of_file is None:
             continue  # not a wheel we could install anyway
@@ -379,7 +392,8 @@ def wheel_tags(filename: str) -> list[str] | None:
         return None
 
 
-def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, ranks: Mapping[str, int]) -> Selected:
+def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, ranks: Mapping[str, int],
+              platforms: frozenset[str]) -> Selected:
     where = _package_where(lock, package)
     if package.vcs is not None:
         return Selected(package.name, package.version, None, None, None, build=package.vcs)
@@ -396,7 +410,7 @@ def _selected(lock: Lock, package: LockedPackage, interpreter: Interpreter, rank
         return Selected(package.name, package.version, lookup, package.index, None, tags=interpreter.tags)
     wheels = package.wheels  # a big lock's LazyArtifacts: rank by the names, build one Artifact
     names = wheels.filenames() if isinstance(wheels, LazyArtifacts) else [wheel.filename for wheel in wheels]
-    best = _best_wheel(names, ranks)
+    best = _best_wheel(names, ranks, platforms)
     if best is None and package.sdist is not None:
         # No wheel fits: the store builds one from the sdist (monotrail.builds.sdist).
         return Selected(package.name, package.version, package.sdist, package.index, None)

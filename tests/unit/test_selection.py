@@ -467,3 +467,21 @@ def test_a_big_locks_selection_builds_only_the_chosen_artifacts(monkeypatch: pyt
     by_name = {package.name: package for package in read_lock(BENCH / "data-science" / "uv.lock").packages}
     for item in selected:
         assert item.artifact in tuple(by_name[item.name].wheels)
+
+
+@pytest.mark.parametrize("platforms", [("manylinux_2_17_x86_64", "linux_x86_64"), ("macosx_11_0_arm64",), ("win_amd64",)])
+def test_wheels_of_other_platforms_are_passed_over_with_the_same_answer(platforms: tuple) -> None:
+    """select_wheel skips a wheel by its platform part before spelling out its tags; over every
+    wheel of the real locks, the answer is the one ranking all tags gives."""
+    from monotrail.selection import wheel_tags
+
+    tags = [str(t) for minor in (8, 12, 13) for t in packaging_tags.cpython_tags((3, minor), [f"cp3{minor}"], platforms)]
+    tags += [str(t) for t in packaging_tags.compatible_tags((3, 12), "cp312", platforms)]
+    ranks = {tag: i for i, tag in enumerate(tags)}
+    for project in ("data-science", "django-app"):
+        for package in read_lock(BENCH / project / "uv.lock").packages:
+            names = [wheel.filename for wheel in package.wheels] + ["Odd_Name-1.0-1build-PY3-NONE-ANY.whl", "x.tar.gz"]
+            ranked = [(min((ranks[t] for t in wheel_tags(n) or () if t in ranks), default=None), i)
+                      for i, n in enumerate(names)]
+            fitting = [(rank, i) for rank, i in ranked if rank is not None]
+            assert select_wheel(names, tags) == (min(fitting)[1] if fitting else None)
