@@ -2,11 +2,11 @@
 
 Two environments of the same lock bytes, pyproject (what the lock readers read of it), Python
 request, extras, groups and sources, with every package already in the store, differ only in
-their key: the text files name their own directory (`manifest.json`, `manifest.txt`, the `.pth` hook, console scripts' shebangs), and
-`lock` names the lock's path. So when a second project (another checkout, a copy, a worktree)
-needs such an environment, it is copied from the first with the key replaced, instead of
-importing the cold path (dataclasses, pathlib, the lock model, selection, the store, the
-layout: ~45 ms here) to compute the same files again.
+their key: the text files name their own directory (`manifest.json`, `manifest.txt`, the `.pth`
+hook, console scripts' shebangs), and `lock` names the lock's path. So when a second project
+(another checkout, a copy, a worktree) needs such an environment, it is copied from the first
+with the key replaced, instead of importing the cold path (dataclasses, pathlib, the lock model,
+selection, the store, the layout: ~45 ms here) to compute the same files again.
 
     <root>/cache/recipes/<recipe key>   two lines: the key of an environment written for the
                                         recipe, and the key of the interpreter choice it used
@@ -15,13 +15,14 @@ layout: ~45 ms here) to compute the same files again.
 The recipe key hashes what the selections' lock key hashes (the lock's bytes, what the lock
 readers read of the pyproject (`pyproject_key`), the lock's format, monotrail's version), the
 Python request as the environment key has it, the environment's options (`SPEC_FIELDS`), the
-environment variables interpreter discovery reads, and the environment format. A recipe is used only when the environment it names still passes
-`read_launch` (its interpreter binary unchanged, the hook unchanged, every store entry's RECORD
-present) and the interpreter choice still answers that same binary with nothing it watched
-changed (a newer patch installed picks again). Only recipes whose every input those keys cover
-are written (`monotrail.environment.install` decides: a lock kept by the selections cache, no
-editable or local sources, an interpreter found by a version request). Anything unexpected is a
-miss: the run takes the full cold path, which writes the environment as before.
+environment variables interpreter discovery reads, and the environment format. A recipe is used
+only when the environment it names still passes `read_launch` (its interpreter binary unchanged,
+the hook unchanged, every store entry's RECORD present) and the interpreter choice still answers
+that same binary with nothing it watched changed (a newer patch installed picks again). Only
+recipes whose every input those keys cover are written (`monotrail.environment.install` decides:
+a lock kept by the selections cache, no editable or local sources, an interpreter found by a
+version request). Anything unexpected is a miss: the run takes the full cold path, which writes
+the environment as before.
 
 Stdlib only, imported on the cold path before anything heavy (tomli only when a pyproject
 not seen before must be parsed: `pyproject_key`).
