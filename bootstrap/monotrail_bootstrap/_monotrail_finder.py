@@ -149,15 +149,18 @@ class _StoreDirFinder:
         return "<monotrail store dir %r>" % self.path
 
     def _file_finder(self):
+        """What PathFinder would cache for the directory; None while it is not one (a store entry
+        deleted by hand: no FileFinder is made for a missing directory), asked again next time."""
         if self._finder is None:
-            self._finder = PathFinder._path_hooks(self.path)  # type: ignore[attr-defined]  # what PathFinder would cache
+            self._finder = PathFinder._path_hooks(self.path)  # type: ignore[attr-defined]
         return self._finder
 
     def find_spec(self, fullname, target=None):
         name = fullname.rpartition(".")[2]
         if name not in self._modules or self.path not in self._owner._dirs_of(name):
             return None
-        return self._file_finder().find_spec(fullname, target)
+        finder = self._file_finder()
+        return None if finder is None else finder.find_spec(fullname, target)
 
     def invalidate_caches(self):
         if self._finder is not None:
@@ -166,7 +169,10 @@ class _StoreDirFinder:
     def iter_modules(self, prefix=""):
         """For ``pkgutil.iter_modules([lib_dir])``, as for any directory."""
         import pkgutil
-        return pkgutil.iter_importer_modules(self._file_finder(), prefix)  # type: ignore[attr-defined]  # undocumented, as pkgutil itself calls it
+        finder = self._file_finder()
+        if finder is None:
+            return iter(())
+        return pkgutil.iter_importer_modules(finder, prefix)  # type: ignore[attr-defined]  # undocumented, as pkgutil itself calls it
 
 
 class MonotrailFinder:

@@ -94,20 +94,34 @@ def repair(env_dir, lib_dirs):
     them as the next `monotrail run` would, then let the import go on. The command is the one the
     launcher recorded in ``ENV/repair.json`` when it wrote the environment (``argv``, to which the
     environment's directory is added); its output goes to stderr, the program's stdout stays
-    the program's. A failure leaves the import to fail as it would have."""
+    the program's.
+
+    When there is no such command, or it fails (offline and the wheel not kept, the launcher
+    moved), the import fails as it would have, and the environment's ``launch`` file is removed:
+    an environment without it is unfinished, so the next run, even one the front door would have
+    served, goes to the launcher, which rebuilds it (and says what stops it)."""
     import json
     import subprocess
 
+    problem = None
     try:
         with open(os.path.join(env_dir, "repair.json"), encoding="utf-8") as file:
             argv = json.load(file)["argv"]
     except (OSError, TypeError, ValueError, KeyError):
-        sys.stderr.write("monotrail: the store entry of %s is missing or damaged; `monotrail run` reinstalls it\n"
-                         % ", ".join(lib_dirs))
-        return
-    root = os.path.dirname(os.path.dirname(env_dir))
-    environ = dict(os.environ, MONOTRAIL_ROOT=root)
-    try:
-        subprocess.run(list(argv) + [env_dir], stdin=subprocess.DEVNULL, stdout=2, env=environ, check=False)
-    except OSError as exc:
-        sys.stderr.write("monotrail: cannot start the launcher to reinstall %s: %s\n" % (", ".join(lib_dirs), exc))
+        problem = "the store entry of %s is missing or damaged" % ", ".join(lib_dirs)
+    else:
+        root = os.path.dirname(os.path.dirname(env_dir))
+        environ = dict(os.environ, MONOTRAIL_ROOT=root)
+        try:
+            done = subprocess.run(list(argv) + [env_dir], stdin=subprocess.DEVNULL, stdout=2, env=environ, check=False)
+        except OSError as exc:
+            problem = "cannot start the launcher to reinstall %s: %s" % (", ".join(lib_dirs), exc)
+        else:
+            if done.returncode != 0:
+                problem = "could not reinstall %s" % ", ".join(lib_dirs)
+    if problem is not None:
+        try:
+            os.unlink(os.path.join(env_dir, "launch"))
+        except OSError:
+            pass
+        sys.stderr.write("monotrail: %s; the next `monotrail run` rebuilds the environment\n" % problem)

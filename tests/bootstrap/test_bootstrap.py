@@ -528,3 +528,21 @@ def test_the_hooks_extras_are_compiled_once_even_under_dont_write_bytecode(store
     assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
     [site] = env.path.glob("lib/*/site-packages")
     assert len(list(site.glob("__pycache__/_monotrail_finder_extras.*.pyc"))) == 1
+
+
+@pytest.mark.parametrize("command", ["fails", "none"])
+def test_an_entry_that_cannot_be_repaired_leaves_the_environment_for_the_launcher_to_rebuild(python, tmp_path, command):
+    """The recorded reinstall fails (or there is none): the import fails as it would have, and
+    the environment's `launch` file is removed, so that the next run, even through the front door,
+    goes to the launcher (an environment without it is unfinished)."""
+    store = build_store(tmp_path)
+    env = make_env(store, python, "unrepairable")
+    (env.path / "launch").write_text("whatever the launcher wrote\n")
+    import shutil
+    shutil.rmtree(store.nsp_one.parent)
+    if command == "fails":
+        (env.path / "repair.json").write_text(json.dumps({"argv": [sys.executable, "-c", "raise SystemExit(3)"]}))
+    result = env.run("-c", "import nsp.one")
+    assert result.returncode == 1 and "No module named 'nsp.one'" in result.stderr, result.stderr
+    assert "the next `monotrail run` rebuilds the environment" in result.stderr
+    assert not (env.path / "launch").exists()
