@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -538,7 +539,6 @@ def test_an_entry_that_cannot_be_repaired_leaves_the_environment_for_the_launche
     store = build_store(tmp_path)
     env = make_env(store, python, "unrepairable")
     (env.path / "launch").write_text("whatever the launcher wrote\n")
-    import shutil
     shutil.rmtree(store.nsp_one.parent)
     if command == "fails":
         (env.path / "repair.json").write_text(json.dumps({"argv": [sys.executable, "-c", "raise SystemExit(3)"]}))
