@@ -268,11 +268,18 @@ class MonotrailFinder:
         return self._distributions
 
     def _dist_info_of(self, lib_dir):
-        """The dist-info directory of the store entry whose site-packages is ``lib_dir``."""
+        """The dist-info directory of the store entry whose site-packages is ``lib_dir``. Asked at
+        the first import from each entry (:meth:`_check_entries`): made from manifest.txt's
+        ``NAME<TAB>DIST-INFO`` lines, one per lib dir in order, without the whole name mapping."""
         by_lib = self.__dict__.get("_by_lib")
         if by_lib is None:
-            by_lib = self._by_lib = {path.rpartition("/")[0]: path for path in self._dists().values()}
-        return by_lib.get(lib_dir)
+            if self._distributions is None:
+                by_lib = dict(zip(self._lib_dirs, self._dists_text.split("\n") if self._dists_text else []))
+            else:
+                by_lib = {path.rpartition("/")[0]: "\t" + path.rpartition("/")[2] for path in self._distributions.values()}
+            self._by_lib = by_lib
+        line = by_lib.get(lib_dir)
+        return None if line is None else lib_dir + "/" + line.partition("\t")[2]
 
     @staticmethod
     def _keep_namespace_portions(namespace_path, dirs, lib_dirs):

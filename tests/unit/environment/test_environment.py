@@ -169,6 +169,12 @@ def test_the_compact_manifest_reads_back_as_the_json_one(empty: str) -> None:
     assert list(read["modules"]) == list(manifest["modules"])
     assert {name: finder._dirs_of(name) for name in manifest["modules"]} == manifest["modules"]
     assert list(finder._dists().items()) == list(manifest["distributions"].items())
+    from_json = hook.MonotrailFinder(manifest["modules"], manifest["distributions"], manifest["lib_dirs"])
+    for each in (hook.MonotrailFinder(read["modules"], None, read["lib_dirs"], read["env"], read["dists"]),
+                 from_json):  # the entry a lib dir's RECORD is checked in, without _dists() first
+        assert {lib: each._dist_info_of(lib) for lib in manifest["lib_dirs"]} == {
+            path.rpartition("/")[0]: path for path in manifest["distributions"].values()}
+        assert each._dist_info_of("/elsewhere") is None
 
 
 def test_the_compact_manifest_writes_each_store_path_once() -> None:
