@@ -18,7 +18,7 @@ Rules (docs/architecture.md, DESIGN.md "The store"):
   environment is written; `monotrail store gc|clean|verify --repair` hold it exclusively.
 
 Work runs in a thread pool (16 workers), biggest wheel first: lookup, download and unpack of one artifact per task, so
-unpacking one wheel overlaps downloading others; zlib and file I/O release the GIL.
+unpacking one wheel overlaps downloading others; inflating, hashing and file I/O release the GIL.
 """
 
 from __future__ import annotations
@@ -50,16 +50,20 @@ MARKER = "monotrail.json"
 # the next run that needs it reinstalls it in place.
 MARKER_FORMAT = 2
 LIB = "site-packages"
-WORKERS = 16  # threads: each downloads one wheel, then unpacks it or waits for a worker process
-# Wheels at least this big are unpacked in worker processes, one per core. Unpacking is mostly
-# per-file Python work that holds the GIL: with threads only, the data-science stack (13 wheels,
-# ~90 MB) unpacked on one core in ~3 s here. A spawned worker costs ~0.1 s to start, which only
-# pays off for big wheels; small ones (and every test wheel) stay in the calling thread.
-# MONOTRAIL_PROCESS_UNPACK_MIN_BYTES overrides the threshold (0: every wheel; tests use it).
+WORKERS = 16  # threads: each downloads one wheel, then unpacks it or waits for an unpack thread
+# Wheels at least this big are unpacked by the unpack threads, one per core (small ones, and every
+# test wheel, in the thread that downloaded them): at most one big unpack per core at a time.
+# Threads, not processes (as until issue 13's second round): since members are inflated by
+# ISA-L, hashed and written with the GIL released, the per-member Python work that holds it is
+# ~15% of an unpack, and two spawned worker processes (~0.09 s of CPU each to start and import,
+# plus multiprocessing's resource tracker, and 0.05-0.15 s to stop and reap before the exec)
+# cost more than they bought: data-science cold, 3 interleaved series, CPU 2.48-2.69 -> 2.21-2.58 s.
+# MONOTRAIL_PROCESS_UNPACK_MIN_BYTES overrides the threshold (0: every wheel; tests use it; the
+# name is from the processes).
 PROCESS_UNPACK_MIN_BYTES = 4 * 1024 * 1024
-# Wheels at least this big are unpacked by all worker processes at once, each writing a run of
+# Wheels at least this big are unpacked by all unpack threads at once, each writing a run of
 # its members (`wheel.split_members`): the biggest wheel's unpack is the end of a cold install.
-# MONOTRAIL_SPLIT_UNPACK_MIN_BYTES overrides it (0: every wheel that goes to the processes).
+# MONOTRAIL_SPLIT_UNPACK_MIN_BYTES overrides it (0: every wheel that goes to the unpack threads).
 SPLIT_UNPACK_MIN_BYTES = 16 * 1024 * 1024
 STALE_TEMP_SECONDS = 3600.0
 _STORE_HINT = "check that MONOTRAIL_ROOT (or the cache directory) is writable and has free space"
@@ -353,11 +357,9 @@ def _install_missing(
     index = IndexClient(sources, root)
     # Biggest first: the unpacking of the biggest wheel (scipy's 35 MB of data-science's 88) is
     # the end of a cold install; started last, as the lock's alphabetical order has it, it waited
-    # for a free thread and then for a worker process behind the smaller ones.
+    # for a free thread and then for an unpack thread behind the smaller ones.
     sizes = [_size_of(selected) for selected in wheels]
     order = sorted(range(len(wheels)), key=lambda i: -sizes[i])
-    if max(sizes) >= _process_unpack_min_bytes():
-        _unpackers.prestart()  # spawning the workers (~0.1 s each) overlaps the downloads
     pool = ThreadPoolExecutor(max_workers=min(WORKERS, len(wheels)), thread_name_prefix="monotrail-store")
     try:
         with Progress(progress) as bar:
@@ -566,14 +568,14 @@ def unpack_into_store(selected: Pinned, filename: str, wheel: Path, root: Path, 
 
 
 class _Unpackers:
-    """Worker processes for big wheels, started on first need and shared by the store threads."""
+    """Threads for big wheels, one per core, started on first need and shared by the store threads."""
 
     def __init__(self) -> None:
         # threading.Lock itself: threading is not imported on every cold run for this one lock
         from _thread import allocate_lock
 
         self._lock = allocate_lock()
-        self._pool: Any | None = None  # a ProcessPoolExecutor, made on the first big wheel
+        self._pool: Any | None = None  # a ThreadPoolExecutor, made on the first big wheel
 
     def unpack(self, wheel: Path, filename: str, target: Path, expected: tuple[str, str],
                metadata: dict[str, bytes]) -> dict[str, object]:
@@ -583,7 +585,7 @@ class _Unpackers:
         size = wheel.stat().st_size
         if cores < 2 or size < _process_unpack_min_bytes():
             return wheels.unpack(wheel, filename, target, expected, metadata)
-        pool = self._processes(cores)
+        pool = self._threads(cores)
         if size < _split_min_bytes():
             return pool.submit(wheels.unpack, wheel, filename, target, expected, metadata).result()
         from concurrent.futures import wait
@@ -594,47 +596,22 @@ class _Unpackers:
         wait([main, *others])  # every part done (or failed) before the caller may remove `target`
         return wheels.finish_split(target, main.result(), [part.result() for part in others])
 
-    def _processes(self, cores: int):
+    def _threads(self, cores: int):
         with self._lock:
             if self._pool is None:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
+                from concurrent.futures import ThreadPoolExecutor
 
-                # spawn, not fork: forking a process whose other threads hold locks (TLS,
-                # the download pool) can deadlock the child.
-                self._pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ThreadPoolExecutor(cores, thread_name_prefix="monotrail-unpack")
             return self._pool
 
-    def prestart(self) -> None:
-        """Start the worker processes now, while the wheels download, rather than on the first
-        big wheel's unpack."""
-        cores = os.cpu_count() or 1
-        if cores >= 2:
-            pool = self._processes(cores)
-            for _ in range(cores):
-                pool.submit(_warm_up)
-
     def shutdown(self) -> None:
-        """Stop and reap the workers and multiprocessing's resource tracker (a child process the
-        pool's semaphores started): the launcher execs the program next, and a child of ours
-        left alive would become the program's, for its `os.wait()` to reap by surprise."""
+        """Stop the unpack threads (no process is started: the program the launcher execs next
+        inherits no child of ours)."""
         with self._lock:
             if self._pool is None:
                 return
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        import gc
-        from multiprocessing import resource_tracker
-
-        gc.collect()  # the pool's queues unregister their semaphores when they are freed
-        stop = getattr(resource_tracker._resource_tracker, "_stop", None)  # 3.9+: close its pipe, waitpid
-        if stop is not None:
-            stop()
-
-
-def _warm_up() -> None:
-    """Run in each worker process: import what unpacking needs before the first wheel arrives."""
-    from monotrail.store import wheel  # noqa: F401
 
 
 def _split_min_bytes() -> int:

@@ -87,7 +87,7 @@ def unpack(wheel_path: Path, filename: str, target: Path, expected: tuple[str, s
     The returned dict holds `wheel`, `top_level`, `dist_info`, `pth`, `entry_points` and
     `data_scripts`; the store adds name, version and sha256.
 
-    `skip`: members (of `split_members`) that other processes write with `unpack_members` at the
+    `skip`: members (of `split_members`) that other threads write with `unpack_members` at the
     same time; RECORD is then not written but its rows returned as `records`, for `finish_split`
     to write once every part is done.
     """
@@ -265,14 +265,15 @@ def _install(source: _VerifiedWheel, target: Path, filename: str, metadata: dict
     return destination
 
 
-# --- one big wheel over several processes ---------------------------------------------------
-# A big wheel's unpack is CPU work (inflate, hash, one file creation per member) that one process
+# --- one big wheel over several threads -----------------------------------------------------
+# A big wheel's unpack is CPU work (inflate, hash, one file creation per member) that one thread
 # does on one core: scipy's (35 MB, ~1,400 files) was the last ~2 s of a cold data-science
 # install while the other core idled. Its plain package files are split into runs of about equal
-# compressed size; other processes write all runs but the first (`unpack_members`), each checked
-# against RECORD as `unpack` checks, while `unpack` does the rest: every check of the archive,
-# the first run, dist-info, `.data`. The store thread waits for all of them, then writes RECORD
-# (`finish_split`). Any failure discards the whole temp directory, as for a one-process unpack.
+# compressed size; other threads (once processes: `store.entries` says why no longer) write all
+# runs but the first (`unpack_members`), each checked against RECORD as `unpack` checks, while
+# `unpack` does the rest: every check of the archive, the first run, dist-info, `.data`. The
+# store thread waits for all of them, then writes RECORD (`finish_split`). Any failure discards
+# the whole temp directory, as for an unpack in one part.
 
 
 def split_members(wheel_path: Path, parts: int) -> list[frozenset]:
@@ -354,7 +355,7 @@ class _VerifiedWheel(WheelFile):
         super().__init__(archive)
         self.filename = filename
         self.current: RecordEntry | None = None  # the member being written, for the destination
-        self.skip: frozenset = frozenset()  # members another process writes (`split_members`)
+        self.skip: frozenset = frozenset()  # members another thread writes (`split_members`)
 
     def close(self) -> None:
         self._members.close()

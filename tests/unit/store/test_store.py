@@ -234,7 +234,7 @@ def test_entries_keep_selection_order(server, root, tmp_path):
     assert [e.meta["name"] for e in entries] == [f"pkg{i}" for i in range(10)]
 
 
-def test_big_wheels_unpack_in_worker_processes_with_the_same_result(server, root, tmp_path, monkeypatch):
+def test_big_wheels_unpack_in_the_unpack_threads_with_the_same_result(server, root, tmp_path, monkeypatch):
     import monotrail.store.entries as store
 
     monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)  # every wheel counts as big
@@ -248,7 +248,7 @@ def test_big_wheels_unpack_in_worker_processes_with_the_same_result(server, root
     assert store._unpackers._pool is None  # shut down with the install
 
 
-def test_hostile_big_wheel_is_refused_from_a_worker_process(server, root, tmp_path, monkeypatch):
+def test_hostile_big_wheel_is_refused_from_an_unpack_thread(server, root, tmp_path, monkeypatch):
     import monotrail.store.entries as store
 
     monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)
@@ -271,9 +271,9 @@ def _tree(path: Path) -> dict:
             for p in sorted(path.rglob("*"))}
 
 
-def test_a_big_wheel_is_split_over_the_worker_processes_with_the_same_entry(server, root, tmp_path, monkeypatch):
-    """The biggest wheel's unpack ends a cold install; with its members in runs, each worker
-    process writes one, and the entry (files, modes, RECORD, marker) is the one-process entry."""
+def test_a_big_wheel_is_split_over_the_unpack_threads_with_the_same_entry(server, root, tmp_path, monkeypatch):
+    """The biggest wheel's unpack ends a cold install; with its members in runs, each unpack
+    thread writes one, and the entry (files, modes, RECORD, marker) is the entry unpacked in one part."""
     import monotrail.store.entries as store
     from monotrail.store import wheel as wheels
 
@@ -291,12 +291,12 @@ def test_a_big_wheel_is_split_over_the_worker_processes_with_the_same_entry(serv
     assert store._unpackers._pool is None
 
 
-def test_a_tampered_member_in_another_process_run_is_refused(server, root, tmp_path, monkeypatch):
+def test_a_tampered_member_in_another_threads_run_is_refused(server, root, tmp_path, monkeypatch):
     import monotrail.store.entries as store
     from monotrail.store import wheel as wheels
 
     wheel = build_wheel(tmp_path, "big", "1.0", _many_files(60), corrupt_record="big/sub3/m59.py")
-    assert "big/sub3/m59.py" in wheels.split_members(wheel, 2)[1]  # written by the other process
+    assert "big/sub3/m59.py" in wheels.split_members(wheel, 2)[1]  # written by the other thread
     monkeypatch.setattr(store, "PROCESS_UNPACK_MIN_BYTES", 0)
     monkeypatch.setattr(store, "SPLIT_UNPACK_MIN_BYTES", 0)
     monkeypatch.setattr(store.os, "cpu_count", lambda: 2)
