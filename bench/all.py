@@ -14,8 +14,10 @@ docs/benchmarks.md (between the `bench/all.py` markers; the prose around it is k
 What runs:
 - monotrail: this checkout as it is when the run starts: launcher/, bootstrap/ and shims/ copied
   into the work dir (edits made meanwhile do not mix in), the front door shims/monotrail in a temp
-  bin/ beside a `monotrail-launcher` that imports the copy, run by the Python of a venv with
-  monotrail's dependencies (/tmp/ci-venv by default: `--launcher-venv`). A second front door whose
+  bin/ beside a `monotrail-launcher` that imports the copy (pip's console-script wrapper), run by the
+  Python of a venv shaped as a user's `pip install .`: its packages are those of a venv with
+  monotrail's dependencies (/tmp/ci-venv by default: `--launcher-venv`) minus an editable install's
+  import finder. A second front door whose
   launcher refuses to run proves that a warm row was served by the front door alone.
 - peers: uv from bench/.venv (bench_run.py makes it), python3.12 from pyenv; never monotrail
   dependencies.
@@ -350,18 +352,40 @@ class Bench:
         return self.served_warm(argv, cwd)
 
 
+def user_install_venv(work: Path, launcher_venv: Path) -> Path:
+    """A venv shaped as a user's `pip install .` of monotrail: the launcher venv's packages on its
+    path through a plain path line, its `.pth` files but for an editable install's (whose import
+    finder, loaded at every start, costs a launcher ~7 ms CPU that an installed monotrail does not
+    pay); the checkout's copy is imported first by the launcher script anyway."""
+    venv = work / "launcher-venv"
+    python = launcher_venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(venv)], check=True, env=base_env())
+    query = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    theirs = Path(_output([str(python), "-c", query]))
+    ours = Path(_output([str(venv / "bin" / "python"), "-c", query]))
+    # named to sort first: site runs the .pth files by name, and setuptools' distutils-precedence.pth
+    # imports a module from those packages
+    (ours / "_monotrail-bench-launcher-deps.pth").write_text(f"{theirs}\n")
+    for pth in theirs.glob("*.pth"):
+        if not pth.name.startswith("__editable__"):
+            shutil.copy(pth, ours / pth.name)
+    return venv
+
+
 def front_doors(work: Path, launcher_venv: Path) -> tuple[str, str]:
     """bin/monotrail and warm-bin/monotrail: this checkout's front door and launcher as they are
     now, copied (launcher/, bootstrap/, shims/), so that edits made while the bench runs do not
     pair one version's front door with another's warm entries. The launcher runs on the venv's
     Python (it has monotrail's dependencies); warm-bin's launcher exits REFUSED instead."""
-    python = launcher_venv / "bin" / "python"
+    python = user_install_venv(work, launcher_venv) / "bin" / "python"
     snapshot = work / "checkout"
     for part in ("launcher", "bootstrap", "shims"):
         shutil.copytree(REPO / part, snapshot / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     paths = ", ".join(repr(str(snapshot / part)) for part in ("launcher", "bootstrap", "shims"))
-    launcher = (f"#!{python}\nimport sys\nsys.path[0:0] = [{paths}]\n"
-                "from monotrail.__main__ import main\nif __name__ == '__main__':\n    sys.exit(main())\n")
+    # pip's console-script wrapper, as a user's `pip install .` writes it (its `re` included)
+    launcher = (f"#!{python}\nimport re\nimport sys\nsys.path[0:0] = [{paths}]\n"
+                "from monotrail.__main__ import main\nif __name__ == '__main__':\n"
+                "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
     # (the guard: worker processes started by spawn/forkserver import this file as __mp_main__)
     doors = []
     for name, text in (("bin", launcher), ("warm-bin", f"#!/bin/sh\nexit {REFUSED}\n")):
@@ -478,21 +502,31 @@ def row_5(b: Bench) -> list[Result]:
     return [result]
 
 
-def _second_project(b: Bench, row: str, what: str, lock: str) -> Result:
-    """A new copy of data-science (its pyproject made unique, so a new environment) whose packages
-    are all stored, first run, vs the warm run of a project like it."""
-    steady = b.project("data-science", f"second-{lock}", keep=(lock,))
+def _second_project(b: Bench, row: str, what: str, lock: str, genuine: bool) -> Result:
+    """A new copy of data-science whose packages are all stored, first run, vs the warm run of a
+    project like it. A copy (`genuine` false) differs from the first project in a comment of its
+    pyproject.toml, which the lock readers do not read: its environment is the first one's, copied.
+    A genuine second project (`genuine`) has another project name, which they do read: a new
+    environment is selected and written (the lock's parse is kept from the first project)."""
+    steady = b.project("data-science", f"second-{lock}-{genuine}", keep=(lock,))
     warm = b.make_warm(["run", "hello.py"], steady)  # also fills the store with this selection
     count = iter(range(10**6))
 
     def new_project() -> Path:
-        target = b.work / "second" / f"{lock}-{next(count)}"
+        target = b.work / "second" / f"{lock}-{genuine}-{next(count)}"
         shutil.copytree(steady, target)
-        with open(target / "pyproject.toml", "a") as file:
-            file.write(f"\n# another project with the same packages: {target.name}\n")
+        pyproject = target / "pyproject.toml"
+        if genuine:
+            text = pyproject.read_text()
+            assert 'name = "data-science"' in text
+            pyproject.write_text(text.replace('name = "data-science"', f'name = "data-science-{target.name}"', 1))
+        else:
+            with open(pyproject, "a") as file:
+                file.write(f"\n# another project with the same packages: {target.name}\n")
         return target
 
-    ours = Side(f"monotrail run hello.py (new project, {lock}, packages stored)", [b.monotrail, "run", "hello.py"],
+    kind = "new environment" if genuine else "a copy"
+    ours = Side(f"monotrail run hello.py ({kind}, {lock}, packages stored)", [b.monotrail, "run", "hello.py"],
                 steady, b.env(), prepare=new_project)
     peer = Side("monotrail run hello.py (warm)", [b.monotrail, "run", "hello.py"], steady, b.env())
     result = Result(row, what, ours, peer, Goal("difference", 30), warm=warm,
@@ -502,11 +536,21 @@ def _second_project(b: Bench, row: str, what: str, lock: str) -> Result:
 
 
 def row_6(b: Bench) -> list[Result]:
-    return [_second_project(b, "6", "second project, all packages stored, uv.lock: first run minus warm run", "uv.lock")]
+    return [
+        _second_project(b, "6", "second project, all packages stored, uv.lock (a copy: pyproject differs in a "
+                        "comment): first run minus warm run", "uv.lock", genuine=False),
+        _second_project(b, "6b", "the same, a project of another name (a new environment to write)", "uv.lock",
+                        genuine=True),
+    ]
 
 
 def row_7(b: Bench) -> list[Result]:
-    return [_second_project(b, "7", "the same with a hashed requirements.txt (`uv export`)", "requirements.txt")]
+    return [
+        _second_project(b, "7", "the same with a hashed requirements.txt (`uv export`), a copy", "requirements.txt",
+                        genuine=False),
+        _second_project(b, "7b", "hashed requirements.txt, a project of another name (a new environment)",
+                        "requirements.txt", genuine=True),
+    ]
 
 
 def _lock_dirs(b: Bench, name: str, tag: str) -> tuple[Path, Path]:
