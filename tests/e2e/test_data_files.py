@@ -50,6 +50,7 @@ def wheels(directory: Path) -> list[Path]:
             "Assets_Pkg-1.0.data/data/etc/jupyter/jupyter_server_config.d/assets_pkg.json": '{"ServerApp": {}}\n',
             "Assets_Pkg-1.0.data/data/share/shared.txt": "from assets-pkg\n",
             "Assets_Pkg-1.0.data/data/pyvenv.cfg": "home = /nowhere\n",
+            "Assets_Pkg-1.0.data/data/repair.json": "{}\n",
             "Assets_Pkg-1.0.data/data/pids/1": "",
             "Assets_Pkg-1.0.data/headers/assets.h": "#define ASSETS 1\n",
         }),
@@ -86,6 +87,11 @@ def test_data_files_are_under_the_prefix_as_in_a_venv(monotrail: Monotrail, proj
     # A data file never replaces the environment's own files.
     assert seen["cfg"].startswith("home = ") and "/nowhere" not in seen["cfg"]
     assert not Path(seen["prefix"], "pids", "1").exists()  # gc would read it as a live process
+    # ... nor is one written through: the environment's repair.json is its own file, the store's untouched.
+    repair = Path(seen["prefix"], "repair.json")
+    assert repair.stat().st_nlink == 1 and "argv" in json.loads(repair.read_text())
+    [stored] = [path for path in (monotrail.root / "store").rglob("repair.json")]
+    assert stored.read_text() == "{}\n"
     # Inside the prefix even when links are resolved (hard links), and the store's copy is the same file.
     static = Path(seen["prefix"], "share", "jupyter", "lab", "static", "index.html")
     assert os.path.realpath(static) == str(static)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # The environment's own files (monotrail.environment.write_env and layout): a data file never
 # takes one of these names at the top of the prefix.
-OWN_NAMES = frozenset({"pyvenv.cfg", "manifest.json", "manifest.txt", "launch", "lock", "pids"})
+OWN_NAMES = frozenset({"pyvenv.cfg", "manifest.json", "manifest.txt", "launch", "lock", "repair.json", "pids"})
 
 
 def data_trees(entries: Sequence["StoreEntry"], python_version: str) -> list[tuple[str, str, str]]:
