@@ -57,7 +57,10 @@ WORKERS = 16  # threads: each downloads one wheel, then unpacks it or waits for 
 # ISA-L, hashed and written with the GIL released, the per-member Python work that holds it is
 # ~15% of an unpack, and two spawned worker processes (~0.09 s of CPU each to start and import,
 # plus multiprocessing's resource tracker, and 0.05-0.15 s to stop and reap before the exec)
-# cost more than they bought: data-science cold, 3 interleaved series, CPU 2.48-2.69 -> 2.21-2.58 s.
+# cost more than they bought: data-science cold, 5 interleaved series, CPU 2.48-2.69 -> 2.21-2.58 s.
+# The price, not measured here (2 cores): the GIL-held ~15% bounds threads at ~4-5x on many cores
+# (Amdahl), where processes kept scaling; one huge wheel (torch's ~2 GB) on 8+ cores may unpack
+# slower than it did with processes.
 # MONOTRAIL_PROCESS_UNPACK_MIN_BYTES overrides the threshold (0: every wheel; tests use it; the
 # name is from the processes).
 PROCESS_UNPACK_MIN_BYTES = 4 * 1024 * 1024
