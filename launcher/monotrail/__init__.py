@@ -34,15 +34,25 @@ def new_sha256():  # -> a hashlib-style sha256 object
     `import hashlib` loads OpenSSL (several ms); the builtin `_sha2` (3.12+) / `_sha256`
     (3.9-3.11) computes the same digest and imports in a fraction of that. Fall back to hashlib
     where neither exists. Here, in the package root, because the warm path and every stage use it.
+
+    The constructor is looked up once per process: a failed import is not remembered in
+    sys.modules, so on 3.9-3.11 every call searched sys.path for `_sha2` again (~0.1 ms each, a
+    dozen calls on a new environment's run).
     """
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]
-    except ImportError:
+    global _sha256_constructor
+    if _sha256_constructor is None:
         try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+            from _sha2 import sha256  # type: ignore[import-not-found]
         except ImportError:
-            from hashlib import sha256
-    return sha256()
+            try:
+                from _sha256 import sha256  # type: ignore[import-not-found,no-redef,unused-ignore]
+            except ImportError:
+                from hashlib import sha256
+        _sha256_constructor = sha256
+    return _sha256_constructor()
+
+
+_sha256_constructor = None  # new_sha256's, once found
 
 
 def sha256_hex(data: bytes) -> str:
