@@ -48,7 +48,10 @@ def install_environment(
     def interpreter_for(requires_python: str | None) -> Interpreter:
         return find_interpreter(python_request, requires_python=requires_python, start_dir=start_dir, root=root)
 
-    facts, interpreter, selected = _selection(spec, lock_path, root, interpreter_for)
+    def prefetch() -> Callable[[], None] | None:
+        return _prefetch_probes(python_request, start_dir, root)
+
+    facts, interpreter, selected = _selection(spec, lock_path, root, interpreter_for, prefetch)
     # Shared: many runs install at once; `monotrail store gc` (exclusive) waits for them, and they
     # for it, so gc never removes an entry between its install here and its environment's write.
     _warn_deleted_entries(env_dir)
@@ -169,16 +172,24 @@ def _has_children(directory: Path) -> bool:
 
 
 def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
-               interpreter_for: Callable[[str | None], Interpreter]) -> tuple[LockFacts, Interpreter, tuple]:
+               interpreter_for: Callable[[str | None], Interpreter],
+               prefetch: Callable[[], Callable[[], None] | None] | None = None) -> tuple[LockFacts, Interpreter, tuple]:
     """The lock's facts, the interpreter and the packages selected for it: from the selections
     kept by the lock's content (`monotrail.environment.selections`) when this lock was read and
-    selected for this request and interpreter before, else by reading the lock and selecting."""
+    selected for this request and interpreter before, else by reading the lock and selecting.
+    `prefetch` starts probing the requested Pythons while a lock is parsed, and returns what
+    waits for it (`_prefetch_probes`)."""
     from monotrail.environment import selections
 
     facts = selections.cached_facts(root, lock_path)
     lock = None
     if facts is None:
-        lock = read_lock_for(spec, lock_path, root)
+        wait = prefetch() if prefetch is not None else None
+        try:
+            lock = read_lock_for(spec, lock_path, root)
+        finally:
+            if wait is not None:
+                wait()
         facts = selections.facts_of(root, lock, lock_path)
     interpreter = interpreter_for(facts.requires_python)
     debug(f"interpreter {interpreter.path} ({'.'.join(map(str, interpreter.version))})")
@@ -195,6 +206,31 @@ def _selection(spec: EnvironmentSpec, lock_path: Path, root: Path,
     debug(f"selected {len(selected)} packages from {lock.path.name}")
     selections.remember(root, facts, spec, interpreter, selected)
     return facts, interpreter, selected
+
+
+def _prefetch_probes(python_request: str | None, start_dir: Path, root: Path) -> Callable[[], None] | None:
+    """Probe the Pythons a version request names in a thread (`discovery.prefetch_probes`), for
+    the parse of the lock to overlap: a parse is Python work holding the GIL, a probe a
+    subprocess waited for without it, ~30 ms of a cold run's path to its first download that
+    came after the parse. Returns the wait for the thread, which the caller calls before
+    `find_interpreter`, so no Python is probed twice; None, and no thread, in a store that
+    has probed before (`discovery.probes_kept`). The thread's errors are dropped:
+    `find_interpreter` meets them again and reports them."""
+    from monotrail.interpreters.discovery import prefetch_probes, probes_kept
+
+    if probes_kept(root):
+        return None
+    import threading
+
+    def probe() -> None:
+        try:
+            prefetch_probes(python_request, start_dir=start_dir, root=root)
+        except Exception as error:  # reported by find_interpreter, which runs the same steps
+            debug(f"probing ahead of the lock's parse failed: {error!r}")
+
+    thread = threading.Thread(target=probe, name="monotrail-probe", daemon=True)
+    thread.start()
+    return thread.join
 
 
 def read_lock_for(spec: EnvironmentSpec, lock_path: Path, root: Path | None = None) -> Lock:

@@ -1009,6 +1009,37 @@ def choice_key(request: str | None, *, requires_python: str | None, start_dir: P
     return _choice_key(origin, requires_python, SearchDirs.from_environ(environ))
 
 
+def prefetch_probes(request: str | None, *, start_dir: Path, root: Path,
+                    environ: Mapping[str, str] | None = None) -> None:
+    """Probe, into the probe cache, the Pythons a version request (an argument, MONOTRAIL_PYTHON
+    or `.python-version`) may match by name, as `find_interpreter`'s survey would; choose and
+    remember nothing. The cold path runs this in a thread while it parses the lock, whose
+    requires-python `find_interpreter` needs: the probes' subprocesses (~25-35 ms each, spent
+    waiting with the GIL released) then overlap the parse instead of following it, and
+    `find_interpreter` finds their facts in the cache. No request (any Python) or a path: nothing
+    here (which Pythons the survey probes then depends on requires-python). A malformed request
+    is left to `find_interpreter` to report. See `probes_kept` for when it is worth a thread."""
+    environ = os.environ if environ is None else environ
+    origin = python_request_source(request, start_dir=start_dir, environ=environ)
+    if origin.text is None:
+        return
+    try:
+        parsed = _parse_from(origin)
+    except UsageError:
+        return
+    if parsed.kind in ("any", "path", "command"):
+        return
+    _survey(SearchDirs.from_environ(environ), root, parsed)
+
+
+def probes_kept(root: Path) -> bool:
+    """Whether this store has probed a Python before. Then `find_interpreter` mostly reads kept
+    facts (~3 ms for a survey here, none with a remembered choice), and `prefetch_probes` ahead
+    of it would repeat that work rather than save a probe; so the cold path probes ahead only in
+    a store that has none (a user's first run, a new MONOTRAIL_ROOT)."""
+    return os.path.isdir(os.path.join(root, "interpreters"))
+
+
 def _choice_key(origin: RequestOrigin, requires_python: str | None, search: SearchDirs) -> str:
     return choices.choice_key([origin.text, requires_python, *astuple(search)])
 

@@ -176,3 +176,31 @@ def test_a_sibling_lock_standing_in_is_not_kept_under_the_first_locks_key(tmp_pa
     for _ in range(2):
         assert names(EnvironmentSpec(extras=("x",))) == ["six", "tool"]
     assert names(EnvironmentSpec()) == ["six"]
+
+
+def test_the_requested_pythons_are_probed_while_the_lock_is_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe starts before the lock's parse and is waited for before the interpreter is
+    found; a lock whose selection is kept (no parse) starts none."""
+    events: list[str] = []
+    real = lock_stage.read_lock
+
+    def reading(path, root=None):  # noqa: ANN001, ANN202
+        events.append("parse")
+        return real(path, root)
+
+    monkeypatch.setattr(lock_stage, "read_lock", reading)
+
+    def prefetch():  # noqa: ANN202
+        events.append("probe started")
+        return lambda: events.append("probe waited for")
+
+    def find(requires_python):  # noqa: ANN001, ANN202
+        events.append("find")
+        return interpreter()
+
+    root, lock_path = tmp_path / "root", project(tmp_path / "one", REQUIREMENTS)
+    _selection(EnvironmentSpec(), lock_path, root, find, prefetch)
+    assert events == ["probe started", "parse", "probe waited for", "find"]
+    events.clear()
+    _selection(EnvironmentSpec(), project(tmp_path / "two", REQUIREMENTS), root, find, prefetch)
+    assert events == ["find"]

@@ -500,6 +500,26 @@ def test_a_survey_lists_each_directory_once(fakes: Fakes, monkeypatch: pytest.Mo
     assert listed.count(str(fakes.path_dir)) == 1
 
 
+def test_prefetch_probes_fills_the_probe_cache_and_chooses_nothing(fakes: Fakes):
+    """What the cold path runs while it parses the lock: the request's candidates probed into
+    the cache, no choice remembered; the find that follows probes nothing again."""
+    assert not interpreters.probes_kept(fakes.root)
+    interpreters.prefetch_probes("3.12", start_dir=fakes.base, root=fakes.root, environ=fakes.environ())
+    assert interpreters.probes_kept(fakes.root)
+    wanted = sorted(str(fakes.pyenv / "versions" / v / "bin" / "python3.12") for v in ("3.12.0", "3.12.1"))
+    assert sorted(fakes.runs()) == wanted
+    assert not (fakes.root / "interpreters" / "choices").exists()
+    assert fakes.find("3.12", requires_python=">=3.8").full_version == "3.12.1"
+    assert sorted(fakes.runs()) == wanted
+
+
+def test_prefetch_probes_nothing_without_a_version_request(fakes: Fakes):
+    """Any Python: which ones the survey probes depends on the lock's requires-python."""
+    interpreters.prefetch_probes(None, start_dir=fakes.base, root=fakes.root, environ=fakes.environ())
+    interpreters.prefetch_probes("not a version", start_dir=fakes.base, root=fakes.root, environ=fakes.environ())
+    assert fakes.runs() == []
+
+
 def test_version_request_only_probes_matching_names(fakes: Fakes):
     fakes.find("3.9")
     assert fakes.runs() == [str(fakes.pyenv / "versions" / "3.9.18" / "bin" / "python3.9")]
