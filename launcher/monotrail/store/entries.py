@@ -369,7 +369,12 @@ def _install_missing(
             futures = {i: pool.submit(_install_one, wheels[i], index, root, bar, tags, interpreter, building, builder)
                        for i in order}
             # Import the unpacker here, while the downloads are in flight, not in the first
-            # thread whose download ends, with every other thread queued on the import lock.
+            # thread whose download ends, with every other thread queued on the import lock;
+            # but once the HTTP client exists (made here, or waited for from the thread that
+            # began it): the unpacker's imports (installer, email: ~40 ms holding the GIL) made
+            # while the first thread imported httpx held up the first request by as much.
+            if any(_fetches(item, index, root) for item in wheels):
+                index.client()
             from monotrail.store import wheel  # noqa: F401
 
             return [futures[i].result() for i in range(len(wheels))]
@@ -377,6 +382,20 @@ def _install_missing(
         pool.shutdown(wait=True, cancel_futures=True)  # on the first error, drop what has not started
         index.close()
         _unpackers.shutdown()
+
+
+def _fetches(selected: "Selected", index: "IndexClient", root: Path) -> bool:
+    """Whether installing `selected` likely takes the HTTP client: a wheel or sdist with an
+    http(s) URL, or none (an index lookup), that the download cache does not hold; not a local
+    file, a source to build, or anything under --offline."""
+    from monotrail.store.download import downloaded_path
+
+    artifact = getattr(selected, "artifact", None)
+    if artifact is None or getattr(selected, "build", None) or artifact.path or index.sources.offline:
+        return False
+    if artifact.url and not artifact.url.startswith(("https://", "http://")):
+        return False
+    return not (artifact.sha256 and downloaded_path(root, artifact.sha256).is_file())
 
 
 def _size_of(selected: "Selected") -> int:

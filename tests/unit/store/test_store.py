@@ -234,6 +234,31 @@ def test_entries_keep_selection_order(server, root, tmp_path):
     assert [e.meta["name"] for e in entries] == [f"pkg{i}" for i in range(10)]
 
 
+def test_the_http_client_is_made_before_the_unpacker_is_imported(server, root, tmp_path, monkeypatch):
+    """The install's own thread makes (or waits for) the HTTP client before it imports the
+    unpacker, so that those imports do not hold up the first request; a wheel from a local
+    file needs no client and makes none."""
+    import threading
+
+    made_by: list[str] = []
+    real = IndexClient.client
+
+    def client(self):  # noqa: ANN001, ANN202
+        made_by.append(threading.current_thread().name)
+        return real(self)
+
+    monkeypatch.setattr(IndexClient, "client", client)
+    artifact = server.add(build_wheel(tmp_path, "six", "1.16.0", SIX_FILES))
+    install_one(server, root, selected("six", "1.16.0", artifact))
+    assert threading.main_thread().name in made_by
+    made_by.clear()
+    (tmp_path / "local").mkdir()
+    local = build_wheel(tmp_path / "local", "seven", "1.0", {"seven.py": ""})
+    artifact = Artifact(local.name, None, (("sha256", sha256_of(local)),), local.stat().st_size, str(local))
+    install_one(Sources(), root, selected("seven", "1.0", artifact))
+    assert made_by == []
+
+
 def test_big_wheels_unpack_in_the_unpack_threads_with_the_same_result(server, root, tmp_path, monkeypatch):
     import monotrail.store.entries as store
 
