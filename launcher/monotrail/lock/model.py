@@ -13,25 +13,71 @@ Two shapes of lock exist and the model keeps both without pretending they are on
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, overload
+from typing import Any, Callable, overload
 from collections.abc import Iterator, Mapping
 
 
-@dataclass(frozen=True)
-class Artifact:
+class _Record:
+    """What `@dataclass(frozen=True)` gave these records, written out once: keyword or positional
+    construction in field order (each class's `__init__`), the fields' repr, equality of the
+    same class field by field, the hash of the fields, no assignment after `__init__`, pickling.
+
+    Plain classes because making a dataclass costs ~0.8 ms here (its methods are compiled with
+    exec at import) and every new environment's run imports this module; nothing uses the
+    dataclass functions (fields, replace, asdict) on them."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # pickle and copy (the store's unpacking processes)
+        return type(self), self._values()
+
+
+_set = object.__setattr__  # how a record's __init__ sets its fields
+
+
+class Artifact(_Record):
     """One distribution file (a wheel or an sdist).
 
     `url` is None when the lock only names the file (poetry.lock 1.1): the index is asked for
     the file of that name. `path` is set for local files (find-links directories, path sources).
     """
 
+    __slots__ = ("filename", "url", "hashes", "size", "path")
     filename: str
-    url: str | None = None
-    hashes: tuple[tuple[str, str], ...] = ()  # (algorithm, hexdigest) pairs, e.g. ("sha256", "ab12...")
-    size: int | None = None
-    path: str | None = None
+    url: str | None
+    hashes: tuple[tuple[str, str], ...]  # (algorithm, hexdigest) pairs, e.g. ("sha256", "ab12...")
+    size: int | None
+    path: str | None
+
+    def __init__(self, filename: str, url: str | None = None, hashes: tuple[tuple[str, str], ...] = (),
+                 size: int | None = None, path: str | None = None) -> None:
+        _set(self, "filename", filename)
+        _set(self, "url", url)
+        _set(self, "hashes", hashes)
+        _set(self, "size", size)
+        _set(self, "path", path)
 
     @property
     def sha256(self) -> str | None:
@@ -105,8 +151,7 @@ class LazyArtifacts(Sequence):
         return repr(self._tuple())
 
 
-@dataclass(frozen=True)
-class Dependency:
+class Dependency(_Record):
     """An edge of a graph lock: `name[extras] ; marker`, optionally pinned to a locked version.
 
     `version` disambiguates when a universal lock holds several versions of one package (uv forks);
@@ -114,56 +159,106 @@ class Dependency:
     poetry union (`>=1,<1.5 || >1.5`) is kept as PEP 440 alternatives joined by " || ".
     """
 
+    __slots__ = ("name", "marker", "extras", "version", "specifier")
     name: str
-    marker: str | None = None
-    extras: tuple[str, ...] = ()
-    version: str | None = None
-    specifier: str | None = None
+    marker: str | None
+    extras: tuple[str, ...]
+    version: str | None
+    specifier: str | None
+
+    def __init__(self, name: str, marker: str | None = None, extras: tuple[str, ...] = (), version: str | None = None,
+                 specifier: str | None = None) -> None:
+        _set(self, "name", name)
+        _set(self, "marker", marker)
+        _set(self, "extras", extras)
+        _set(self, "version", version)
+        _set(self, "specifier", specifier)
 
 
-@dataclass(frozen=True)
-class LockedPackage:
+class LockedPackage(_Record):
     """One package a lock pins: where its files come from (wheels, sdist, a directory, a VCS
     commit, or only hashes for the index to match) and, in graph locks, its edges."""
 
+    __slots__ = ("name", "version", "marker", "requires_python", "wheels", "sdist", "index", "directory", "editable",
+                 "dependencies", "optional_dependencies", "hashes", "vcs", "build")
     name: str
     version: str
-    marker: str | None = None  # flat locks: install only where this holds (may use extras/dependency_groups)
-    requires_python: str | None = None
-    wheels: tuple[Artifact, ...] = ()  # or a LazyArtifacts, which behaves as that tuple
-    sdist: Artifact | None = None
-    index: str | None = None  # the index the files come from (simple API base URL)
-    directory: str | None = None  # a path source: a local project directory, made importable as-is
-    editable: bool = False
-    dependencies: tuple[Dependency, ...] = ()
-    optional_dependencies: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)
+    marker: str | None  # flat locks: install only where this holds (may use extras/dependency_groups)
+    requires_python: str | None
+    wheels: tuple[Artifact, ...]  # or a LazyArtifacts, which behaves as that tuple
+    sdist: Artifact | None
+    index: str | None  # the index the files come from (simple API base URL)
+    directory: str | None  # a path source: a local project directory, made importable as-is
+    editable: bool
+    dependencies: tuple[Dependency, ...]
+    optional_dependencies: Mapping[str, tuple[Dependency, ...]]  # default: a new empty dict
     # Added for requirements.txt and VCS sources (both optional, so older call sites still work):
     # a package with no wheels, sdist, directory or vcs names no file at all (requirements.txt);
     # the store looks it up on the index by name + version and accepts only files with one of
     # these hashes (empty: any file, as pip without --require-hashes).
-    hashes: tuple[tuple[str, str], ...] = ()
-    vcs: str | None = None  # a VCS source ("git+https://...@<commit>"): built by the store (monotrail.store.direct)
-    build: bool = False  # a non-editable directory source: built into a wheel, not made importable as-is
+    hashes: tuple[tuple[str, str], ...]
+    vcs: str | None  # a VCS source ("git+https://...@<commit>"): built by the store (monotrail.store.direct)
+    build: bool  # a non-editable directory source: built into a wheel, not made importable as-is
+
+    def __init__(self, name: str, version: str, marker: str | None = None, requires_python: str | None = None,
+                 wheels: tuple[Artifact, ...] = (), sdist: Artifact | None = None, index: str | None = None,
+                 directory: str | None = None, editable: bool = False, dependencies: tuple[Dependency, ...] = (),
+                 optional_dependencies: Mapping[str, tuple[Dependency, ...]] | None = None,
+                 hashes: tuple[tuple[str, str], ...] = (), vcs: str | None = None, build: bool = False) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "marker", marker)
+        _set(self, "requires_python", requires_python)
+        _set(self, "wheels", wheels)
+        _set(self, "sdist", sdist)
+        _set(self, "index", index)
+        _set(self, "directory", directory)
+        _set(self, "editable", editable)
+        _set(self, "dependencies", dependencies)
+        _set(self, "optional_dependencies", {} if optional_dependencies is None else optional_dependencies)
+        _set(self, "hashes", hashes)
+        _set(self, "vcs", vcs)
+        _set(self, "build", build)
 
 
-@dataclass(frozen=True)
-class Lock:
+class Lock(_Record):
     """A lockfile of any format, read: its packages and what selection needs besides them (roots
     and the extras' and groups' edges for graph locks, requires-python, environments, indexes)."""
 
+    __slots__ = ("path", "format", "packages", "requires_python", "roots", "extras", "groups", "default_groups",
+                 "index_urls", "find_links", "environments", "project_dir", "project")
     path: Path
     format: str  # "pylock" | "uv" | "poetry" | "requirements"
     packages: tuple[LockedPackage, ...]
-    requires_python: str | None = None
-    roots: tuple[Dependency, ...] | None = None  # graph locks: the project's own dependencies
-    extras: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)  # extra -> deps (flat locks: empty tuples)
-    groups: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)  # dependency group -> deps
-    default_groups: tuple[str, ...] = ()
-    index_urls: tuple[str, ...] = ()  # from the lock itself (requirements --index-url, poetry sources)
-    find_links: tuple[str, ...] = ()
-    environments: tuple[str, ...] = ()  # pylock `environments`: markers of which one must hold
-    project_dir: Path | None = None  # the directory of the project the lock is for (beside the lock)
+    requires_python: str | None
+    roots: tuple[Dependency, ...] | None  # graph locks: the project's own dependencies
+    extras: Mapping[str, tuple[Dependency, ...]]  # extra -> deps (flat locks: empty tuples); default: a new empty dict
+    groups: Mapping[str, tuple[Dependency, ...]]  # dependency group -> deps; default: a new empty dict
+    default_groups: tuple[str, ...]
+    index_urls: tuple[str, ...]  # from the lock itself (requirements --index-url, poetry sources)
+    find_links: tuple[str, ...]
+    environments: tuple[str, ...]  # pylock `environments`: markers of which one must hold
+    project_dir: Path | None  # the directory of the project the lock is for (beside the lock)
     # The project itself when it is a package: installed editable through its own build backend
     # (PEP 660), as `uv sync` / `poetry install` install it. None when the lock says it is not
     # one (uv `virtual = "."`, poetry `package-mode = false`), or lists it among `packages`.
-    project: LockedPackage | None = None
+    project: LockedPackage | None
+
+    def __init__(self, path: Path, format: str, packages: tuple[LockedPackage, ...], requires_python: str | None = None,
+                 roots: tuple[Dependency, ...] | None = None, extras: Mapping[str, tuple[Dependency, ...]] | None = None,
+                 groups: Mapping[str, tuple[Dependency, ...]] | None = None, default_groups: tuple[str, ...] = (),
+                 index_urls: tuple[str, ...] = (), find_links: tuple[str, ...] = (), environments: tuple[str, ...] = (),
+                 project_dir: Path | None = None, project: LockedPackage | None = None) -> None:
+        _set(self, "path", path)
+        _set(self, "format", format)
+        _set(self, "packages", packages)
+        _set(self, "requires_python", requires_python)
+        _set(self, "roots", roots)
+        _set(self, "extras", {} if extras is None else extras)
+        _set(self, "groups", {} if groups is None else groups)
+        _set(self, "default_groups", default_groups)
+        _set(self, "index_urls", index_urls)
+        _set(self, "find_links", find_links)
+        _set(self, "environments", environments)
+        _set(self, "project_dir", project_dir)
+        _set(self, "project", project)
