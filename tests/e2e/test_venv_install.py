@@ -358,6 +358,29 @@ def test_clash_in_a_lock_leaves_the_venv_untouched(monotrail: Monotrail, tmp_pat
     assert tree(venv) == before
 
 
+@pytest.mark.parametrize("row", ["beta/__init__.py,sha256=abc,twelve", "beta/__init__.py,nohash=abc,12",
+                                 "beta/__init__.py,sha256abc,12", "beta/__init__.py,12"])
+def test_a_store_record_damaged_by_hand_is_one_line_and_leaves_the_venv_untouched(monotrail: Monotrail, tmp_path,
+                                                                                  wheels, row):
+    """The store's RECORD is read and checked before the first venv file is written (a size that
+    is not a number, a hash that is not `name=value` of a known algorithm, a row of two cells)."""
+    lock = pylock(tmp_path, simple(wheels, "alpha"), simple(wheels, "beta"))
+    first = make_venv(tmp_path / "first")
+    assert monotrail.run("sync", "--venv", str(first), "--lock", str(lock)).returncode == 0
+    stored = next(monotrail.root.glob("store/beta/1.0/*/site-packages/beta-1.0.dist-info/RECORD"))
+    rows = [line for line in stored.read_text().splitlines() if not line.startswith("beta/__init__.py,")]
+    stored.unlink()  # never written through: the first venv holds a hardlink of it
+    stored.write_text("\n".join([row, *rows]) + "\n")
+    venv = make_venv(tmp_path / "venv")
+    before = tree(venv)
+    result = monotrail.run("sync", "--venv", str(venv), "--lock", str(lock))
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: ") and "beta-1.0.dist-info/RECORD: unreadable RECORD" in lines[0], result.stderr
+    assert lines[1:] == ["hint: run `monotrail store verify --repair`"]
+    assert tree(venv) == before
+
+
 def test_not_in_a_venv_says_how_to_make_one(monotrail: Monotrail, wheels):
     result = monotrail.run("install", str(simple(wheels, "beta")))
     assert result.returncode != 0
