@@ -14,50 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, overload
+from typing import Callable, overload
 from collections.abc import Iterator, Mapping
 
-
-class _Record:
-    """What `@dataclass(frozen=True)` gave these records, written out once: keyword or positional
-    construction in field order (each class's `__init__`), the fields' repr, equality of the
-    same class field by field, the hash of the fields, no assignment after `__init__`, pickling.
-
-    Plain classes because making a dataclass costs ~0.8 ms here (its methods are compiled with
-    exec at import) and every new environment's run imports this module; nothing uses the
-    dataclass functions (fields, replace, asdict) on them."""
-
-    __slots__: tuple[str, ...] = ()
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{type(self).__qualname__}({fields})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r}")
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:  # pickle and copy (the store's unpacking processes)
-        return type(self), self._values()
+from monotrail.records import Record
 
 
+# Records (`monotrail.records`), not frozen dataclasses: nothing uses the dataclass functions on them,
+# and making each dataclass cost ~0.7 ms of every new environment's run.
 _set = object.__setattr__  # how a record's __init__ sets its fields
 
 
-class Artifact(_Record):
+class Artifact(Record):
     """One distribution file (a wheel or an sdist).
 
     `url` is None when the lock only names the file (poetry.lock 1.1): the index is asked for
@@ -151,7 +119,7 @@ class LazyArtifacts(Sequence):
         return repr(self._tuple())
 
 
-class Dependency(_Record):
+class Dependency(Record):
     """An edge of a graph lock: `name[extras] ; marker`, optionally pinned to a locked version.
 
     `version` disambiguates when a universal lock holds several versions of one package (uv forks);
@@ -175,7 +143,7 @@ class Dependency(_Record):
         _set(self, "specifier", specifier)
 
 
-class LockedPackage(_Record):
+class LockedPackage(Record):
     """One package a lock pins: where its files come from (wheels, sdist, a directory, a VCS
     commit, or only hashes for the index to match) and, in graph locks, its edges."""
 
@@ -221,7 +189,7 @@ class LockedPackage(_Record):
         _set(self, "build", build)
 
 
-class Lock(_Record):
+class Lock(Record):
     """A lockfile of any format, read: its packages and what selection needs besides them (roots
     and the extras' and groups' edges for graph locks, requires-python, environments, indexes)."""
 
