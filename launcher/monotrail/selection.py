@@ -9,13 +9,13 @@ hold. Then each package gets the best wheel by the order of `interpreter.tags`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from collections.abc import Iterable, Mapping, Sequence
 
 from monotrail.errors import SelectionError
 from monotrail.interpreters.discovery import Interpreter
 from monotrail.lock.model import Artifact, Dependency, LazyArtifacts, Lock, LockedPackage
+from monotrail.records import Record
 
 if TYPE_CHECKING:
     from packaging.version import Version
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from monotrail import markers
 
 
-@dataclass(frozen=True)
-class Selected:
+class Selected(Record):
     """One package to install for the target, and where its files come from.
 
     - `editable` set (artifact None): a local project installed editable (PEP 660) through its own
@@ -40,21 +39,39 @@ class Selected:
       `tags` is set only in this case, so the store needs no interpreter.
     """
 
+
+    # A record (`monotrail.records`), not a frozen dataclass: making one cost ~0.7 ms of every new
+    # environment's run; `replace` is the record's.
+    __slots__ = ("name", "version", "artifact", "index", "directory", "tags", "build", "editable", "direct_url")
     name: str  # normalized
     version: str
     artifact: Artifact | None  # the wheel chosen for the target's tags (None for a directory source)
     index: str | None  # index to find `artifact` on when the lock has no URL (None: the default)
     directory: str | None  # path source: made importable as-is (sys.path entry)
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...]  # default ()
     # A source to build (`monotrail.store.direct`): "git+URL@commit" or the file:// URI of a source tree.
     # artifact and directory are None; the store builds the wheel and names the entry by its hash.
-    build: str | None = None
+    build: str | None
     # A local project to install editable: its directory (the project itself, workspace members
     # and path dependencies marked editable). artifact, directory and build are None.
-    editable: str | None = None
+    editable: str | None
     # PEP 610 direct_url.json (JSON text) the store writes into the entry's dist-info, as pip and
     # uv write it for a direct reference: set by `monotrail.builds.editable` for an editable wheel.
-    direct_url: str | None = None
+    direct_url: str | None
+
+    def __init__(self, name: str, version: str, artifact: Artifact | None, index: str | None, directory: str | None,
+                 tags: tuple[str, ...] = (), build: str | None = None, editable: str | None = None,
+                 direct_url: str | None = None) -> None:
+        set_field = object.__setattr__
+        set_field(self, "name", name)
+        set_field(self, "version", version)
+        set_field(self, "artifact", artifact)
+        set_field(self, "index", index)
+        set_field(self, "directory", directory)
+        set_field(self, "tags", tags)
+        set_field(self, "build", build)
+        set_field(self, "editable", editable)
+        set_field(self, "direct_url", direct_url)
 
 
 def select(

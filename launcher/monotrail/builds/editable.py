@@ -61,8 +61,6 @@ def resolve_editables(selected: Sequence, interpreter, sources, root: Path, buil
     """`selected` with each editable project replaced by a selection of its editable wheel (built,
     or found in the cache), and the (path, state) of every input file and build product
     (state `PRODUCT`), for the warm path. `builder` builds what the build requirements need."""
-    from dataclasses import replace
-
     from monotrail.store.wheel import name_version
 
     out, watched = [], []
@@ -75,8 +73,8 @@ def resolve_editables(selected: Sequence, interpreter, sources, root: Path, buil
         wheel, products = editable_wheel(directory, item.name, inputs, interpreter, sources, root, builder, building, quiet)
         name, version = name_version(wheel.name)
         artifact = Artifact(filename=wheel.name, path=str(wheel), hashes=(("sha256", _file_sha256(wheel)),))
-        out.append(replace(item, name=normalize(name), version=version, artifact=artifact, editable=None,
-                           direct_url=direct_url(directory)))
+        out.append(item.replace(name=normalize(name), version=version, artifact=artifact, editable=None,
+                                direct_url=direct_url(directory)))
         watched += inputs + [(str(path), PRODUCT) for path in products]
     return out, watched
 
