@@ -106,7 +106,6 @@ def repair_record(spec: EnvironmentSpec, interpreter: Interpreter) -> str:
     """`<env>/repair.json`: how the environment's hook has a store entry deleted by hand
     reinstalled (`argv`, the environment's directory appended), and what the reinstall needs
     besides the lock the environment records: the run's options and the interpreter."""
-    import dataclasses
     import json
     import sys
 
@@ -115,7 +114,7 @@ def repair_record(spec: EnvironmentSpec, interpreter: Interpreter) -> str:
 
     path = [os.path.dirname(os.path.dirname(os.path.abspath(module.__file__ or "")))
             for module in (monotrail, monotrail_bootstrap)]
-    fields = dataclasses.asdict(spec)
+    fields = spec.fields()
     return json.dumps({"argv": [sys.executable, "-I", "-c", REPAIR_CODE, *dict.fromkeys(path)],
                        "python": interpreter.path, "spec": fields}, indent=1) + "\n"
 
