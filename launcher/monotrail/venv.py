@@ -27,17 +27,15 @@ from __future__ import annotations
 import base64
 import csv
 import errno
-import hashlib
 import io
 import json
 import os
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 
+from monotrail import new_sha256, sha256_hex
 from monotrail.atomic import write_atomic
 from monotrail.errors import VenvError, WheelError
 from monotrail.interpreters.discovery import Interpreter, PROBE_SCRIPT, interpreter_from_facts
@@ -151,7 +149,7 @@ def _probe_venv(python: Path, prefix: Path, root: Path) -> dict:
     prefix abstracted out: a fresh venv of a known Python (every run of a benchmark, every CI
     job) then costs no subprocess."""
     key = _probe_key(python, prefix)
-    cache = root / "interpreters" / f"venv-{hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]}.json"
+    cache = root / "interpreters" / f"venv-{sha256_hex(json.dumps(key).encode())[:16]}.json"
     placeholder = "\x00PREFIX\x00"
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
@@ -159,6 +157,8 @@ def _probe_venv(python: Path, prefix: Path, root: Path) -> dict:
             return json.loads(cached["probe"].replace(json.dumps(placeholder)[1:-1], json.dumps(str(prefix))[1:-1]))
     except (OSError, ValueError, AttributeError, TypeError):
         pass
+    import subprocess
+
     completed = subprocess.run(
         [str(python), "-I", "-c", _SCHEME_PROBE, str(PROBE_SCRIPT)],
         stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
@@ -242,6 +242,8 @@ def uninstall(venv: Venv, dist: InstalledDist) -> int:
         directories.add(os.path.dirname(path))
         if path.endswith(".py"):
             removed += _remove_bytecode(path)
+    import shutil
+
     shutil.rmtree(dist.dist_info, ignore_errors=True)
     _prune_empty(directories, stop={str(lib), str(venv.prefix), str(venv.scripts), str(venv.data)})
     return removed
@@ -436,6 +438,8 @@ def _store_record(path: str) -> list[tuple[str, str, int | None]]:
 def _hash_names(hash_: str) -> frozenset:
     """The algorithms a RECORD's hash may name (installer's rule: `name=value`, `name` one of
     hashlib's); empty for a hash without `=`."""
+    import hashlib
+
     return frozenset(hashlib.algorithms_available) if "=" in hash_ else frozenset()
 
 
@@ -540,7 +544,9 @@ def _fresh(destination: str, record_path: str, content: bytes, mode: int = 0o644
 
 
 def record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode("ascii").rstrip("=")
+    digest = new_sha256()
+    digest.update(data)
+    return "sha256=" + base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
 
 
 # pip's (distlib's) launcher, byte for byte, so a RECORD written here equals pip's.
@@ -646,6 +652,8 @@ class Linker:
 
 
 def _copy(source: str, destination: str) -> None:
+    import shutil
+
     shutil.copyfile(source, destination)
     shutil.copymode(source, destination)
 
@@ -750,6 +758,8 @@ def byte_compile(venv: Venv, plans: Sequence[Plan]) -> None:
     sources = [path for plan in plans for path in plan.compile]
     if not sources:
         return
+    import subprocess
+
     subprocess.run(
         [str(venv.python), "-I", "-m", "compileall", "-q", "-j", "0", "-i", "-"],
         input="\n".join(sources).encode(), stdout=subprocess.DEVNULL, check=False,
