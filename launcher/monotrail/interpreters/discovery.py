@@ -16,7 +16,6 @@ import json
 import os
 import re
 import sys
-from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from monotrail import sha256_hex
 from monotrail.errors import InterpreterNotFound, SelectionError, UsageError
 from monotrail.interpreters import choices, python_request
+from monotrail.records import Record
 
 MINIMUM_VERSION = (3, 8)
 PROBE_TIMEOUT = 10.0
@@ -32,10 +32,17 @@ PROBE_SCRIPT = Path(__file__).with_name("_probe.py")
 SYSTEM_DIRS = ("/usr/bin", "/usr/local/bin")  # searched last; a module constant so tests can empty it
 
 
-@dataclass(frozen=True)
-class Interpreter:
+# The records below are `monotrail.records.Record`s, not frozen dataclasses: making each cost ~0.7 ms,
+# and without them a new environment's run imports no dataclasses (with inspect, ast, dis: ~7 ms).
+_set = object.__setattr__  # how a record's __init__ sets its fields
+
+
+class Interpreter(Record):
     """Facts about one Python, probed once by a stdlib-only script and cached by path + mtime."""
 
+    __slots__ = ("path", "mtime", "version", "implementation", "free_threaded", "markers", "tags", "ext_suffixes",
+                 "stdlib", "platstdlib", "source", "full_version", "soabi", "ext_suffix", "sys_executable", "machine",
+                 "libc", "pointer_bits")
     path: str  # the real binary (symlinks resolved only as far as needed to not be a pyenv shim)
     mtime: float
     version: tuple[int, int, int]  # (3, 12, 1)
@@ -47,14 +54,38 @@ class Interpreter:
     stdlib: str  # sysconfig paths["stdlib"]
     platstdlib: str
     # Added by the interpreter module; defaults keep hand-built Interpreters in other tests valid.
-    source: str = ""  # where it was found: "PATH", "pyenv", "uv", "system", "path"
-    full_version: str = ""  # "3.13.0rc1": python_full_version, prerelease included
-    soabi: str | None = None  # "cpython-312-x86_64-linux-gnu"
-    ext_suffix: str | None = None  # ".cpython-312-x86_64-linux-gnu.so"
-    sys_executable: str = ""  # sys.executable as the interpreter itself reports it
-    machine: str = ""  # platform.machine()
-    libc: tuple[str, str] = ("", "")  # ("glibc", "2.36"); ("", "") for musl / non-Linux
-    pointer_bits: int = 64
+    source: str  # where it was found: "PATH", "pyenv", "uv", "system", "path"
+    full_version: str  # "3.13.0rc1": python_full_version, prerelease included
+    soabi: str | None  # "cpython-312-x86_64-linux-gnu"
+    ext_suffix: str | None  # ".cpython-312-x86_64-linux-gnu.so"
+    sys_executable: str  # sys.executable as the interpreter itself reports it
+    machine: str  # platform.machine()
+    libc: tuple[str, str]  # ("glibc", "2.36"); ("", "") for musl / non-Linux
+    pointer_bits: int
+
+    def __init__(self, path: str, mtime: float, version: tuple[int, int, int], implementation: str,
+                 free_threaded: bool, markers: Mapping[str, str], tags: tuple[str, ...], ext_suffixes: tuple[str, ...],
+                 stdlib: str, platstdlib: str, source: str = "", full_version: str = "", soabi: str | None = None,
+                 ext_suffix: str | None = None, sys_executable: str = "", machine: str = "",
+                 libc: tuple[str, str] = ("", ""), pointer_bits: int = 64) -> None:
+        _set(self, "path", path)
+        _set(self, "mtime", mtime)
+        _set(self, "version", version)
+        _set(self, "implementation", implementation)
+        _set(self, "free_threaded", free_threaded)
+        _set(self, "markers", markers)
+        _set(self, "tags", tags)
+        _set(self, "ext_suffixes", ext_suffixes)
+        _set(self, "stdlib", stdlib)
+        _set(self, "platstdlib", platstdlib)
+        _set(self, "source", source)
+        _set(self, "full_version", full_version)
+        _set(self, "soabi", soabi)
+        _set(self, "ext_suffix", ext_suffix)
+        _set(self, "sys_executable", sys_executable)
+        _set(self, "machine", machine)
+        _set(self, "libc", libc)
+        _set(self, "pointer_bits", pointer_bits)
 
     @property
     def python_version(self) -> str:
@@ -83,8 +114,7 @@ _COMMAND_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.+-]*$")
 _IMPLEMENTATIONS = {"cpython": "cpython", "cp": "cpython"}
 
 
-@dataclass(frozen=True)
-class PythonRequest:
+class PythonRequest(Record):
     """What the user asked for, parsed once at the edge (uv's PythonRequest, python-launcher's
     RequestedVersion). `kind` is one of:
 
@@ -95,14 +125,27 @@ class PythonRequest:
     - "command":   a name looked up as a pyenv version name, then on PATH (`pypy3`, `myenv`)
     """
 
+    __slots__ = ("raw", "kind", "version", "implementation", "free_threaded", "specifier", "path", "command")
     raw: str
     kind: str
-    version: tuple[int, ...] = ()  # 1 to 3 components
-    implementation: str | None = None  # "cpython"; None = any
-    free_threaded: bool = False  # `3.13t`; plain requests exclude free-threaded builds
-    specifier: tuple[str, ...] = ()  # PEP 440 specifier sets, OR-ed (poetry's `||`)
-    path: str | None = None
-    command: str | None = None
+    version: tuple[int, ...]  # 1 to 3 components
+    implementation: str | None  # "cpython"; None = any
+    free_threaded: bool  # `3.13t`; plain requests exclude free-threaded builds
+    specifier: tuple[str, ...]  # PEP 440 specifier sets, OR-ed (poetry's `||`)
+    path: str | None
+    command: str | None
+
+    def __init__(self, raw: str, kind: str, version: tuple[int, ...] = (), implementation: str | None = None,
+                 free_threaded: bool = False, specifier: tuple[str, ...] = (), path: str | None = None,
+                 command: str | None = None) -> None:
+        _set(self, "raw", raw)
+        _set(self, "kind", kind)
+        _set(self, "version", version)
+        _set(self, "implementation", implementation)
+        _set(self, "free_threaded", free_threaded)
+        _set(self, "specifier", specifier)
+        _set(self, "path", path)
+        _set(self, "command", command)
 
     @classmethod
     def parse(cls, text: str) -> "PythonRequest":
@@ -301,15 +344,23 @@ def _pyenv_root_of_shims(path_dirs: Sequence[str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class SearchDirs:
+class SearchDirs(Record):
     """Where discovery looks, in order; `summary()` is what InterpreterNotFound reports."""
 
+    __slots__ = ("path_dirs", "pyenv_root", "uv_dir", "system_dirs", "managed_dir")
     path_dirs: tuple[str, ...]
     pyenv_root: str
     uv_dir: str
-    system_dirs: tuple[str, ...] = SYSTEM_DIRS
-    managed_dir: str = ""  # monotrail's own downloaded Pythons (`monotrail python install`), searched last
+    system_dirs: tuple[str, ...]
+    managed_dir: str  # monotrail's own downloaded Pythons (`monotrail python install`), searched last
+
+    def __init__(self, path_dirs: tuple[str, ...], pyenv_root: str, uv_dir: str,
+                 system_dirs: tuple[str, ...] = SYSTEM_DIRS, managed_dir: str = "") -> None:
+        _set(self, "path_dirs", path_dirs)
+        _set(self, "pyenv_root", pyenv_root)
+        _set(self, "uv_dir", uv_dir)
+        _set(self, "system_dirs", system_dirs)
+        _set(self, "managed_dir", managed_dir)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "SearchDirs":
@@ -610,7 +661,7 @@ def probe(path: str, root: Path, source: str = "path") -> Interpreter:
     """Probe (or read from cache) one interpreter and compute its wheel tags."""
     facts, mtime = probe_facts(path, root)
     interpreter = interpreter_from_facts(path, mtime, facts, source, with_tags=False)
-    return replace(interpreter, tags=cached_tags(facts, path, root))
+    return interpreter.replace(tags=cached_tags(facts, path, root))
 
 
 def cached_tags(facts: Mapping[str, Any], path: str, root: Path) -> tuple[str, ...]:
@@ -856,7 +907,7 @@ class _Survey:
 
     def complete(self, interpreter: Interpreter) -> Interpreter:
         """The surveyed interpreter with its wheel tags, which the survey skipped."""
-        return replace(interpreter, tags=cached_tags(self.facts[interpreter.path], interpreter.path, self.root))
+        return interpreter.replace(tags=cached_tags(self.facts[interpreter.path], interpreter.path, self.root))
 
 
 def _survey(search: SearchDirs, root: Path, request: PythonRequest, allowed: Sequence[str] = (),
@@ -924,7 +975,7 @@ def probe_supported(path: str, root: Path, source: str) -> Interpreter:
     """`probe`, refusing (before computing tags) a Python older than 3.8 or a Python 2."""
     facts, mtime = _supported_facts(path, root)
     interpreter = interpreter_from_facts(path, mtime, facts, source, with_tags=False)
-    return replace(interpreter, tags=cached_tags(facts, path, root))
+    return interpreter.replace(tags=cached_tags(facts, path, root))
 
 
 def list_interpreters(root: Path, environ: Mapping[str, str] | None = None) -> list[Found]:
@@ -1041,7 +1092,7 @@ def probes_kept(root: Path) -> bool:
 
 
 def _choice_key(origin: RequestOrigin, requires_python: str | None, search: SearchDirs) -> str:
-    return choices.choice_key([origin.text, requires_python, *astuple(search)])
+    return choices.choice_key([origin.text, requires_python, *(getattr(search, name) for name in search.__slots__)])
 
 
 def _remembered(root: Path, key: str) -> Interpreter | None:
