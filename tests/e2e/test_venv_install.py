@@ -381,6 +381,22 @@ def test_a_store_record_damaged_by_hand_is_one_line_and_leaves_the_venv_untouche
     assert tree(venv) == before
 
 
+def test_a_file_that_cannot_be_placed_is_one_line_and_the_placed_files_are_removed(monotrail: Monotrail, tmp_path,
+                                                                                   wheels):
+    """Files are placed by several threads: a failure in any of them (here a directory where a
+    package's file goes) stops the install with one line, and the files placed are removed."""
+    many = {f"alpha/part{i}/m{j}.py": "" for i in range(30) for j in range(5)}
+    lock = pylock(tmp_path, build_wheel(wheels, "alpha", "1.0", many), simple(wheels, "beta"))
+    venv = make_venv(tmp_path / "venv")
+    (site_packages(venv) / "beta" / "__init__.py").mkdir(parents=True)
+    before = tree(venv)
+    result = monotrail.run("sync", "--venv", str(venv), "--lock", str(lock))
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: ") and "cannot install into the venv" in lines[0], result.stderr
+    assert tree(venv) == before
+
+
 def test_not_in_a_venv_says_how_to_make_one(monotrail: Monotrail, wheels):
     result = monotrail.run("install", str(simple(wheels, "beta")))
     assert result.returncode != 0
