@@ -30,7 +30,6 @@ import errno
 import io
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -39,6 +38,7 @@ from monotrail.atomic import write_atomic
 from monotrail.errors import VenvError, WheelError
 from monotrail.interpreters.discovery import Interpreter, PROBE_SCRIPT, compute_tags, interpreter_from_facts
 from monotrail.names import normalize
+from monotrail.records import Record
 from monotrail.store.entries import StoreEntry
 
 LINK_MODES = ("hardlink", "copy", "symlink")
@@ -69,10 +69,16 @@ _PROBE_FORMAT = 1
 # --- the venv --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Venv:
+# The records of this module are `monotrail.records.Record`s, not dataclasses: with them a sync
+# from a warm store imports no dataclasses (with inspect, ast, dis: ~8 ms).
+_set = object.__setattr__  # how a record's __init__ sets its fields
+
+
+class Venv(Record):
     """A virtualenv's layout and its interpreter's facts (tags, markers) as `select` needs them."""
 
+    __slots__ = ("prefix", "python", "purelib", "platlib", "scripts", "data", "headers_root", "cache_tag",
+                 "interpreter")
     prefix: Path
     python: Path  # <prefix>/bin/python: what shebangs name, as pip in the venv writes them
     purelib: Path
@@ -82,6 +88,18 @@ class Venv:
     headers_root: Path  # <prefix>/include/site/pythonX.Y; a package's headers go in <Name>/ below
     cache_tag: str | None
     interpreter: Interpreter
+
+    def __init__(self, prefix: Path, python: Path, purelib: Path, platlib: Path, scripts: Path, data: Path,
+                 headers_root: Path, cache_tag: str | None, interpreter: Interpreter) -> None:
+        _set(self, "prefix", prefix)
+        _set(self, "python", python)
+        _set(self, "purelib", purelib)
+        _set(self, "platlib", platlib)
+        _set(self, "scripts", scripts)
+        _set(self, "data", data)
+        _set(self, "headers_root", headers_root)
+        _set(self, "cache_tag", cache_tag)
+        _set(self, "interpreter", interpreter)
 
     def lib_dirs(self) -> tuple[Path, ...]:
         return (self.purelib,) if self.platlib == self.purelib else (self.purelib, self.platlib)
@@ -199,11 +217,18 @@ def _probe_key(python: Path, prefix: Path) -> list:
 # --- what is installed -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class InstalledDist:
+class InstalledDist(Record):
+    """A `*.dist-info` directory of the venv."""
+
+    __slots__ = ("name", "version", "dist_info")
     name: str  # normalized
     version: str
     dist_info: Path
+
+    def __init__(self, name: str, version: str, dist_info: Path) -> None:
+        _set(self, "name", name)
+        _set(self, "version", version)
+        _set(self, "dist_info", dist_info)
 
     def read_text(self, name: str) -> str | None:
         try:
@@ -326,15 +351,17 @@ class Placement:
         self.size = size
 
 
-@dataclass
 class Plan:
     """Everything one package puts into the venv, checked before any of it is written."""
 
-    name: str
-    dist_info: str  # <lib>/<name>-<version>.dist-info in the venv
-    lib: str
-    files: list[Placement] = field(default_factory=list)
-    compile: list[str] = field(default_factory=list)  # .py files to byte-compile on --compile
+    __slots__ = ("name", "dist_info", "lib", "files", "compile")
+
+    def __init__(self, name: str, dist_info: str, lib: str) -> None:
+        self.name = name
+        self.dist_info = dist_info  # <lib>/<name>-<version>.dist-info in the venv
+        self.lib = lib
+        self.files: list[Placement] = []
+        self.compile: list[str] = []  # .py files to byte-compile on --compile
 
 
 class _Targets:
