@@ -149,7 +149,7 @@ def sync(request: SyncRequest) -> int:
 
     started = time.perf_counter()
     root = Path(store_root())
-    lock = read_lock(request.lock or find_lock(os.getcwd()))
+    lock = read_lock(request.lock or find_lock(os.getcwd()), root)  # a big uv.lock: its parse kept by content
     created = not (request.venv / "pyvenv.cfg").is_file()
     if created:
         create_venv(request.venv, lock.requires_python, request.python, lock.path.parent, root, request.quiet)
