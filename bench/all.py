@@ -14,7 +14,7 @@ docs/benchmarks.md (between the `bench/all.py` markers; the prose around it is k
 What runs:
 - monotrail: this checkout as it is when the run starts: launcher/, bootstrap/ and shims/ copied
   into the work dir (edits made meanwhile do not mix in), the front door shims/monotrail in a temp
-  bin/ beside a `monotrail-launcher` that imports the copy (pip's console-script wrapper), run by the
+  bin/ beside the copy's `monotrail-launcher` script (importing the copy), run by the
   Python of a venv shaped as a user's `pip install .`: its packages are those of a venv with
   monotrail's dependencies (/tmp/ci-venv by default: `--launcher-venv`) minus an editable install's
   import finder. A second front door whose
@@ -382,10 +382,11 @@ def front_doors(work: Path, launcher_venv: Path) -> tuple[str, str]:
     for part in ("launcher", "bootstrap", "shims"):
         shutil.copytree(REPO / part, snapshot / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     paths = ", ".join(repr(str(snapshot / part)) for part in ("launcher", "bootstrap", "shims"))
-    # pip's console-script wrapper, as a user's `pip install .` writes it (its `re` included)
-    launcher = (f"#!{python}\nimport re\nimport sys\nsys.path[0:0] = [{paths}]\n"
-                "from monotrail.__main__ import main\nif __name__ == '__main__':\n"
-                "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n    sys.exit(main())\n")
+    # the launcher script as a user's `pip install .` installs it (shebang rewritten), importing the copy
+    launcher = (snapshot / "shims" / "monotrail-launcher").read_text()
+    assert launcher.startswith("#!python\n") and "\nimport sys\n" in launcher
+    launcher = launcher.replace("#!python\n", f"#!{python}\n", 1).replace(
+        "\nimport sys\n", f"\nimport sys\nsys.path[0:0] = [{paths}]\n", 1)
     # (the guard: worker processes started by spawn/forkserver import this file as __mp_main__)
     doors = []
     for name, text in (("bin", launcher), ("warm-bin", f"#!/bin/sh\nexit {REFUSED}\n")):
