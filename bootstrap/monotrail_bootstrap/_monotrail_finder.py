@@ -198,6 +198,7 @@ class MonotrailFinder:
         self._lib_dirs = lib_dirs
         self._env_dir = env_dir
         self._checked = set()  # the lib dirs whose store entry was found whole (or repaired) in this process
+        self._by_lib = None  # LIB: LIB/DIST-INFO, made at the first entry check (_dist_info_of)
 
     def __repr__(self):
         return "<MonotrailFinder: %d modules>" % len(self._modules)
@@ -271,15 +272,13 @@ class MonotrailFinder:
         """The dist-info directory of the store entry whose site-packages is ``lib_dir``. Asked at
         the first import from each entry (:meth:`_check_entries`): made from manifest.txt's
         ``NAME<TAB>DIST-INFO`` lines, one per lib dir in order, without the whole name mapping."""
-        by_lib = self.__dict__.get("_by_lib")
-        if by_lib is None:
+        if self._by_lib is None:
             if self._distributions is None:
-                by_lib = dict(zip(self._lib_dirs, self._dists_text.split("\n") if self._dists_text else []))
+                lines = self._dists_text.split("\n") if self._dists_text else []
+                self._by_lib = {lib: lib + "/" + line.partition("\t")[2] for lib, line in zip(self._lib_dirs, lines)}
             else:
-                by_lib = {path.rpartition("/")[0]: "\t" + path.rpartition("/")[2] for path in self._distributions.values()}
-            self._by_lib = by_lib
-        line = by_lib.get(lib_dir)
-        return None if line is None else lib_dir + "/" + line.partition("\t")[2]
+                self._by_lib = {path.rpartition("/")[0]: path for path in self._distributions.values()}
+        return self._by_lib.get(lib_dir)
 
     @staticmethod
     def _keep_namespace_portions(namespace_path, dirs, lib_dirs):

@@ -463,15 +463,10 @@ def _store_record(path: str) -> list[tuple[str, str, int | None]]:
             name = name.replace("\\", "/")
         if hash_ and not hash_.startswith("sha256=") and hash_.partition("=")[0] not in _hash_names(hash_):
             raise _unreadable_record(path, f"Row Index {index}: invalid hash {hash_!r}")
-        if not size:
-            append((name, hash_, None))
-        elif size.isdigit():
-            append((name, hash_, int(size)))
-        else:
-            try:
-                append((name, hash_, int(size)))
-            except ValueError:
-                raise _unreadable_record(path, f"Row Index {index}: `size` cannot be non-integer") from None
+        try:
+            append((name, hash_, int(size) if size else None))
+        except ValueError:
+            raise _unreadable_record(path, f"Row Index {index}: `size` cannot be non-integer") from None
     return result
 
 
