@@ -162,23 +162,7 @@ def test_uv_lock_package_with_only_an_sdist_is_built(
 
     sdist = index.add(build_sdist(wheels, "forbiddenfruit", "0.1.4"))
     project = tmp_path / "project"
-    write(project / "uv.lock", f"""
-        version = 1
-        revision = 3
-        requires-python = ">=3.8"
-
-        [[package]]
-        name = "app"
-        version = "0.1.0"
-        source = {{ virtual = "." }}
-        dependencies = [{{ name = "forbiddenfruit" }}]
-
-        [[package]]
-        name = "forbiddenfruit"
-        version = "0.1.4"
-        source = {{ registry = "{index.url}/simple" }}
-        sdist = {{ url = "{sdist.url}", hash = "sha256:{sdist.sha256}", size = 1 }}
-        """)
+    sdist_only_lock(project, "uv.lock", "forbiddenfruit", sdist, f"{index.url}/simple", version="0.1.4")
     assert built(monotrail, project, "forbiddenfruit") == {"forbiddenfruit": ["0.1.4", True]}
 
 
@@ -226,7 +210,8 @@ def per_python_sdist(directory: Path, name: str, version: str, python: str | Non
     return write_sdist(directory, top, members)
 
 
-def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_url: str) -> dict[str, str]:
+def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_url: str,
+                    version: str = "1.0") -> dict[str, str]:
     """`project` locking `name` to its only file, an sdist: a uv.lock or a pylock.toml with its URL,
     or a poetry.lock 1.1 naming the file only (found on the index). The environment variables the
     run needs."""
@@ -238,7 +223,7 @@ def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_ur
 
             [[packages]]
             name = "{name}"
-            version = "1.0"
+            version = "{version}"
             index = "{index_url}"
             sdist = {{ url = "{sdist.url}", hashes = {{ sha256 = "{sdist.sha256}" }} }}
             """)  # type: ignore[attr-defined]
@@ -257,7 +242,7 @@ def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_ur
 
             [[package]]
             name = "{name}"
-            version = "1.0"
+            version = "{version}"
             source = {{ registry = "{index_url}" }}
             sdist = {{ url = "{sdist.url}", hash = "sha256:{sdist.sha256}", size = 1 }}
             """)  # type: ignore[attr-defined]
@@ -270,12 +255,12 @@ def sdist_only_lock(project: Path, lock: str, name: str, sdist: object, index_ur
 
         [tool.poetry.dependencies]
         python = "^3.8"
-        {name} = "1.0"
+        {name} = "{version}"
         """)
     write(project / "poetry.lock", f"""
         [[package]]
         name = "{name}"
-        version = "1.0"
+        version = "{version}"
         description = ""
         category = "main"
         optional = false
